@@ -570,13 +570,16 @@ def _category_flags(cat: pd.Categorical, check) -> np.ndarray:
 
 
 def _broadcast_parts(cat: pd.Categorical, parse, columns) -> dict:
-    """Apply ``parse`` once per category; return one categorical column per part for the rows."""
+    """Apply ``parse`` once per category; return one column per part for the rows.
+
+    Parts named ``is_*`` are booleans; the others become categoricals.
+    """
     table = pd.DataFrame([parse(c) for c in cat.categories], columns=columns)
     out = {}
     for col in columns:
         values = table[col]
-        if values.dtype == bool:
-            out[col] = np.append(values.to_numpy(), False)[cat.codes]
+        if col.startswith('is_'):
+            out[col] = np.append(values.to_numpy(dtype=bool), False)[cat.codes]
             continue
         part = pd.Categorical(values.astype(object).where(values.notna(), None))
         codes = np.append(part.codes, -1)[cat.codes]

@@ -1,0 +1,78 @@
+"""Shared fixtures: an isolated ONELIGHT_HOME and realistic ALF trees in temporary folders."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import onelight
+
+SHARED = Path(os.environ.get('ONELIGHT_SHARED', Path(__file__).resolve().parents[2] / 'shared'))
+EDGE_SESSION = 'mainenlab/Subjects/NYU-01/2020-02-02/1'
+UUID = '9198edcd-e8a4-4e8a-994f-d68a2e300380'
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own ONELIGHT_HOME and HOME (no legacy ~/.one leaks in)."""
+    home = tmp_path / 'home'
+    home.mkdir()
+    monkeypatch.setenv('ONELIGHT_HOME', str(home / 'onelight'))
+    monkeypatch.setenv('HOME', str(home))
+    monkeypatch.setenv('USERPROFILE', str(home))
+    monkeypatch.delenv('ONELIGHT_OFFLINE', raising=False)
+    onelight.reset_default()
+    yield home
+    onelight.reset_default()
+
+
+def add_edge_cases(root: Path) -> None:
+    """Files that tripped earlier tools, in one more session (number written '1')."""
+    alf = root / EDGE_SESSION / 'alf'
+    alf.mkdir(parents=True)
+    n = 50
+    table = pd.DataFrame(
+        {
+            'intervals_0': np.arange(n, dtype=float),
+            'intervals_1': np.arange(n, dtype=float) + 0.5,
+            'goCue_times': np.arange(n) + 0.1,
+            'choice': np.ones(n),
+        }
+    )
+    table.to_parquet(alf / '_ibl_trials.table.pqt')
+    np.save(alf / '_ibl_trials.stimOn_times.npy', np.arange(n) + 0.05)
+    np.save(alf / f'_ibl_trials.firstMovement_times.{UUID}.npy', np.arange(n) + 0.2)
+    np.save(alf / 'obj.attr.npy', np.arange(30.0).reshape(10, 3))
+    (alf / 'obj.attr.metadata.json').write_text(json.dumps({'columns': ['a', 'b', 'c']}))
+    np.save(alf / 'obj.times.npy', np.arange(10.0))
+    (alf / 'empty.thing.npy').write_bytes(b'')
+    np.save(alf / 'spikesorting.params.npy', np.zeros(3))
+    np.save(alf / 'wheel.position.npy', np.zeros((7, 1)))
+    np.save(alf / '_ibl_wheel.position.npy', np.ones(7))
+    np.save(alf / 'mixed.short.npy', np.zeros(3))
+    np.save(alf / 'mixed.long.npy', np.zeros(5))
+    pd.DataFrame({'x': [1, 2], 'y': [3, 4]}).to_csv(alf / 'probes.description.tsv', sep='\t',
+                                                    index=False)
+    (alf / 'probes.settings.yml').write_text('sampling_rate: 30000\nchannels: [1, 2]\n')
+    (alf / 'probes.raw.bin').write_bytes(b'\x00' * 16)
+    (root / EDGE_SESSION / 'notes.txt').write_text('not ALF\n')
+    (root / EDGE_SESSION / '.DS_Store').write_bytes(b'x')
+    (root / EDGE_SESSION / '.hidden.npy').write_bytes(b'x')
+    (root / 'README.txt').write_text('outside any session\n')
+
+
+@pytest.fixture
+def alf_root(tmp_path) -> Path:
+    """The demo tree plus an edge-case session."""
+    root = tmp_path / 'alfroot'
+    onelight.make_demo_data(root)
+    add_edge_cases(root)
+    return root
+
+
+@pytest.fixture
+def one(alf_root):
+    return onelight.One(root_dir=alf_root)

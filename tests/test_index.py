@@ -1,0 +1,159 @@
+"""The .one_root index: reading (1, 2, 4 columns; malformed lines), writing, and scanning."""
+
+import logging
+
+import pytest
+
+import onelight
+
+S = 'lab/Subjects/NYU-01/2020-01-01/001'
+URL = 'https://example.org/repo/'
+
+
+def read(text, **kwargs):
+    data = text.encode('utf-8') if isinstance(text, str) else text
+    return onelight.Index.from_bytes(data, base_url=kwargs.pop('base_url', URL), **kwargs)
+
+
+def test_two_columns_with_crlf_bom_and_blank_lines():
+    text = (
+        f'\ufeff{S}/alf/spikes.times.npy\thttps://h/files/1\r\n\r\n'
+        f'{S}/alf/spikes.clusters.npy\thttps://h/files/2\r\n\n'
+    )
+    index = read(text)
+    assert list(index.df['path']) == [f'{S}/alf/spikes.times.npy', f'{S}/alf/spikes.clusters.npy']
+    assert list(index.urls()) == ['https://h/files/1', 'https://h/files/2']
+    row = index.df.iloc[0]
+    assert (row['lab'], row['subject'], row['date'], row['number']) == (
+        'lab', 'NYU-01', '2020-01-01', '001')
+    assert (row['collection'], row['object'], row['attribute']) == ('alf', 'spikes', 'times')
+
+
+def test_one_column_urls_are_base_plus_quoted_path():
+    index = read(f'{S}/alf/#2021-01-01#/my obj.attr.npy\n')
+    assert index.urls().iloc[0] == (
+        'https://example.org/repo/lab/Subjects/NYU-01/2020-01-01/001/alf/%232021-01-01%23/'
+        'my%20obj.attr.npy'
+    )
+    assert index.df['revision'].iloc[0] == '2021-01-01'
+    assert index.df['collection'].iloc[0] == 'alf'
+
+
+def test_four_columns_keep_size_and_md5():
+    md5 = 'D41D8CD98F00B204E9800998ECF8427E'
+    index = read(f'{S}/a.b.npy\thttps://h/1\t128\t{md5}\n')
+    assert int(index.df['size'].iloc[0]) == 128
+    assert index.df['md5'].iloc[0] == md5.lower()
+    assert index.df['collection'].isna().all()
+
+
+def test_one_column_without_base_url_fails_only_when_urls_are_needed():
+    index = read(f'{S}/a.b.npy\n', base_url=None)
+    assert len(index) == 1
+    with pytest.raises(onelight.RepositoryError):
+        index.urls()
+
+
+BAD_LINES = {
+    'absolute': f'/{S}/a.b.npy',
+    'traversal': f'{S}/../../../etc/passwd',
+    'dot segment': f'{S}/./a.b.npy',
+    'backslash': f'{S}/alf\\..\\a.b.npy',
+    'empty segment': f'{S}//a.b.npy',
+    'control char': f'{S}/a\x07.b.npy',
+    'nul': f'{S}/a\x00.b.npy',
+    'outside session': 'lab/Subjects/NYU-01/a.b.npy',
+    'no Subjects': 'lab/NYU-01/2020-01-01/001/a.b.npy',
+    'bad date': 'lab/Subjects/NYU-01/2020-1-01/001/a.b.npy',
+    'drive letter': f'{S}/C:/a.b.npy',
+    'three columns': f'{S}/a.b.npy\thttps://h/1\t12',
+    'five columns': f'{S}/a.b.npy\thttps://h/1\t12\t{"0" * 32}\textra',
+    'bad url': f'{S}/a.b.npy\tfile:///etc/passwd',
+    'bad size': f'{S}/a.b.npy\thttps://h/1\tbig\t{"0" * 32}',
+    'bad md5': f'{S}/a.b.npy\thttps://h/1\t12\tnot-an-md5',
+    'overlong': f'{S}/' + 'x' * 9000 + '.b.npy',
+    'index itself': f'{S}/.one_root',
+    'partial download': f'{S}/a.b.npy.part',
+}
+
+
+@pytest.mark.parametrize('kind', sorted(BAD_LINES))
+def test_each_bad_line_is_skipped_with_a_warning_naming_it(kind, caplog):
+    good = f'{S}/alf/trials.goCue_times.npy\thttps://h/0'
+    text = f'{good}\n{BAD_LINES[kind]}\n{good.replace("goCue", "stimOn")}\n'
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        index = read(text)
+    assert sorted(index.df['filename'].astype(str)) == [
+        'trials.goCue_times.npy', 'trials.stimOn_times.npy']
+    assert any('line 2 skipped' in r.getMessage() for r in caplog.records), caplog.text
+
+
+@pytest.mark.parametrize('kind', sorted(BAD_LINES))
+def test_strict_mode_makes_a_bad_line_an_error(kind):
+    with pytest.raises(onelight.IndexFormatError, match='line 2'):
+        read(f'{S}/a.b.npy\thttps://h/0\n{BAD_LINES[kind]}\n', strict=True)
+
+
+def test_non_utf8_line_is_skipped(caplog):
+    data = f'{S}/a.b.npy\thttps://h/0\n'.encode() + b'lab/Subjects/x/2020-01-01/001/\xff.npy\n'
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        index = read(data)
+    assert len(index) == 1
+    assert 'not UTF-8' in caplog.text
+
+
+def test_duplicate_paths_keep_the_first_line(caplog):
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        index = read(f'{S}/a.b.npy\thttps://h/1\n{S}/a.b.npy\thttps://h/2\n')
+    assert list(index.urls()) == ['https://h/1']
+    assert 'duplicate' in caplog.text
+
+
+def test_many_bad_lines_are_summarised(caplog):
+    text = '\n'.join(f'bad line {i}' for i in range(50))
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        index = read(text)
+    assert len(index) == 0
+    assert '40 more bad lines' in caplog.text
+
+
+def test_scan_lists_every_file_in_sessions_and_reports_the_rest(alf_root):
+    from conftest import EDGE_SESSION
+
+    result = onelight.scan(alf_root)
+    assert f'{EDGE_SESSION}/notes.txt' in result.files
+    assert f'{EDGE_SESSION}/alf/empty.thing.npy' in result.files
+    assert not any('.DS_Store' in f or '.hidden' in f for f in result.files)
+    assert result.outside == ['README.txt']
+    assert result.files == sorted(result.files)
+    index = result.index()
+    steinmetz = index.df[index.df['filename'].astype(str).str.contains('imec.lf')]
+    assert len(steinmetz) == 3 and not steinmetz['is_alf'].any()
+    assert index.df['is_alf'].sum() == len(index) - 4  # 3 imec + notes.txt
+
+
+def test_write_index_round_trips_with_checksums(alf_root):
+    index = onelight.write_index(alf_root, base_url='http://host/data/', checksums=True)
+    text = (alf_root / '.one_root').read_text()
+    first = text.splitlines()[0].split('\t')
+    assert len(first) == 4
+    assert first[1] == 'http://host/data/' + onelight.quote_path(first[0])
+    again = onelight.Index.from_bytes((alf_root / '.one_root').read_bytes(), strict=True)
+    assert list(again.df['path']) == list(index.df['path'])
+    path = alf_root / first[0]
+    assert first[3] == onelight.md5sum(path) and int(first[2]) == path.stat().st_size
+
+
+def test_write_index_defaults(alf_root):
+    onelight.write_index(alf_root)
+    lines = (alf_root / '.one_root').read_text().splitlines()
+    assert all('\t' not in line for line in lines)
+    onelight.write_index(alf_root, base_url='https://h/x')
+    lines = (alf_root / '.one_root').read_text().splitlines()
+    assert all(len(line.split('\t')) == 2 for line in lines)
+    assert '.one_root' not in (alf_root / '.one_root').read_text()
+
+
+def test_scan_of_missing_folder_is_an_error(tmp_path):
+    with pytest.raises(onelight.NotFoundError):
+        onelight.scan(tmp_path / 'nope')
