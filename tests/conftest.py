@@ -54,8 +54,9 @@ def add_edge_cases(root: Path) -> None:
     np.save(alf / '_ibl_wheel.position.npy', np.ones(7))
     np.save(alf / 'mixed.short.npy', np.zeros(3))
     np.save(alf / 'mixed.long.npy', np.zeros(5))
-    pd.DataFrame({'x': [1, 2], 'y': [3, 4]}).to_csv(alf / 'probes.description.tsv', sep='\t',
-                                                    index=False)
+    pd.DataFrame({'x': [1, 2], 'y': [3, 4]}).to_csv(
+        alf / 'probes.description.tsv', sep='\t', index=False
+    )
     (alf / 'probes.settings.yml').write_text('sampling_rate: 30000\nchannels: [1, 2]\n')
     (alf / 'probes.raw.bin').write_bytes(b'\x00' * 16)
     (root / EDGE_SESSION / 'notes.txt').write_text('not ALF\n')

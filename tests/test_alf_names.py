@@ -82,9 +82,18 @@ def test_parse_session_rejects(text):
 
 @pytest.mark.parametrize(
     'segment,safe',
-    [('alf', True), ('..', False), ('.', False), ('a\\b', False), ('C:', False),
-     ('a\x00b', False), ('tab\there', False), (' lead', False), ('#2021-01-01#', True),
-     ('x' * 256, False)],
+    [
+        ('alf', True),
+        ('..', False),
+        ('.', False),
+        ('a\\b', False),
+        ('C:', False),
+        ('a\x00b', False),
+        ('tab\there', False),
+        (' lead', False),
+        ('#2021-01-01#', True),
+        ('x' * 256, False),
+    ],
 )
 def test_safe_segments(segment, safe):
     assert onelight.is_safe_segment(segment) is safe
@@ -93,9 +102,14 @@ def test_safe_segments(segment, safe):
 def test_dataset_aliases_cover_namespace_and_timescale():
     aliases = onelight.dataset_aliases('_ibl_trials.goCue_times_bpod.npy')
     assert set(aliases) == {
-        'trials', '_ibl_trials', 'trials.goCue_times', '_ibl_trials.goCue_times',
-        'trials.goCue_times_bpod', '_ibl_trials.goCue_times_bpod',
-        'trials.goCue_times_bpod.npy', '_ibl_trials.goCue_times_bpod.npy',
+        'trials',
+        '_ibl_trials',
+        'trials.goCue_times',
+        '_ibl_trials.goCue_times',
+        'trials.goCue_times_bpod',
+        '_ibl_trials.goCue_times_bpod',
+        'trials.goCue_times_bpod.npy',
+        '_ibl_trials.goCue_times_bpod.npy',
     }
     assert onelight.dataset_aliases('Cori_2016-12-14_M2_g0_t0.imec.lf.timestamps.npy') == [
         'Cori_2016-12-14_M2_g0_t0.imec.lf.timestamps.npy'

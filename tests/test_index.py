@@ -25,7 +25,11 @@ def test_two_columns_with_crlf_bom_and_blank_lines():
     assert list(index.urls()) == ['https://h/files/1', 'https://h/files/2']
     row = index.df.iloc[0]
     assert (row['lab'], row['subject'], row['date'], row['number']) == (
-        'lab', 'NYU-01', '2020-01-01', '001')
+        'lab',
+        'NYU-01',
+        '2020-01-01',
+        '001',
+    )
     assert (row['collection'], row['object'], row['attribute']) == ('alf', 'spikes', 'times')
 
 
@@ -84,7 +88,9 @@ def test_each_bad_line_is_skipped_with_a_warning_naming_it(kind, caplog):
     with caplog.at_level(logging.WARNING, logger='onelight'):
         index = read(text)
     assert sorted(index.df['filename'].astype(str)) == [
-        'trials.goCue_times.npy', 'trials.stimOn_times.npy']
+        'trials.goCue_times.npy',
+        'trials.stimOn_times.npy',
+    ]
     assert any('line 2 skipped' in r.getMessage() for r in caplog.records), caplog.text
 
 

@@ -18,11 +18,17 @@ def test_list_session_files(one, alf_root):
     assert 'notes.txt' in files and 'alf/obj.attr.metadata.json' in files
     assert files == sorted(files)
     assert one.list_(CSH, collection='alf/probe00') == [
-        'alf/probe00/spikes.clusters.npy', 'alf/probe00/spikes.times.npy',
-        'alf/probe00/spikes.times_ephysClock.npy']
+        'alf/probe00/spikes.clusters.npy',
+        'alf/probe00/spikes.times.npy',
+        'alf/probe00/spikes.times_ephysClock.npy',
+    ]
     # every spelling of the session identifies it
-    for spelling in (EDGE_SESSION + '/', EDGE_SESSION.replace('/1', '/001'),
-                     str(alf_root / EDGE_SESSION), 'NYU-01/2020-02-02/001'):
+    for spelling in (
+        EDGE_SESSION + '/',
+        EDGE_SESSION.replace('/1', '/001'),
+        str(alf_root / EDGE_SESSION),
+        'NYU-01/2020-02-02/001',
+    ):
         assert one.list_(spelling) == files
 
 
@@ -43,9 +49,18 @@ def test_steinmetz_trials_flattened_columns(one, alf_root):
     assert trials.intervals.shape == (214, 2)
     assert trials.included.dtype == bool
     assert set(trials) == {
-        'feedbackType', 'feedback_times', 'goCue_times', 'included', 'intervals', 'repNum',
-        'response_choice', 'response_times', 'visualStim_contrastLeft',
-        'visualStim_contrastRight', 'visualStim_times'}
+        'feedbackType',
+        'feedback_times',
+        'goCue_times',
+        'included',
+        'intervals',
+        'repNum',
+        'response_choice',
+        'response_times',
+        'visualStim_contrastLeft',
+        'visualStim_contrastRight',
+        'visualStim_times',
+    }
     df = trials.to_df()
     assert list(df.columns[:2]) == ['feedbackType', 'feedback_times']
     assert {'intervals_0', 'intervals_1'} <= set(df.columns) and len(df) == 214
@@ -108,10 +123,12 @@ def test_revisions(one, alf_root):
     folder = alf_root / CSH / 'alf'
     latest = one.load_object(CSH, 'trials')
     np.testing.assert_array_equal(
-        latest.stimOn_times, np.load(folder / '#2021-06-01#' / '_ibl_trials.stimOn_times.npy'))
+        latest.stimOn_times, np.load(folder / '#2021-06-01#' / '_ibl_trials.stimOn_times.npy')
+    )
     old = one.load_object(CSH, '_ibl_trials', revision='2021-05-31')
-    np.testing.assert_array_equal(old.stimOn_times,
-                                  np.load(folder / '_ibl_trials.stimOn_times.npy'))
+    np.testing.assert_array_equal(
+        old.stimOn_times, np.load(folder / '_ibl_trials.stimOn_times.npy')
+    )
     assert set(old) == set(latest)
     path = one.load_dataset(CSH, '_ibl_trials.stimOn_times.npy', download_only=True)
     assert path == folder / '#2021-06-01#' / '_ibl_trials.stimOn_times.npy'
@@ -122,7 +139,11 @@ def test_attribute_filter_and_download_only(one, alf_root):
     assert sorted(spikes) == ['clusters', 'times']
     paths = one.load_object(CORI1, 'spikes', download_only=True)
     assert sorted(p.name for p in paths) == [
-        'spikes.amps.npy', 'spikes.clusters.npy', 'spikes.depths.npy', 'spikes.times.npy']
+        'spikes.amps.npy',
+        'spikes.clusters.npy',
+        'spikes.depths.npy',
+        'spikes.times.npy',
+    ]
     assert all(p.parent == alf_root / CORI1 / 'alf' for p in paths)
     with pytest.raises(onelight.NotFoundError, match='no attribute'):
         one.load_object(CORI1, 'spikes', attribute='nope')

@@ -1,0 +1,189 @@
+"""The command-line interface, through click's CliRunner and as a real subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import EDGE_SESSION
+
+import onelight
+
+MODULE = Path(onelight.__file__)
+CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
+
+
+def run(*args):
+    return CliRunner().invoke(onelight.cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def configured(alf_root):
+    result = run('add_repo', 'lab', '--type', 'local', '--root-dir', alf_root)
+    assert result.exit_code == 0, result.output
+    return alf_root
+
+
+def test_version_and_help():
+    assert onelight.__version__ in run('--version').stdout
+    help_text = run('--help').stdout
+    for command in (
+        'repo',
+        'add_repo',
+        'config',
+        'scan',
+        'index',
+        'search',
+        'list',
+        'download',
+        'upload',
+        'demo',
+    ):
+        assert command in help_text
+
+
+def test_add_repo_repo_and_config(configured, tmp_path):
+    listing = run('repo').stdout
+    assert listing.startswith('* lab  (local)  root_dir=')
+    (tmp_path / 'second').mkdir()
+    assert (
+        run(
+            'add_repo',
+            'b',
+            '--type',
+            'local',
+            '--root-dir',
+            tmp_path / 'second',
+            '--no-set-current',
+        ).exit_code
+        == 0
+    )
+    assert '  b  (local)' in run('repo').stdout and '* lab' in run('repo').stdout
+    assert run('repo', 'b').exit_code == 0
+    assert '* b' in run('repo').stdout
+    shown = run('config').stdout
+    assert 'config file:' in shown and '"current_repository": "b"' in shown
+
+
+def test_add_repo_errors(tmp_path, configured):
+    result = run('add_repo', 'lab', '--type', 'local', '--root-dir', tmp_path)
+    assert result.exit_code == 1 and 'exists already' in result.stderr
+    result = run('add_repo', 'x', '--type', 'local')  # no terminal: no prompt
+    assert result.exit_code == 1 and 'needs --root-dir' in result.stderr
+    result = run('add_repo', 'x', '--type', 'local', '--root-dir', tmp_path / 'nope')
+    assert result.exit_code == 1 and 'is not a folder' in result.stderr
+    result = run('add_repo', 'x', '--type', 'gopher')
+    assert result.exit_code == 2
+
+
+def test_search_list_download(configured):
+    result = run('search', 'eye', '--subject', 'Cori')
+    assert result.exit_code == 0 and result.stdout.split() == [CORI1]
+    result = run('search', 'trials', '--date-range', '2016-12-15', '-', '--json')
+    assert json.loads(result.stdout)[0] == 'angelakilab/Subjects/IBL-T1/2019-02-20/001'
+    assert run('search', '--date', '2016-12-14').stdout.split() == [CORI1]
+    listing = run('list', CORI1, '--json')
+    assert 'alf/spikes.times.npy' in json.loads(listing.stdout)
+    paths = run('download', CORI1, 'spikes').stdout.split()
+    assert len(paths) == 4 and all(Path(p).is_file() for p in paths)
+    all_paths = run('download', CORI1, '--dry-run').stdout.split()
+    assert len(all_paths) == len(json.loads(listing.stdout))
+
+
+def test_user_errors_are_one_line(configured):
+    for args in (
+        ('list', 'nicklab/Subjects/Cori/1999-01-01/001'),
+        ('list', 'garbage'),
+        ('download', CORI1, 'nope'),
+        ('search', '--date', 'yesterday'),
+        ('-r', 'nope', 'search'),
+        ('scan', configured / 'missing'),
+    ):
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith('error: ') and result.stderr.count('\n') == 1, args
+        assert 'Traceback' not in result.output
+
+
+def test_no_repository_configured():
+    result = run('search')
+    assert result.exit_code == 1 and 'add_repo' in result.stderr
+
+
+def test_verbose_shows_the_traceback(configured):
+    with pytest.raises(onelight.NotFoundError):
+        CliRunner().invoke(
+            onelight.cli, ['-v', 'list', 'a/Subjects/b/2020-01-01/001'], catch_exceptions=False
+        )
+
+
+def test_scan_and_index(alf_root):
+    result = run('scan', alf_root)
+    assert result.exit_code == 0
+    assert f'{EDGE_SESSION}/notes.txt\t(not ALF)' in result.stdout
+    assert '1 outside session folders' in result.stderr
+    sessions = run('scan', alf_root, '--sessions-only').stdout.split()
+    assert EDGE_SESSION in sessions and len(sessions) == 6
+    assert run('index', alf_root, '--base-url', 'ftp://x').exit_code == 1
+    result = run('index', alf_root, '--base-url', 'https://h/data', '--checksums')
+    assert result.exit_code == 0 and 'wrote' in result.stderr
+    line = (alf_root / '.one_root').read_text().splitlines()[0]
+    assert len(line.split('\t')) == 4 and line.split('\t')[1].startswith('https://h/data/')
+
+
+def test_upload_to_local_repository(alf_root, tmp_path):
+    target = tmp_path / 'published'
+    target.mkdir()
+    assert run('add_repo', 'pub', '--type', 'local', '--root-dir', target).exit_code == 0
+    result = run('upload', alf_root, '--dry-run')
+    assert 'would upload' in result.stderr and not any(target.iterdir())
+    result = run('upload', alf_root, '--limit', '3')
+    assert 'uploaded 3 files' in result.stderr
+    result = run('upload', alf_root)
+    assert 'already up to date' in result.stderr and ' 3 already' in result.stderr
+    assert (target / '.one_root').is_file()
+    assert sorted(onelight.scan(target).files) == sorted(onelight.scan(alf_root).files)
+    again = run('upload', alf_root)
+    assert 'uploaded 0 files' in again.stderr
+
+
+def test_demo_runs_quickly():
+    result = run('demo')
+    assert result.exit_code == 0, result.output
+    assert "subject='Cori') -> ['nicklab/Subjects/Cori/2016-12-14/001'" in result.stdout
+    assert 'feedbackType' in result.stdout and 'rewarded' in result.stdout
+    assert not onelight.app_dirs().config_file.exists()  # registers nothing
+
+
+def test_real_subprocess(alf_root, home):
+    env = {**os.environ, 'ONELIGHT_HOME': str(home / 'sub'), 'HOME': str(home)}
+    cmd = [sys.executable, str(MODULE)]
+    done = subprocess.run(
+        [*cmd, 'add_repo', 'lab', '--type', 'local', '--root-dir', str(alf_root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [*cmd, 'search', 'wheelMoves'], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == [
+        'nicklab/Subjects/Cori/2016-12-14/001',
+        'nicklab/Subjects/Cori/2016-12-18/001',
+        'nicklab/Subjects/Theiler/2017-10-11/001',
+    ]
+    done = subprocess.run(
+        [*cmd, 'list', 'x/Subjects/y/2020-01-01/001'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and done.stderr.startswith('error: ')
+    assert 'Traceback' not in done.stderr

@@ -1,0 +1,145 @@
+"""Configuration: location, atomic 0600 writes, errors naming file/line/column, legacy import."""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import onelight
+
+LEGACY_TEMPLATE = '~/.one/data/{repository}/{lab}/Subjects/{subject}/{date}/{number}/alf/'
+
+
+def test_home_layout(home):
+    dirs = onelight.app_dirs()
+    assert dirs.config_file == home / 'onelight' / 'config.json'
+    assert dirs.data == home / 'onelight' / 'data' and dirs.cache == home / 'onelight' / 'cache'
+
+
+def test_appdirs_used_without_onelight_home(monkeypatch):
+    monkeypatch.delenv('ONELIGHT_HOME')
+    dirs = onelight.app_dirs()
+    assert 'onelight' in str(dirs.config) and 'onelight' in str(dirs.cache)
+
+
+def test_defaults_without_config_and_reading_never_writes():
+    config = onelight.load_config()
+    assert config['repositories'] == [] and config['current_repository'] is None
+    assert not onelight.app_dirs().config_file.exists()
+
+
+def test_save_is_private_and_atomic(tmp_path):
+    cfg = onelight.default_config()
+    cfg['repositories'] = [{'name': 'x', 'type': 'local', 'root_dir': str(tmp_path)}]
+    onelight.save_config(cfg)
+    path = onelight.app_dirs().config_file
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert onelight.load_config()['repositories'][0]['name'] == 'x'
+    assert [p.name for p in path.parent.iterdir()] == ['config.json']  # no temp files left
+
+
+def test_malformed_json_names_file_line_column_and_is_not_touched():
+    path = onelight.app_dirs().config_file
+    path.parent.mkdir(parents=True)
+    text = '{\n  "repositories": [\n    {"name": "x",}\n  ]\n}\n'
+    path.write_text(text)
+    with pytest.raises(
+        onelight.ConfigError, match=r'config.json is not valid JSON: line 3 column'
+    ):
+        onelight.load_config()
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize(
+    'content,message',
+    [
+        ({'repositories': {}}, 'must be a list'),
+        ({'repositories': [{'type': 'local'}]}, 'has no "name"'),
+        ({'repositories': [{'name': 'a', 'type': 'gopher'}]}, "unknown type 'gopher'"),
+        ({'repositories': [{'name': 'a', 'type': 'local'}] * 2}, 'two repositories'),
+        ({'current_repository': 'zz'}, 'is not one of'),
+        ({'download_dir': '/data/{subject}'}, 'must contain {date}, {number}'),
+        ({'download_dir': '/data/{oops}/{subject}/{date}/{number}'}, 'unknown field'),
+        ([1, 2], 'must hold a JSON object'),
+    ],
+)
+def test_schema_errors(content, message):
+    path = onelight.app_dirs().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(content))
+    with pytest.raises(onelight.ConfigError, match=message):
+        onelight.load_config()
+
+
+def test_legacy_config_imported_once(home, tmp_path, caplog):
+    legacy = home / '.one' / 'config.json'
+    legacy.parent.mkdir()
+    legacy.write_text(
+        json.dumps(
+            {
+                'download_dir': LEGACY_TEMPLATE,
+                'session_pattern': '^{lab}/Subjects/{subject}/{date}/{number}/$',
+                'repositories': [{'name': 'default', 'type': 'local', 'root_dir': str(tmp_path)}],
+                'current_repository': 'default',
+            }
+        )
+    )
+    config = onelight.load_config()
+    assert config['current_repository'] == 'default'
+    assert 'imported 1 repositories' in caplog.text
+    assert onelight.app_dirs().config_file.exists()
+    one = onelight.One()
+    assert one.repository.root == tmp_path
+    folder = onelight.session_download_dir(
+        config['download_dir'],
+        data_dir=home,
+        repository='r',
+        lab='l',
+        subject='s',
+        date='2020-01-01',
+        number='001',
+    )
+    assert folder == home / '.one/data/r/l/Subjects/s/2020-01-01/001'
+
+
+def test_mask_secrets():
+    masked = onelight.mask_secrets(
+        {'token': 'abc', 'password': 'pw', 'login': 'me', 'base_url': 'https://me:pw@host:8080/x'}
+    )
+    assert masked == {
+        'token': '****',
+        'password': '****',
+        'login': 'me',
+        'base_url': 'https://me:****@host:8080/x',
+    }
+
+
+def test_named_repository_and_errors(tmp_path):
+    with pytest.raises(onelight.NotFoundError, match="no repository named 'x'"):
+        onelight.One('x')
+    with pytest.raises(onelight.ConfigError, match='is not a folder'):
+        onelight.One(root_dir=tmp_path / 'missing')
+    with pytest.raises(onelight.NotFoundError):
+        onelight.set_repository('x')
+
+
+def test_set_download_dir():
+    onelight.set_download_dir('/data/{lab}/{subject}/{date}/{number}')
+    assert onelight.load_config()['download_dir'] == '/data/{lab}/{subject}/{date}/{number}'
+    with pytest.raises(onelight.ConfigError):
+        onelight.set_download_dir('/data/{subject}')
+
+
+def test_example_config_is_valid(tmp_path):
+    example = json.loads((Path(__file__).parents[1] / 'config.example.json').read_text())
+    types = {r['type'] for r in example['repositories']}
+    assert types == set(onelight.REPOSITORY_TYPES)
+    for repo in example['repositories']:
+        backend = onelight.REPOSITORY_TYPES[repo['type']]
+        assert set(backend.required) <= set(repo)
+        assert set(backend.optional) <= set(repo), f'{repo["type"]}: show every key'
+    onelight.validate_config(
+        {**example, 'repositories': []} | {'current_repository': None}, 'example'
+    )
