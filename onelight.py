@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import click
@@ -85,6 +85,22 @@ class MissingDependencyError(OneLightError, ImportError):
 
 class DataFormatError(OneLightError):
     """A data file cannot be loaded (corrupt, or unsafe such as a pickled object array)."""
+
+
+class AuthError(RepositoryError):
+    """The server refused the credentials (or their absence)."""
+
+
+class TransferError(RepositoryError):
+    """A download or upload failed (network, server error, disk)."""
+
+
+class IntegrityError(TransferError):
+    """Downloaded bytes do not match the size or md5 the index or server announced."""
+
+
+class OfflineError(RepositoryError):
+    """Something needs the network while onelight is offline."""
 
 
 # =============================================================================================
@@ -728,22 +744,6 @@ class Index:
         df['is_alf'] = dir_parts['is_alf'] & name_parts['is_alf']
         return cls(df.reset_index(drop=True), base_url=base_url)
 
-    def to_bytes(self, *, columns: int = 2) -> bytes:
-        """Serialise as a ``.one_root``: 1, 2 (default) or 4 columns."""
-        df = self.df
-        if columns == 1:
-            rows = df['path']
-        else:
-            urls = self.urls()
-            rows = df['path'] + '\t' + urls
-            if columns == 4:
-                if df['size'].isna().any() or df['md5'].isna().any():
-                    raise IndexFormatError('4-column index needs a size and md5 for every file')
-                rows = rows + '\t' + df['size'].astype(str) + '\t' + df['md5'].astype(str)
-            elif columns != 2:
-                raise ValueError('columns must be 1, 2 or 4')
-        return ('\n'.join(rows) + ('\n' if len(rows) else '')).encode('utf-8')
-
     # --------------------------------------------------------------------------- lookups
     def urls(self, rows: pd.DataFrame | None = None) -> pd.Series:
         """Download URLs of the rows (the base URL + path where a line named none)."""
@@ -886,6 +886,11 @@ class ScanResult:
     def index(self, base_url: str | None = None) -> Index:
         return Index.from_paths(self.files, base_url=base_url, sizes=self.sizes)
 
+    @property
+    def sessions(self) -> list:
+        """The session folders that hold files, sorted."""
+        return sorted({'/'.join(f.split('/', 5)[:5]) for f in self.files})
+
 
 def scan(root) -> ScanResult:
     """List the files under ``root`` (recursively, with ``os.scandir``).
@@ -932,32 +937,32 @@ def md5sum(path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def write_index(root, *, base_url: str | None = None, checksums: bool = False) -> Index:
-    """Scan ``root`` and write ``root/.one_root`` atomically.
+def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=False) -> bytes:
+    """The ``.one_root`` of a scanned tree.
 
-    With ``base_url`` the index has 2 columns (path, URL); without, 1 column (readers add their
-    base URL). ``checksums=True`` adds size and md5 (4 columns; the URL cell is left empty
-    when there is no base URL, and readers then use their base URL).
+    With ``base_url`` 2 columns (path, URL); without, 1 column (readers add their base URL).
+    ``checksums=True`` adds size and md5 (4 columns; the URL cell is empty when there is no
+    base URL, and readers then use their own).
     """
-    result = scan(root)
-    index = result.index(base_url)
+    paths = result.files
+    urls = [join_url(base_url, p) for p in paths] if base_url else [''] * len(paths)
     if checksums:
-        index.df['md5'] = [md5sum(result.root / p) for p in result.files]
-        urls = index.df['url'] if not base_url else index.urls()
-        rows = (
-            index.df['path']
-            + '\t'
-            + urls.fillna('')
-            + '\t'
-            + index.df['size'].astype(str)
-            + '\t'
-            + index.df['md5']
-        )
-        data = ''.join(r + '\n' for r in rows).encode('utf-8')
+        md5s = [md5sum(safe_join(result.root, p)) for p in paths]
+        rows = [f'{p}\t{u}\t{n}\t{m}' for p, u, n, m in zip(paths, urls, result.sizes, md5s)]
+    elif base_url:
+        rows = [f'{p}\t{u}' for p, u in zip(paths, urls)]
     else:
-        data = index.to_bytes(columns=2 if base_url else 1)
-    atomic_write_bytes(result.root / INDEX_NAME, data)
-    return index
+        rows = paths
+    return ''.join(row + '\n' for row in rows).encode('utf-8')
+
+
+def write_index(root, *, base_url: str | None = None, checksums: bool = False) -> ScanResult:
+    """Scan ``root`` and write ``root/.one_root`` atomically (see ``index_bytes``)."""
+    result = scan(root)
+    atomic_write_bytes(
+        result.root / INDEX_NAME, index_bytes(result, base_url=base_url, checksums=checksums)
+    )
+    return result
 
 
 # =============================================================================================
@@ -1003,6 +1008,7 @@ class TransferReport:
     skipped: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    paths: list = field(default_factory=list)
 
     def summary(self, verb: str) -> str:
         mb = self.bytes / 1e6
@@ -1011,6 +1017,475 @@ class TransferReport:
             f'{verb} {self.files} files ({mb:.1f} MB) in {self.seconds:.1f} s '
             f'({rate:.1f} MB/s); {self.skipped} already up to date'
         )
+
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+CHUNK_SIZE = 1 << 20
+MAX_REDIRECTS = 10
+
+
+def origin_of(url: str) -> tuple:
+    """The (scheme, host, port) a URL is sent to; credentials stay within one origin.
+
+    >>> origin_of('https://Host.org/a'), origin_of('http://h:8080/')
+    (('https', 'host.org', 443), ('http', 'h', 8080))
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or '').lower(),
+        parts.port or {'http': 80, 'https': 443}.get(scheme),
+    )
+
+
+@dataclass
+class Download:
+    """One file to fetch: where from, where to, and what it must be."""
+
+    url: str
+    dest: Path
+    size: int | None = None
+    md5: str | None = None
+
+
+class _Resumable(Exception):
+    """A transfer broke off in a way a new request (with Range) can continue."""
+
+
+class _Stopped(Exception):
+    """The user interrupted the transfer."""
+
+
+class Progress:
+    """Bytes and files done, counted from worker threads; a progress bar on a terminal only."""
+
+    def __init__(self, total_bytes: int, label: str, enabled: bool | None = None):
+        import threading
+
+        self.lock = threading.Lock()
+        self.bytes = 0
+        enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.bar = (
+            click.progressbar(length=max(total_bytes, 1), label=label, file=sys.stderr)
+            if enabled and total_bytes
+            else None
+        )
+        self._shown = 0
+
+    def add(self, nbytes: int) -> None:
+        with self.lock:
+            self.bytes += nbytes
+
+    def refresh(self) -> None:
+        if self.bar is not None:
+            step = min(self.bytes, self.bar.length) - self._shown
+            if step > 0:
+                self.bar.update(step)
+                self._shown += step
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.refresh()
+            self.bar.render_finish()
+
+
+class _CountingReader:
+    """A file wrapper that reports bytes read to a Progress (for uploads)."""
+
+    def __init__(self, fileobj, size: int, progress: Progress):
+        self.fileobj, self.size, self.progress = fileobj, size, progress
+
+    def __len__(self):
+        return self.size
+
+    def read(self, n=-1):
+        data = self.fileobj.read(n)
+        self.progress.add(len(data))
+        return data
+
+    def seek(self, *args):
+        return self.fileobj.seek(*args)
+
+    def tell(self):
+        return self.fileobj.tell()
+
+
+class TokenAuth:
+    """``Authorization: token <TOKEN>`` (figshare's scheme), as a requests auth object."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __call__(self, request):
+        request.headers['Authorization'] = f'token {self.token}'
+        return request
+
+
+@contextlib.contextmanager
+def _locked_part(part: Path):
+    """Open ``part`` for appending, holding an exclusive lock (POSIX) while in use.
+
+    Two processes downloading the same file take turns; the second then finds the final file
+    and stops. The lock is taken on the file itself, so nothing but the ``.part`` is created.
+    """
+    while True:
+        fh = open(part, 'a+b')
+        try:
+            _lock_file(fh)
+            try:
+                same = os.path.samestat(os.fstat(fh.fileno()), os.stat(part))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            fh.close()
+            raise
+        if same:
+            break
+        fh.close()  # the file we locked was renamed into place meanwhile; start again
+    try:
+        yield fh
+    finally:
+        fh.close()
+
+
+def _lock_file(fh) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; one process per download folder
+        return
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+
+
+def _content_range(value: str | None) -> tuple:
+    """``'bytes 10-99/100'`` -> ``(10, 100)``; ``'bytes */100'`` -> ``(None, 100)``."""
+    m = re.fullmatch(r'bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)', (value or '').strip())
+    if not m:
+        return None, None
+    start = int(m.group(1)) if m.group(1) else None
+    total = int(m.group(2)) if m.group(2) != '*' else None
+    return start, total
+
+
+def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
+    """True when ``path`` exists with the expected size (and md5 when known)."""
+    try:
+        actual = path.stat().st_size
+    except OSError:
+        return False
+    if size is not None and actual != size:
+        return False
+    return md5 is None or md5sum(path) == md5.lower()
+
+
+class TransferEngine:
+    """The one HTTP code path of every remote backend.
+
+    A ``requests.Session`` with urllib3 ``Retry`` (connection errors, 429 and 5xx, exponential
+    backoff, ``Retry-After`` honoured), timeouts, a connection pool sized to the workers,
+    credentials sent only to trusted origins (redirects are followed here, hop by hop), and
+    parallel, resumable, verified downloads through ``<name>.part`` files.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = 'repository',
+        auth=None,
+        trusted: tuple = (),
+        jobs: int = 8,
+        timeout: float = 60.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        retry_statuses: tuple = RETRY_STATUSES,
+        progress: bool | None = None,
+    ):
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        self.name = name
+        self.auth = auth
+        self.trusted = {origin_of(u) for u in trusted}
+        self.jobs = jobs
+        self.timeout = (min(10.0, timeout), timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.progress = progress
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            redirect=False,
+            backoff_factor=backoff,
+            status_forcelist=retry_statuses,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        self.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(jobs, 4))
+        self.session.mount('http://', adapter)
+        self.session.mount('https://', adapter)
+        self.session.headers['User-Agent'] = f'onelight/{__version__}'
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ---------------------------------------------------------------------------- requests
+    def is_trusted(self, url: str) -> bool:
+        return origin_of(url) in self.trusted
+
+    def request(self, method: str, url: str, *, follow: bool = True, **kwargs):
+        """Send a request; redirects are followed here so credentials never leave the trusted
+        origins. Network failures become TransferError (after the retries)."""
+        import requests
+
+        kwargs.setdefault('timeout', self.timeout)
+        for _ in range(MAX_REDIRECTS + 1):
+            auth = self.auth if self.is_trusted(url) else None
+            try:
+                resp = self.session.request(
+                    method, url, auth=auth, allow_redirects=False, **kwargs
+                )
+            except requests.exceptions.RequestException as e:
+                raise TransferError(
+                    f'{self.name}: cannot reach {mask_url(url)}: {_reason(e)}'
+                ) from None
+            if not (follow and resp.is_redirect and 'location' in resp.headers):
+                return resp
+            resp.close()
+            url = urllib.parse.urljoin(url, resp.headers['location'])
+            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == 'POST'):
+                method, kwargs = 'GET', {k: v for k, v in kwargs.items() if k != 'data'}
+        raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
+
+    def check(self, resp, what: str = '') -> None:
+        """Raise the onelight error that a failed response means."""
+        status = resp.status_code
+        if status < 400:
+            return
+        url = mask_url(resp.url)
+        detail = f'{status} {resp.reason or ""}'.strip()
+        if status in (401, 403):
+            raise AuthError(
+                f'{self.name}: access refused ({detail}) for {url}; check the repository '
+                'credentials'
+            )
+        if status == 404:
+            raise NotFoundError(f'{self.name}: not found on the server: {url}')
+        raise TransferError(f'{self.name}: {what or "request"} failed ({detail}) for {url}')
+
+    # ---------------------------------------------------------------------------- parallel
+    def run_parallel(self, func, items: list, *, label: str, total_bytes: int = 0) -> list:
+        """Run ``func(item, progress, stop)`` over items with ``jobs`` threads.
+
+        Returns the results in order. On Ctrl-C the workers stop between chunks and
+        KeyboardInterrupt propagates; failures are gathered and raised together.
+        """
+        import threading
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        progress = Progress(total_bytes, label, self.progress)
+        stop = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix='onelight')
+        futures = [pool.submit(func, item, progress, stop) for item in items]
+        try:
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                progress.refresh()
+        except KeyboardInterrupt:
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            progress.close()
+        pool.shutdown(wait=True)
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise _combine_errors(errors, len(items))
+        return [f.result() for f in futures]
+
+    # --------------------------------------------------------------------------- downloads
+    def download(self, items: list, *, force: bool = False) -> TransferReport:
+        """Download files in parallel; a complete file already in place is never fetched."""
+        start = time.perf_counter()
+        todo = [d for d in items if force or not file_is_complete(d.dest, d.size, d.md5)]
+        report = TransferReport(skipped=len(items) - len(todo))
+        total = sum(d.size or 0 for d in todo)
+        sizes = self.run_parallel(
+            lambda d, p, s: self._download_one(d, p, s, force),
+            todo,
+            label='downloading',
+            total_bytes=total,
+        )
+        report.files = sum(1 for n in sizes if n is not None)
+        report.skipped += sum(1 for n in sizes if n is None)
+        report.bytes = sum(n or 0 for n in sizes)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _download_one(self, item: Download, progress, stop, force: bool) -> int | None:
+        """Fetch one file through its ``.part``; return the bytes fetched (None: skipped)."""
+        dest = item.dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = part_path(dest)
+        with _locked_part(part) as fh:
+            if not force and file_is_complete(dest, item.size, item.md5):
+                if os.fstat(fh.fileno()).st_size == 0:
+                    part.unlink()
+                return None  # another process finished it while we waited
+            initial = os.fstat(fh.fileno()).st_size
+            try:
+                self._fetch_with_resume(fh, item, progress, stop)
+                self._verify(fh, item)
+            except (_Stopped, KeyboardInterrupt):
+                raise
+            except OSError as e:
+                fh.truncate(0)
+                part.unlink(missing_ok=True)
+                raise TransferError(f'cannot write {dest}: {e.strerror or e}') from None
+            except IntegrityError:
+                part.unlink(missing_ok=True)
+                raise
+            except OneLightError:
+                if os.fstat(fh.fileno()).st_size == 0:
+                    part.unlink(missing_ok=True)
+                raise
+            fetched = max(os.fstat(fh.fileno()).st_size - initial, 0)
+            os.replace(part, dest)
+        return fetched
+
+    def _fetch_with_resume(self, fh, item: Download, progress, stop) -> None:
+        last = None
+        for attempt in range(self.retries + 1):
+            if stop.is_set():
+                raise _Stopped()
+            try:
+                return self._fetch_into(fh, item, progress, stop)
+            except _Resumable as e:
+                last = e
+                logger.debug('%s: %s; resuming (attempt %d)', item.url, e, attempt + 1)
+                time.sleep(min(self.backoff * 2**attempt, 10.0))
+        raise TransferError(
+            f'{self.name}: download of {mask_url(item.url)} kept failing after '
+            f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
+        )
+
+    def _fetch_into(self, fh, item: Download, progress, stop) -> None:
+        """One request: append the missing bytes of ``item`` to ``fh``."""
+        import requests
+
+        offset = os.fstat(fh.fileno()).st_size
+        if item.size is not None and offset > item.size:
+            fh.truncate(0)
+            offset = 0
+        if item.size is not None and offset == item.size and offset:
+            return
+        headers = {'Accept-Encoding': 'identity'}
+        if offset:
+            headers['Range'] = f'bytes={offset}-'
+        resp = self.request('GET', item.url, headers=headers, stream=True)
+        with resp:
+            if resp.status_code == 416 and offset:
+                _, total = _content_range(resp.headers.get('content-range'))
+                if total == offset:
+                    return
+                fh.truncate(0)
+                raise _Resumable('range not satisfiable; starting again')
+            self.check(resp, 'download')
+            total = None
+            if resp.status_code == 206:
+                start, total = _content_range(resp.headers.get('content-range'))
+                if start != offset:
+                    fh.truncate(0)
+                    raise _Resumable('server sent another range; starting again')
+            else:
+                if offset:
+                    logger.debug('%s ignored Range; starting again', item.url)
+                    fh.truncate(0)
+                    offset = 0
+                if resp.headers.get('content-length', '').isdigit():
+                    total = int(resp.headers['content-length'])
+            if item.size is not None and total is not None and total != item.size:
+                fh.truncate(0)
+                raise IntegrityError(
+                    f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
+                    f'{item.size} in the index; nothing was saved'
+                )
+            written = 0
+            try:
+                for chunk in resp.iter_content(CHUNK_SIZE):
+                    if stop.is_set():
+                        raise _Stopped()
+                    fh.write(chunk)
+                    written += len(chunk)
+                    progress.add(len(chunk))
+            except requests.exceptions.RequestException as e:
+                fh.flush()
+                raise _Resumable(_reason(e)) from None
+            fh.flush()
+        if total is not None and offset + written < total:
+            raise _Resumable('connection closed before the end of the file')
+
+    def _verify(self, fh, item: Download) -> None:
+        fh.flush()
+        size = os.fstat(fh.fileno()).st_size
+        if item.size is not None and size != item.size:
+            raise IntegrityError(
+                f'{self.name}: {item.dest.name} arrived with {size} bytes, the index says '
+                f'{item.size}; it was discarded'
+            )
+        if item.md5:
+            actual = md5sum(part_path(item.dest))
+            if actual != item.md5.lower():
+                raise IntegrityError(
+                    f'{self.name}: {item.dest.name} failed its md5 check (expected {item.md5}, '
+                    f'got {actual}); it was discarded'
+                )
+
+    # ----------------------------------------------------------------------------- uploads
+    def put_file(self, url: str, path: Path, progress: Progress | None = None):
+        """PUT a file's bytes (streamed) to ``url``; return the response."""
+        size = path.stat().st_size
+        with open(path, 'rb') as f:
+            body = _CountingReader(f, size, progress) if progress else f
+            return self.request(
+                'PUT',
+                url,
+                data=body,
+                headers={'Content-Type': 'application/octet-stream'},
+                follow=False,
+            )
+
+
+def _reason(exc: BaseException) -> str:
+    """A short human reason for a requests/urllib3 exception."""
+    text = str(exc)
+    for marker in (
+        'Read timed out',
+        'timed out',
+        'Connection refused',
+        'Connection reset',
+        'IncompleteRead',
+        'Connection broken',
+        'Name or service not known',
+        'Max retries exceeded',
+    ):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _combine_errors(errors: list, total: int) -> Exception:
+    """One exception for several failed transfers (the first's class when they agree)."""
+    errors = [e if isinstance(e, OneLightError) else TransferError(str(e)) for e in errors]
+    if len(errors) == 1:
+        return errors[0]
+    kinds = {type(e) for e in errors}
+    cls = kinds.pop() if len(kinds) == 1 else TransferError
+    return cls(f'{len(errors)} of {total} transfers failed; first: {errors[0]}')
 
 
 # =============================================================================================
@@ -1041,12 +1516,18 @@ class Repository:
         dirs: Dirs | None = None,
         download_dir: str = DEFAULT_DOWNLOAD_DIR,
         strict: bool = False,
+        offline: bool = False,
+        progress: bool | None = None,
     ):
         self.name = name
         self.settings = self.validate(settings, origin=f'repository "{name}"')
         self.dirs = dirs or app_dirs()
         self.download_dir = download_dir
         self.strict = strict
+        self.offline = offline
+        self.progress = progress  # None: a progress bar when stderr is a terminal
+        self.last_report = None
+        self._engine = None
 
     @classmethod
     def validate(cls, settings: dict, origin: str) -> dict:
@@ -1152,11 +1633,478 @@ class LocalRepository(Repository):
         return report
 
 
-REPOSITORY_TYPES = {'local': LocalRepository}
+class HttpRepository(Repository):
+    """Files behind any web server, listed by ``base_url + '.one_root'``.
+
+    Downloads go through the transfer engine into the download directory; the index is cached
+    with its ``ETag`` / ``Last-Modified`` and revalidated once per client. ``upload`` sends
+    files by WebDAV ``PUT`` (creating folders with ``MKCOL``), then the index, last.
+    """
+
+    type = 'http'
+    required = ('base_url',)
+    optional = {
+        'login': None,
+        'password': None,
+        'jobs': 8,
+        'timeout': 60,
+        'retries': 5,
+        'backoff': 0.5,
+    }
+
+    @classmethod
+    def validate(cls, settings, origin):
+        out = super().validate(settings, origin)
+        out['base_url'] = _check_url(out['base_url'], f'{origin}: base_url')
+        out['jobs'] = _check_number(out['jobs'], f'{origin}: jobs', int, 1, 64)
+        out['timeout'] = _check_number(out['timeout'], f'{origin}: timeout', float, 0.01, 3600)
+        out['retries'] = _check_number(out['retries'], f'{origin}: retries', int, 0, 20)
+        out['backoff'] = _check_number(out['backoff'], f'{origin}: backoff', float, 0, 60)
+        if out.get('password') and not out.get('login'):
+            raise ConfigError(f'{origin}: a password needs a login')
+        return out
+
+    @property
+    def base_url(self) -> str:
+        return self.settings['base_url']
+
+    @property
+    def index_url(self) -> str:
+        return self.base_url + INDEX_NAME
+
+    def _engine_options(self) -> dict:
+        s = self.settings
+        auth = (s['login'], s.get('password') or '') if s.get('login') else None
+        return dict(
+            name=f'repository "{self.name}"',
+            auth=auth,
+            trusted=(self.base_url,),
+            jobs=s['jobs'],
+            timeout=s['timeout'],
+            retries=s['retries'],
+            backoff=s['backoff'],
+            progress=self.progress,
+        )
+
+    @property
+    def engine(self) -> TransferEngine:
+        if self._engine is None:
+            self._engine = TransferEngine(**self._engine_options())
+        return self._engine
+
+    def _require_online(self, what: str) -> None:
+        if self.offline:
+            raise OfflineError(f'repository "{self.name}": cannot {what} while offline')
+
+    # ------------------------------------------------------------------------------ reading
+    def read_index(self) -> Index:
+        data = self._cached_get(self.index_url, key=self.index_url)
+        return Index.from_bytes(
+            data, base_url=self.base_url, strict=self.strict, origin=mask_url(self.index_url)
+        )
+
+    def _index_cache(self, key: str) -> tuple:
+        digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
+        safe_name = re.sub(r'[^\w.-]', '_', self.name)
+        stem = self.dirs.cache / 'index' / f'{safe_name}-{digest}'
+        return stem.with_suffix('.one_root'), stem.with_suffix('.json')
+
+    def _read_cached_index(self, key: str) -> tuple:
+        """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
+        body_path, meta_path = self._index_cache(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            body = body_path.read_bytes()
+        except (OSError, ValueError):
+            return None, {}
+        if (
+            not isinstance(meta, dict)
+            or meta.get('md5') != hashlib.md5(body, usedforsecurity=False).hexdigest()
+        ):
+            logger.info('ignoring a corrupt cached index for %s', self.name)
+            return None, {}
+        return body, meta
+
+    def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
+        body_path, meta_path = self._index_cache(key)
+        meta = {**meta, 'md5': hashlib.md5(body, usedforsecurity=False).hexdigest()}
+        with contextlib.suppress(OSError):  # a read-only cache only costs speed
+            atomic_write_bytes(body_path, body)
+            atomic_write_bytes(meta_path, json.dumps(meta).encode())
+
+    def _cached_get(self, url: str, key: str) -> bytes:
+        """GET a small file through the cache: revalidated with ETag / Last-Modified."""
+        body, meta = self._read_cached_index(key)
+        if self.offline:
+            if body is None:
+                raise OfflineError(
+                    f'repository "{self.name}": its index is not cached yet; connect once '
+                    'without --offline'
+                )
+            return body
+        headers = {}
+        if body is not None and meta.get('etag'):
+            headers['If-None-Match'] = meta['etag']
+        if body is not None and meta.get('last_modified'):
+            headers['If-Modified-Since'] = meta['last_modified']
+        resp = self.engine.request('GET', url, headers=headers)
+        if resp.status_code == 304 and body is not None:
+            return body
+        if resp.status_code == 404:
+            raise NotFoundError(
+                f'repository "{self.name}": no index at {mask_url(url)} (is base_url right? '
+                'publish one with "onelight upload" or "onelight index")'
+            )
+        self.engine.check(resp, 'index download')
+        body = resp.content
+        self._write_cached_index(
+            key,
+            body,
+            {
+                'url': mask_url(url),
+                'etag': resp.headers.get('etag'),
+                'last_modified': resp.headers.get('last-modified'),
+            },
+        )
+        return body
+
+    def file_url(self, row) -> str:
+        url = row.url
+        return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
+
+    def downloads(self, rows: pd.DataFrame) -> list:
+        """The Download of each index row, into the session's download folder."""
+        out = []
+        for row in rows.itertuples():
+            rel = row.path[len(str(row.session)) + 1 :]
+            size = None if pd.isna(row.size) else int(row.size)
+            md5 = row.md5 if isinstance(row.md5, str) else None
+            dest = safe_join(self.session_dir(str(row.session)), rel)
+            out.append(Download(self.file_url(row), dest, size, md5))
+        return out
+
+    def fetch(self, rows, *, force=False):
+        items = self.downloads(rows)
+        if self.offline:
+            missing = [d for d in items if not file_is_complete(d.dest, d.size, d.md5)]
+            if missing:
+                raise OfflineError(
+                    f'{len(missing)} of {len(items)} files are not available offline, e.g. '
+                    f'{missing[0].dest}'
+                )
+        else:
+            self.last_report = self.engine.download(items, force=force)
+        return [d.dest for d in items]
+
+    # ---------------------------------------------------------------------------- uploading
+    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+        plan = UploadPlan.make(root, limit)
+        if dry_run:
+            return plan.dry_run_report()
+        self._require_online('upload')
+        start = time.perf_counter()
+        collections = _CollectionCache()
+        sizes = self.engine.run_parallel(
+            lambda item, progress, stop: self._put(item, progress, force, collections),
+            plan.items,
+            label='uploading',
+            total_bytes=plan.total_bytes,
+        )
+        report = plan.report(sizes, time.perf_counter() - start)
+        if plan.complete:
+            data = index_bytes(plan.scan, base_url=self.base_url, checksums=checksums)
+            self._put_bytes(INDEX_NAME, data)
+        else:
+            logger.warning('--limit: the index was not updated until every file is uploaded')
+        return report
+
+    def _put(self, item: tuple, progress, force: bool, collections) -> int | None:
+        rel, path, size = item
+        url = join_url(self.base_url, rel)
+        if not force:
+            head = self.engine.request('HEAD', url)
+            if head.status_code == 200 and head.headers.get('content-length') == str(size):
+                progress.add(size)
+                return None
+            if head.status_code in (401, 403):
+                self.engine.check(head, 'upload')
+        resp = self.engine.put_file(url, path, progress)
+        if resp.status_code in (409, 404):  # missing parent folders (Apache, wsgidav)
+            self._make_collections(rel, collections)
+            resp = self.engine.put_file(url, path, progress)
+        self._check_put(resp)
+        return size
+
+    def _put_bytes(self, rel: str, data: bytes) -> None:
+        resp = self.engine.request('PUT', join_url(self.base_url, rel), data=data, follow=False)
+        self._check_put(resp)
+
+    def _check_put(self, resp) -> None:
+        if resp.status_code in (405, 501):
+            raise RepositoryError(
+                f'repository "{self.name}": the server refuses uploads ({resp.status_code}); '
+                'copy the files there yourself and run "onelight index ROOT --base-url URL"'
+            )
+        self.engine.check(resp, 'upload')
+
+    def _make_collections(self, rel: str, collections) -> None:
+        folders = rel.split('/')[:-1]
+        for i in range(1, len(folders) + 1):
+            prefix = '/'.join(folders[:i]) + '/'
+            if collections.seen(prefix):
+                continue
+            resp = self.engine.request('MKCOL', join_url(self.base_url, prefix), follow=False)
+            if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
+                self.engine.check(resp, 'MKCOL')
+                raise TransferError(f'MKCOL {prefix} answered {resp.status_code}')
+            collections.add(prefix)
+
+
+class _CollectionCache:
+    """WebDAV folders known to exist during one upload (shared by the worker threads)."""
+
+    def __init__(self):
+        import threading
+
+        self._lock = threading.Lock()
+        self._known = set()
+
+    def seen(self, prefix: str) -> bool:
+        with self._lock:
+            return prefix in self._known
+
+    def add(self, prefix: str) -> None:
+        with self._lock:
+            self._known.add(prefix)
+
+
+@dataclass
+class UploadPlan:
+    """The files of a local tree to publish: ``(rel, local path, size)`` items."""
+
+    scan: ScanResult
+    items: list
+    complete: bool  # False when --limit leaves files out (then the index is not published)
+
+    @classmethod
+    def make(cls, root, limit: int | None) -> UploadPlan:
+        result = scan(root)
+        items = [(r, safe_join(result.root, r), s) for r, s in zip(result.files, result.sizes)]
+        complete = limit is None or limit >= len(items)
+        return cls(result, items[:limit] if limit else items, complete)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, _, size in self.items)
+
+    def dry_run_report(self) -> TransferReport:
+        return TransferReport(
+            files=len(self.items), bytes=self.total_bytes, paths=[r for r, _, _ in self.items]
+        )
+
+    def report(self, sizes: list, seconds: float) -> TransferReport:
+        sent = [n for n in sizes if n is not None]
+        return TransferReport(
+            files=len(sent), skipped=len(sizes) - len(sent), bytes=sum(sent), seconds=seconds
+        )
+
+
+class FtpRepository(HttpRepository):
+    """Uploads by FTP (or FTPS) to ``remote_root``; downloads over HTTP from ``base_url``.
+
+    ``base_url`` is the public web address of ``remote_root``, as in the original ONE light.
+    """
+
+    type = 'ftp'
+    required = ('host', 'base_url')
+    optional = {
+        **HttpRepository.optional,
+        'port': 21,
+        'ftp_login': 'anonymous',
+        'ftp_password': '',
+        'remote_root': '/',
+        'tls': False,
+    }
+
+    @classmethod
+    def validate(cls, settings, origin):
+        out = super().validate(settings, origin)
+        out['port'] = _check_number(out['port'], f'{origin}: port', int, 1, 65535)
+        out['tls'] = bool(out['tls'])
+        out['remote_root'] = '/' + str(out['remote_root']).strip('/')
+        return out
+
+    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+        plan = UploadPlan.make(root, limit)
+        if dry_run:
+            return plan.dry_run_report()
+        self._require_online('upload')
+        start = time.perf_counter()
+        progress = Progress(plan.total_bytes, 'uploading', self.progress)
+        sizes = []
+        with _FtpClient(self.settings, self.name) as ftp:
+            try:
+                for rel, path, size in plan.items:
+                    sizes.append(ftp.send(path, rel, size, force, progress))
+                    progress.refresh()
+                if plan.complete:
+                    data = index_bytes(plan.scan, base_url=self.base_url, checksums=checksums)
+                    ftp.send_bytes(data, INDEX_NAME)
+            finally:
+                progress.close()
+        if not plan.complete:
+            logger.warning('--limit: the index was not updated until every file is uploaded')
+        return plan.report(sizes, time.perf_counter() - start)
+
+
+class _FtpClient:
+    """One FTP(S) connection that reconnects and retries after a dropped connection."""
+
+    def __init__(self, settings: dict, name: str):
+        self.settings = settings
+        self.name = f'repository "{name}"'
+        self.ftp = None
+        self.folders = set()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.reset()
+
+    def reset(self) -> None:
+        if self.ftp is not None:
+            with contextlib.suppress(Exception):
+                self.ftp.close()
+        self.ftp = None
+        self.folders.clear()
+
+    def connect(self):
+        import ftplib
+
+        if self.ftp is not None:
+            return self.ftp
+        s = self.settings
+        ftp = ftplib.FTP_TLS() if s['tls'] else ftplib.FTP()
+        try:
+            ftp.connect(s['host'], s['port'], timeout=s['timeout'])
+            ftp.login(s['ftp_login'] or 'anonymous', s.get('ftp_password') or '')
+        except ftplib.error_perm as e:
+            ftp.close()
+            raise AuthError(
+                f'{self.name}: the FTP server refused the login ({_ftp_reason(e)}); check '
+                'ftp_login and ftp_password'
+            ) from None
+        if s['tls']:
+            ftp.prot_p()
+        ftp.voidcmd('TYPE I')
+        self.ftp = ftp
+        return ftp
+
+    def _retrying(self, action, what: str):
+        import ftplib
+
+        retries, backoff = self.settings['retries'], self.settings['backoff']
+        for attempt in range(retries + 1):
+            try:
+                return action(self.connect())
+            except ftplib.error_perm as e:
+                raise RepositoryError(f'{self.name}: FTP {what}: {_ftp_reason(e)}') from None
+            except (ftplib.Error, OSError, EOFError) as e:
+                last = e
+                logger.debug('FTP %s failed (%s); reconnecting', what, e)
+                self.reset()
+                time.sleep(min(backoff * 2**attempt, 10.0))
+        raise TransferError(
+            f'{self.name}: FTP {what} kept failing after {retries + 1} attempts ({last})'
+        )
+
+    def remote(self, rel: str) -> str:
+        return self.settings['remote_root'].rstrip('/') + '/' + rel
+
+    def size(self, ftp, path: str) -> int | None:
+        import ftplib
+
+        try:
+            return ftp.size(path)
+        except ftplib.error_perm:
+            return None
+
+    def makedirs(self, ftp, folder: str) -> None:
+        import ftplib
+
+        parts = [p for p in folder.split('/') if p]
+        for i in range(1, len(parts) + 1):
+            path = '/' + '/'.join(parts[:i])
+            if path in self.folders:
+                continue
+            try:
+                ftp.mkd(path)
+            except ftplib.error_perm:
+                pass  # exists (or not ours to create: the STOR then says why)
+            self.folders.add(path)
+
+    def _store(self, ftp, reader, rel: str, callback=None) -> None:
+        target = self.remote(rel)
+        self.makedirs(ftp, target.rsplit('/', 1)[0])
+        tmp = target + PARTIAL_SUFFIX
+        ftp.storbinary(f'STOR {tmp}', reader, blocksize=CHUNK_SIZE, callback=callback)
+        try:
+            ftp.rename(tmp, target)
+        except Exception:
+            ftp.delete(target)
+            ftp.rename(tmp, target)
+
+    def send(self, path: Path, rel: str, size: int, force: bool, progress) -> int | None:
+        def action(ftp):
+            if not force and self.size(ftp, self.remote(rel)) == size:
+                progress.add(size)
+                return None
+            with open(path, 'rb') as f:
+                self._store(ftp, f, rel, callback=lambda block: progress.add(len(block)))
+            return size
+
+        return self._retrying(action, f'upload of {rel}')
+
+    def send_bytes(self, data: bytes, rel: str) -> None:
+        import io
+
+        self._retrying(lambda ftp: self._store(ftp, io.BytesIO(data), rel), f'upload of {rel}')
+
+
+def _ftp_reason(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+def _check_url(value, what: str) -> str:
+    """An http(s) URL, with a trailing slash (it is a folder)."""
+    url = str(value or '').strip()
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        raise ConfigError(f'{what} must be an http(s) URL, not {mask_url(url)!r}')
+    return url if url.endswith('/') else url + '/'
+
+
+def _check_number(value, what: str, kind, low, high):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f'{what} must be a number, not {value!r}') from None
+    if not low <= number <= high:
+        raise ConfigError(f'{what} must be between {low} and {high}, not {value!r}')
+    return number
+
+
+REPOSITORY_TYPES = {'local': LocalRepository, 'http': HttpRepository, 'ftp': FtpRepository}
 
 
 def make_repository(
-    settings: dict, *, config: dict | None = None, strict: bool = False, dirs: Dirs | None = None
+    settings: dict,
+    *,
+    config: dict | None = None,
+    strict: bool = False,
+    offline: bool = False,
+    dirs: Dirs | None = None,
 ) -> Repository:
     """Build the backend for one repository entry of the configuration."""
     config = config or default_config()
@@ -1171,6 +2119,7 @@ def make_repository(
         dirs=dirs,
         download_dir=config['download_dir'],
         strict=strict,
+        offline=offline,
     )
 
 
@@ -1543,19 +2492,27 @@ class One:
         repository: str | None = None,
         *,
         root_dir=None,
+        base_url: str | None = None,
         strict: bool = False,
+        offline: bool | None = None,
         download_dir: str | None = None,
+        progress: bool | None = None,
         **settings,
     ):
         dirs = app_dirs()
-        adhoc = _adhoc_repository(repository, root_dir=root_dir, **settings)
+        adhoc = _adhoc_repository(repository, root_dir=root_dir, base_url=base_url, **settings)
         # An ad-hoc repository never reads or writes the configuration.
         config = default_config() if adhoc else load_config(dirs)
         if download_dir:
             check_download_template(download_dir, 'download_dir')
             config = {**config, 'download_dir': download_dir}
-        entry = adhoc or _find_repository(config, repository)
-        self.repository = make_repository(entry, config=config, strict=strict, dirs=dirs)
+        entry = adhoc or {**_find_repository(config, repository), **settings}
+        if offline is None:
+            offline = os.environ.get('ONELIGHT_OFFLINE', '').lower() in ('1', 'true', 'yes')
+        self.repository = make_repository(
+            entry, config=config, strict=strict, offline=offline, dirs=dirs
+        )
+        self.repository.progress = progress
         self._index = None
 
     def __repr__(self):
@@ -1596,9 +2553,9 @@ class One:
         df = index.df
         sessions = index.sessions
         keep = np.ones(len(sessions), dtype=bool)
-        for field in ('lab', 'subject'):
-            if terms.get(field) is not None:
-                keep &= _wildcard_mask(sessions[field], terms[field])
+        for key in ('lab', 'subject'):
+            if terms.get(key) is not None:
+                keep &= _wildcard_mask(sessions[key], terms[key])
         if terms.get('number') is not None:
             keep &= _number_mask(sessions['number'], terms['number'])
         if terms.get('date_range') is not None:
@@ -1654,6 +2611,19 @@ class One:
         (unrevised files count as the oldest). ``attribute`` narrows the attributes
         (``*`` wildcards). With ``download_only=True`` the local paths are returned.
         """
+        wanted, data, pairs = self._object_rows(session, obj, collection, revision, attribute)
+        paths = dict(zip(wanted['path'], self.repository.fetch(wanted)))
+        if download_only:
+            return [paths[p] for p in wanted['path']]
+        files = [
+            (paths[r.path], {k: _none(getattr(r, k)) for k in ALF_PARTS})
+            for r in data.itertuples()
+        ]
+        metadata = {paths[d]: paths[m] for d, m in pairs}
+        return assemble_object(files, metadata, name=obj)
+
+    def _object_rows(self, session, obj, collection, revision, attribute) -> tuple:
+        """Index rows of an object: (every file to fetch, the data files, metadata pairs)."""
         session = self.index.resolve_session(session)
         rows = self.index.session_files(session)
         alf = rows[rows['is_alf']]
@@ -1678,17 +2648,10 @@ class One:
             data = data[np.array(ok, dtype=bool)]
             if data.empty:
                 raise NotFoundError(f'object {obj!r} in {session} has no attribute {attribute!r}')
-        meta_rows = _metadata_rows(data, sel)
-        wanted = pd.concat([data, meta_rows.drop_duplicates('path')]).drop_duplicates('path')
-        paths = dict(zip(wanted['path'], self.repository.fetch(wanted)))
-        if download_only:
-            return [paths[p] for p in wanted['path']]
-        files = [
-            (paths[r.path], {k: _none(getattr(r, k)) for k in ALF_PARTS})
-            for r in data.itertuples()
-        ]
-        metadata = {paths[d]: paths[m] for d, m in _metadata_pairs(data, sel)}
-        return assemble_object(files, metadata, name=obj)
+        pairs = _metadata_pairs(data, sel)
+        metas = {m for _, m in pairs}
+        wanted = pd.concat([data, sel[sel['path'].isin(metas).to_numpy(bool)]])
+        return wanted, data, pairs
 
     def load_dataset(
         self, session, dataset: str, *, collection=None, revision=None, download_only: bool = False
@@ -1723,25 +2686,32 @@ class One:
         return path if download_only else load_file_content(path)
 
     def download(
-        self, session, obj: str | None = None, *, collection=None, dry_run: bool = False
+        self,
+        session,
+        obj: str | None = None,
+        *,
+        collection=None,
+        dry_run: bool = False,
+        force: bool = False,
     ) -> list:
-        """Make a session's files (or one object's) available locally; return their paths."""
+        """Make a session's files (or one object's) available locally; return their paths.
+
+        Files already complete locally are not fetched again (``force=True`` re-downloads).
+        With ``dry_run=True`` nothing is fetched: the paths the files would have are returned.
+        """
         if obj is not None:
-            if dry_run:
-                session = self.index.resolve_session(session)
-                rows = self._session_rows(session, collection)
-                rows = rows[(rows['object'] == obj).to_numpy(bool)]
-                return [
-                    self.repository.session_dir(session) / PurePosixPath(r) for r in rows['rel']
-                ]
-            return self.load_object(session, obj, collection=collection, download_only=True)
-        rows = self._session_rows(session, collection)
-        if rows.empty:
-            raise NotFoundError(f'no files in {session} (collection={collection!r})')
+            rows = self._object_rows(session, obj, collection, None, None)[0]
+        else:
+            rows = self._session_rows(session, collection)
+            if rows.empty:
+                raise NotFoundError(f'no files in {session} (collection={collection!r})')
         if dry_run:
-            folder = self.repository.session_dir(rows['session'].iloc[0])
-            return [folder / PurePosixPath(r) for r in rows['rel']]
-        return self.repository.fetch(rows)
+            folder = self.repository.session_dir(str(rows['session'].iloc[0]))
+            return [
+                folder / PurePosixPath(p[len(str(s)) + 1 :])
+                for p, s in zip(rows['path'], rows['session'])
+            ]
+        return self.repository.fetch(rows, force=force)
 
 
 ONE = One
@@ -1808,17 +2778,16 @@ def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
     return pairs
 
 
-def _metadata_rows(data: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
-    wanted = {m for _, m in _metadata_pairs(data, candidates)}
-    return candidates[candidates['path'].isin(wanted).to_numpy(bool)]
+def _adhoc_repository(name, *, root_dir=None, base_url=None, **settings) -> dict | None:
+    """The configuration entry of a repository given by keyword (``root_dir=...``), if any.
 
-
-def _adhoc_repository(name, *, root_dir=None, **settings) -> dict | None:
-    """The configuration entry of a repository given by keyword (``root_dir=...``), if any."""
+    Without ``root_dir`` or ``base_url`` the other settings override the configured
+    repository's (``One('lab', jobs=4)``).
+    """
     if root_dir is not None:
         return {'name': name or 'local', 'type': 'local', 'root_dir': str(root_dir), **settings}
-    if settings:
-        raise ConfigError(f'unsupported repository settings: {", ".join(sorted(settings))}')
+    if base_url is not None:
+        return {'name': name or 'http', 'type': 'http', 'base_url': base_url, **settings}
     return None
 
 
@@ -2075,10 +3044,16 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
 
 
-def _client(ctx) -> One:
+def _client(ctx, **settings) -> One:
     obj = ctx.obj
     if obj.get('client') is None:
-        obj['client'] = One(obj.get('repository'), strict=obj.get('strict', False))
+        obj['client'] = One(
+            obj.get('repository'),
+            strict=obj.get('strict', False),
+            offline=obj.get('offline') or None,
+            progress=False if obj.get('quiet') else None,
+            **{k: v for k, v in settings.items() if v is not None},
+        )
     return obj['client']
 
 
@@ -2102,11 +3077,18 @@ def _emit(items, as_json: bool) -> None:
 @click.option('-q', '--quiet', is_flag=True, help='Only results and errors.')
 @click.option('-r', '--repository', metavar='NAME', help='Use this repository, not the current.')
 @click.option('--strict', is_flag=True, help='A malformed index line is an error, not a warning.')
+@click.option(
+    '--offline',
+    is_flag=True,
+    help='Use the cached index and local files only (ONELIGHT_OFFLINE=1).',
+)
 @click.pass_context
-def cli(ctx, verbose, quiet, repository, strict):
+def cli(ctx, verbose, quiet, repository, strict, offline):
     """onelight: publish and fetch ALF experiment data without a database server."""
     ctx.ensure_object(dict)
-    ctx.obj.update(verbose=verbose, quiet=quiet, repository=repository, strict=strict)
+    ctx.obj.update(
+        verbose=verbose, quiet=quiet, repository=repository, strict=strict, offline=offline
+    )
     _setup_logging(verbose, quiet)
 
 
@@ -2226,10 +3208,11 @@ def index_cmd(ctx, root, base_url, checksums):
     """Write ROOT/.one_root for a folder you publish yourself."""
     if base_url and not re.match(r'^https?://', base_url):
         raise ConfigError(f'--base-url must be an http(s) URL, not {base_url!r}')
-    index = write_index(root, base_url=base_url, checksums=checksums)
+    result = write_index(root, base_url=base_url, checksums=checksums)
     _say(
         ctx,
-        f'wrote {Path(root) / INDEX_NAME}: {len(index)} files in {len(index.sessions)} sessions',
+        f'wrote {result.root / INDEX_NAME}: {len(result.files)} files in '
+        f'{len(result.sessions)} sessions',
     )
 
 
@@ -2281,11 +3264,16 @@ def list_cmd(ctx, session, collection, as_json):
 @click.argument('obj', metavar='[OBJECT]', required=False)
 @click.option('--collection', help='Only this collection.')
 @click.option('--dry-run', is_flag=True, help='Show the local paths without downloading.')
+@click.option('--force', is_flag=True, help='Download again files that are already complete.')
+@click.option('-j', '--jobs', type=click.IntRange(1, 64), help='Parallel downloads (default 8).')
 @click.pass_context
-def download_cmd(ctx, session, obj, collection, dry_run):
+def download_cmd(ctx, session, obj, collection, dry_run, force, jobs):
     """Download a session (or one OBJECT of it); print the local paths."""
-    paths = _client(ctx).download(session, obj, collection=collection, dry_run=dry_run)
+    one = _client(ctx, jobs=jobs)
+    paths = one.download(session, obj, collection=collection, dry_run=dry_run, force=force)
     _emit([str(p) for p in paths], False)
+    if one.repository.last_report is not None:
+        _say(ctx, one.repository.last_report.summary('downloaded'))
 
 
 @cli.command('upload')
