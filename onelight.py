@@ -18,14 +18,17 @@ import contextlib
 import datetime as _dt
 import fnmatch
 import hashlib
+import http.server
 import json
 import logging
 import os
 import re
 import shutil
+import socket
 import string
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -1061,8 +1064,6 @@ class Progress:
     """Bytes and files done, counted from worker threads; a progress bar on a terminal only."""
 
     def __init__(self, total_bytes: int, label: str, enabled: bool | None = None):
-        import threading
-
         self.lock = threading.Lock()
         self.bytes = 0
         enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -1283,7 +1284,6 @@ class TransferEngine:
         Returns the results in order. On Ctrl-C the workers stop between chunks and
         KeyboardInterrupt propagates; failures are gathered and raised together.
         """
-        import threading
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
         progress = Progress(total_bytes, label, self.progress)
@@ -1864,8 +1864,6 @@ class _CollectionCache:
     """WebDAV folders known to exist during one upload (shared by the worker threads)."""
 
     def __init__(self):
-        import threading
-
         self._lock = threading.Lock()
         self._known = set()
 
@@ -2121,6 +2119,151 @@ def make_repository(
         strict=strict,
         offline=offline,
     )
+
+
+# =============================================================================================
+# Serving a folder over HTTP
+# =============================================================================================
+# ``onelight serve ROOT`` publishes a folder as an ``http`` repository: the files a scan finds,
+# with Range support, and a 1-column ``.one_root`` (so it works behind any host name).
+# Read-only; anything not in the index is a 404.
+
+
+def parse_range(header: str, size: int) -> tuple | None:
+    """The inclusive byte range of a single-range ``Range`` header, or None if unsatisfiable.
+
+    >>> parse_range('bytes=10-', 100), parse_range('bytes=-10', 100), parse_range('bytes=200-', 9)
+    ((10, 99), (90, 99), None)
+    """
+    m = re.fullmatch(r'\s*bytes=(\d*)-(\d*)\s*', header or '')
+    if not m or not (m.group(1) or m.group(2)):
+        return None
+    if m.group(1):
+        start = int(m.group(1))
+        end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    else:
+        start, end = max(size - int(m.group(2)), 0), size - 1
+    return (start, end) if start <= end else None
+
+
+class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
+    """GET and HEAD of the files the server publishes, with single byte ranges."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = f'onelight/{__version__}'
+
+    def log_message(self, fmt, *args):
+        logger.debug('serve: ' + fmt, *args)
+
+    def do_GET(self):
+        self.serve(head=False)
+
+    def do_HEAD(self):
+        self.serve(head=True)
+
+    def requested_path(self) -> str:
+        return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip('/')
+
+    def serve(self, head: bool) -> None:
+        rel = self.requested_path()
+        if rel == INDEX_NAME:
+            self.send_index(head)
+            return
+        path = self.server.files.get(rel)
+        if path is None:
+            self.send_error(404)
+            return
+        self.send_file(path, head)
+
+    def send_index(self, head: bool) -> None:
+        body = self.server.index_data
+        etag = '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+        if self.headers.get('If-None-Match') == etag:
+            self.send_response(304)
+            self.send_header('ETag', etag)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/tab-separated-values; charset=utf-8')
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('ETag', etag)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def send_file(self, path: Path, head: bool) -> None:
+        try:
+            f = open(path, 'rb')
+        except OSError:
+            self.send_error(404)
+            return
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            start, end, status = 0, size - 1, 200
+            if self.headers.get('Range') and size:
+                span = parse_range(self.headers['Range'], size)
+                if span is None:
+                    self.send_response(416)
+                    self.send_header('Content-Range', f'bytes */{size}')
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                (start, end), status = span, 206
+            length = max(end - start + 1, 0)
+            self.send_response(status)
+            self.send_header('Content-Type', 'application/octet-stream')
+            self.send_header('Content-Length', str(length))
+            self.send_header('Accept-Ranges', 'bytes')
+            if status == 206:
+                self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
+            self.end_headers()
+            if not head and length:
+                self.send_body(f, start, length)
+
+    def send_body(self, f, start: int, length: int) -> None:
+        self.connection.sendfile(f, start, length)
+
+
+class AlfServer(http.server.ThreadingHTTPServer):
+    """A read-only HTTP server for the ALF files under ``root``.
+
+    >>> server = AlfServer('/data/alf', port=0).start()   # doctest: +SKIP
+    >>> One(base_url=server.url).search()                 # doctest: +SKIP
+    """
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, root, bind: str = '127.0.0.1', port: int = 0, handler=None):
+        result = scan(root)
+        self.files = {rel: safe_join(result.root, rel) for rel in result.files}
+        self.index_data = index_bytes(result)
+        self.root = result.root
+        if ':' in bind:
+            self.address_family = socket.AF_INET6
+        super().__init__((bind, port), handler or RangeRequestHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = f'[{host}]' if ':' in host else host
+        return f'http://{host}:{port}/'
+
+    def start(self):
+        """Serve from a daemon thread; return self."""
+        threading.Thread(target=self.serve_forever, daemon=True, name='onelight-serve').start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 # =============================================================================================
@@ -3125,6 +3268,16 @@ def repo(ctx, name):
     help='Repository type.',
 )
 @click.option('--root-dir', help='local: the folder holding lab/Subjects/...')
+@click.option('--base-url', help='http, ftp: the public URL of the repository root.')
+@click.option('--login', help='http, ftp: user name for HTTP basic auth (downloads, WebDAV).')
+@click.option('--password', help='http, ftp: password for HTTP basic auth.')
+@click.option('--host', help='ftp: the FTP server host name.')
+@click.option('--port', type=int, help='ftp: the FTP port (default 21).')
+@click.option('--ftp-login', help='ftp: FTP user name.')
+@click.option('--ftp-password', help='ftp: FTP password.')
+@click.option('--remote-root', help='ftp: the FTP folder that base_url shows.')
+@click.option('--tls/--no-tls', default=None, help='ftp: use FTPS (default: no).')
+@click.option('--jobs', type=int, help='http, ftp: parallel transfers (default 8).')
 @click.option(
     '--set-current/--no-set-current',
     default=True,
@@ -3291,38 +3444,70 @@ def upload_cmd(ctx, root, dry_run, limit, force, checksums):
     _say(ctx, report.summary('would upload' if dry_run else 'uploaded'))
 
 
+@cli.command('serve')
+@click.argument('root', type=click.Path(file_okay=False))
+@click.option('--bind', default='127.0.0.1', show_default=True, help='Address to listen on.')
+@click.option(
+    '--port', default=8780, show_default=True, type=click.IntRange(0, 65535), help='0: any free.'
+)
+@click.pass_context
+def serve_cmd(ctx, root, bind, port):
+    """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C."""
+    server = AlfServer(root, bind=bind, port=port)
+    click.echo(f'serving {len(server.files)} files of {server.root} at {server.url}')
+    host = socket.gethostname() if bind in ('0.0.0.0', '::') else None
+    url = server.url.replace(bind, host) if host else server.url
+    click.echo(f'a colleague adds it with: onelight add_repo NAME --type http --base-url {url}')
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        _say(ctx, 'stopped')
+    finally:
+        server.server_close()
+
+
 @cli.command('demo')
 @click.pass_context
 def demo_cmd(ctx):
-    """Generate a small ALF dataset, then search it and load from it."""
+    """Generate a small ALF dataset, serve it on 127.0.0.1, search, download and load it."""
     start = time.perf_counter()
-    root = app_dirs().data / 'demo'
+    dirs = app_dirs()
+    root = dirs.data / 'demo'
     if root.exists():
         shutil.rmtree(root)
     sessions = make_demo_data(root)
     click.echo(f'generated {len(sessions)} sessions under {root}')
-    one = One('demo', root_dir=root)
-    click.echo(f'indexed {len(one.index)} files; search terms: {", ".join(search_terms())}')
-    found = one.search(['trials', 'spikes'], subject='Cori')
-    click.echo(f"search(['trials', 'spikes'], subject='Cori') -> {found}")
+    with AlfServer(root, port=0) as server:
+        click.echo(f'serving them at {server.url} (like "onelight serve")')
+        template = str(
+            Path('{data_dir}', 'demo-downloads', '{lab}', '{subject}', '{date}', '{number}')
+        )
+        downloads = dirs.data / 'demo-downloads'
+        shutil.rmtree(downloads, ignore_errors=True)
+        one = One('demo', base_url=server.url, download_dir=template, progress=False)
+        click.echo(f'index: {len(one.index)} files; search terms: {", ".join(search_terms())}')
+        found = one.search(['trials', 'spikes'], subject='Cori')
+        click.echo(f"search(['trials', 'spikes'], subject='Cori') -> {found}")
+        click.echo(
+            f"search(['wheel']) -> {len(one.search(['wheel']))} sessions; "
+            f"search(['_ibl_trials.*']) -> {one.search(['_ibl_trials.*'])}"
+        )
+        paths = one.download(found[0])
+        click.echo(f'download({found[0]!r}): {one.repository.last_report.summary("downloaded")}')
+        trials = one.load_object(found[0], 'trials')
+        click.echo(f'load_object({found[0]!r}, "trials") from {paths[0].parents[1]}:')
+        for key, value in sorted(trials.items()):
+            click.echo(f'  {key:26s} {getattr(value, "shape", "")} {getattr(value, "dtype", "")}')
+        correct = float(np.mean(trials.feedbackType == 1))
+        click.echo(f'  {len(trials.goCue_times)} trials, {correct:.0%} rewarded')
+        spikes = one.load_object(found[0], 'spikes')
+        click.echo(
+            f'load_object(..., "spikes"): {len(spikes.times)} spikes, '
+            f'{len(np.unique(spikes.clusters))} clusters'
+        )
     click.echo(
-        f"search(['wheel']) -> {len(one.search(['wheel']))} sessions; "
-        f"search(['_ibl_trials.*']) -> {one.search(['_ibl_trials.*'])}"
-    )
-    trials = one.load_object(found[0], 'trials')
-    click.echo(f'load_object({found[0]!r}, "trials"):')
-    for key, value in sorted(trials.items()):
-        click.echo(f'  {key:26s} {getattr(value, "shape", "")} {getattr(value, "dtype", "")}')
-    correct = float(np.mean(trials.feedbackType == 1))
-    click.echo(f'  {len(trials.goCue_times)} trials, {correct:.0%} rewarded')
-    spikes = one.load_object(found[0], 'spikes')
-    click.echo(
-        f'load_object(..., "spikes"): {len(spikes.times)} spikes, '
-        f'{len(np.unique(spikes.clusters))} clusters'
-    )
-    click.echo(
-        f'done in {time.perf_counter() - start:.1f} s; keep it with: onelight add_repo '
-        f'demo --type local --root-dir "{root}"'
+        f'server stopped; done in {time.perf_counter() - start:.1f} s. Serve it yourself with: '
+        f'onelight serve "{root}"'
     )
 
 
