@@ -1376,6 +1376,7 @@ class TransferEngine:
     def _fetch_into(self, fh, item: Download, progress, stop) -> None:
         """One request: append the missing bytes of ``item`` to ``fh``."""
         import requests
+        import urllib3
 
         offset = os.fstat(fh.fileno()).st_size
         if item.size is not None and offset > item.size:
@@ -1416,13 +1417,13 @@ class TransferEngine:
                 )
             written = 0
             try:
-                for chunk in resp.iter_content(CHUNK_SIZE):
+                for chunk in _body_chunks(resp):
                     if stop.is_set():
                         raise _Stopped()
                     fh.write(chunk)
                     written += len(chunk)
                     progress.add(len(chunk))
-            except requests.exceptions.RequestException as e:
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as e:
                 fh.flush()
                 raise _Resumable(_reason(e)) from None
             fh.flush()
@@ -1458,6 +1459,23 @@ class TransferEngine:
                 headers={'Content-Type': 'application/octet-stream'},
                 follow=False,
             )
+
+
+def _body_chunks(resp):
+    """The body as it arrives, in chunks of up to 1 MiB.
+
+    ``read1`` hands over whatever the socket has, so bytes that arrived before a broken
+    connection are kept (and resumed from) instead of being lost inside a large read.
+    """
+    read1 = getattr(resp.raw, 'read1', None)
+    if read1 is None:  # urllib3 < 2
+        yield from resp.iter_content(CHUNK_SIZE)
+        return
+    while True:
+        chunk = read1(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield chunk
 
 
 def _reason(exc: BaseException) -> str:

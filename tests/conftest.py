@@ -77,3 +77,27 @@ def alf_root(tmp_path) -> Path:
 @pytest.fixture
 def one(alf_root):
     return onelight.One(root_dir=alf_root)
+
+
+@pytest.fixture
+def serve():
+    """Start FaultServers on 127.0.0.1 (port 0); all are stopped at the end of the test."""
+    from servers import FaultServer
+
+    started = []
+
+    def start(root, **kwargs):
+        server = FaultServer(root, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def http_one(server, tmp_path, **settings):
+    """An ad-hoc http client of ``server`` with fast retries, downloading under tmp_path."""
+    settings.setdefault('backoff', 0.01)
+    template = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    return onelight.One(base_url=server.url, download_dir=template, **settings)

@@ -1,0 +1,276 @@
+"""http repositories through the transfer engine, against real servers on 127.0.0.1."""
+
+import time
+
+import numpy as np
+import pytest
+from conftest import EDGE_SESSION, http_one
+from servers import md5_of
+
+import onelight
+
+CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
+SPIKES = f'{CORI1}/alf/spikes.times.npy'
+
+
+def dest_of(tmp_path, rel):
+    lab, _, subject, date, number, *rest = rel.split('/')
+    return tmp_path.joinpath('dl', lab, subject, date, number, *rest)
+
+
+def test_end_to_end_search_download_load(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    one = http_one(server, tmp_path)
+    assert one.search(['eye'], subject='Cori') == [CORI1]
+    paths = one.download(CORI1)
+    source = onelight.One(root_dir=alf_root).list_(CORI1)
+    assert len(paths) == len(source) == 30
+    for path in paths:
+        rel = path.relative_to(tmp_path / 'dl/nicklab/Cori/2016-12-14/001').as_posix()
+        assert path.read_bytes() == (alf_root / CORI1 / rel).read_bytes()
+    assert not list((tmp_path / 'dl').rglob('*.part'))
+    spikes = one.load_object(CORI1, 'spikes')
+    np.testing.assert_array_equal(spikes.times, np.load(alf_root / SPIKES)[:, 0])
+    trials = one.load_object(EDGE_SESSION, 'trials')  # parquet table + metadata over http
+    assert trials.intervals.shape == (50, 2)
+    # a rerun makes no request at all...
+    before = len(server.requests)
+    assert one.download(CORI1) == paths
+    assert one.load_object(CORI1, 'spikes').keys() == spikes.keys()
+    assert len(server.requests) == before
+    # ...and a fresh client costs one revalidation of the index (304)
+    again = http_one(server, tmp_path)
+    again.download(CORI1)
+    assert server.requests[before:] == [('GET', '.one_root', None, None)]
+    assert again.repository.last_report.files == 0
+
+
+def test_identical_names_in_two_collections_do_not_collide(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    one = http_one(server, tmp_path)
+    csh = 'churchlandlab/Subjects/CSH_ZAD_003/2021-06-01/001'
+    paths = one.download(csh, 'spikes', collection='alf/probe00') + one.download(
+        csh, 'spikes', collection='alf/probe01')
+    assert len(set(paths)) == 6
+    for path in paths:
+        rel = path.relative_to(tmp_path / 'dl/churchlandlab/CSH_ZAD_003/2021-06-01/001')
+        assert path.read_bytes() == (alf_root / csh / rel).read_bytes()
+
+
+def download_one(server, tmp_path, rel=SPIKES, **settings):
+    one = http_one(server, tmp_path, **settings)
+    session = '/'.join(rel.split('/')[:5])
+    return one, one.load_dataset(session, rel.split('/', 5)[5], download_only=True)
+
+
+@pytest.mark.parametrize(
+    'faults',
+    [
+        [('cut', 1000)],
+        [('cut', 10), ('cut', 5000)],
+        [('status', 503, {})] * 3,
+        [('status', 500, {}), ('status', 502, {}), ('status', 504, {})],
+    ],
+    ids=['cut', 'cut-twice', '503x3', '5xx'],
+)
+def test_faults_recovered(alf_root, serve, tmp_path, faults):
+    server = serve(alf_root)
+    server.add_fault(SPIKES, *faults)
+    _, path = download_one(server, tmp_path)
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+    assert len(server.requests_for(SPIKES)) == len(faults) + 1
+    if faults[0][0] == 'cut':
+        ranges = [r[3] for r in server.requests_for(SPIKES)]
+        assert ranges[0] is None and ranges[1].startswith('bytes=') and ranges[1] != 'bytes=0-'
+    assert not path.with_name(path.name + '.part').exists()
+
+
+def test_body_longer_than_content_length_is_caught_by_the_size(alf_root, serve, tmp_path):
+    """A 2-column index cannot know; a 4-column one refuses the short file and keeps none."""
+    server = serve(alf_root)
+    onelight.write_index(alf_root, base_url=server.url, checksums=True)
+    server.index_data = (alf_root / '.one_root').read_bytes()
+    server.add_fault(SPIKES, ('long_body',))
+    with pytest.raises(onelight.IntegrityError, match='bytes on the server'):
+        download_one(server, tmp_path)
+    dest = dest_of(tmp_path, SPIKES)
+    assert not dest.exists() and not dest.with_name(dest.name + '.part').exists()
+    _, path = download_one(server, tmp_path)
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+
+
+def test_429_retry_after_is_honoured(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    server.add_fault(SPIKES, ('status', 429, {'Retry-After': '1'}))
+    start = time.perf_counter()
+    _, path = download_one(server, tmp_path)
+    assert time.perf_counter() - start >= 1.0
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+
+
+def test_server_ignoring_range_restarts_the_part(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    part = dest_of(tmp_path, SPIKES).with_name('spikes.times.npy.part')
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b'garbage' * 100)
+    server.add_fault(SPIKES, ('ignore_range',))
+    _, path = download_one(server, tmp_path)
+    assert server.requests_for(SPIKES)[0][3] == 'bytes=700-'
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+
+
+def test_existing_part_is_resumed(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    data = (alf_root / SPIKES).read_bytes()
+    part = dest_of(tmp_path, SPIKES).with_name('spikes.times.npy.part')
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data[:5000])
+    _, path = download_one(server, tmp_path)
+    assert server.requests_for(SPIKES)[0][3] == 'bytes=5000-'
+    assert path.read_bytes() == data
+
+
+def checksum_index(server, alf_root, corrupt_rel=None, size_delta=0):
+    onelight.write_index(alf_root, base_url=server.url, checksums=True)
+    lines = (alf_root / '.one_root').read_text().splitlines()
+    out = []
+    for line in lines:
+        path, url, size, md5 = line.split('\t')
+        if path == corrupt_rel:
+            size = str(int(size) + size_delta)
+        out.append('\t'.join((path, url, size, md5)))
+    server.set_index(out)
+
+
+def test_md5_mismatch_leaves_no_file(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    checksum_index(server, alf_root)
+    server.add_fault(SPIKES, ('corrupt',))
+    with pytest.raises(onelight.IntegrityError, match='md5'):
+        download_one(server, tmp_path)
+    dest = dest_of(tmp_path, SPIKES)
+    assert not dest.exists() and not dest.with_name(dest.name + '.part').exists()
+    _, path = download_one(server, tmp_path)  # the next try is clean
+    assert md5_of(path) == md5_of(alf_root / SPIKES)
+
+
+def test_size_disagreeing_with_the_index(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    checksum_index(server, alf_root, corrupt_rel=SPIKES, size_delta=3)
+    with pytest.raises(onelight.IntegrityError, match='in the index'):
+        download_one(server, tmp_path)
+    assert not dest_of(tmp_path, SPIKES).exists()
+
+
+def test_complete_file_with_md5_is_not_fetched_but_a_wrong_one_is(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    checksum_index(server, alf_root)
+    one, path = download_one(server, tmp_path)
+    n = len(server.requests)
+    path.write_bytes(b'x' * path.stat().st_size)  # same size, wrong bytes
+    one.load_dataset(CORI1, 'spikes.times', download_only=True)
+    assert len(server.requests) == n + 1 and md5_of(path) == md5_of(alf_root / SPIKES)
+
+
+def test_slow_server_times_out_cleanly(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    server.add_fault(SPIKES, *[('slow', 1.0)] * 4)
+    with pytest.raises(onelight.TransferError, match='timed out'):
+        download_one(server, tmp_path, timeout=0.2, retries=1)
+    assert not dest_of(tmp_path, SPIKES).exists()
+
+
+def test_persistent_server_error(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    server.add_fault(SPIKES, *[('status', 500, {})] * 10)
+    with pytest.raises(onelight.TransferError, match=r'500'):
+        download_one(server, tmp_path, retries=2)
+    dest = dest_of(tmp_path, SPIKES)
+    assert not dest.exists() and not dest.with_name(dest.name + '.part').exists()
+
+
+def test_basic_auth(alf_root, serve, tmp_path):
+    server = serve(alf_root, auth=('alice', 's3cret'))
+    _, path = download_one(server, tmp_path, login='alice', password='s3cret')
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+    with pytest.raises(onelight.AuthError, match='access refused') as err:
+        http_one(server, tmp_path, login='alice', password='wrong').search()
+    assert 'wrong' not in str(err.value)
+    with pytest.raises(onelight.AuthError):
+        http_one(server, tmp_path).search()
+
+
+def test_credentials_never_leave_the_origin(alf_root, serve, tmp_path):
+    server = serve(alf_root, auth=('alice', 's3cret'))
+    other = serve(alf_root)  # another port: another origin
+    server.add_fault(SPIKES, ('redirect', other.url))
+    other_rel = f'{CORI1}/alf/spikes.clusters.npy'
+    lines = []
+    for rel in onelight.scan(alf_root).files:
+        base = other.url if rel == other_rel else server.url
+        lines.append(f'{rel}\t{onelight.join_url(base, rel)}')
+    server.set_index(lines)
+    one = http_one(server, tmp_path, login='alice', password='s3cret')
+    spikes = one.load_object(CORI1, 'spikes')
+    assert spikes.times.shape == (20000,)
+    assert other.requests_for(SPIKES) and other.requests_for(other_rel)
+    assert all(auth is None for _, _, auth, _ in other.requests)
+    assert all(auth for _, _, auth, _ in server.requests)
+
+
+def test_missing_index_names_the_url(tmp_path, serve):
+    (tmp_path / 'empty').mkdir()
+    server = serve(tmp_path / 'empty')
+    server.index_data = None
+    server.files = {}
+
+    one = http_one(server, tmp_path)
+    server.add_fault('.one_root', ('status', 404, {}))
+    with pytest.raises(onelight.NotFoundError, match=f'no index at {server.url}.one_root'):
+        one.search()
+
+
+def test_unreachable_server(tmp_path):
+    one = onelight.One(base_url='http://127.0.0.1:9/', retries=0, backoff=0)
+    with pytest.raises(onelight.TransferError, match='cannot reach'):
+        one.search()
+
+
+def test_offline_uses_the_cached_index_and_local_files(alf_root, serve, tmp_path, monkeypatch):
+    server = serve(alf_root)
+    with pytest.raises(onelight.OfflineError, match='not cached'):
+        http_one(server, tmp_path, offline=True).search()
+    one = http_one(server, tmp_path)
+    one.download(CORI1, 'trials')
+    n = len(server.requests)
+    monkeypatch.setenv('ONELIGHT_OFFLINE', '1')
+    offline = http_one(server, tmp_path)
+    assert offline.search(['eye']) == [CORI1, 'nicklab/Subjects/Theiler/2017-10-11/001']
+    assert offline.load_object(CORI1, 'trials').goCue_times.shape == (214,)
+    with pytest.raises(onelight.OfflineError, match='not available offline'):
+        offline.load_object(CORI1, 'spikes')
+    assert len(server.requests) == n
+
+
+def test_corrupt_cached_index_is_fetched_again(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    http_one(server, tmp_path).search()
+    cache = onelight.app_dirs().cache / 'index'
+    (body,) = cache.glob('*.one_root')
+    body.write_bytes(b'\x00garbage')
+    assert len(http_one(server, tmp_path).search()) == 6
+    assert server.requests[-1] == ('GET', '.one_root', None, None)  # no If-None-Match sent
+    (meta,) = cache.glob('*.json')
+    meta.write_text('{not json')
+    assert len(http_one(server, tmp_path).search()) == 6
+
+
+def test_bad_http_settings():
+    for settings, message in (
+        ({'base_url': 'ftp://x/'}, 'must be an http'),
+        ({'base_url': 'http://x/', 'jobs': 0}, 'jobs must be between'),
+        ({'base_url': 'http://x/', 'timeout': 'soon'}, 'timeout must be a number'),
+        ({'base_url': 'http://x/', 'password': 'p'}, 'needs a login'),
+    ):
+        with pytest.raises(onelight.ConfigError, match=message):
+            onelight.One(**settings)
