@@ -1866,32 +1866,27 @@ class HttpRepository(Repository):
         self.engine.check(resp, 'upload')
 
     def _make_collections(self, rel: str, collections) -> None:
+        """MKCOL each missing parent folder of ``rel``, one thread at a time."""
         folders = rel.split('/')[:-1]
-        for i in range(1, len(folders) + 1):
-            prefix = '/'.join(folders[:i]) + '/'
-            if collections.seen(prefix):
-                continue
-            resp = self.engine.request('MKCOL', join_url(self.base_url, prefix), follow=False)
-            if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
-                self.engine.check(resp, 'MKCOL')
-                raise TransferError(f'MKCOL {prefix} answered {resp.status_code}')
-            collections.add(prefix)
+        with collections.lock:
+            for i in range(1, len(folders) + 1):
+                prefix = '/'.join(folders[:i]) + '/'
+                if prefix in collections.known:
+                    continue
+                url = join_url(self.base_url, prefix)
+                resp = self.engine.request('MKCOL', url, follow=False)
+                if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
+                    self.engine.check(resp, 'MKCOL')
+                    raise TransferError(f'MKCOL {mask_url(url)} answered {resp.status_code}')
+                collections.known.add(prefix)
 
 
 class _CollectionCache:
-    """WebDAV folders known to exist during one upload (shared by the worker threads)."""
+    """WebDAV folders known to exist during one upload, shared by the worker threads."""
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._known = set()
-
-    def seen(self, prefix: str) -> bool:
-        with self._lock:
-            return prefix in self._known
-
-    def add(self, prefix: str) -> None:
-        with self._lock:
-            self._known.add(prefix)
+        self.lock = threading.Lock()
+        self.known = set()
 
 
 @dataclass

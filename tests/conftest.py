@@ -101,3 +101,23 @@ def http_one(server, tmp_path, **settings):
     settings.setdefault('backoff', 0.01)
     template = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
     return onelight.One(base_url=server.url, download_dir=template, **settings)
+
+
+@pytest.fixture
+def webdav(tmp_path):
+    """Start wsgidav servers sharing a folder; stopped at the end of the test."""
+    from servers import WebDavServer
+
+    started = []
+
+    def start(root=None, **kwargs):
+        root = root or tmp_path / 'dav'
+        root.mkdir(exist_ok=True)
+        server = WebDavServer(root, **kwargs)
+        server.root = root
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -84,8 +84,7 @@ class FaultServer(onelight.AlfServer):
 
     def record(self, method, rel, headers):
         with self.lock:
-            self.requests.append((method, rel, headers.get('Authorization'),
-                                  headers.get('Range')))
+            self.requests.append((method, rel, headers.get('Authorization'), headers.get('Range')))
 
     def take_fault(self, rel):
         with self.lock:
@@ -105,3 +104,110 @@ class FaultServer(onelight.AlfServer):
 
 def md5_of(path):
     return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+class RecordingMiddleware:
+    """Records (method, path, Authorization) of every request reaching a WSGI app.
+
+    It also bounds ``wsgi.input`` by Content-Length: wsgidav reads a PUT body to EOF, which
+    werkzeug's server (unlike cheroot) does not provide on a kept-alive connection.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.requests = []
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wsgi import LimitedStream
+
+        self.requests.append(
+            (
+                environ['REQUEST_METHOD'],
+                environ.get('PATH_INFO', ''),
+                environ.get('HTTP_AUTHORIZATION'),
+            )
+        )
+        length = environ.get('CONTENT_LENGTH') or '0'
+        if length.isdigit():
+            environ['wsgi.input'] = LimitedStream(environ['wsgi.input'], int(length))
+        return self.app(environ, start_response)
+
+
+class WebDavServer:
+    """wsgidav over werkzeug's threaded server on 127.0.0.1, port 0."""
+
+    def __init__(self, root, auth=None):
+        from werkzeug.serving import make_server
+        from wsgidav.wsgidav_app import WsgiDAVApp
+
+        users = {auth[0]: {'password': auth[1]}} if auth else True
+        config = {
+            'provider_mapping': {'/': str(root)},
+            'simple_dc': {'user_mapping': {'*': users}},
+            'http_authenticator': {
+                'accept_basic': True,
+                'accept_digest': False,
+                'default_to_digest': False,
+            },
+            'verbose': 0,
+            'logging': {'enable': False},
+            'lock_storage': True,
+        }
+        self.app = RecordingMiddleware(WsgiDAVApp(config))
+        self.server = make_server('127.0.0.1', 0, self.app, threaded=True)
+        self.url = f'http://127.0.0.1:{self.server.server_port}/'
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def requests(self):
+        return self.app.requests
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FtpServer:
+    """pyftpdlib on 127.0.0.1, port 0, one user whose home is ``root``.
+
+    ``drop_after`` closes the control connection once, after that many STOR commands.
+    """
+
+    def __init__(self, root, user='uploader', password='s3cret', drop_after=None):
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.servers import ThreadedFTPServer
+
+        authorizer = DummyAuthorizer()
+        authorizer.add_user(user, password, str(root), perm='elradfmwMT')
+        state = {'stores': 0, 'dropped': False}
+        self.state = state
+
+        class Handler(FTPHandler):
+            def ftp_STOR(self, file, mode='w'):
+                state['stores'] += 1
+                if (
+                    drop_after is not None
+                    and not state['dropped']
+                    and (state['stores'] > drop_after)
+                ):
+                    state['dropped'] = True
+                    self.close()
+                    return None
+                return super().ftp_STOR(file, mode)
+
+        Handler.authorizer = authorizer
+        Handler.passive_ports = None
+        self.server = ThreadedFTPServer(('127.0.0.1', 0), Handler)
+        self.port = self.server.address[1]
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={'timeout': 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def stop(self):
+        self.server.close_all()
+        self.thread.join(5)

@@ -50,7 +50,8 @@ def test_identical_names_in_two_collections_do_not_collide(alf_root, serve, tmp_
     one = http_one(server, tmp_path)
     csh = 'churchlandlab/Subjects/CSH_ZAD_003/2021-06-01/001'
     paths = one.download(csh, 'spikes', collection='alf/probe00') + one.download(
-        csh, 'spikes', collection='alf/probe01')
+        csh, 'spikes', collection='alf/probe01'
+    )
     assert len(set(paths)) == 6
     for path in paths:
         rel = path.relative_to(tmp_path / 'dl/churchlandlab/CSH_ZAD_003/2021-06-01/001')
