@@ -60,6 +60,11 @@ class FaultHandler(onelight.RangeRequestHandler):
         if kind == 'long_body':  # more bytes than Content-Length said
             data += b'garbage' * 10
             self.close_connection = True
+        if self.server.throttle:  # a slow link: 16 KiB at a time
+            for i in range(0, len(data), 1 << 14):
+                self.wfile.write(data[i : i + (1 << 14)])
+                time.sleep(self.server.throttle)
+            return
         self.wfile.write(data)
 
     def send_header(self, keyword, value):
@@ -77,6 +82,7 @@ class FaultServer(onelight.AlfServer):
         self.lock = threading.Lock()
         self.requests = []
         self.faults = {}
+        self.throttle = 0
         self.auth = None
         if auth:
             token = base64.b64encode(f'{auth[0]}:{auth[1]}'.encode()).decode()
@@ -201,6 +207,7 @@ class FtpServer:
 
         Handler.authorizer = authorizer
         Handler.passive_ports = None
+        Handler.auth_failed_timeout = 0.05
         self.server = ThreadedFTPServer(('127.0.0.1', 0), Handler)
         self.port = self.server.address[1]
         self.thread = threading.Thread(

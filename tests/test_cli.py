@@ -187,3 +187,55 @@ def test_real_subprocess(alf_root, home):
     )
     assert done.returncode == 1 and done.stderr.startswith('error: ')
     assert 'Traceback' not in done.stderr
+
+
+def test_http_repository_from_the_cli(alf_root, serve, tmp_path):
+    server = serve(alf_root, auth=('alice', 's3cret'))
+    result = run(
+        'add_repo',
+        'web',
+        '--type',
+        'http',
+        '--base-url',
+        server.url,
+        '--login',
+        'alice',
+        '--password',
+        's3cret',
+        '--jobs',
+        '4',
+    )
+    assert result.exit_code == 0, result.output
+    listing = run('repo').stdout
+    assert 's3cret' not in listing and 'password=****' in listing
+    assert 's3cret' not in run('config').stdout
+    assert run('search', 'eye', '--subject', 'Cori').stdout.split() == [CORI1]
+    result = run('download', CORI1, 'trials', '-j', '2')
+    assert result.exit_code == 0 and 'downloaded 11 files' in result.stderr
+    paths = result.stdout.split()
+    assert len(paths) == 11 and all(Path(p).is_file() for p in paths)
+    again = run('--offline', 'download', CORI1, 'trials')
+    assert again.exit_code == 0 and again.stdout.split() == paths
+    missing = run('--offline', 'download', CORI1, 'spikes')
+    assert missing.exit_code == 1 and 'not available offline' in missing.stderr
+    result = run('add_repo', 'bad', '--type', 'http', '--base-url', 'ftp://nope')
+    assert result.exit_code == 1 and 'must be an http(s) URL' in result.stderr
+
+
+def test_wrong_password_is_one_line_and_masked(alf_root, serve):
+    server = serve(alf_root, auth=('alice', 's3cret'))
+    run(
+        'add_repo',
+        'web',
+        '--type',
+        'http',
+        '--base-url',
+        server.url,
+        '--login',
+        'alice',
+        '--password',
+        'hunter2',
+    )
+    result = run('search')
+    assert result.exit_code == 1 and 'access refused' in result.stderr
+    assert 'hunter2' not in result.output and result.stderr.count('\n') == 1
