@@ -1199,6 +1199,7 @@ class TransferEngine:
         retries: int = 5,
         backoff: float = 0.5,
         retry_statuses: tuple = RETRY_STATUSES,
+        transient_download_statuses: tuple = (),
         progress: bool | None = None,
     ):
         import requests
@@ -1213,6 +1214,8 @@ class TransferEngine:
         self.retries = retries
         self.backoff = backoff
         self.progress = progress
+        # statuses a download host answers for a while before it serves the file again
+        self.transient_download_statuses = transient_download_statuses
         retry = Retry(
             total=retries,
             connect=retries,
@@ -1317,7 +1320,7 @@ class TransferEngine:
         sizes = self.run_parallel(
             lambda d, p, s: self._download_one(d, p, s, force),
             todo,
-            label='downloading',
+            label=f'downloading {len(todo)} files',
             total_bytes=total,
         )
         report.files = sum(1 for n in sizes if n is not None)
@@ -1395,6 +1398,8 @@ class TransferEngine:
                     return
                 fh.truncate(0)
                 raise _Resumable('range not satisfiable; starting again')
+            if resp.status_code in self.transient_download_statuses:
+                raise _Resumable(f'the download host answered {resp.status_code}')
             self.check(resp, 'download')
             total = None
             if resp.status_code == 206:
@@ -1591,6 +1596,36 @@ class Repository:
             number=number,
         )
 
+    def _index_cache(self, key: str) -> tuple:
+        """The cache files (body, validators) of an index fetched from ``key``."""
+        digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
+        safe_name = re.sub(r'[^\w.-]', '_', self.name)
+        stem = self.dirs.cache / 'index' / f'{safe_name}-{digest}'
+        return stem.with_suffix('.one_root'), stem.with_suffix('.json')
+
+    def _read_cached_index(self, key: str) -> tuple:
+        """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
+        body_path, meta_path = self._index_cache(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+            body = body_path.read_bytes()
+        except (OSError, ValueError):
+            return None, {}
+        if (
+            not isinstance(meta, dict)
+            or meta.get('md5') != hashlib.md5(body, usedforsecurity=False).hexdigest()
+        ):
+            logger.info('ignoring a corrupt cached index for %s', self.name)
+            return None, {}
+        return body, meta
+
+    def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
+        body_path, meta_path = self._index_cache(key)
+        meta = {**meta, 'md5': hashlib.md5(body, usedforsecurity=False).hexdigest()}
+        with contextlib.suppress(OSError):  # a read-only cache only costs speed
+            atomic_write_bytes(body_path, body)
+            atomic_write_bytes(meta_path, json.dumps(meta).encode())
+
 
 class LocalRepository(Repository):
     """A folder of ALF data on this computer (or a mounted share), read in place.
@@ -1651,52 +1686,24 @@ class LocalRepository(Repository):
         return report
 
 
-class HttpRepository(Repository):
-    """Files behind any web server, listed by ``base_url + '.one_root'``.
+class RemoteRepository(Repository):
+    """A repository reached over the network through the transfer engine."""
 
-    Downloads go through the transfer engine into the download directory; the index is cached
-    with its ``ETag`` / ``Last-Modified`` and revalidated once per client. ``upload`` sends
-    files by WebDAV ``PUT`` (creating folders with ``MKCOL``), then the index, last.
-    """
-
-    type = 'http'
-    required = ('base_url',)
-    optional = {
-        'login': None,
-        'password': None,
-        'jobs': 8,
-        'timeout': 60,
-        'retries': 5,
-        'backoff': 0.5,
-    }
+    optional = {'jobs': 8, 'timeout': 60, 'retries': 5, 'backoff': 0.5}
 
     @classmethod
     def validate(cls, settings, origin):
         out = super().validate(settings, origin)
-        out['base_url'] = _check_url(out['base_url'], f'{origin}: base_url')
         out['jobs'] = _check_number(out['jobs'], f'{origin}: jobs', int, 1, 64)
         out['timeout'] = _check_number(out['timeout'], f'{origin}: timeout', float, 0.01, 3600)
         out['retries'] = _check_number(out['retries'], f'{origin}: retries', int, 0, 20)
         out['backoff'] = _check_number(out['backoff'], f'{origin}: backoff', float, 0, 60)
-        if out.get('password') and not out.get('login'):
-            raise ConfigError(f'{origin}: a password needs a login')
         return out
-
-    @property
-    def base_url(self) -> str:
-        return self.settings['base_url']
-
-    @property
-    def index_url(self) -> str:
-        return self.base_url + INDEX_NAME
 
     def _engine_options(self) -> dict:
         s = self.settings
-        auth = (s['login'], s.get('password') or '') if s.get('login') else None
         return dict(
             name=f'repository "{self.name}"',
-            auth=auth,
-            trusted=(self.base_url,),
             jobs=s['jobs'],
             timeout=s['timeout'],
             retries=s['retries'],
@@ -1714,41 +1721,76 @@ class HttpRepository(Repository):
         if self.offline:
             raise OfflineError(f'repository "{self.name}": cannot {what} while offline')
 
+    def file_url(self, row) -> str:
+        """The download URL of an index row."""
+        if not isinstance(row.url, str) or not row.url:
+            raise RepositoryError(f'repository "{self.name}": no URL for {row.path}')
+        return row.url
+
+    def downloads(self, rows: pd.DataFrame) -> list:
+        """The Download of each index row, into the session's download folder."""
+        out = []
+        for row in rows.itertuples():
+            rel = row.path[len(str(row.session)) + 1 :]
+            size = None if pd.isna(row.size) else int(row.size)
+            md5 = row.md5 if isinstance(row.md5, str) else None
+            dest = safe_join(self.session_dir(str(row.session)), rel)
+            out.append(Download(self.file_url(row), dest, size, md5))
+        return out
+
+    def fetch(self, rows, *, force=False):
+        items = self.downloads(rows)
+        if self.offline:
+            missing = [d for d in items if not file_is_complete(d.dest, d.size, d.md5)]
+            if missing:
+                raise OfflineError(
+                    f'{len(missing)} of {len(items)} files are not available offline, e.g. '
+                    f'{missing[0].dest}'
+                )
+        else:
+            self.last_report = self.engine.download(items, force=force)
+        return [d.dest for d in items]
+
+
+class HttpRepository(RemoteRepository):
+    """Files behind any web server, listed by ``base_url + '.one_root'``.
+
+    Downloads go through the transfer engine into the download directory; the index is cached
+    with its ``ETag`` / ``Last-Modified`` and revalidated once per client. ``upload`` sends
+    files by WebDAV ``PUT`` (creating folders with ``MKCOL``), then the index, last.
+    """
+
+    type = 'http'
+    required = ('base_url',)
+    optional = {'login': None, 'password': None, **RemoteRepository.optional}
+
+    @classmethod
+    def validate(cls, settings, origin):
+        out = super().validate(settings, origin)
+        out['base_url'] = _check_url(out['base_url'], f'{origin}: base_url')
+        if out.get('password') and not out.get('login'):
+            raise ConfigError(f'{origin}: a password needs a login')
+        return out
+
+    @property
+    def base_url(self) -> str:
+        return self.settings['base_url']
+
+    @property
+    def index_url(self) -> str:
+        return self.base_url + INDEX_NAME
+
+    def _engine_options(self) -> dict:
+        s = self.settings
+        auth = (s['login'], s.get('password') or '') if s.get('login') else None
+        return {**super()._engine_options(), 'auth': auth, 'trusted': (self.base_url,)}
+
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
         data = self._cached_get(self.index_url, key=self.index_url)
         return Index.from_bytes(
             data, base_url=self.base_url, strict=self.strict, origin=mask_url(self.index_url)
         )
-
-    def _index_cache(self, key: str) -> tuple:
-        digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
-        safe_name = re.sub(r'[^\w.-]', '_', self.name)
-        stem = self.dirs.cache / 'index' / f'{safe_name}-{digest}'
-        return stem.with_suffix('.one_root'), stem.with_suffix('.json')
-
-    def _read_cached_index(self, key: str) -> tuple:
-        """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
-        body_path, meta_path = self._index_cache(key)
-        try:
-            meta = json.loads(meta_path.read_text())
-            body = body_path.read_bytes()
-        except (OSError, ValueError):
-            return None, {}
-        if (
-            not isinstance(meta, dict)
-            or meta.get('md5') != hashlib.md5(body, usedforsecurity=False).hexdigest()
-        ):
-            logger.info('ignoring a corrupt cached index for %s', self.name)
-            return None, {}
-        return body, meta
-
-    def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
-        body_path, meta_path = self._index_cache(key)
-        meta = {**meta, 'md5': hashlib.md5(body, usedforsecurity=False).hexdigest()}
-        with contextlib.suppress(OSError):  # a read-only cache only costs speed
-            atomic_write_bytes(body_path, body)
-            atomic_write_bytes(meta_path, json.dumps(meta).encode())
 
     def _cached_get(self, url: str, key: str) -> bytes:
         """GET a small file through the cache: revalidated with ETag / Last-Modified."""
@@ -1789,30 +1831,6 @@ class HttpRepository(Repository):
     def file_url(self, row) -> str:
         url = row.url
         return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
-
-    def downloads(self, rows: pd.DataFrame) -> list:
-        """The Download of each index row, into the session's download folder."""
-        out = []
-        for row in rows.itertuples():
-            rel = row.path[len(str(row.session)) + 1 :]
-            size = None if pd.isna(row.size) else int(row.size)
-            md5 = row.md5 if isinstance(row.md5, str) else None
-            dest = safe_join(self.session_dir(str(row.session)), rel)
-            out.append(Download(self.file_url(row), dest, size, md5))
-        return out
-
-    def fetch(self, rows, *, force=False):
-        items = self.downloads(rows)
-        if self.offline:
-            missing = [d for d in items if not file_is_complete(d.dest, d.size, d.md5)]
-            if missing:
-                raise OfflineError(
-                    f'{len(missing)} of {len(items)} files are not available offline, e.g. '
-                    f'{missing[0].dest}'
-                )
-        else:
-            self.last_report = self.engine.download(items, force=force)
-        return [d.dest for d in items]
 
     # ---------------------------------------------------------------------------- uploading
     def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
