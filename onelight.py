@@ -2101,6 +2101,444 @@ class _FtpClient:
         self._retrying(lambda ftp: self._store(ftp, io.BytesIO(data), rel), f'upload of {rel}')
 
 
+FIGSHARE_API_URL = 'https://api.figshare.com/v2'
+FIGSHARE_PAGE_SIZE = 1000
+FIGSHARE_USAGE_MARKER = 'onelight-usage'
+FIGSHARE_USAGE = """<div id="{marker}"><h3>Download this dataset with onelight (ONE light)</h3>
+<p>This article holds ALF files named by their relative paths (<code>/</code> written as
+<code>~</code>) and a <code>.one_root</code> index. To search and load it:</p>
+<pre>pip install onelight
+onelight add_repo NAME --type figshare --article-id {article_id}
+onelight search
+python -c "import onelight as one; print(one.search(['trials']))"</pre></div>"""
+
+
+def parse_article_id(value) -> int:
+    """A figshare article id from a number or an article URL.
+
+    >>> parse_article_id('https://figshare.com/articles/dataset/Steinmetz_2019/9598406/2')
+    9598406
+    """
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    digits = [p for p in urllib.parse.urlsplit(text).path.split('/') if p.isdigit()]
+    if 'figshare' in text and digits:
+        # /articles/<title>/<id>[/<version>]: the id is the first number when two follow
+        return int(digits[-2] if len(digits) >= 2 and len(digits[-1]) < 4 else digits[-1])
+    raise ConfigError(f'article_id must be a number or a figshare article URL, not {text!r}')
+
+
+def figshare_name(rel: str) -> str:
+    """figshare file names cannot hold folders: ONE light writes ``/`` as ``~``."""
+    return rel.replace('/', '~')
+
+
+class FigshareRepository(RemoteRepository):
+    """A figshare article, through the figshare REST API v2.
+
+    Reading lists the article's files (paginated), takes its newest ``.one_root`` as the index
+    and downloads files by their ``download_url``. Uploading creates one figshare file per ALF
+    file (named by its path with ``~`` for ``/``), in parts, resuming incomplete uploads and
+    skipping files already there, then publishes a new ``.one_root``.
+    """
+
+    type = 'figshare'
+    required = ('article_id',)
+    optional = {
+        'token': None,
+        'private': False,
+        'api_url': FIGSHARE_API_URL,
+        **RemoteRepository.optional,
+    }
+
+    @classmethod
+    def validate(cls, settings, origin):
+        out = super().validate(settings, origin)
+        out['article_id'] = parse_article_id(out['article_id'])
+        out['api_url'] = _check_url(out['api_url'], f'{origin}: api_url').rstrip('/')
+        out['private'] = bool(out['private'])
+        if out['private'] and not out.get('token'):
+            raise ConfigError(f'{origin}: a private article needs a token')
+        return out
+
+    @property
+    def article_id(self) -> int:
+        return self.settings['article_id']
+
+    @property
+    def private(self) -> bool:
+        return self.settings['private']
+
+    def _engine_options(self) -> dict:
+        token = self.settings.get('token')
+        return {
+            **super()._engine_options(),
+            'auth': TokenAuth(token) if token else None,
+            'trusted': (self.settings['api_url'] + '/',),
+            # figshare's download host refuses automated clients now and then
+            'transient_download_statuses': (403,),
+        }
+
+    # ---------------------------------------------------------------------------------- API
+    def api(self, method: str, path: str, *, expect=(200,), **kwargs):
+        """Call the API; return the decoded JSON (None for an empty body).
+
+        POST is retried here on 429 / 5xx (urllib3 retries only idempotent methods).
+        """
+        url = f'{self.settings["api_url"]}/{path}'
+        for attempt in range(self.settings['retries'] + 1):
+            resp = self.engine.request(method, url, **kwargs)
+            if method != 'POST' or resp.status_code not in RETRY_STATUSES:
+                break
+            time.sleep(min(self.settings['backoff'] * 2**attempt, 10.0))
+        if resp.status_code in expect:
+            return resp.json() if resp.content else None
+        raise self._api_error(resp, path)
+
+    def _api_error(self, resp, path: str) -> OneLightError:
+        try:
+            message = resp.json().get('message') or resp.reason
+        except ValueError:
+            message = resp.reason
+        status, who = resp.status_code, f'repository "{self.name}"'
+        if status in (401, 403):
+            if not self.settings.get('token'):
+                return AuthError(
+                    f'{who}: figshare needs a token for this ({status} {message}); '
+                    'set the "token" key (figshare.com/account/applications)'
+                )
+            return AuthError(
+                f'{who}: figshare refused the token ({status} {message}); check the "token" key'
+            )
+        if status == 404 and re.fullmatch(r'(account/)?articles/\d+(/files)?', path):
+            return NotFoundError(
+                f'{who}: figshare article {self.article_id} does not exist or '
+                'is private (private articles need "token" and "private")'
+            )
+        return RepositoryError(f'{who}: figshare answered {status}: {message}')
+
+    def _files_path(self, private: bool) -> str:
+        return f'{"account/" if private else ""}articles/{self.article_id}/files'
+
+    def list_files(self, private: bool | None = None) -> list:
+        """Every file of the article (``page_size`` 1000, until a short page)."""
+        private = self.private if private is None else private
+        files, page = [], 1
+        while True:
+            batch = self.api(
+                'GET',
+                self._files_path(private),
+                params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE},
+            )
+            files += batch
+            if len(batch) < FIGSHARE_PAGE_SIZE:
+                break
+            page += 1
+        if private:  # private files are downloaded with the token, from their own host
+            self.engine.trusted |= {
+                origin_of(f['download_url']) for f in files if f.get('download_url')
+            }
+        return files
+
+    def _download_bytes(self, entry: dict) -> bytes:
+        url = entry['download_url']
+        for attempt in range(self.settings['retries'] + 1):
+            resp = self.engine.request('GET', url)
+            if resp.status_code not in self.engine.transient_download_statuses:
+                break
+            time.sleep(min(self.settings['backoff'] * 2**attempt, 10.0))
+        self.engine.check(resp, 'download')
+        return resp.content
+
+    # ------------------------------------------------------------------------------ reading
+    def read_index(self) -> Index:
+        key = f'figshare:{self.settings["api_url"]}:{self.article_id}:{self.private}'
+        body, meta = self._read_cached_index(key)
+        listing = None
+        if self.offline:
+            if body is None:
+                raise OfflineError(
+                    f'repository "{self.name}": its index is not cached yet; '
+                    'connect once without --offline'
+                )
+        else:
+            listing = self.list_files()
+            roots = [f for f in listing if f['name'] == INDEX_NAME]
+            if not roots:
+                raise NotFoundError(
+                    f'repository "{self.name}": figshare article '
+                    f'{self.article_id} has no {INDEX_NAME} yet (publish one '
+                    'with "onelight upload ROOT")'
+                )
+            newest = max(roots, key=lambda f: f['id'])
+            if body is None or meta.get('file_id') != newest['id']:
+                body = self._download_bytes(newest)
+                if (
+                    newest.get('computed_md5')
+                    and hashlib.md5(body, usedforsecurity=False).hexdigest()
+                    != newest['computed_md5']
+                ):
+                    raise IntegrityError(
+                        f'repository "{self.name}": the {INDEX_NAME} download failed its md5 check'
+                    )
+                self._write_cached_index(key, body, {'file_id': newest['id']})
+        index = Index.from_bytes(
+            body, strict=self.strict, origin=f'figshare article {self.article_id} {INDEX_NAME}'
+        )
+        if listing is not None:
+            _fill_from_listing(index, listing)
+        return index
+
+    # ---------------------------------------------------------------------------- uploading
+    def _require_token(self, what: str) -> None:
+        if not self.settings.get('token'):
+            raise ConfigError(
+                f'repository "{self.name}": {what} needs a figshare token; set '
+                'the "token" key (figshare.com/account/applications)'
+            )
+
+    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+        plan = UploadPlan.make(root, limit)
+        if dry_run:
+            return plan.dry_run_report()
+        self._require_online('upload')
+        self._require_token('upload')
+        start = time.perf_counter()
+        existing = _group_by_name(self.list_files(private=True))
+        sizes = self.engine.run_parallel(
+            lambda item, progress, stop: self._upload_file(
+                item[1],
+                figshare_name(item[0]),
+                existing.get(figshare_name(item[0]), []),
+                force,
+                progress,
+                stop,
+            ),
+            plan.items,
+            label=f'uploading {len(plan.items)} files',
+            total_bytes=plan.total_bytes,
+        )
+        report = plan.report(sizes, time.perf_counter() - start)
+        if plan.complete:
+            self.publish_index(plan.scan.files, checksums=checksums)
+            self._add_usage()
+        else:
+            logger.warning('--limit: the index was not updated until every file is uploaded')
+        return report
+
+    def publish_index(self, paths: list, *, checksums: bool = False) -> None:
+        """Upload a ``.one_root`` naming ``paths``, then delete the older ones."""
+        listing = self.list_files(private=True)
+        available = {}
+        for f in sorted(listing, key=lambda f: f['id']):
+            if _status(f) == 'available':
+                available[f['name']] = f
+        lines = []
+        for rel in paths:
+            entry = available.get(figshare_name(rel))
+            if entry is None:
+                raise RepositoryError(
+                    f'repository "{self.name}": {rel} is not available on '
+                    'figshare; the index was not published'
+                )
+            line = f'{rel}\t{entry["download_url"]}'
+            if checksums:
+                line += f'\t{entry["size"]}\t{entry["computed_md5"]}'
+            lines.append(line)
+        data = ''.join(line + '\n' for line in lines).encode()
+        old = [f for f in listing if f['name'] == INDEX_NAME]
+        self.dirs.cache.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='one_root.', dir=self.dirs.cache)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+            progress = Progress(0, '', False)
+            self._upload_file(Path(tmp), INDEX_NAME, [], True, progress, threading.Event())
+        finally:
+            os.unlink(tmp)
+        for f in old:
+            self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+
+    def _upload_file(
+        self, path: Path, name: str, existing: list, force: bool, progress, stop
+    ) -> int | None:
+        """Upload one file unless an identical one is there; return its size (None: skipped)."""
+        size = path.stat().st_size
+        md5 = md5sum(path)
+        same = [
+            f
+            for f in existing
+            if _status(f) == 'available' and f.get('computed_md5') == md5 and f.get('size') == size
+        ]
+        if same and not force:
+            progress.add(size)
+            return None
+        resumable = None
+        for f in existing:
+            status = _status(f)
+            if status == 'ic_failure':
+                logger.warning(
+                    '%s: figshare rejected an earlier upload (md5 check); uploading it again', name
+                )
+            if (
+                status != 'available'
+                and resumable is None
+                and status == 'created'
+                and (f.get('supplied_md5') == md5 and f.get('size') == size)
+            ):
+                resumable = f
+            elif status != 'available':
+                self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+        record = self._file_record(resumable['id']) if resumable else self._create(name, size, md5)
+        self._send_parts(record, path, progress, stop)
+        self._complete(record, md5)
+        for f in existing:  # older complete copies are replaced by the new one
+            if _status(f) == 'available':
+                self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+        return size
+
+    def _create(self, name: str, size: int, md5: str) -> dict:
+        body = self.api(
+            'POST',
+            self._files_path(True),
+            expect=(201,),
+            json={'name': name, 'size': size, 'md5': md5},
+        )
+        file_id = int(str(body['location']).rstrip('/').rsplit('/', 1)[1])
+        return self._file_record(file_id)
+
+    def _file_record(self, file_id: int) -> dict:
+        """GET a file record; a new one can answer 404 for a short while."""
+        path = f'{self._files_path(True)}/{file_id}'
+        delay = 0.05
+        for _ in range(12):
+            resp = self.engine.request('GET', f'{self.settings["api_url"]}/{path}')
+            if resp.status_code != 404:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        if resp.status_code != 200:
+            raise self._api_error(resp, path)
+        return resp.json()
+
+    def _send_parts(self, record: dict, path: Path, progress, stop) -> None:
+        """PUT the parts the upload service does not have yet (several at once if big)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        upload_url = record['upload_url']
+        resp = self.engine.request('GET', upload_url)
+        self.engine.check(resp, 'upload session')
+        pending = [p for p in resp.json()['parts'] if p['status'] != 'COMPLETE']
+
+        def send(part):
+            if stop.is_set():
+                raise _Stopped()
+            start, end = part['startOffset'], part['endOffset']
+            with open(path, 'rb') as f:
+                f.seek(start)
+                data = f.read(end - start + 1)
+            answer = self.engine.request(
+                'PUT', f'{upload_url}/{part["partNo"]}', data=data, follow=False
+            )
+            self.engine.check(answer, 'part upload')
+            progress.add(len(data))
+
+        if len(pending) <= 1:
+            for part in pending:
+                send(part)
+            return
+        with ThreadPoolExecutor(max_workers=min(4, len(pending))) as pool:
+            list(pool.map(send, pending))
+
+    def _complete(self, record: dict, md5: str) -> None:
+        """Tell figshare the parts are in, then wait for its md5 check to pass."""
+        path = f'{self._files_path(True)}/{record["id"]}'
+        self.api('POST', path, expect=(201, 202))
+        delay = 0.05
+        deadline = time.monotonic() + max(60.0, self.settings['timeout'])
+        while True:
+            status = _status(self._file_record(record['id']))
+            if status == 'available':
+                return
+            if status == 'ic_failure':
+                raise IntegrityError(
+                    f'repository "{self.name}": figshare found that '
+                    f'{record["name"]} does not match its md5; it will be '
+                    'uploaded again next time'
+                )
+            if time.monotonic() > deadline:
+                raise TransferError(
+                    f'repository "{self.name}": {record["name"]} is still '
+                    f"'{status}' on figshare; run the upload again later"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _add_usage(self) -> None:
+        """Add onelight's usage instructions to the article description, once."""
+        path = f'account/articles/{self.article_id}'
+        article = self.api('GET', path)
+        description = article.get('description') or ''
+        if FIGSHARE_USAGE_MARKER in description:
+            return
+        usage = FIGSHARE_USAGE.format(marker=FIGSHARE_USAGE_MARKER, article_id=self.article_id)
+        if len(description) + len(usage) > 20000:
+            logger.warning('the article description is too long to add the usage notes')
+            return
+        self.api('PUT', path, json={'description': description + usage}, expect=(200, 205))
+
+    def clean_publish(self, *, checksums: bool = False) -> dict:
+        """Remove duplicate and broken files, rebuild the index, and publish the article."""
+        self._require_online('publish')
+        self._require_token('publishing')
+        groups = _group_by_name(self.list_files(private=True))
+        removed, kept = 0, []
+        for name, files in groups.items():
+            keep = None
+            if name != INDEX_NAME:
+                complete = [f for f in files if _status(f) == 'available']
+                keep = max(complete, key=lambda f: f['id']) if complete else None
+            for f in files:
+                if f is not keep and name != INDEX_NAME:
+                    self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+                    removed += 1
+            if keep is not None:
+                rel = name.replace('~', '/')
+                if re.match(_INDEX_PATH_RE, rel) and is_safe_relpath(rel):
+                    kept.append(rel)
+        self.publish_index(sorted(kept), checksums=checksums)
+        self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
+        return {'removed': removed, 'files': len(kept)}
+
+
+def _status(entry: dict) -> str:
+    """A listing entry's status; public entries (no status) are available."""
+    return entry.get('status') or 'available'
+
+
+def _group_by_name(files: list) -> dict:
+    groups = {}
+    for f in sorted(files, key=lambda f: f['id']):
+        groups.setdefault(f['name'], []).append(f)
+    return groups
+
+
+def _fill_from_listing(index: Index, listing: list) -> None:
+    """Take size and md5 from figshare's listing where the index lines have none."""
+    sizes, md5s = {}, {}
+    for f in sorted(listing, key=lambda f: f['id']):
+        if _status(f) == 'available':
+            sizes[f['name']] = f.get('size')
+            md5s[f['name']] = f.get('computed_md5') or None
+    df = index.df
+    names = df['path'].str.replace('/', '~', regex=False)
+    df['size'] = df['size'].fillna(
+        pd.Series(pd.array(names.map(sizes), dtype='Int64'), index=df.index)
+    )
+    df['md5'] = df['md5'].where(df['md5'].notna(), names.map(md5s).astype(object))
+
+
 def _ftp_reason(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
 
@@ -2124,7 +2562,12 @@ def _check_number(value, what: str, kind, low, high):
     return number
 
 
-REPOSITORY_TYPES = {'local': LocalRepository, 'http': HttpRepository, 'ftp': FtpRepository}
+REPOSITORY_TYPES = {
+    'local': LocalRepository,
+    'http': HttpRepository,
+    'ftp': FtpRepository,
+    'figshare': FigshareRepository,
+}
 
 
 def make_repository(
@@ -2953,15 +3396,17 @@ def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
 
 
 def _adhoc_repository(name, *, root_dir=None, base_url=None, **settings) -> dict | None:
-    """The configuration entry of a repository given by keyword (``root_dir=...``), if any.
+    """The configuration entry of a repository given by keyword, if any: ``root_dir=``
+    (local), ``base_url=`` (http) or ``article_id=`` (figshare).
 
-    Without ``root_dir`` or ``base_url`` the other settings override the configured
-    repository's (``One('lab', jobs=4)``).
+    Otherwise the settings override the configured repository's (``One('lab', jobs=4)``).
     """
     if root_dir is not None:
         return {'name': name or 'local', 'type': 'local', 'root_dir': str(root_dir), **settings}
     if base_url is not None:
         return {'name': name or 'http', 'type': 'http', 'base_url': base_url, **settings}
+    if 'article_id' in settings:
+        return {'name': name or 'figshare', 'type': 'figshare', **settings}
     return None
 
 
@@ -3308,7 +3753,11 @@ def repo(ctx, name):
 @click.option('--ftp-password', help='ftp: FTP password.')
 @click.option('--remote-root', help='ftp: the FTP folder that base_url shows.')
 @click.option('--tls/--no-tls', default=None, help='ftp: use FTPS (default: no).')
-@click.option('--jobs', type=int, help='http, ftp: parallel transfers (default 8).')
+@click.option('--jobs', type=int, help='http, ftp, figshare: parallel transfers (default 8).')
+@click.option('--article-id', help='figshare: the article number or URL.')
+@click.option('--token', help='figshare: personal token (upload, private articles).')
+@click.option('--private/--public', default=None, help='figshare: read the private draft.')
+@click.option('--api-url', help='figshare: API address (default https://api.figshare.com/v2).')
 @click.option(
     '--set-current/--no-set-current',
     default=True,
@@ -3472,7 +3921,27 @@ def upload_cmd(ctx, root, dry_run, limit, force, checksums):
     report = _client(ctx).repository.upload(
         root, dry_run=dry_run, limit=limit, force=force, checksums=checksums
     )
+    if dry_run:
+        _emit(report.paths, False)
     _say(ctx, report.summary('would upload' if dry_run else 'uploaded'))
+
+
+@cli.command('clean_publish')
+@click.option('--checksums', is_flag=True, help='Publish size and md5 in the index.')
+@click.pass_context
+def clean_publish_cmd(ctx, checksums):
+    """figshare: remove duplicate files, rebuild the index, publish the article."""
+    repository = _client(ctx).repository
+    if not isinstance(repository, FigshareRepository):
+        raise ConfigError(
+            f'clean_publish is for figshare repositories; "{repository.name}" is {repository.type}'
+        )
+    done = repository.clean_publish(checksums=checksums)
+    _say(
+        ctx,
+        f'published article {repository.article_id}: {done["files"]} files, '
+        f'{done["removed"]} duplicate or broken files removed',
+    )
 
 
 @cli.command('serve')

@@ -121,3 +121,21 @@ def webdav(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def figshare():
+    """The figshare emulator (four servers on 127.0.0.1), stopped at the end of the test."""
+    from figshare_emulator import Emulator
+
+    emulator = Emulator()
+    yield emulator
+    emulator.stop()
+
+
+def figshare_one(emulator, article_id, tmp_path, **settings):
+    settings.setdefault('backoff', 0.01)
+    template = str(tmp_path / '{lab}' / '{subject}' / '{date}' / '{number}')
+    return onelight.One(
+        article_id=article_id, api_url=emulator.api_url, download_dir=template, **settings
+    )

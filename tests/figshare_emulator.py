@@ -76,13 +76,15 @@ class Emulator:
         self.part_size = PART_SIZE
         self.quota = 20 * 10**9
         self.fail_part = None  # callable(record, partNo) -> True to drop the connection
+        self.corrupt_parts = 0  # the next N parts are stored with a flipped byte
         self.servers = {}
         for role in ('api', 'upload', 'download', 'storage'):
             server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _make_handler(self, role))
             server.daemon_threads = True
             self.servers[role] = server
-            threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05},
-                             daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True
+            ).start()
 
     def url(self, role):
         return f'http://127.0.0.1:{self.servers[role].server_address[1]}'
@@ -107,6 +109,17 @@ class Emulator:
         article = Article(self.new_id(), token)
         self.articles[article.id] = article
         return article.id
+
+    def add_available_file(self, article_id, name, data, file_id=None):
+        """Put a complete file straight into an article (for large listings, duplicates)."""
+        md5 = hashlib.md5(data).hexdigest()
+        record = FileRecord(file_id or self.new_id(), name, len(data), md5, 'x', self.part_size)
+        record.data, record.computed_md5, record.status = data, md5, 'available'
+        self.articles[article_id].files[record.id] = record
+        return record
+
+    def names(self, article_id):
+        return sorted(r.name for r in self.articles[article_id].files.values())
 
     def settle(self, record):
         """Move a completed file along created -> ic_checking -> available / ic_failure."""
@@ -134,7 +147,9 @@ class Emulator:
                 status=record.status,
                 viewer_type='',
                 preview_state='preview_not_available',
-                upload_url='' if available else f'{self.url("upload")}/upload/{record.upload_token}',
+                upload_url=''
+                if available
+                else f'{self.url("upload")}/upload/{record.upload_token}',
                 upload_token=record.upload_token,
                 is_attached_to_public_version=bool(
                     article.public_files and record.id in article.public_files
@@ -237,11 +252,22 @@ def _make_handler(emu, role):
 
         def public_api(self, article, tail):
             if tail == '':
-                files = [emu.file_json(article, article.files[i], False)
-                         for i in article.public_files if i in article.files][:10]
-                return self.reply(200, {'id': article.id, 'title': article.title,
-                                        'description': article.description, 'files': files,
-                                        'version': article.version, 'is_public': True})
+                files = [
+                    emu.file_json(article, article.files[i], False)
+                    for i in article.public_files
+                    if i in article.files
+                ][:10]
+                return self.reply(
+                    200,
+                    {
+                        'id': article.id,
+                        'title': article.title,
+                        'description': article.description,
+                        'files': files,
+                        'version': article.version,
+                        'is_public': True,
+                    },
+                )
             if tail == '/files':
                 records = [article.files[i] for i in article.public_files if i in article.files]
                 return self.listing(article, records, False)
@@ -252,11 +278,18 @@ def _make_handler(emu, role):
             if tail == '':
                 if cmd == 'GET':
                     files = [emu.file_json(article, r, True) for r in article.files.values()]
-                    return self.reply(200, {'id': article.id, 'title': article.title,
-                                            'description': article.description,
-                                            'files': files[:10], 'status': 'draft',
-                                            'is_public': article.public_files is not None,
-                                            'version': article.version})
+                    return self.reply(
+                        200,
+                        {
+                            'id': article.id,
+                            'title': article.title,
+                            'description': article.description,
+                            'files': files[:10],
+                            'status': 'draft',
+                            'is_public': article.public_files is not None,
+                            'version': article.version,
+                        },
+                    )
                 if cmd == 'PUT':
                     data = json.loads(self.body() or b'{}')
                     if len(data.get('description', '')) > 20000:
@@ -269,13 +302,15 @@ def _make_handler(emu, role):
                     return self.error(400, 'Missing mandatory field for publication - authors')
                 for record in article.files.values():
                     emu.settle(record)
-                article.public_files = [r.id for r in article.files.values()
-                                        if r.status == 'available']
+                article.public_files = [
+                    r.id for r in article.files.values() if r.status == 'available'
+                ]
                 article.version += 1
                 return self.reply(201, {'location': f'{emu.api_url}/articles/{article.id}'})
             if tail == '/files' and cmd == 'GET':
-                return self.listing(article, sorted(article.files.values(), key=lambda r: r.id),
-                                    True)
+                return self.listing(
+                    article, sorted(article.files.values(), key=lambda r: r.id), True
+                )
             if tail == '/files' and cmd == 'POST':
                 try:
                     data = json.loads(self.body() or b'')
@@ -284,11 +319,17 @@ def _make_handler(emu, role):
                     return self.error(400, 'Invalid JSON body')
                 used = sum(r.size for r in article.files.values())
                 if used + size > emu.quota:
-                    return self.error(403, 'Quota exceeded: not enough free space',
-                                      'QuotaExceeded')
-                record = FileRecord(emu.new_id(), name, size, md5,
-                                    hashlib.sha1(str(time.time_ns()).encode()).hexdigest(),
-                                    emu.part_size)
+                    return self.error(
+                        403, 'Quota exceeded: not enough free space', 'QuotaExceeded'
+                    )
+                record = FileRecord(
+                    emu.new_id(),
+                    name,
+                    size,
+                    md5,
+                    hashlib.sha1(str(time.time_ns()).encode()).hexdigest(),
+                    emu.part_size,
+                )
                 article.files[record.id] = record
                 location = f'{emu.api_url}/account/articles/{article.id}/files/{record.id}'
                 return self.reply(201, {'location': location}, {'Location': location})
@@ -313,8 +354,13 @@ def _make_handler(emu, role):
                     record.status = 'ic_checking'
                     record.completed = time.monotonic()
                     emu.settle(record)
-                    return self.reply(202, {'location': f'{emu.api_url}/account/articles/'
-                                                        f'{article.id}/files/{record.id}'})
+                    return self.reply(
+                        202,
+                        {
+                            'location': f'{emu.api_url}/account/articles/'
+                            f'{article.id}/files/{record.id}'
+                        },
+                    )
             self.body()
             return self.error(405, 'Method not allowed')
 
@@ -337,13 +383,26 @@ def _make_handler(emu, role):
                 parts = []
                 for n in range(1, record.n_parts + 1):
                     start, end = record.part_range(n)
-                    parts.append({'partNo': n, 'startOffset': start, 'endOffset': end,
-                                  'status': 'COMPLETE' if n in record.parts else 'PENDING',
-                                  'locked': False})
-                return self.reply(200, {'token': record.upload_token,
-                                        'name': f'{record.id}/{record.name}',
-                                        'size': record.size, 'md5': record.supplied_md5,
-                                        'status': 'PENDING', 'parts': parts})
+                    parts.append(
+                        {
+                            'partNo': n,
+                            'startOffset': start,
+                            'endOffset': end,
+                            'status': 'COMPLETE' if n in record.parts else 'PENDING',
+                            'locked': False,
+                        }
+                    )
+                return self.reply(
+                    200,
+                    {
+                        'token': record.upload_token,
+                        'name': f'{record.id}/{record.name}',
+                        'size': record.size,
+                        'md5': record.supplied_md5,
+                        'status': 'PENDING',
+                        'parts': parts,
+                    },
+                )
             if part is None or not 1 <= part <= record.n_parts:
                 self.body()
                 return self.error(404, 'Part not found')
@@ -359,7 +418,11 @@ def _make_handler(emu, role):
                     self.close_connection = True
                     self.connection.close()
                     return None
-                record.parts[part] = self.body()
+                data = self.body()
+                if emu.corrupt_parts > 0:
+                    emu.corrupt_parts -= 1
+                    data = bytes([data[0] ^ 0xFF]) + data[1:]
+                record.parts[part] = data
                 return self.reply(200)
             self.body()
             return self.error(405, 'Method not allowed')

@@ -1,0 +1,253 @@
+"""figshare repositories against the emulator of the REST API v2 (tests/figshare_emulator.py)."""
+
+import numpy as np
+import pytest
+from conftest import figshare_one
+
+import onelight
+
+TOKEN = 'a' * 40
+CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
+
+
+def upload(emu, article, root, tmp_path, **kwargs):
+    one = figshare_one(emu, article, tmp_path / 'up', token=TOKEN, private=True)
+    return one.repository.upload(root, **kwargs)
+
+
+def uploads_sent(emu):
+    return [e for e in emu.log if e[0] == 'upload' and e[1] == 'PUT']
+
+
+def test_upload_then_read_a_fresh_client(alf_root, figshare, tmp_path):
+    emu = figshare
+    emu.create_404_window = 0.1  # a new file record is 404 for a moment
+    emu.status_delay = 0.05  # and 'ic_checking' before 'available'
+    article = emu.create_article(TOKEN)
+    report = upload(emu, article, alf_root, tmp_path)
+    source = onelight.scan(alf_root).files
+    assert report.files == len(source)
+    names = emu.names(article)
+    assert names == sorted([onelight.figshare_name(p) for p in source] + ['.one_root'])
+    assert 'nicklab~Subjects~Cori~2016-12-14~001~alf~eye.area.npy' in names
+    assert onelight.FIGSHARE_USAGE_MARKER in emu.articles[article].description
+
+    reader = figshare_one(emu, article, tmp_path / 'down', token=TOKEN, private=True)
+    assert reader.search(['eye'], subject='Cori') == [CORI1]
+    paths = reader.download(CORI1)
+    folder = tmp_path / 'down' / 'nicklab' / 'Cori' / '2016-12-14' / '001'
+    for path in paths:
+        rel = path.relative_to(folder).as_posix()
+        assert path.read_bytes() == (alf_root / CORI1 / rel).read_bytes()
+    trials = reader.load_object(CORI1, 'trials')
+    np.testing.assert_array_equal(
+        trials.goCue_times, np.load(alf_root / CORI1 / 'alf/trials.goCue_times.npy')[:, 0]
+    )
+    # private downloads carry the token to the download host only
+    assert all(auth == f'token {TOKEN}' for host, _, _, auth in emu.log if host == 'download')
+
+
+def test_rerun_sends_nothing_again(alf_root, figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    upload(emu, article, alf_root, tmp_path)
+    sent = len(uploads_sent(emu))
+    report = upload(emu, article, alf_root, tmp_path)
+    assert report.files == 0 and report.skipped == len(onelight.scan(alf_root).files)
+    assert len(uploads_sent(emu)) == sent + 1  # only the new .one_root
+    assert emu.names(article).count('.one_root') == 1
+
+
+def test_interrupted_upload_is_completed_without_duplicates(alf_root, figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+
+    def drop_some(record, part):  # the connection drops on every try, for these files
+        return 'spikes.times' in record.name
+
+    emu.fail_part = drop_some
+    with pytest.raises(onelight.TransferError):
+        upload(
+            emu,
+            article,
+            alf_root,
+            tmp_path,
+        )
+    assert '.one_root' not in emu.names(article)  # no index naming missing files
+    emu.fail_part = None
+    report = upload(emu, article, alf_root, tmp_path)
+    assert 0 < report.files < len(onelight.scan(alf_root).files)
+    names = emu.names(article)
+    assert len(names) == len(set(names))
+    reader = figshare_one(emu, article, tmp_path / 'down', token=TOKEN, private=True)
+    spikes = reader.load_object(CORI1, 'spikes')
+    assert spikes.times.shape == (20000,)
+
+
+def test_md5_failure_is_reported_and_redone(alf_root, figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    emu.corrupt_parts = 1
+    with pytest.raises(onelight.IntegrityError, match='does not match its md5'):
+        upload(emu, article, alf_root, tmp_path)
+    statuses = [r.status for r in emu.articles[article].files.values()]
+    assert 'ic_failure' in statuses
+    upload(emu, article, alf_root, tmp_path)
+    statuses = [r.status for r in emu.articles[article].files.values()]
+    assert set(statuses) == {'available'}
+    names = emu.names(article)
+    assert len(names) == len(set(names))
+
+
+def test_multipart_upload_and_transient_errors(tmp_path, figshare):
+    emu = figshare
+    emu.part_size = 1 << 20
+    article = emu.create_article(TOKEN)
+    root = tmp_path / 'big'
+    folder = root / 'lab/Subjects/m1/2020-01-01/001/raw_ephys_data'
+    folder.mkdir(parents=True)
+    data = np.random.default_rng(0).integers(0, 255, 2_600_000, dtype=np.uint8).tobytes()
+    (folder / '_spikeglx_ephysData_g0_t0.imec0.ap.bin').write_bytes(data)
+    emu.transient_500 = 2
+    upload(emu, article, root, tmp_path)
+    assert len(uploads_sent(emu)) == 3 + 1  # three 1 MiB parts, and the index
+    (record,) = [r for r in emu.articles[article].files.values() if r.name != '.one_root']
+    assert record.data == data
+    emu.download_403 = 2  # the download host refuses automated clients for a while
+    reader = figshare_one(emu, article, tmp_path / 'down', token=TOKEN, private=True)
+    path = reader.load_dataset(
+        'lab/Subjects/m1/2020-01-01/001', 'raw_ephys_data/_spikeglx_ephysData_g0_t0.imec0.ap.bin'
+    )
+    assert path.read_bytes() == data
+
+
+def test_public_article_after_clean_publish(alf_root, figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    upload(emu, article, alf_root, tmp_path)
+    # an older duplicate left behind by some earlier tool (a lower id)
+    dup = emu.add_available_file(
+        article, 'nicklab~Subjects~Cori~2016-12-14~001~alf~eye.area.npy', b'old', file_id=7
+    )
+    with pytest.raises(onelight.NotFoundError, match='does not exist or is private'):
+        figshare_one(emu, article, tmp_path / 'pub').search()  # not published yet
+    owner = figshare_one(emu, article, tmp_path / 'up', token=TOKEN, private=True)
+    done = owner.repository.clean_publish()
+    assert done['removed'] == 1  # the duplicate (the old index is replaced)
+    assert dup.id not in emu.articles[article].files
+    public = figshare_one(emu, article, tmp_path / 'pub')
+    assert public.search(['eye'], subject='Cori') == [CORI1]
+    area = public.load_dataset(CORI1, 'eye.area')
+    np.testing.assert_array_equal(area, np.load(alf_root / CORI1 / 'alf/eye.area.npy')[:, 0])
+    storage = [e for e in emu.log if e[0] == 'storage']
+    assert storage and all(auth is None for *_, auth in storage)  # no token to storage
+
+
+def test_more_than_1000_files(figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    lines = []
+    for i in range(1205):
+        rel = f'lab/Subjects/m{i % 7}/2020-01-01/{1 + i // 7:03d}/alf/obj.attr.npy'
+        record = emu.add_available_file(article, onelight.figshare_name(rel), b'x' * (i % 5))
+        lines.append(f'{rel}\t{emu.url("download")}/files/{record.id}')
+    emu.add_available_file(article, '.one_root', ('\n'.join(lines) + '\n').encode())
+    emu.articles[article].public_files = list(emu.articles[article].files)
+    one = figshare_one(emu, article, tmp_path)
+    assert len(one.index) == 1205 and len(one.search()) == 1205
+    listings = [e for e in emu.log if e[0] == 'api' and e[2].endswith('/files')]
+    assert len(listings) == 2  # page_size 1000: two pages
+    # the listing's size and md5 verify downloads
+    assert one.index.df['md5'].notna().all() and one.index.df['size'].notna().all()
+
+
+def test_index_cached_by_file_id(alf_root, figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    upload(emu, article, alf_root, tmp_path)
+    figshare_one(emu, article, tmp_path / 'a', token=TOKEN, private=True).search()
+    n_downloads = len([e for e in emu.log if e[0] == 'download'])
+    again = figshare_one(emu, article, tmp_path / 'b', token=TOKEN, private=True)
+    assert len(again.search()) == 6
+    assert len([e for e in emu.log if e[0] == 'download']) == n_downloads  # one listing only
+    offline = figshare_one(emu, article, tmp_path / 'c', token=TOKEN, private=True, offline=True)
+    assert len(offline.search()) == 6
+
+
+@pytest.mark.parametrize('status', [401, 403])
+def test_wrong_token(alf_root, figshare, tmp_path, status):
+    emu = figshare
+    emu.invalid_token_status = status
+    article = emu.create_article(TOKEN)
+    one = figshare_one(emu, article, tmp_path, token='wrong-token-123', private=True)
+    with pytest.raises(onelight.AuthError, match='check the "token" key') as err:
+        one.search()
+    assert 'wrong-token-123' not in str(err.value)
+    with pytest.raises(onelight.AuthError):
+        one.repository.upload(alf_root)
+
+
+def test_missing_article_and_missing_token(alf_root, figshare, tmp_path):
+    emu = figshare
+    with pytest.raises(onelight.NotFoundError, match='article 424242 does not exist'):
+        figshare_one(emu, 424242, tmp_path).search()
+    article = emu.create_article(TOKEN)
+    with pytest.raises(onelight.ConfigError, match='needs a figshare token'):
+        figshare_one(emu, article, tmp_path).repository.upload(alf_root)
+    with pytest.raises(onelight.ConfigError, match='needs a token'):
+        figshare_one(emu, article, tmp_path, private=True)
+    with pytest.raises(onelight.NotFoundError, match=r'has no \.one_root'):
+        figshare_one(emu, article, tmp_path, token=TOKEN, private=True).search()
+
+
+def test_article_urls():
+    assert onelight.parse_article_id(9598406) == 9598406
+    assert (
+        onelight.parse_article_id(
+            'https://figshare.com/articles/Dataset_from_Steinmetz_et_al_2019/9598406'
+        )
+        == 9598406
+    )
+    assert (
+        onelight.parse_article_id(
+            'https://figshare.com/articles/dataset/Dataset_from_Steinmetz/9598406/2'
+        )
+        == 9598406
+    )
+    with pytest.raises(onelight.ConfigError):
+        onelight.parse_article_id('https://example.org/nothing')
+
+
+def test_cli_figshare(alf_root, figshare, tmp_path):
+    from click.testing import CliRunner
+
+    emu = figshare
+    article = emu.create_article(TOKEN)
+
+    def run(*args):
+        return CliRunner().invoke(onelight.cli, [str(a) for a in args], catch_exceptions=False)
+
+    result = run(
+        'add_repo',
+        'fs',
+        '--type',
+        'figshare',
+        '--article-id',
+        article,
+        '--token',
+        TOKEN,
+        '--private',
+        '--api-url',
+        emu.api_url,
+    )
+    assert result.exit_code == 0, result.output
+    assert TOKEN not in run('repo').stdout and 'token=****' in run('repo').stdout
+    dry = run('upload', alf_root, '--dry-run')
+    assert f'{CORI1}/alf/eye.area.npy' in dry.stdout.split() and not emu.names(article)
+    result = run('upload', alf_root, '--checksums')
+    assert result.exit_code == 0 and 'uploaded' in result.stderr
+    assert run('search', 'eye').stdout.split()[0] == CORI1
+    result = run('clean_publish')
+    assert result.exit_code == 0 and 'published article' in result.stderr
+    wrong = run('add_repo', 'x', '--type', 'figshare', '--article-id', 'nope')
+    assert wrong.exit_code == 1 and 'article_id must be' in wrong.stderr
