@@ -2198,10 +2198,13 @@ class FigshareRepository(RemoteRepository):
 
     def _api_error(self, resp, path: str) -> OneLightError:
         try:
-            message = resp.json().get('message') or resp.reason
-        except ValueError:
-            message = resp.reason
+            body = resp.json()
+            message, code = body.get('message') or resp.reason, str(body.get('code') or '')
+        except (ValueError, AttributeError):
+            message, code = resp.reason, ''
         status, who = resp.status_code, f'repository "{self.name}"'
+        if re.search(r'quota|too large|size', f'{code} {message}', re.IGNORECASE):
+            return RepositoryError(f'{who}: figshare refused the file: {message}')
         if status in (401, 403):
             if not self.settings.get('token'):
                 return AuthError(

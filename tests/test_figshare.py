@@ -251,3 +251,12 @@ def test_cli_figshare(alf_root, figshare, tmp_path):
     assert result.exit_code == 0 and 'published article' in result.stderr
     wrong = run('add_repo', 'x', '--type', 'figshare', '--article-id', 'nope')
     assert wrong.exit_code == 1 and 'article_id must be' in wrong.stderr
+
+
+def test_quota_error_shows_figshares_message(alf_root, figshare, tmp_path):
+    emu = figshare
+    emu.quota = 1000
+    article = emu.create_article(TOKEN)
+    with pytest.raises(onelight.RepositoryError, match='Quota exceeded') as err:
+        upload(emu, article, alf_root, tmp_path)
+    assert not isinstance(err.value, onelight.AuthError)
