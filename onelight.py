@@ -1339,10 +1339,22 @@ class TransferEngine:
                 if os.fstat(fh.fileno()).st_size == 0:
                     part.unlink()
                 return None  # another process finished it while we waited
+            if force:
+                fh.truncate(0)  # a forced download trusts nothing already on disk
             initial = os.fstat(fh.fileno()).st_size
             try:
-                self._fetch_with_resume(fh, item, progress, stop)
-                self._verify(fh, item)
+                try:
+                    self._fetch_with_resume(fh, item, progress, stop)
+                    self._verify(fh, item)
+                except IntegrityError:
+                    if not initial:
+                        raise
+                    # the bytes kept from an earlier attempt may be the bad ones: once more,
+                    # from the start
+                    fh.truncate(0)
+                    initial = 0
+                    self._fetch_with_resume(fh, item, progress, stop)
+                    self._verify(fh, item)
             except (_Stopped, KeyboardInterrupt):
                 raise
             except OSError as e:
@@ -1572,6 +1584,11 @@ class Repository:
     def fetch(self, rows: pd.DataFrame, *, force: bool = False) -> list:
         raise NotImplementedError
 
+    def local_copies(self, rows: pd.DataFrame) -> list:
+        """Where each index row is (or would be) on this computer, with its expected size
+        and md5, as Download items."""
+        raise NotImplementedError
+
     def upload(
         self,
         root,
@@ -1657,6 +1674,12 @@ class LocalRepository(Repository):
     def session_dir(self, session: str) -> Path:
         return safe_join(self.root, session)
 
+    def local_copies(self, rows):
+        return [
+            Download('', safe_join(self.root, p), None if pd.isna(n) else int(n), None)
+            for p, n in zip(rows['path'], rows['size'])
+        ]
+
     def fetch(self, rows, *, force=False):
         paths = [safe_join(self.root, p) for p in rows['path']]
         missing = [p for p in paths if not p.is_file()]
@@ -1737,6 +1760,9 @@ class RemoteRepository(Repository):
             dest = safe_join(self.session_dir(str(row.session)), rel)
             out.append(Download(self.file_url(row), dest, size, md5))
         return out
+
+    def local_copies(self, rows: pd.DataFrame) -> list:
+        return self.downloads(rows)
 
     def fetch(self, rows, *, force=False):
         items = self.downloads(rows)
@@ -3333,6 +3359,50 @@ class One:
             ]
         return self.repository.fetch(rows, force=force)
 
+    def verify(self, sessions=(), *, repair: bool = False) -> list:
+        """Check local copies against the index: size, and md5 where the index knows it.
+
+        Named sessions are checked whole; without sessions, every file that has a local copy
+        (or a partial ``.part``) is. Returns the problems as ``(problem, local path)``
+        pairs: ``missing``, ``incomplete`` (only a ``.part``), ``truncated``, ``wrong size``
+        or ``wrong md5``. With ``repair=True`` those files are downloaded again first, and
+        what is still wrong is returned.
+        """
+        index = self.index
+        if sessions:
+            names = [index.resolve_session(s) for s in _as_list(sessions)]
+            rows = index.df[index.df['session'].isin(names).to_numpy(bool)]
+        else:
+            rows = index.df
+        checks = self.repository.local_copies(rows)
+        if not sessions:
+            keep = np.array(
+                [d.dest.exists() or part_path(d.dest).exists() for d in checks], dtype=bool
+            )
+            rows, checks = rows[keep], [d for d, k in zip(checks, keep) if k]
+        problems = [(problem, d.dest) for d in checks if (problem := _local_problem(d))]
+        if repair and problems:
+            broken = {str(dest) for _, dest in problems}
+            mask = np.array([str(d.dest) in broken for d in checks], dtype=bool)
+            self.repository.fetch(rows[mask], force=True)
+            problems = [(p, d.dest) for d in checks if (p := _local_problem(d))]
+        return problems
+
+
+def _local_problem(item: Download) -> str | None:
+    """What is wrong with a local copy, or None."""
+    try:
+        size = item.dest.stat().st_size
+    except OSError:
+        return 'incomplete' if part_path(item.dest).exists() else 'missing'
+    if item.size is not None and size < item.size:
+        return 'truncated'
+    if item.size is not None and size != item.size:
+        return 'wrong size'
+    if item.md5 and md5sum(item.dest) != item.md5.lower():
+        return 'wrong md5'
+    return None
+
 
 ONE = One
 
@@ -3910,6 +3980,25 @@ def download_cmd(ctx, session, obj, collection, dry_run, force, jobs):
     _emit([str(p) for p in paths], False)
     if one.repository.last_report is not None:
         _say(ctx, one.repository.last_report.summary('downloaded'))
+
+
+@cli.command('verify')
+@click.argument('sessions', nargs=-1)
+@click.option('--repair', is_flag=True, help='Download again what is missing or wrong.')
+@click.pass_context
+def verify_cmd(ctx, sessions, repair):
+    """Check local copies against the index (size, and md5 where known); exit 1 if wrong."""
+    problems = _client(ctx).verify(list(sessions), repair=repair)
+    for problem, path in problems:
+        click.echo(f'{problem:10s} {path}')
+    if problems:
+        _say(
+            ctx,
+            f'{len(problems)} files missing or different'
+            + (' after repair' if repair else '; "onelight verify --repair" fetches them again'),
+        )
+        raise click.exceptions.Exit(1)
+    _say(ctx, 'all local copies match the index')
 
 
 @cli.command('upload')
