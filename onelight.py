@@ -2753,6 +2753,14 @@ class AlfServer(http.server.ThreadingHTTPServer):
         host = f'[{host}]' if ':' in host else host
         return f'http://{host}:{port}/'
 
+    def handle_error(self, request, client_address):
+        """One line in the log instead of a traceback on stderr (clients do hang up)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug('serve: %s went away: %s', client_address[0], error)
+        else:
+            logger.warning('serve: error answering %s: %s', client_address[0], error)
+
     def start(self):
         """Serve from a daemon thread; return self."""
         threading.Thread(target=self.serve_forever, daemon=True, name='onelight-serve').start()
