@@ -19,6 +19,7 @@ import datetime as _dt
 import fnmatch
 import hashlib
 import http.server
+import io
 import json
 import logging
 import os
@@ -575,17 +576,251 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip('/') + '/' + quote_path(path)
 
 
-def _split_index_lines(data: bytes) -> pd.Series:
-    text = data.decode('utf-8', 'surrogateescape')
-    if text.startswith('\ufeff'):
-        text = text[1:]
-    return pd.Series(text.split('\n'), dtype=object).str.removesuffix('\r')
+_URL_RE = r'^https?://[^\s\x00-\x1f\x7f]+$'
+_SIZE_RE = r'^[0-9]{1,18}$'
+_MD5_RE = r'^[0-9a-fA-F]{32}$'
+_SESSION_PATH_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
 
 
-def _category_flags(cat: pd.Categorical, check) -> np.ndarray:
-    """Evaluate ``check`` once per category and broadcast the booleans to the rows."""
-    per_category = np.array([bool(check(c)) for c in cat.categories] + [False], dtype=bool)
-    return per_category[cat.codes]  # code -1 (missing) takes the trailing False
+@dataclass
+class _IndexColumns:
+    """The columns of an index file, one entry per non-blank line, before validation.
+
+    A path is split into its session (the first five segments) and the rest (folders and
+    file name), both categorical: checks then run once per distinct value, not per line.
+    """
+
+    lineno: np.ndarray
+    ncols: np.ndarray
+    too_long: np.ndarray
+    not_utf8: np.ndarray
+    path: pd.Series
+    url: pd.Series  # missing where a line has no URL
+    url_ok: np.ndarray  # no URL, or an http(s) one
+    size: pd.Series  # Int64
+    size_ok: np.ndarray
+    md5: pd.Series  # lower case
+    md5_ok: np.ndarray
+    session: pd.Categorical  # code -1: fewer than six segments
+    rest: pd.Categorical
+
+
+def _index_columns(data: bytes) -> _IndexColumns:
+    """Split an index file into columns, with pyarrow when it is installed (fast, compact),
+    otherwise with pandas string methods."""
+    if data.startswith(b'\xef\xbb\xbf'):
+        data = data[3:]
+    data, bad_utf8 = _without_bad_utf8(data)
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return _columns_with_pandas(data, bad_utf8)
+    return _columns_with_arrow(data, bad_utf8)
+
+
+def _without_bad_utf8(data: bytes) -> tuple:
+    """Replace the lines that are not UTF-8 by NULs; return (data, their line numbers)."""
+    try:
+        data.decode('utf-8')
+        return data, set()
+    except UnicodeDecodeError:
+        pass
+    lines, bad = data.split(b'\n'), set()
+    for i, line in enumerate(lines):
+        try:
+            line.decode('utf-8')
+        except UnicodeDecodeError:
+            lines[i] = b'\x00'
+            bad.add(i + 1)
+    return b'\n'.join(lines), bad
+
+
+def _arrow_lines(data: bytes):
+    """The lines of ``data`` as a pyarrow string array (blank lines kept, as '')."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    # One line, one row: a CR ends a line only in CRLF; a lone CR, and \x1f (the separator
+    # the reader is told, so that a line is one field), become NULs, which mark a bad line.
+    if b'\r' in data:
+        data = data.replace(b'\r\n', b'\n').replace(b'\r', b'\x00')
+    if b'\x1f' in data:
+        data = data.replace(b'\x1f', b'\x00')
+    if not data.strip():
+        return pa.array([], pa.string())
+    table = pv.read_csv(
+        io.BytesIO(data),
+        read_options=pv.ReadOptions(column_names=['line']),
+        parse_options=pv.ParseOptions(
+            delimiter='\x1f', quote_char=False, escape_char=False, ignore_empty_lines=False
+        ),
+        convert_options=pv.ConvertOptions(
+            column_types={'line': pa.string()}, strings_can_be_null=False
+        ),
+    )
+    return table.column('line').combine_chunks()
+
+
+def _arrow_elements(lists, count: int) -> list:
+    """The first ``count`` elements of each list of a pyarrow ListArray (null if absent)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lengths = _np(pc.list_value_length(lists))
+    flat, starts = lists.flatten(), lists.offsets.to_numpy()[:-1]
+    out = []
+    for i in range(count):
+        present = lengths > i
+        if not len(flat):
+            out.append(pa.nulls(len(lists), pa.string()))
+            continue
+        taken = pc.take(flat, pa.array(np.where(present, starts + i, 0)))
+        out.append(pc.if_else(pa.array(present), taken, pa.scalar(None, pa.string())))
+    return out
+
+
+def _columns_with_arrow(data: bytes, bad_utf8: set) -> _IndexColumns:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = _arrow_lines(data)
+    del data
+    lineno = np.arange(1, len(lines) + 1)
+    keep = _np(pc.not_equal(pc.utf8_trim_whitespace(lines), ''))
+    lines, lineno = lines.filter(pa.array(keep)), lineno[keep]
+    too_long = _np(pc.greater(pc.binary_length(lines), _MAX_LINE))
+    columns = pc.split_pattern(lines, '\t', max_splits=4)
+    ncols = _np(pc.list_value_length(columns)).astype(int)
+    del lines
+    path, url, size, md5 = _arrow_elements(columns, 4)
+    del columns
+    path = pc.fill_null(path, '')
+    segments = _arrow_elements(pc.split_pattern(path, '/', max_splits=5), 6)
+    session = pc.binary_join_element_wise(*segments[:5], '/')  # null unless six segments
+    rest = segments[5]
+    del segments
+    null = pa.scalar(None, pa.string())
+    url = pc.if_else(pc.equal(url, ''), null, url)
+    four = pa.array(ncols == 4)
+    size, md5 = pc.if_else(four, size, null), pc.if_else(four, md5, null)
+    size_ok = _np(pc.or_kleene(pc.is_null(size), pc.match_substring_regex(size, _SIZE_RE)))
+    url_ok = pc.and_kleene(
+        pc.or_kleene(pc.starts_with(url, 'http://'), pc.starts_with(url, 'https://')),
+        pc.and_kleene(pc.utf8_is_printable(url), pc.invert(pc.match_substring(url, ' '))),
+    )
+    return _IndexColumns(
+        lineno=lineno,
+        ncols=ncols,
+        too_long=too_long,
+        not_utf8=np.isin(lineno, sorted(bad_utf8)),
+        path=pd.Series(pd.arrays.ArrowStringArray(path)),
+        url=pd.Series(pd.arrays.ArrowStringArray(url)),
+        url_ok=_np(pc.or_kleene(pc.is_null(url), url_ok)),
+        size=pd.Series(
+            pd.array(
+                pc.cast(size, pa.int64()).to_numpy(zero_copy_only=False)
+                if size_ok.all()
+                else pc.cast(pc.if_else(pa.array(size_ok), size, null), pa.int64()).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype='Int64',
+            )
+        ),
+        size_ok=size_ok,
+        md5=pd.Series(pd.arrays.ArrowStringArray(pc.utf8_lower(md5))),
+        md5_ok=_np(pc.or_kleene(pc.is_null(md5), pc.match_substring_regex(md5, _MD5_RE))),
+        session=_arrow_categorical(session),
+        rest=_arrow_categorical(rest),
+    )
+
+
+def _np(array) -> np.ndarray:
+    """A pyarrow boolean or number array as numpy (null booleans are False)."""
+    import pyarrow.compute as pc
+
+    if str(array.type) == 'bool':
+        array = pc.fill_null(array, False)
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _arrow_categorical(values) -> pd.Categorical:
+    """A pyarrow string array as a pandas Categorical (code -1 for nulls)."""
+    import pyarrow.compute as pc
+
+    encoded = values.dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+    return pd.Categorical.from_codes(codes, categories=categories)
+
+
+def _columns_with_pandas(data: bytes, bad_utf8: set) -> _IndexColumns:
+    text = data.decode('utf-8')
+    lines = pd.Series(text.split('\n'), dtype=object).str.removesuffix('\r')
+    lineno = np.arange(1, len(lines) + 1)
+    keep = (lines.str.strip() != '').to_numpy(bool)
+    lines, lineno = lines[keep].reset_index(drop=True), lineno[keep]
+    cols = lines.str.split('\t', n=4, expand=True).reindex(columns=range(5))
+    ncols = cols.notna().sum(axis=1).to_numpy()
+    four = ncols == 4
+    path = cols[0].fillna('').astype(object)
+    segments = path.str.split('/', n=5, expand=True).reindex(columns=range(6)).astype(object)
+    complete = segments.notna().all(axis=1)
+    head = segments[[0, 1, 2, 3, 4]].astype(object).fillna('').astype(str)
+    session = (head[0] + '/' + head[1] + '/' + head[2] + '/' + head[3] + '/' + head[4]).astype(
+        object
+    )
+    url = cols[1].astype(object).where(cols[1].notna() & (cols[1] != ''), None)
+    size = cols[2].astype(object).where(four, None)
+    md5 = cols[3].astype(object).where(four, None)
+    size_ok = ~four | size.fillna('').str.match(_SIZE_RE).to_numpy(bool)
+    return _IndexColumns(
+        lineno=lineno,
+        ncols=ncols,
+        too_long=lines.str.len().to_numpy() > _MAX_LINE,
+        not_utf8=np.isin(lineno, sorted(bad_utf8)),
+        path=path,
+        url=url,
+        url_ok=(url.isna() | url.fillna('').str.match(_URL_RE)).to_numpy(bool),
+        size=pd.Series(pd.array(pd.to_numeric(size.where(size_ok, None)), dtype='Int64')),
+        size_ok=size_ok,
+        md5=md5.str.lower(),
+        md5_ok=~four | md5.fillna('').str.match(_MD5_RE).to_numpy(bool),
+        session=pd.Categorical(session.where(complete, None)),
+        rest=pd.Categorical(segments[5].where(complete, None)),
+    )
+
+
+def _split_rest(rest: pd.Categorical) -> tuple:
+    """(folders, file name) categoricals from the part of paths after the session folder."""
+    split = [r.rpartition('/') for r in rest.categories]
+    dirs = pd.Categorical([d + s for d, s, _ in split])
+    names = pd.Categorical([n for _, _, n in split])
+    pad = np.int32(-1)
+    dir_codes = np.append(dirs.codes, pad)[rest.codes]
+    name_codes = np.append(names.codes, pad)[rest.codes]
+    return (
+        pd.Categorical.from_codes(dir_codes, dirs.categories),
+        pd.Categorical.from_codes(name_codes, names.categories),
+    )
+
+
+def _safe_relpaths(values) -> np.ndarray:
+    """``is_safe_relpath`` of many paths, each distinct segment checked once."""
+    values = list(values)
+    split = [v.split('/') for v in values]
+    verdict = {seg: is_safe_segment(seg) for seg in {s for parts in split for s in parts}}
+    return np.array(
+        [
+            bool(v) and not v.startswith('/') and len(v) <= 4096 and all(verdict[s] for s in parts)
+            for v, parts in zip(values, split)
+        ],
+        dtype=bool,
+    )
+
+
+def _per_category(cat: pd.Categorical, flags) -> np.ndarray:
+    """Broadcast one boolean per category to the rows (rows without a category: False)."""
+    return np.append(np.asarray(flags, dtype=bool), False)[cat.codes]
 
 
 def _broadcast_parts(cat: pd.Categorical, parse, columns) -> dict:
@@ -640,71 +875,51 @@ class Index:
 
         With ``strict=True`` the first bad line raises IndexFormatError instead.
         """
-        lines = _split_index_lines(data)
-        lineno = np.arange(1, len(lines) + 1)
-        keep = lines.str.strip() != ''
-        lines, lineno = lines[keep].reset_index(drop=True), lineno[keep.to_numpy()]
-        cols = lines.str.split('\t', n=4, expand=True)
-        cols = cols.reindex(columns=range(5))
-        ncols = cols.notna().sum(axis=1).to_numpy()
-        reasons = pd.Series('', index=lines.index, dtype=object)
+        cols = _index_columns(data)
+        dirs, filename = _split_rest(cols.rest)
+        reasons = []
+        code = np.zeros(len(cols.lineno), dtype=np.int16)
 
         def flag(mask, reason):
-            mask = np.asarray(mask, dtype=bool) & (reasons.to_numpy() == '')
-            reasons[mask] = reason
+            reasons.append(reason)
+            code[np.asarray(mask, dtype=bool) & (code == 0)] = len(reasons)
 
-        flag(lines.str.len().to_numpy() > _MAX_LINE, f'line longer than {_MAX_LINE} characters')
-        flag(~np.isin(ncols, (1, 2, 4)), 'expected 1, 2 or 4 tab-separated columns')
-        paths = cols[0].fillna('').astype(object)
-        flag(paths.str.contains(r'[\udc80-\udcff]', regex=True).to_numpy(), 'not UTF-8')
-        parts = paths.str.extract(_INDEX_PATH_RE)
+        sessions = list(cols.session.categories)
+        flag(cols.not_utf8, 'not UTF-8')
+        flag(cols.too_long, f'line longer than {_MAX_LINE} characters')
+        flag(~np.isin(cols.ncols, (1, 2, 4)), 'expected 1, 2 or 4 tab-separated columns')
+        in_session = [bool(_SESSION_PATH_RE.fullmatch(s)) for s in sessions]
         flag(
-            parts['session'].isna().to_numpy(),
+            ~_per_category(cols.session, in_session),
             'path is not inside a session folder lab/Subjects/subject/yyyy-mm-dd/number/',
         )
-        session = pd.Categorical(parts['session'])
-        dirs = pd.Categorical(parts['dirs'].fillna(''))
-        filename = pd.Categorical(parts['filename'])
-        flag(_category_flags(session, lambda s: not is_safe_relpath(s)), 'unsafe session folder')
+        flag(~_per_category(cols.session, _safe_relpaths(sessions)), 'unsafe session folder')
+        dirs_ok = [
+            not d or ok
+            for d, ok in zip(
+                dirs.categories, _safe_relpaths(d.rstrip('/') for d in dirs.categories)
+            )
+        ]
         flag(
-            _category_flags(dirs, lambda d: d and not is_safe_relpath(d.rstrip('/'))),
+            ~_per_category(dirs, dirs_ok),
             'unsafe folder name (.., backslash, control or reserved character)',
         )
+        names_ok = [
+            is_safe_segment(f) and f not in SKIPPED_NAMES and not f.endswith(PARTIAL_SUFFIX)
+            for f in filename.categories
+        ]
+        flag(~_per_category(filename, names_ok), 'unsafe or reserved file name')
+        flag(~cols.url_ok, 'URL column is not an http(s) URL')
+        flag(~cols.size_ok, 'size is not a number')
+        flag(~cols.md5_ok, 'md5 is not 32 hex digits')
         flag(
-            _category_flags(
-                filename,
-                lambda f: (
-                    not is_safe_segment(f) or f in SKIPPED_NAMES or f.endswith(PARTIAL_SUFFIX)
-                ),
-            ),
-            'unsafe or reserved file name',
+            _duplicates(cols.session, cols.rest, code == 0), 'duplicate path (the first line wins)'
         )
-        url = cols[1].astype(object).where(cols[1].notna() & (cols[1] != ''), None)
-        bad_url = url.notna() & ~url.fillna('').str.match(r'^https?://[^\s\x00-\x1f\x7f]+$')
-        flag(bad_url.to_numpy(), 'URL column is not an http(s) URL')
-        size = pd.to_numeric(cols[2].where(ncols == 4), errors='coerce')
-        flag((ncols == 4) & (size.isna() | (size < 0)).to_numpy(), 'size is not a number')
-        md5 = cols[3].astype(object).where(ncols == 4, None)
-        flag(
-            (ncols == 4) & ~md5.fillna('').str.fullmatch(r'[0-9a-fA-F]{32}').to_numpy(),
-            'md5 is not 32 hex digits',
-        )
-        dup = paths.duplicated(keep='first').to_numpy()
-        flag(dup, 'duplicate path (the first line wins)')
-        bad = reasons.to_numpy() != ''
+        bad = code != 0
         if bad.any():
-            _report_bad_lines(lineno[bad], reasons[bad], paths[bad], origin, strict)
-        good = ~bad
-        return cls._build(
-            paths[good],
-            url[good],
-            size[good],
-            md5[good],
-            session[good],
-            dirs[good],
-            filename[good],
-            base_url=base_url,
-        )
+            why = np.array([''] + reasons, dtype=object)[code[bad]]
+            _report_bad_lines(cols.lineno[bad], why, cols.path[bad], origin, strict)
+        return cls._build(cols, dirs, filename, ~bad, base_url=base_url)
 
     @classmethod
     def from_paths(cls, paths, *, base_url: str | None = None, sizes=None) -> Index:
@@ -716,16 +931,16 @@ class Index:
         return index
 
     @classmethod
-    def _build(cls, paths, url, size, md5, session, dirs, filename, base_url):
-        session = session.remove_unused_categories()
-        dirs = dirs.remove_unused_categories()
-        filename = filename.remove_unused_categories()
+    def _build(cls, cols, dirs, filename, good: np.ndarray, base_url: str | None) -> Index:
+        session = cols.session[good].remove_unused_categories()
+        dirs = dirs[good].remove_unused_categories()
+        filename = filename[good].remove_unused_categories()
         df = pd.DataFrame(
             {
-                'path': paths.to_numpy(dtype=object),
-                'url': url.to_numpy(dtype=object),
-                'size': pd.array(size.to_numpy(), dtype='Int64'),
-                'md5': md5.str.lower().to_numpy(dtype=object),
+                'path': cols.path[good].reset_index(drop=True),
+                'url': cols.url[good].reset_index(drop=True),
+                'size': cols.size[good].reset_index(drop=True),
+                'md5': cols.md5[good].reset_index(drop=True),
                 'session': session,
             }
         )
@@ -821,6 +1036,13 @@ class Index:
         return np.append(np.array(flags, dtype=bool), none_matches)[cat.codes.to_numpy()]
 
 
+def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np.ndarray:
+    """Lines whose path an earlier line already had (compared by category codes)."""
+    key = session.codes.astype(np.int64) * (len(rest.categories) + 1) + rest.codes
+    key = np.where(candidates, key, -1 - np.arange(len(key)))  # others never collide
+    return pd.Series(key).duplicated(keep='first').to_numpy()
+
+
 def _session_fields(session: str) -> tuple:
     lab, _, subject, date, number = session.split('/')
     return lab, subject, date, number
@@ -861,9 +1083,11 @@ def dataset_aliases(filename: str) -> list:
 
 
 def _report_bad_lines(linenos, reasons, paths, origin, strict):
+    """Warn about the first bad lines (or, strict, raise for the first one)."""
+    paths = list(paths[:_MAX_WARNINGS])
     if strict:
         raise IndexFormatError(
-            f'{origin} line {linenos[0]}: {reasons.iloc[0]} ({_printable(paths.iloc[0])})'
+            f'{origin} line {linenos[0]}: {reasons[0]} ({_printable(paths[0])})'
         )
     for n, reason, path in list(zip(linenos, reasons, paths))[:_MAX_WARNINGS]:
         logger.warning('%s line %d skipped: %s (%s)', origin, n, reason, _printable(path))

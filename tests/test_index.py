@@ -7,6 +7,21 @@ import pytest
 import onelight
 
 S = 'lab/Subjects/NYU-01/2020-01-01/001'
+
+
+@pytest.fixture(autouse=True, params=['arrow', 'pandas'])
+def reader(request, monkeypatch):
+    """Every index test runs with both readers: pyarrow's and the pandas fallback."""
+    columns = {'arrow': onelight._columns_with_arrow, 'pandas': onelight._columns_with_pandas}
+    chosen = columns[request.param]
+
+    def read_with(data):
+        return chosen(*onelight._without_bad_utf8(data.removeprefix(b'\xef\xbb\xbf')))
+
+    monkeypatch.setattr(onelight, '_index_columns', read_with)
+    return request.param
+
+
 URL = 'https://example.org/repo/'
 
 
