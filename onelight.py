@@ -576,7 +576,7 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip('/') + '/' + quote_path(path)
 
 
-_URL_RE = r'^https?://[^\s\x00-\x1f\x7f]+$'
+_URL_RE = r'^https?://[^\x00-\x1f\x7f]+$'
 _SIZE_RE = r'^[0-9]{1,18}$'
 _MD5_RE = r'^[0-9a-fA-F]{32}$'
 _SESSION_PATH_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
@@ -605,17 +605,45 @@ class _IndexColumns:
     rest: pd.Categorical
 
 
-def _index_columns(data: bytes) -> _IndexColumns:
-    """Split an index file into columns, with pyarrow when it is installed (fast, compact),
-    otherwise with pandas string methods."""
-    if data.startswith(b'\xef\xbb\xbf'):
-        data = data[3:]
-    data, bad_utf8 = _without_bad_utf8(data)
+def _index_columns(source) -> _IndexColumns:
+    """Split an index (bytes, or a file path) into columns: with pyarrow when it is installed
+    (fast, compact, read in chunks), otherwise with pandas string methods."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        return _columns_with_pandas(data, bad_utf8)
-    return _columns_with_arrow(data, bad_utf8)
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        return _columns_with_pandas(data.removeprefix(b'\xef\xbb\xbf'))
+    return _columns_with_arrow(_line_chunks(source))
+
+
+def _line_chunks(source, size: int = 8 << 20):
+    """Pieces of about ``size`` bytes that end at line ends (the BOM removed), from bytes or
+    from a file, so that a large index never has to be in memory twice."""
+    if isinstance(source, bytes):
+        start = 3 if source.startswith(b'\xef\xbb\xbf') else 0
+        while start < len(source):
+            end = source.find(b'\n', start + size)
+            end = len(source) if end < 0 else end + 1
+            yield source[start:end]
+            start = end
+        return
+    with open(source, 'rb') as f:
+        carry = f.read(3)
+        if carry == b'\xef\xbb\xbf':
+            carry = b''
+        while True:
+            block = f.read(size)
+            if not block:
+                if carry:
+                    yield carry
+                return
+            block = carry + block
+            cut = block.rfind(b'\n') + 1
+            if cut == 0:
+                carry = block
+                continue
+            yield block[:cut]
+            carry = block[cut:]
 
 
 def _without_bad_utf8(data: bytes) -> tuple:
@@ -650,7 +678,7 @@ def _arrow_lines(data: bytes):
         return pa.array([], pa.string())
     table = pv.read_csv(
         io.BytesIO(data),
-        read_options=pv.ReadOptions(column_names=['line']),
+        read_options=pv.ReadOptions(column_names=['line'], use_threads=False),
         parse_options=pv.ParseOptions(
             delimiter='\x1f', quote_char=False, escape_char=False, ignore_empty_lines=False
         ),
@@ -659,6 +687,17 @@ def _arrow_lines(data: bytes):
         ),
     )
     return table.column('line').combine_chunks()
+
+
+def _lines_with_control_characters(data: bytes, n_lines: int) -> np.ndarray:
+    """Which lines hold a control character other than tab and line ends (vectorised)."""
+    out = np.zeros(n_lines, dtype=bool)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    control = ((raw < 32) & (raw != 9) & (raw != 10) & (raw != 13)) | (raw == 127)
+    if control.any():
+        newlines = np.flatnonzero(raw == 10)
+        out[np.minimum(np.searchsorted(newlines, np.flatnonzero(control)), n_lines - 1)] = True
+    return out
 
 
 def _arrow_elements(lists, count: int) -> list:
@@ -671,67 +710,113 @@ def _arrow_elements(lists, count: int) -> list:
     out = []
     for i in range(count):
         present = lengths > i
-        if not len(flat):
+        if not present.any():
             out.append(pa.nulls(len(lists), pa.string()))
             continue
         taken = pc.take(flat, pa.array(np.where(present, starts + i, 0)))
-        out.append(pc.if_else(pa.array(present), taken, pa.scalar(None, pa.string())))
+        if not present.all():
+            taken = pc.if_else(pa.array(present), taken, pa.scalar(None, pa.string()))
+        out.append(taken)
     return out
 
 
-def _columns_with_arrow(data: bytes, bad_utf8: set) -> _IndexColumns:
+def _columns_with_arrow(chunks) -> _IndexColumns:
+    """Read the index chunk by chunk, so that memory stays near the final size."""
+    parts, first_line = [], 1
+    for chunk in chunks:
+        parts.append(_arrow_chunk(chunk, first_line))
+        first_line += chunk.count(b'\n')
+    if not parts:
+        parts.append(_arrow_chunk(b'', 1))
+    return _concat_columns(parts)
+
+
+def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    data, bad_utf8 = _without_bad_utf8(data)
     lines = _arrow_lines(data)
+    control = _lines_with_control_characters(data, len(lines))
     del data
-    lineno = np.arange(1, len(lines) + 1)
-    keep = _np(pc.not_equal(pc.utf8_trim_whitespace(lines), ''))
-    lines, lineno = lines.filter(pa.array(keep)), lineno[keep]
+    lineno = np.arange(first_line, first_line + len(lines))
+    blank = _np(pc.or_kleene(pc.equal(pc.binary_length(lines), 0), pc.utf8_is_space(lines)))
+    if blank.any():
+        lines, lineno, control = lines.filter(pa.array(~blank)), lineno[~blank], control[~blank]
     too_long = _np(pc.greater(pc.binary_length(lines), _MAX_LINE))
     columns = pc.split_pattern(lines, '\t', max_splits=4)
     ncols = _np(pc.list_value_length(columns)).astype(int)
     del lines
     path, url, size, md5 = _arrow_elements(columns, 4)
     del columns
-    path = pc.fill_null(path, '')
     segments = _arrow_elements(pc.split_pattern(path, '/', max_splits=5), 6)
     session = pc.binary_join_element_wise(*segments[:5], '/')  # null unless six segments
     rest = segments[5]
     del segments
     null = pa.scalar(None, pa.string())
-    url = pc.if_else(pc.equal(url, ''), null, url)
-    four = pa.array(ncols == 4)
-    size, md5 = pc.if_else(four, size, null), pc.if_else(four, md5, null)
+    if url.null_count < len(url) and _np(pc.equal(url, '')).any():
+        url = pc.if_else(pc.equal(url, ''), null, url)
+    four = ncols == 4
+    if not four.all() and four.any():
+        size, md5 = pc.if_else(pa.array(four), size, null), pc.if_else(pa.array(four), md5, null)
     size_ok = _np(pc.or_kleene(pc.is_null(size), pc.match_substring_regex(size, _SIZE_RE)))
     url_ok = pc.and_kleene(
         pc.or_kleene(pc.starts_with(url, 'http://'), pc.starts_with(url, 'https://')),
-        pc.and_kleene(pc.utf8_is_printable(url), pc.invert(pc.match_substring(url, ' '))),
+        pa.array(~control),
     )
+    if not size_ok.all():
+        size = pc.if_else(pa.array(size_ok), size, null)
+    sizes = pc.cast(size, pa.int64())
     return _IndexColumns(
         lineno=lineno,
         ncols=ncols,
         too_long=too_long,
-        not_utf8=np.isin(lineno, sorted(bad_utf8)),
-        path=pd.Series(pd.arrays.ArrowStringArray(path)),
-        url=pd.Series(pd.arrays.ArrowStringArray(url)),
+        not_utf8=np.isin(lineno, [first_line + n - 1 for n in bad_utf8]),
+        path=path,
+        url=url,
         url_ok=_np(pc.or_kleene(pc.is_null(url), url_ok)),
-        size=pd.Series(
-            pd.array(
-                pc.cast(size, pa.int64()).to_numpy(zero_copy_only=False)
-                if size_ok.all()
-                else pc.cast(pc.if_else(pa.array(size_ok), size, null), pa.int64()).to_numpy(
-                    zero_copy_only=False
-                ),
-                dtype='Int64',
-            )
-        ),
+        size=sizes,
         size_ok=size_ok,
-        md5=pd.Series(pd.arrays.ArrowStringArray(pc.utf8_lower(md5))),
+        md5=pc.utf8_lower(md5) if md5.null_count < len(md5) else md5,
         md5_ok=_np(pc.or_kleene(pc.is_null(md5), pc.match_substring_regex(md5, _MD5_RE))),
         session=_arrow_categorical(session),
         rest=_arrow_categorical(rest),
     )
+
+
+def _concat_columns(parts: list) -> _IndexColumns:
+    """Join the columns of consecutive chunks (pyarrow arrays become pandas Series)."""
+    import pyarrow as pa
+
+    def strings(name):
+        chunks = pa.chunked_array([getattr(p, name) for p in parts], type=pa.string())
+        return pd.Series(pd.arrays.ArrowStringArray(chunks))
+
+    def flags(name):
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    sizes = np.concatenate([p.size.to_numpy(zero_copy_only=False) for p in parts])
+    return _IndexColumns(
+        lineno=flags('lineno'),
+        ncols=flags('ncols'),
+        too_long=flags('too_long'),
+        not_utf8=flags('not_utf8'),
+        path=strings('path'),
+        url=strings('url'),
+        url_ok=flags('url_ok'),
+        size=pd.Series(pd.array(sizes, dtype='Int64')),
+        size_ok=flags('size_ok'),
+        md5=strings('md5'),
+        md5_ok=flags('md5_ok'),
+        session=_union_categoricals([p.session for p in parts]),
+        rest=_union_categoricals([p.rest for p in parts]),
+    )
+
+
+def _union_categoricals(cats: list) -> pd.Categorical:
+    if len(cats) == 1:
+        return cats[0]
+    return pd.api.types.union_categoricals(cats, ignore_order=True)
 
 
 def _np(array) -> np.ndarray:
@@ -753,7 +838,8 @@ def _arrow_categorical(values) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def _columns_with_pandas(data: bytes, bad_utf8: set) -> _IndexColumns:
+def _columns_with_pandas(data: bytes) -> _IndexColumns:
+    data, bad_utf8 = _without_bad_utf8(data)
     text = data.decode('utf-8')
     lines = pd.Series(text.split('\n'), dtype=object).str.removesuffix('\r')
     lineno = np.arange(1, len(lines) + 1)
@@ -863,9 +949,14 @@ class Index:
 
     # ----------------------------------------------------------------------- reading and writing
     @classmethod
+    def from_file(cls, path, **kwargs) -> Index:
+        """Parse a ``.one_root`` file (read in chunks); see ``from_bytes``."""
+        return cls.from_bytes(Path(path), **kwargs)
+
+    @classmethod
     def from_bytes(
         cls,
-        data: bytes,
+        data,
         *,
         base_url: str | None = None,
         strict: bool = False,
@@ -932,15 +1023,21 @@ class Index:
 
     @classmethod
     def _build(cls, cols, dirs, filename, good: np.ndarray, base_url: str | None) -> Index:
-        session = cols.session[good].remove_unused_categories()
-        dirs = dirs[good].remove_unused_categories()
-        filename = filename[good].remove_unused_categories()
+        def keep(values):
+            return values if good.all() else values[good]
+
+        def keep_series(values):
+            return values if good.all() else values[good].reset_index(drop=True)
+
+        session = keep(cols.session).remove_unused_categories()
+        dirs = keep(dirs).remove_unused_categories()
+        filename = keep(filename).remove_unused_categories()
         df = pd.DataFrame(
             {
-                'path': cols.path[good].reset_index(drop=True),
-                'url': cols.url[good].reset_index(drop=True),
-                'size': cols.size[good].reset_index(drop=True),
-                'md5': cols.md5[good].reset_index(drop=True),
+                'path': keep_series(cols.path),
+                'url': keep_series(cols.url),
+                'size': keep_series(cols.size),
+                'md5': keep_series(cols.md5),
                 'session': session,
             }
         )

@@ -12,13 +12,13 @@ S = 'lab/Subjects/NYU-01/2020-01-01/001'
 @pytest.fixture(autouse=True, params=['arrow', 'pandas'])
 def reader(request, monkeypatch):
     """Every index test runs with both readers: pyarrow's and the pandas fallback."""
-    columns = {'arrow': onelight._columns_with_arrow, 'pandas': onelight._columns_with_pandas}
-    chosen = columns[request.param]
-
-    def read_with(data):
-        return chosen(*onelight._without_bad_utf8(data.removeprefix(b'\xef\xbb\xbf')))
-
-    monkeypatch.setattr(onelight, '_index_columns', read_with)
+    readers = {
+        'arrow': lambda data: onelight._columns_with_arrow(onelight._line_chunks(data, 64)),
+        'pandas': lambda data: onelight._columns_with_pandas(
+            (data if isinstance(data, bytes) else data.read_bytes()).removeprefix(b'\xef\xbb\xbf')
+        ),
+    }
+    monkeypatch.setattr(onelight, '_index_columns', readers[request.param])
     return request.param
 
 
@@ -113,6 +113,15 @@ def test_each_bad_line_is_skipped_with_a_warning_naming_it(kind, caplog):
 def test_strict_mode_makes_a_bad_line_an_error(kind):
     with pytest.raises(onelight.IndexFormatError, match='line 2'):
         read(f'{S}/a.b.npy\thttps://h/0\n{BAD_LINES[kind]}\n', strict=True)
+
+
+def test_index_file_read_in_chunks(tmp_path):
+    lines = [f'{S}/alf/obj{i}.attr.npy\thttps://h/{i}' for i in range(500)]
+    lines.insert(250, f'{S}/../bad.npy\thttps://h/x')
+    (tmp_path / 'i').write_bytes(b'\xef\xbb\xbf' + '\r\n'.join(lines).encode())
+    index = onelight.Index.from_file(tmp_path / 'i')
+    assert list(index.df['path']) == [line.split('\t')[0] for line in lines if '..' not in line]
+    assert list(index.urls())[-1] == 'https://h/499'
 
 
 def test_non_utf8_line_is_skipped(caplog):
