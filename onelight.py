@@ -914,14 +914,14 @@ def _broadcast_parts(cat: pd.Categorical, parse, columns) -> dict:
 
     Parts named ``is_*`` are booleans; the others become categoricals.
     """
-    table = pd.DataFrame([parse(c) for c in cat.categories], columns=columns)
+    parsed = [parse(c) for c in cat.categories.to_list()]
     out = {}
     for col in columns:
-        values = table[col]
+        values = [p[col] for p in parsed]
         if col.startswith('is_'):
-            out[col] = np.append(values.to_numpy(dtype=bool), False)[cat.codes]
+            out[col] = np.append(np.array(values, dtype=bool), False)[cat.codes]
             continue
-        part = pd.Categorical(values.astype(object).where(values.notna(), None))
+        part = pd.Categorical(values)
         codes = np.append(part.codes, -1)[cat.codes]
         out[col] = pd.Categorical.from_codes(codes, categories=part.categories)
     return out
@@ -1024,14 +1024,12 @@ class Index:
     @classmethod
     def _build(cls, cols, dirs, filename, good: np.ndarray, base_url: str | None) -> Index:
         def keep(values):
-            return values if good.all() else values[good]
+            return values if good.all() else values[good].remove_unused_categories()
 
         def keep_series(values):
             return values if good.all() else values[good].reset_index(drop=True)
 
-        session = keep(cols.session).remove_unused_categories()
-        dirs = keep(dirs).remove_unused_categories()
-        filename = keep(filename).remove_unused_categories()
+        session, dirs, filename = keep(cols.session), keep(dirs), keep(filename)
         df = pd.DataFrame(
             {
                 'path': keep_series(cols.path),
