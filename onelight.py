@@ -1013,13 +1013,10 @@ class Index:
         return cls._build(cols, dirs, filename, ~bad, base_url=base_url)
 
     @classmethod
-    def from_paths(cls, paths, *, base_url: str | None = None, sizes=None) -> Index:
+    def from_paths(cls, paths, *, base_url: str | None = None) -> Index:
         """Build an index from relative paths already known to be safe (e.g. from a scan)."""
         data = '\n'.join(paths).encode('utf-8', 'surrogateescape')
-        index = cls.from_bytes(data, base_url=base_url, strict=True, origin='scanned folder')
-        if sizes is not None:
-            index.df['size'] = pd.array(list(sizes), dtype='Int64')
-        return index
+        return cls.from_bytes(data, base_url=base_url, strict=True, origin='scanned folder')
 
     @classmethod
     def _build(cls, cols, dirs, filename, good: np.ndarray, base_url: str | None) -> Index:
@@ -1202,11 +1199,17 @@ class ScanResult:
 
     root: Path
     files: list  # relative paths inside session folders, '/'-separated, sorted
-    sizes: list
     outside: list  # files that are not inside a session folder (not indexed)
 
     def index(self, base_url: str | None = None) -> Index:
-        return Index.from_paths(self.files, base_url=base_url, sizes=self.sizes)
+        return Index.from_paths(self.files, base_url=base_url)
+
+    @property
+    def sizes(self) -> list:
+        """The files' sizes in bytes (read when first asked: a scan itself never stats)."""
+        if not hasattr(self, '_sizes'):
+            self._sizes = [os.stat(safe_join(self.root, f)).st_size for f in self.files]
+        return self._sizes
 
     @property
     def sessions(self) -> list:
@@ -1214,20 +1217,26 @@ class ScanResult:
         return sorted({'/'.join(f.split('/', 5)[:5]) for f in self.files})
 
 
+_SESSION_FOLDER_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
+
+
 def scan(root) -> ScanResult:
     """List the files under ``root`` (recursively, with ``os.scandir``).
 
     Every regular file inside a session folder is kept (ALF or not); hidden files, ``.one_root``,
     ``.DS_Store`` and partial downloads are skipped; files outside session folders are reported.
+    Checks run once per folder and per distinct file name, so a scan costs little more than
+    listing the folders.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
         raise NotFoundError(f'not a folder: {root}')
-    session_re = re.compile(_INDEX_PATH_RE)
-    files, sizes, outside = [], [], []
-    stack = [('', os.fspath(root))]
+    files, outside = [], []
+    safe_names = {}
+    # (relative prefix, folder, depth, inside a session folder)
+    stack = [('', os.fspath(root), 0, False)]
     while stack:
-        prefix, folder = stack.pop()
+        prefix, folder, depth, in_session = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as e:
@@ -1235,19 +1244,22 @@ def scan(root) -> ScanResult:
             continue
         for entry in entries:
             name = entry.name
-            if name.startswith('.') or name in SKIPPED_NAMES or name.endswith(PARTIAL_SUFFIX):
+            if name[0] == '.' or name in SKIPPED_NAMES or name.endswith(PARTIAL_SUFFIX):
                 continue
-            rel = prefix + name
+            safe = safe_names.get(name)
+            if safe is None:
+                safe = safe_names[name] = is_safe_segment(name)
             if entry.is_dir(follow_symlinks=False):
-                stack.append((rel + '/', entry.path))
-            elif entry.is_file():
-                if session_re.match(rel) and is_safe_relpath(rel):
-                    files.append(rel)
-                    sizes.append(entry.stat().st_size)
+                rel = prefix + name
+                session = in_session or (depth == 4 and _SESSION_FOLDER_RE.fullmatch(rel))
+                if safe:
+                    stack.append((rel + '/', entry.path, depth + 1, bool(session)))
                 else:
-                    outside.append(rel)
-    order = sorted(range(len(files)), key=files.__getitem__)
-    return ScanResult(root, [files[i] for i in order], [sizes[i] for i in order], sorted(outside))
+                    outside.append(rel + '/')
+            elif entry.is_file():
+                (files if in_session and safe else outside).append(prefix + name)
+    files.sort()
+    return ScanResult(root, files, sorted(outside))
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
@@ -1267,7 +1279,7 @@ def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=Fa
     base URL, and readers then use their own).
     """
     paths = result.files
-    urls = [join_url(base_url, p) for p in paths] if base_url else [''] * len(paths)
+    urls = _urls_of(base_url, paths) if base_url else [''] * len(paths)
     if checksums:
         md5s = [md5sum(safe_join(result.root, p)) for p in paths]
         rows = [f'{p}\t{u}\t{n}\t{m}' for p, u, n, m in zip(paths, urls, result.sizes, md5s)]
@@ -1276,6 +1288,24 @@ def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=Fa
     else:
         rows = paths
     return ''.join(row + '\n' for row in rows).encode('utf-8')
+
+
+def _urls_of(base_url: str, paths: list) -> list:
+    """``join_url`` for many paths, quoting each distinct folder and file name once."""
+    base = base_url.rstrip('/') + '/'
+    quoted = {}
+
+    def quote(text):
+        value = quoted.get(text)
+        if value is None:
+            value = quoted[text] = quote_path(text)
+        return value
+
+    out = []
+    for path in paths:
+        folder, _, name = path.rpartition('/')
+        out.append(f'{base}{quote(folder)}/{quote(name)}')
+    return out
 
 
 def write_index(root, *, base_url: str | None = None, checksums: bool = False) -> ScanResult:

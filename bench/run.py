@@ -1,0 +1,543 @@
+"""onelight benchmarks, each beside the reference users would otherwise reach for.
+
+    python bench/run.py [--quick] [--with-one-api]
+
+Builds its data in a temporary folder (ONELIGHT_HOME set there), runs every case several
+times and prints a table of medians with the reference measured in the same run, as a ratio;
+the table also goes to bench/RESULTS.md with the machine and the date. Not part of the tests.
+
+--with-one-api installs ONE-api into bench/.venv-one-api (never a dependency of onelight)
+and measures its search and load_object on the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'tests'))
+
+import numpy as np  # noqa: E402
+
+import onelight  # noqa: E402
+
+ONE_API_VENV = HERE / '.venv-one-api'
+ROWS = []
+
+
+# ----------------------------------------------------------------------------------- helpers
+def timed(fn, repeat: int) -> float:
+    """The median wall time of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def row(case, ours, reference, ratio, target, met, note=''):
+    ROWS.append(
+        dict(
+            case=case,
+            ours=ours,
+            reference=reference,
+            ratio=ratio,
+            target=target,
+            met='yes' if met else 'NO',
+            note=note,
+        )
+    )
+    print(
+        f'  {case}: {ours} | ref {reference} | {ratio} | target {target}: '
+        f'{"met" if met else "NOT MET"} {note}',
+        flush=True,
+    )
+
+
+def run_quiet(cmd, **kwargs):
+    return subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, **kwargs
+    )
+
+
+def make_tree(root: Path, sessions: int, per_session: int) -> None:
+    """``sessions`` sessions of ``per_session`` empty ALF files each."""
+    names = [f'alf/obj{i // 10}.attr{i % 10}.npy' for i in range(per_session)]
+    for s in range(sessions):
+        folder = (
+            root
+            / f'lab{s % 5}'
+            / 'Subjects'
+            / f'subj{s % 400:03d}'
+            / (f'20{10 + s % 12}-{1 + s % 12:02d}-{1 + s % 28:02d}')
+            / f'{1 + s // 4000:03d}'
+        )
+        (folder / 'alf').mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (folder / name).touch()
+
+
+def make_big_index(path: Path, lines: int) -> None:
+    """A 2-column .one_root of ``lines`` lines shaped like a lab's (50 datasets a session)."""
+    objects = ('spikes', 'clusters', 'trials', 'wheel', 'eye')
+    attrs = (
+        'times',
+        'amps',
+        'depths',
+        'intervals',
+        'feedbackType',
+        'goCue_times',
+        'position',
+        'timestamps',
+        'area',
+        'probes',
+    )
+    names = [f'alf/{o}.{a}.npy' for o in objects for a in attrs]
+    with open(path, 'w') as f:
+        n = 0
+        for s in range(lines // len(names)):
+            session = (
+                f'lab{s % 10}/Subjects/subj{s % 500:03d}/20{10 + s % 12:02d}-'
+                f'{1 + s % 12:02d}-{1 + s % 28:02d}/{1 + s // 6000:03d}'
+            )
+            for name in names:
+                f.write(f'{session}/{name}\thttps://data.example.org/files/{n}\n')
+                n += 1
+
+
+def start_server(root: Path):
+    """``onelight serve ROOT --port 0`` in its own process; return (process, url)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / 'onelight.py'), '-q', 'serve', str(root), '--port', '0'],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = proc.stdout.readline().split(' at ')[1].strip()
+    return proc, url
+
+
+def one_api_python() -> Path:
+    python = ONE_API_VENV / 'bin' / 'python'
+    if not python.exists():
+        print('installing ONE-api into', ONE_API_VENV, flush=True)
+        run_quiet([sys.executable, '-m', 'venv', str(ONE_API_VENV)])
+        run_quiet([str(python), '-m', 'pip', 'install', '-q', 'ONE-api'])
+    return python
+
+
+def in_one_api(script: str) -> dict:
+    """Run a Python script in the ONE-api venv; it prints one JSON line."""
+    out = subprocess.run(
+        [str(one_api_python()), '-c', script], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------------- cases
+def bench_scan(tmp: Path, quick: bool, with_one_api: bool):
+    sessions = 2000
+    print(f'1. scan and index {sessions * 50} files', flush=True)
+    root = tmp / 'tree'
+    make_tree(root, sessions, 50)
+    repeat = 3 if quick else 5
+    ours = timed(lambda: onelight.scan(root), repeat)
+    find = timed(lambda: run_quiet(['find', str(root), '-type', 'f']), repeat)
+    row(
+        'scan 100,000 files',
+        f'{ours:.3f} s',
+        f'find {find:.3f} s',
+        f'{ours / find:.1f}x find',
+        '<= 3x find',
+        ours <= 3 * find,
+    )
+    index = timed(lambda: onelight.write_index(root), repeat)
+    row(
+        'onelight index of 100,000 files',
+        f'{index:.3f} s',
+        f'find {find:.3f} s',
+        f'{index / find:.1f}x find',
+        '<= 1 s',
+        index <= 1.0,
+    )
+    return root
+
+
+def bench_index(tmp: Path, quick: bool):
+    print('2. read a 1,000,000-line .one_root, cold', flush=True)
+    path = tmp / 'big.one_root'
+    make_big_index(path, 1_000_000)
+    script = (
+        'import json, resource, sys, time; t = time.perf_counter(); '
+        f'sys.path.insert(0, {str(ROOT)!r}); import onelight; t1 = time.perf_counter(); '
+        f'index = onelight.Index.from_file({str(path)!r}); t2 = time.perf_counter(); '
+        'print(json.dumps({"import": t1 - t, "read": t2 - t1, "n": len(index), '
+        '"rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))'
+    )
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, '-c', script], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(3 if quick else 5)
+    ]
+    read = statistics.median(r['read'] for r in runs)
+    rss = statistics.median(r['rss'] for r in runs)
+    imports = statistics.median(r['import'] for r in runs)
+    wc = timed(lambda: run_quiet(['wc', '-l', str(path)]), 3)
+    row(
+        'read 1M-line index, cold (new process)',
+        f'{read:.2f} s (+{imports:.2f} s imports)',
+        f'wc -l {wc:.3f} s',
+        f'{read / wc:.0f}x wc',
+        '<= 2 s',
+        read <= 2.0,
+    )
+    row('peak RSS of that process', f'{rss:.0f} MB', '-', '-', '<= 500 MB', rss <= 500)
+    return path
+
+
+def bench_search(index_path: Path, tree: Path, quick: bool, with_one_api: bool):
+    print('3. search, warm', flush=True)
+    one = onelight.One.__new__(onelight.One)
+    one._index = onelight.Index.from_file(index_path)
+    n = 20 if quick else 50
+    terms = timed(lambda: one.search(['spikes.times', 'trials'], subject='subj001'), n)
+    dates = timed(lambda: one.search(date_range=['2015-01-01', '2015-06-30']), n)
+    row(
+        'search 1M-line index: 2 datasets + subject',
+        f'{terms * 1000:.1f} ms',
+        '-',
+        '-',
+        '<= 50 ms',
+        terms <= 0.05,
+    )
+    row(
+        'search 1M-line index: date_range',
+        f'{dates * 1000:.1f} ms',
+        '-',
+        '-',
+        '<= 50 ms',
+        dates <= 0.05,
+    )
+    if not with_one_api:
+        return
+    local = onelight.One(root_dir=tree)
+    ours = timed(lambda: local.search(['obj0.attr0', 'obj1.attr1'], subject='subj001'), n)
+    script = f"""
+import json, statistics, time
+from one.alf.cache import make_parquet_db
+from one.api import One
+root = {str(tree)!r}
+t = time.perf_counter(); make_parquet_db(root, hash_ids=False); build = time.perf_counter() - t
+one = One(cache_dir=root, mode='local')
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    found = one.search(datasets=['obj0.attr0.npy', 'obj1.attr1.npy'], subject='subj001')
+    times.append(time.perf_counter() - t)
+print(json.dumps({{"build": build, "search": statistics.median(times), "n": len(found)}}))
+"""
+    theirs = in_one_api(script)
+    ratio = theirs['search'] / ours
+    row(
+        'search 100k-file tree vs ONE-api 3.x (local)',
+        f'{ours * 1000:.1f} ms',
+        f'ONE-api {theirs["search"] * 1000:.0f} ms (+{theirs["build"]:.1f} s cache build)',
+        f'{ratio:.0f}x faster',
+        '>= 100x faster',
+        ratio >= 100,
+    )
+
+
+def bench_download(tmp: Path, quick: bool):
+    print('4. downloads over loopback HTTP', flush=True)
+    root = tmp / 'served'
+    big_session = root / 'lab/Subjects/big/2020-01-01/001'
+    small_session = root / 'lab/Subjects/small/2020-01-01/001'
+    mid_session = root / 'lab/Subjects/mid/2020-01-01/001'
+    big_size = (256 if quick else 1024) << 20
+    n_small = 500 if quick else 2000
+    (big_session / 'raw').mkdir(parents=True)
+    with open(big_session / 'raw' / 'ephys.data.bin', 'wb') as f:
+        block = np.random.default_rng(0).bytes(1 << 20)
+        for _ in range(big_size >> 20):
+            f.write(block)
+    (small_session / 'alf').mkdir(parents=True)
+    payload = np.random.default_rng(1).bytes(20_000)
+    for i in range(n_small):
+        (small_session / 'alf' / f'obj{i}.attr.npy').write_bytes(payload)
+    (mid_session / 'alf').mkdir(parents=True)
+    (mid_session / 'alf' / 'spikes.times.npy').write_bytes(
+        np.random.default_rng(2).bytes(20 << 20)
+    )
+    proc, url = start_server(root)
+    try:
+        _downloads(tmp, url, big_size, n_small, quick)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def _downloads(tmp, url, big_size, n_small, quick):
+    out = tmp / 'out'
+    template = str(out / 'ol' / '{lab}' / '{subject}' / '{date}' / '{number}')
+
+    def ours(session):
+        shutil.rmtree(out / 'ol', ignore_errors=True)
+        one = onelight.One(base_url=url, download_dir=template, progress=False)
+        one.download(session)
+
+    repeat = 3
+    big_rel = 'lab/Subjects/big/2020-01-01/001/raw/ephys.data.bin'
+    t_ours = timed(lambda: ours('lab/Subjects/big/2020-01-01/001'), repeat)
+
+    def curl_big():
+        run_quiet(['curl', '-s', '-f', '-o', str(out / 'curl.bin'), url + big_rel])
+
+    t_curl = timed(curl_big, repeat)
+    mbps = big_size / 1e6 / t_ours
+    row(
+        f'one {big_size >> 20} MiB file',
+        f'{mbps:.0f} MB/s',
+        f'curl {big_size / 1e6 / t_curl:.0f} MB/s',
+        f'{t_curl / t_ours:.2f}x curl',
+        '>= 0.8x curl',
+        t_curl / t_ours >= 0.8,
+    )
+
+    rels = [f'lab/Subjects/small/2020-01-01/001/alf/obj{i}.attr.npy' for i in range(n_small)]
+    t_small = timed(lambda: ours('lab/Subjects/small/2020-01-01/001'), repeat)
+    seq_n = min(n_small, 300)
+
+    def curl_each():
+        for rel in rels[:seq_n]:
+            run_quiet(
+                ['curl', '-s', '-f', '--create-dirs', '-o', str(out / 'seq' / rel), url + rel]
+            )
+
+    t_seq = timed(curl_each, 1) * n_small / seq_n
+    listing = out / 'list.txt'
+    listing.write_text(''.join(r + '\n' for r in rels))
+
+    def curl_parallel():
+        shutil.rmtree(out / 'par', ignore_errors=True)
+        subprocess.run(
+            f'xargs -P 8 -I{{}} curl -s -f --create-dirs -o {out}/par/{{}} {url}{{}} < {listing}',
+            shell=True,
+            check=True,
+        )
+
+    t_par = timed(curl_parallel, repeat)
+    rate = n_small / t_small
+    row(
+        f'{n_small} files of 20 KB',
+        f'{rate:.0f} files/s',
+        f'curl per file {n_small / t_seq:.0f}/s; xargs -P 8 curl {n_small / t_par:.0f}/s',
+        f'{t_seq / t_small:.1f}x curl, {t_par / t_small:.1f}x xargs -P 8',
+        '>= 1000 files/s and >= 7x curl per file',
+        rate >= 1000 and t_seq / t_small >= 7,
+    )
+
+    mid_rel = 'lab/Subjects/mid/2020-01-01/001/alf/spikes.times.npy'
+    t_mid = timed(lambda: ours('lab/Subjects/mid/2020-01-01/001'), repeat)
+
+    def original_loop():
+        import requests
+
+        resp = requests.get(url + mid_rel, stream=True, timeout=600)
+        with open(out / 'orig.bin', 'wb') as f:
+            for chunk in resp.iter_content():  # the original ONE light: 1 byte at a time
+                f.write(chunk)
+
+    t_orig = timed(original_loop, 1)
+    row(
+        '20 MB file vs the original ONE light loop',
+        f'{20 * 1.048576 / t_mid:.0f} MB/s',
+        f'iter_content() {20 * 1.048576 / t_orig:.2f} MB/s',
+        f'{t_orig / t_mid:.0f}x',
+        '-',
+        True,
+    )
+
+
+def bench_load(tmp: Path, quick: bool, with_one_api: bool):
+    print('5. load_object of a Steinmetz-sized session', flush=True)
+    root = tmp / 'steinmetz'
+    session = 'nicklab/Subjects/Cori/2016-12-14/001'
+    alf = root / session / 'alf'
+    alf.mkdir(parents=True)
+    n = 2_000_000 if quick else 10_000_000
+    rng = np.random.default_rng(3)
+    np.save(alf / 'spikes.times.npy', np.sort(rng.uniform(0, 3000, n)).reshape(-1, 1))
+    np.save(alf / 'spikes.clusters.npy', rng.integers(0, 1000, n).reshape(-1, 1))
+    np.save(alf / 'spikes.amps.npy', rng.gamma(2, 5e-5, n).reshape(-1, 1))
+    np.save(alf / 'spikes.depths.npy', rng.uniform(0, 3820, n).astype(np.float32).reshape(-1, 1))
+    for attr in ('goCue_times', 'feedback_times', 'response_times', 'feedbackType'):
+        np.save(alf / f'trials.{attr}.npy', rng.uniform(0, 3000, 214).reshape(-1, 1))
+    np.save(alf / 'trials.intervals.npy', rng.uniform(0, 3000, (214, 2)))
+    one = onelight.One(root_dir=root)
+    one.index  # noqa: B018 - built once, like a client that already searched
+    repeat = 5
+    t_lazy = timed(lambda: one.load_object(session, 'spikes'), repeat)
+    t_read = timed(
+        lambda: [np.asarray(v).sum() for v in one.load_object(session, 'spikes').values()], repeat
+    )
+    if not with_one_api:
+        row(
+            f'load_object spikes ({n:,} spikes)',
+            f'{t_lazy * 1000:.1f} ms',
+            f'(reading every value {t_read * 1000:.0f} ms)',
+            '-',
+            '-',
+            True,
+        )
+        return
+    script = f"""
+import json, statistics, time
+import numpy as np
+from one.alf.io import load_object
+folder = {str(alf)!r}
+times, full = [], []
+for _ in range({repeat}):
+    t = time.perf_counter()
+    load_object(folder, 'spikes')
+    times.append(time.perf_counter() - t)
+    t = time.perf_counter(); [np.asarray(v).sum() for v in load_object(folder, 'spikes').values()]
+    full.append(time.perf_counter() - t)
+print(json.dumps({{"load": statistics.median(times), "read": statistics.median(full)}}))
+"""
+    theirs = in_one_api(script)
+    row(
+        f'load_object spikes ({n:,} spikes) vs one.alf.io.load_object',
+        f'{t_lazy * 1000:.1f} ms (memory-mapped)',
+        f'ONE-api {theirs["load"] * 1000:.0f} ms',
+        f'{t_lazy / theirs["load"]:.3f}x',
+        '<= 1.2x ONE-api',
+        t_lazy <= 1.2 * theirs['load'],
+    )
+    row(
+        '  ... and reading every value',
+        f'{t_read * 1000:.0f} ms',
+        f'ONE-api {theirs["read"] * 1000:.0f} ms',
+        f'{t_read / theirs["read"]:.2f}x',
+        '<= 1.2x ONE-api',
+        t_read <= 1.2 * theirs['read'],
+    )
+
+
+def bench_figshare(tmp: Path, quick: bool):
+    print('6. figshare (emulator) upload and download', flush=True)
+    from figshare_emulator import Emulator
+
+    n = 100 if quick else 200
+    root = tmp / 'fs'
+    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f'obj{i}.attr.npy').write_bytes(os.urandom(20_000))
+    emu = Emulator()
+    try:
+        article = emu.create_article('t' * 40)
+        settings = dict(
+            article_id=article,
+            api_url=emu.api_url,
+            token='t' * 40,
+            private=True,
+            download_dir=str(tmp / 'fsdl' / '{lab}' / '{subject}' / '{date}' / '{number}'),
+            progress=False,
+        )
+        start = time.perf_counter()
+        onelight.One(**settings).repository.upload(root)
+        t_up = time.perf_counter() - start
+        up_requests = len(emu.log)
+        start = time.perf_counter()
+        onelight.One(**settings).download('lab/Subjects/m1/2020-01-01/001')
+        t_down = time.perf_counter() - start
+        down_requests = len(emu.log) - up_requests
+    finally:
+        emu.stop()
+    row(
+        f'figshare upload of {n} files (emulator)',
+        f'{n / t_up:.0f} files/s',
+        f'{up_requests / n:.1f} requests/file',
+        '-',
+        '-',
+        True,
+    )
+    row(
+        f'figshare download of {n} files (emulator)',
+        f'{n / t_down:.0f} files/s',
+        f'{down_requests / n:.2f} requests/file (redirect + storage)',
+        '-',
+        '-',
+        True,
+    )
+
+
+# -------------------------------------------------------------------------------------- main
+def write_results(path: Path, args, seconds: float) -> None:
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
+    lines = [
+        '# onelight benchmark results',
+        '',
+        f'- date: {datetime.date.today().isoformat()}',
+        f'- machine: {os.cpu_count()} cores, {mem:.0f} GiB memory, {platform.platform()}, '
+        f'Python {platform.python_version()}',
+        f'- command: `python bench/run.py{" --quick" if args.quick else ""}'
+        f'{" --with-one-api" if args.with_one_api else ""}` ({seconds:.0f} s)',
+        '',
+        '| case | onelight | reference (same run) | ratio | target | met |',
+        '| --- | --- | --- | --- | --- | --- |',
+    ]
+    for r in ROWS:
+        lines.append(
+            f'| {r["case"]} | {r["ours"]} | {r["reference"]} | {r["ratio"]} | '
+            f'{r["target"]} | {r["met"]} |'
+        )
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--quick', action='store_true', help='smaller data, fewer repeats')
+    parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
+    parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
+    args = parser.parse_args()
+    only = set(args.only.split(',')) if args.only else set('123456')
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
+        tmp = Path(tmp)
+        os.environ['ONELIGHT_HOME'] = str(tmp / 'home')
+        tree = bench_scan(tmp, args.quick, args.with_one_api) if only & {'1', '3'} else None
+        if only & {'2', '3'}:
+            index = bench_index(tmp, args.quick)
+            if '3' in only:
+                bench_search(index, tree, args.quick, args.with_one_api)
+        if '4' in only:
+            bench_download(tmp, args.quick)
+        if '5' in only:
+            bench_load(tmp, args.quick, args.with_one_api)
+        if '6' in only:
+            bench_figshare(tmp, args.quick)
+    seconds = time.perf_counter() - start
+    write_results(HERE / 'RESULTS.md', args, seconds)
+    print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')
+
+
+if __name__ == '__main__':
+    main()
