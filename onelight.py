@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -1576,11 +1577,13 @@ class TransferEngine:
             respect_retry_after_header=True,
             raise_on_status=False,
         )
+        self.retry = retry
         self.session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(jobs, 4))
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = f'onelight/{__version__}'
+        self.env_proxies = urllib.request.getproxies()  # read once, not per request
 
     def close(self) -> None:
         self.session.close()
@@ -1613,12 +1616,71 @@ class TransferEngine:
                 method, kwargs = 'GET', {k: v for k, v in kwargs.items() if k != 'data'}
         raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
 
+    def _auth_headers(self) -> dict:
+        if self.auth is None:
+            return {}
+        if isinstance(self.auth, TokenAuth):
+            return {'Authorization': f'token {self.auth.token}'}
+        import urllib3
+
+        return urllib3.util.make_headers(basic_auth=':'.join(self.auth))
+
+    def _pool_for(self, url: str):
+        """The urllib3 pool manager of the session's adapter (a proxy's when one applies)."""
+        import requests
+
+        adapter = self.session.get_adapter(url)
+        if self.env_proxies and not requests.utils.should_bypass_proxies(url, None):
+            proxy = requests.utils.select_proxy(url, self.env_proxies)
+            if proxy:
+                return adapter.proxy_manager_for(proxy)
+        return adapter.poolmanager
+
+    def stream(self, url: str, headers: dict):
+        """GET ``url`` to read its body: the hot path of downloads.
+
+        It goes straight to the session's own urllib3 pools (the same connections, Retry and
+        timeouts) without requests' per-call work, which costs more than a small file's
+        transfer. Redirects are followed here, credentials only to trusted origins. Returns
+        an unread urllib3 response (``status``, ``headers``, ``read1``) with ``url`` set.
+        """
+        import urllib3
+
+        timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
+        for _ in range(MAX_REDIRECTS + 1):
+            send = {**self.session.headers, **headers}
+            if self.is_trusted(url):
+                send.update(self._auth_headers())
+            try:
+                resp = self._pool_for(url).urlopen(
+                    'GET',
+                    url,
+                    headers=send,
+                    redirect=False,
+                    retries=self.retry,
+                    preload_content=False,
+                    timeout=timeout,
+                )
+            except urllib3.exceptions.HTTPError as e:
+                raise TransferError(
+                    f'{self.name}: cannot reach {mask_url(url)}: {_reason(e)}'
+                ) from None
+            location = resp.headers.get('location')
+            if resp.status in (301, 302, 303, 307, 308) and location:
+                resp.drain_conn()
+                resp.release_conn()
+                url = urllib.parse.urljoin(url, location)
+                continue
+            resp.onelight_url = url
+            return resp
+        raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
+
     def check(self, resp, what: str = '') -> None:
-        """Raise the onelight error that a failed response means."""
-        status = resp.status_code
+        """Raise the onelight error that a failed response (requests or urllib3) means."""
+        status = getattr(resp, 'status_code', None) or resp.status
         if status < 400:
             return
-        url = mask_url(resp.url)
+        url = mask_url(getattr(resp, 'onelight_url', None) or resp.url)
         detail = f'{status} {resp.reason or ""}'.strip()
         if status in (401, 403):
             raise AuthError(
@@ -1636,7 +1698,7 @@ class TransferEngine:
         Returns the results in order. On Ctrl-C the workers stop between chunks and
         KeyboardInterrupt propagates; failures are gathered and raised together.
         """
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+        from concurrent.futures import ThreadPoolExecutor, wait
 
         progress = Progress(total_bytes, label, self.progress)
         stop = threading.Event()
@@ -1645,7 +1707,7 @@ class TransferEngine:
         try:
             pending = set(futures)
             while pending:
-                _, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _, pending = wait(pending, timeout=0.2)  # wakes to redraw and for Ctrl-C
                 progress.refresh()
         except KeyboardInterrupt:
             stop.set()
@@ -1664,6 +1726,8 @@ class TransferEngine:
         """Download files in parallel; a complete file already in place is never fetched."""
         start = time.perf_counter()
         todo = [d for d in items if force or not file_is_complete(d.dest, d.size, d.md5)]
+        for folder in {d.dest.parent for d in todo}:
+            folder.mkdir(parents=True, exist_ok=True)
         report = TransferReport(skipped=len(items) - len(todo))
         total = sum(d.size or 0 for d in todo)
         sizes = self.run_parallel(
@@ -1681,7 +1745,6 @@ class TransferEngine:
     def _download_one(self, item: Download, progress, stop, force: bool) -> int | None:
         """Fetch one file through its ``.part``; return the bytes fetched (None: skipped)."""
         dest = item.dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = part_path(dest)
         with _locked_part(part) as fh:
             if not force and file_is_complete(dest, item.size, item.md5):
@@ -1739,8 +1802,6 @@ class TransferEngine:
 
     def _fetch_into(self, fh, item: Download, progress, stop) -> None:
         """One request: append the missing bytes of ``item`` to ``fh``."""
-        import requests
-        import urllib3
 
         offset = os.fstat(fh.fileno()).st_size
         if item.size is not None and offset > item.size:
@@ -1751,48 +1812,58 @@ class TransferEngine:
         headers = {'Accept-Encoding': 'identity'}
         if offset:
             headers['Range'] = f'bytes={offset}-'
-        resp = self.request('GET', item.url, headers=headers, stream=True)
-        with resp:
-            if resp.status_code == 416 and offset:
-                _, total = _content_range(resp.headers.get('content-range'))
-                if total == offset:
-                    return
+        resp = self.stream(item.url, headers)
+        try:
+            self._receive(resp, fh, item, offset, progress, stop)
+        except BaseException:
+            resp.close()  # a half-read connection is never reused
+            raise
+        resp.release_conn()
+
+    def _receive(self, resp, fh, item: Download, offset: int, progress, stop) -> None:
+        """Append the body of a download response to ``fh``, checking what the server says."""
+        import urllib3
+
+        if resp.status == 416 and offset:
+            _, total = _content_range(resp.headers.get('content-range'))
+            if total == offset:
+                return
+            fh.truncate(0)
+            raise _Resumable('range not satisfiable; starting again')
+        if resp.status in self.transient_download_statuses:
+            raise _Resumable(f'the download host answered {resp.status}')
+        self.check(resp, 'download')
+        total = None
+        if resp.status == 206:
+            start, total = _content_range(resp.headers.get('content-range'))
+            if start != offset:
                 fh.truncate(0)
-                raise _Resumable('range not satisfiable; starting again')
-            if resp.status_code in self.transient_download_statuses:
-                raise _Resumable(f'the download host answered {resp.status_code}')
-            self.check(resp, 'download')
-            total = None
-            if resp.status_code == 206:
-                start, total = _content_range(resp.headers.get('content-range'))
-                if start != offset:
-                    fh.truncate(0)
-                    raise _Resumable('server sent another range; starting again')
-            else:
-                if offset:
-                    logger.debug('%s ignored Range; starting again', item.url)
-                    fh.truncate(0)
-                    offset = 0
-                if resp.headers.get('content-length', '').isdigit():
-                    total = int(resp.headers['content-length'])
-            if item.size is not None and total is not None and total != item.size:
+                raise _Resumable('server sent another range; starting again')
+        else:
+            if offset:
+                logger.debug('%s ignored Range; starting again', item.url)
                 fh.truncate(0)
-                raise IntegrityError(
-                    f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
-                    f'{item.size} in the index; nothing was saved'
-                )
-            written = 0
-            try:
-                for chunk in _body_chunks(resp):
-                    if stop.is_set():
-                        raise _Stopped()
-                    fh.write(chunk)
-                    written += len(chunk)
-                    progress.add(len(chunk))
-            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as e:
-                fh.flush()
-                raise _Resumable(_reason(e)) from None
+                offset = 0
+            if resp.headers.get('content-length', '').isdigit():
+                total = int(resp.headers['content-length'])
+        if item.size is not None and total is not None and total != item.size:
+            fh.truncate(0)
+            raise IntegrityError(
+                f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
+                f'{item.size} in the index; nothing was saved'
+            )
+        written = 0
+        try:
+            for chunk in _body_chunks(resp):
+                if stop.is_set():
+                    raise _Stopped()
+                fh.write(chunk)
+                written += len(chunk)
+                progress.add(len(chunk))
+        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
             fh.flush()
+            raise _Resumable(_reason(e)) from None
+        fh.flush()
         if total is not None and offset + written < total:
             raise _Resumable('connection closed before the end of the file')
 
@@ -1828,17 +1899,14 @@ class TransferEngine:
 
 
 def _body_chunks(resp):
-    """The body as it arrives, in chunks of up to 1 MiB.
+    """A urllib3 response's body as it arrives, in chunks of up to 1 MiB.
 
     ``read1`` hands over whatever the socket has, so bytes that arrived before a broken
     connection are kept (and resumed from) instead of being lost inside a large read.
     """
-    read1 = getattr(resp.raw, 'read1', None)
-    if read1 is None:  # urllib3 < 2
-        yield from resp.iter_content(CHUNK_SIZE)
-        return
+    read = getattr(resp, 'read1', None) or resp.read  # read1: urllib3 >= 2
     while True:
-        chunk = read1(CHUNK_SIZE)
+        chunk = read(CHUNK_SIZE)
         if not chunk:
             return
         yield chunk
@@ -3003,6 +3071,9 @@ class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
 
     protocol_version = 'HTTP/1.1'
     server_version = f'onelight/{__version__}'
+    # headers and body go out in two writes: without this, Nagle's algorithm and delayed ACKs
+    # hold every kept-alive response for 40 ms
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         logger.debug('serve: ' + fmt, *args)
