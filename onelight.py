@@ -941,6 +941,7 @@ class Index:
         self.df = df
         self.base_url = base_url
         self._sessions = None
+        self._session_cache = {}
 
     def __len__(self):
         return len(self.df)
@@ -1107,11 +1108,28 @@ class Index:
         return found[0]
 
     def session_files(self, session: str) -> pd.DataFrame:
-        """Rows of one (resolved) session."""
-        codes = self.df['session'].cat.codes.to_numpy()
-        code = self.df['session'].cat.categories.get_loc(session)
-        rows = self.df[codes == code]
-        return rows.assign(rel=rows['dirs'].astype(str) + rows['filename'].astype(str))
+        """Rows of one (resolved) session, as a small frame of plain Python values.
+
+        The last sessions asked for are kept, so that loading several objects of a session
+        finds its rows at once.
+        """
+        rows = self._session_cache.get(session)
+        if rows is None:
+            code = self.df['session'].cat.categories.get_loc(session)
+            selected = self.df.iloc[
+                np.flatnonzero(self.df['session'].cat.codes.to_numpy() == code)
+            ]
+            rows = pd.DataFrame(
+                {c: selected[c].astype(object).to_numpy() for c in selected.columns},
+                index=selected.index,
+            )
+            rows = rows.where(rows.notna(), None)
+            rows['is_alf'] = rows['is_alf'].astype(bool)
+            rows['rel'] = [d + f for d, f in zip(rows['dirs'], rows['filename'])]
+            if len(self._session_cache) >= 256:
+                self._session_cache.pop(next(iter(self._session_cache)))
+            self._session_cache[session] = rows
+        return rows
 
     def term_mask(self, term: str) -> np.ndarray:
         """Boolean mask of the files a dataset term matches (see ``dataset_aliases``)."""
@@ -3689,9 +3707,10 @@ class One:
         paths = dict(zip(wanted['path'], self.repository.fetch(wanted)))
         if download_only:
             return [paths[p] for p in wanted['path']]
+        parts = {k: data[k].astype(object).tolist() for k in ALF_PARTS}
         files = [
-            (paths[r.path], {k: _none(getattr(r, k)) for k in ALF_PARTS})
-            for r in data.itertuples()
+            (paths[p], {k: _none(parts[k][i]) for k in ALF_PARTS})
+            for i, p in enumerate(data['path'])
         ]
         metadata = {paths[d]: paths[m] for d, m in pairs}
         return assemble_object(files, metadata, name=obj)
@@ -3881,18 +3900,21 @@ def _pick_revision(rows: pd.DataFrame, revision, what: str) -> pd.DataFrame:
 
 def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
     """(data path, metadata path) pairs: a metadata file in the same folder, as ONE finds it."""
-    metas = candidates[candidates['filename'].astype(str).map(is_metadata_file).to_numpy(bool)]
-    pairs = []
-    for row in data.itertuples():
-        pattern = metadata_pattern(str(row.filename))
-        same = metas[(metas['dirs'].astype(str) == str(row.dirs)).to_numpy(bool)]
-        match = sorted(
-            p
-            for p, f in zip(same['path'], same['filename'].astype(str))
-            if fnmatch.fnmatchcase(f, pattern)
+    metas = [
+        (d, n, p)
+        for d, n, p in zip(
+            candidates['dirs'].astype(str), candidates['filename'].astype(str), candidates['path']
         )
+        if is_metadata_file(n)
+    ]
+    pairs = []
+    if not metas:
+        return pairs
+    for d, n, p in zip(data['dirs'].astype(str), data['filename'].astype(str), data['path']):
+        pattern = metadata_pattern(n)
+        match = sorted(mp for md, mn, mp in metas if md == d and fnmatch.fnmatchcase(mn, pattern))
         if match:
-            pairs.append((row.path, match[0]))
+            pairs.append((p, match[0]))
     return pairs
 
 

@@ -421,9 +421,25 @@ for _ in range({repeat}):
     times.append(time.perf_counter() - t)
     t = time.perf_counter(); [np.asarray(v).sum() for v in load_object(folder, 'spikes').values()]
     full.append(time.perf_counter() - t)
+b = load_object(folder, 'spikes')
+np.savez({str(tmp / 'one_api_spikes.npz')!r}, **{{k: np.asarray(v) for k, v in b.items()}})
 print(json.dumps({{"load": statistics.median(times), "read": statistics.median(full)}}))
 """
     theirs = in_one_api(script)
+    reference = np.load(tmp / 'one_api_spikes.npz')
+    ours_bunch = one.load_object(session, 'spikes')
+    same = set(reference.files) == set(ours_bunch) and all(
+        np.array_equal(reference[k], ours_bunch[k]) and reference[k].shape == ours_bunch[k].shape
+        for k in reference.files
+    )
+    row(
+        'load_object: same keys, shapes and values as ONE-api',
+        'yes' if same else 'NO',
+        'one.alf.io.load_object',
+        '-',
+        'identical',
+        same,
+    )
     row(
         f'load_object spikes ({n:,} spikes) vs one.alf.io.load_object',
         f'{t_lazy * 1000:.1f} ms (memory-mapped)',

@@ -189,22 +189,25 @@ def test_real_subprocess(alf_root, home):
     assert 'Traceback' not in done.stderr
 
 
-def test_http_repository_from_the_cli(alf_root, serve, tmp_path):
-    server = serve(alf_root, auth=('alice', 's3cret'))
-    result = run(
+def add_web_repo(url, password, *extra):
+    return run(
         'add_repo',
         'web',
         '--type',
         'http',
         '--base-url',
-        server.url,
+        url,
         '--login',
         'alice',
         '--password',
-        's3cret',
-        '--jobs',
-        '4',
+        password,
+        *extra,
     )
+
+
+def test_http_repository_from_the_cli(alf_root, serve, tmp_path):
+    server = serve(alf_root, auth=('alice', 's3cret'))
+    result = add_web_repo(server.url, 's3cret', '--jobs', '4')
     assert result.exit_code == 0, result.output
     listing = run('repo').stdout
     assert 's3cret' not in listing and 'password=****' in listing
@@ -224,18 +227,7 @@ def test_http_repository_from_the_cli(alf_root, serve, tmp_path):
 
 def test_wrong_password_is_one_line_and_masked(alf_root, serve):
     server = serve(alf_root, auth=('alice', 's3cret'))
-    run(
-        'add_repo',
-        'web',
-        '--type',
-        'http',
-        '--base-url',
-        server.url,
-        '--login',
-        'alice',
-        '--password',
-        'hunter2',
-    )
+    add_web_repo(server.url, 'hunter2')
     result = run('search')
     assert result.exit_code == 1 and 'access refused' in result.stderr
     assert 'hunter2' not in result.output and result.stderr.count('\n') == 1
