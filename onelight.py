@@ -3920,16 +3920,21 @@ def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
 
 def _adhoc_repository(name, *, root_dir=None, base_url=None, **settings) -> dict | None:
     """The configuration entry of a repository given by keyword, if any: ``root_dir=``
-    (local), ``base_url=`` (http) or ``article_id=`` (figshare).
+    (local), ``base_url=`` (http) or ``article_id=`` (figshare). Unnamed, an http
+    repository is named after its host and port and a figshare one after its article, so
+    that two of them never share a download folder.
 
     Otherwise the settings override the configured repository's (``One('lab', jobs=4)``).
     """
     if root_dir is not None:
         return {'name': name or 'local', 'type': 'local', 'root_dir': str(root_dir), **settings}
     if base_url is not None:
-        return {'name': name or 'http', 'type': 'http', 'base_url': base_url, **settings}
+        parts = urllib.parse.urlsplit(str(base_url))
+        host = '-'.join(str(p) for p in (parts.hostname, parts.port) if p) or 'http'
+        return {'name': name or host, 'type': 'http', 'base_url': base_url, **settings}
     if 'article_id' in settings:
-        return {'name': name or 'figshare', 'type': 'figshare', **settings}
+        default = f'figshare-{parse_article_id(settings["article_id"])}'
+        return {'name': name or default, 'type': 'figshare', **settings}
     return None
 
 

@@ -275,3 +275,12 @@ def test_bad_http_settings():
     ):
         with pytest.raises(onelight.ConfigError, match=message):
             onelight.One(**settings)
+
+
+def test_adhoc_clients_get_distinct_names(tmp_path):
+    assert onelight.One(base_url='http://example.org:8080/x/').repository.name == (
+        'example.org-8080'
+    )
+    assert onelight.One(base_url='https://data.lab.org/').repository.name == 'data.lab.org'
+    assert onelight.One(article_id=9598406).repository.name == 'figshare-9598406'
+    assert onelight.One('mine', base_url='https://data.lab.org/').repository.name == 'mine'
