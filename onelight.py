@@ -163,10 +163,12 @@ def app_dirs() -> Dirs:
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
 
-    The bytes go to a temporary file in the same folder, which then replaces ``path``.
+    The bytes go to a temporary file in the same folder, which then replaces ``path``. The
+    file gets ``mode`` (0644 by default: a published ``.one_root`` must be readable by the
+    web server; the config passes 0600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,8 +178,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None) -> None
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -1602,6 +1603,8 @@ class TransferEngine:
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = f'onelight/{__version__}'
         self.env_proxies = urllib.request.getproxies()  # read once, not per request
+        self._pools = {}
+        self._stream_settings = None
 
     def close(self) -> None:
         self.session.close()
@@ -1643,16 +1646,25 @@ class TransferEngine:
 
         return urllib3.util.make_headers(basic_auth=':'.join(self.auth))
 
-    def _pool_for(self, url: str):
-        """The urllib3 pool manager of the session's adapter (a proxy's when one applies)."""
+    def _connection_pool(self, url: str) -> tuple:
+        """(urllib3 pool, request target) for a URL, from the session's adapter's pools
+        (a proxy's when one applies); pools are looked up once per origin."""
         import requests
+        import urllib3
 
+        parsed = urllib3.util.parse_url(url)
+        key = (parsed.scheme, parsed.host, parsed.port)
+        pool = self._pools.get(key)
+        if pool is not None:
+            return pool, parsed.request_uri
         adapter = self.session.get_adapter(url)
+        manager = adapter.poolmanager
         if self.env_proxies and not requests.utils.should_bypass_proxies(url, None):
             proxy = requests.utils.select_proxy(url, self.env_proxies)
-            if proxy:
-                return adapter.proxy_manager_for(proxy)
-        return adapter.poolmanager
+            if proxy:  # through a proxy the request names the whole URL
+                return adapter.proxy_manager_for(proxy), url
+        pool = self._pools[key] = manager.connection_from_url(url)
+        return pool, parsed.request_uri
 
     def stream(self, url: str, headers: dict):
         """GET ``url`` to read its body: the hot path of downloads.
@@ -1664,15 +1676,21 @@ class TransferEngine:
         """
         import urllib3
 
-        timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
+        if self._stream_settings is None:
+            base = dict(self.session.headers)
+            self._stream_settings = (
+                urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
+                base,
+                {**base, **self._auth_headers()},
+            )
+        timeout, plain, with_auth = self._stream_settings
         for _ in range(MAX_REDIRECTS + 1):
-            send = {**self.session.headers, **headers}
-            if self.is_trusted(url):
-                send.update(self._auth_headers())
+            send = {**(with_auth if self.is_trusted(url) else plain), **headers}
             try:
-                resp = self._pool_for(url).urlopen(
+                pool, target = self._connection_pool(url)
+                resp = pool.urlopen(
                     'GET',
-                    url,
+                    target,
                     headers=send,
                     redirect=False,
                     retries=self.retry,

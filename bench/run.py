@@ -119,15 +119,59 @@ def make_big_index(path: Path, lines: int) -> None:
                 n += 1
 
 
-def start_server(root: Path):
-    """``onelight serve ROOT --port 0`` in its own process; return (process, url)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / 'onelight.py'), '-q', 'serve', str(root), '--port', '0'],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    url = proc.stdout.readline().split(' at ')[1].strip()
-    return proc, url
+NGINX_CONF = """worker_processes 1;
+daemon off;
+{user}
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 100000;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    server {{ listen 127.0.0.1:{port}; root {root}; }}
+}}
+"""
+
+
+def start_server(root: Path, tmp: Path):
+    """nginx when it is installed (the reference server of the targets), else ``onelight
+    serve``, in its own process; return (process, url, server name)."""
+    import requests
+
+    onelight.write_index(root)
+    nginx = shutil.which('nginx') or shutil.which('nginx', path='/usr/sbin')
+    if nginx:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        conf = tmp / 'nginx.conf'
+        user = 'user root;' if os.geteuid() == 0 else ''
+        conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port, root=root))
+        proc = subprocess.Popen([nginx, '-c', str(conf)], stderr=subprocess.DEVNULL)
+        url, name = f'http://127.0.0.1:{port}/', 'nginx'
+    else:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / 'onelight.py'), '-q', 'serve', str(root), '--port', '0'],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        url, name = proc.stdout.readline().split(' at ')[1].strip(), 'onelight serve'
+    for _ in range(100):
+        try:
+            requests.get(url + '.one_root', timeout=1).raise_for_status()
+            break
+        except requests.RequestException:
+            time.sleep(0.05)
+    return proc, url, name
 
 
 def one_api_python() -> Path:
@@ -286,21 +330,22 @@ def bench_download(tmp: Path, quick: bool):
     (mid_session / 'alf' / 'spikes.times.npy').write_bytes(
         np.random.default_rng(2).bytes(mid_mb << 20)
     )
-    proc, url = start_server(root)
+    proc, url, server = start_server(root, tmp)
+    print(f'   server: {server}', flush=True)
     try:
-        _downloads(tmp, url, big_size, n_small, mid_mb)
+        _downloads(tmp, url, big_size, n_small, mid_mb, server)
     finally:
         proc.terminate()
         proc.wait()
 
 
-def _downloads(tmp, url, big_size, n_small, mid_mb):
+def _downloads(tmp, url, big_size, n_small, mid_mb, server):
     out = tmp / 'out'
     template = str(out / 'ol' / '{lab}' / '{subject}' / '{date}' / '{number}')
 
-    def ours(session):
+    def ours(session, **settings):
         shutil.rmtree(out / 'ol', ignore_errors=True)
-        one = onelight.One(base_url=url, download_dir=template, progress=False)
+        one = onelight.One(base_url=url, download_dir=template, progress=False, **settings)
         one.download(session)
 
     repeat = 3
@@ -313,7 +358,7 @@ def _downloads(tmp, url, big_size, n_small, mid_mb):
     t_curl = timed(curl_big, repeat)
     mbps = big_size / 1e6 / t_ours
     row(
-        f'one {big_size >> 20} MiB file',
+        f'one {big_size >> 20} MiB file from {server}',
         f'{mbps:.0f} MB/s',
         f'curl {big_size / 1e6 / t_curl:.0f} MB/s',
         f'{t_curl / t_ours:.2f}x curl',
@@ -345,8 +390,17 @@ def _downloads(tmp, url, big_size, n_small, mid_mb):
 
     t_par = timed(curl_parallel, repeat)
     rate = n_small / t_small
+    t_one = timed(lambda: ours('lab/Subjects/small/2020-01-01/001', jobs=1), repeat)
     row(
-        f'{n_small} files of 20 KB',
+        f'{n_small} files of 20 KB from {server}, -j 1',
+        f'{n_small / t_one:.0f} files/s',
+        f'curl per file {n_small / t_seq:.0f}/s',
+        f'{t_seq / t_one:.1f}x curl',
+        '(the default is -j 8)',
+        True,
+    )
+    row(
+        f'{n_small} files of 20 KB from {server}, -j 8 (default)',
         f'{rate:.0f} files/s',
         f'curl per file {n_small / t_seq:.0f}/s; xargs -P 8 curl {n_small / t_par:.0f}/s',
         f'{t_seq / t_small:.1f}x curl, {t_par / t_small:.1f}x xargs -P 8',

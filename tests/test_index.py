@@ -176,6 +176,7 @@ def test_write_index_round_trips_with_checksums(alf_root):
 
 def test_write_index_defaults(alf_root):
     onelight.write_index(alf_root)
+    assert (alf_root / '.one_root').stat().st_mode & 0o777 == 0o644  # a web server reads it
     lines = (alf_root / '.one_root').read_text().splitlines()
     assert all('\t' not in line for line in lines)
     onelight.write_index(alf_root, base_url='https://h/x')
