@@ -511,10 +511,11 @@ def is_safe_relpath(path: str) -> bool:
     )
 
 
-def dataset_parts(filename: str, dirs: str = '') -> dict:
-    """Collection, revision and ALF parts of a file inside a session (parts None if not ALF).
+def folder_parts(dirs: str) -> dict:
+    """Collection and revision of the folders between a session folder and a file.
 
-    ``dirs`` is the folder path between the session folder and the file, e.g. ``alf/#v2#``.
+    >>> folder_parts('alf/probe00/#2021-01-01#/')
+    {'collection': 'alf/probe00', 'revision': '2021-01-01', 'is_alf': True}
     """
     dirs = dirs.strip('/')
     collection, revision = dirs, None
@@ -522,13 +523,22 @@ def dataset_parts(filename: str, dirs: str = '') -> dict:
     if len(last) > 2 and last.startswith('#') and last.endswith('#'):
         revision = last[1:-1]
         collection = dirs[: -len(last)].rstrip('/')
-    m = FILE_RE.match(filename)
-    alf_dirs = (
+    is_alf = (
         (not collection or re.fullmatch(r'[\w./-]+', collection))
         and (revision is None or re.fullmatch(r'[\w.-]+', revision))
         and '#' not in collection
     )
-    out = {'collection': collection or None, 'revision': revision, 'is_alf': bool(m and alf_dirs)}
+    return {'collection': collection or None, 'revision': revision, 'is_alf': bool(is_alf)}
+
+
+def dataset_parts(filename: str, dirs: str = '') -> dict:
+    """Collection, revision and ALF parts of a file inside a session (parts None if not ALF).
+
+    ``dirs`` is the folder path between the session folder and the file, e.g. ``alf/#v2#``.
+    """
+    out = folder_parts(dirs)
+    m = FILE_RE.match(filename)
+    out['is_alf'] = bool(m and out['is_alf'])
     out.update({k: (m.group(k) if m else None) for k in ALF_PARTS})
     return out
 
@@ -553,13 +563,8 @@ def wildcard_regex(patterns) -> re.Pattern:
 # It is held as a pandas DataFrame, one row per file, whose ALF parts are categorical columns
 # computed once per distinct session, folder and file name (never per row in Python).
 
-INDEX_COLUMNS = ('path', 'url', 'size', 'md5')
 SKIPPED_NAMES = frozenset({INDEX_NAME, '.DS_Store', 'Thumbs.db', 'desktop.ini'})
 PARTIAL_SUFFIX = '.part'
-_INDEX_PATH_RE = (
-    r'^(?P<session>[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3})/'
-    r'(?P<dirs>(?:[^/]+/)*)(?P<filename>[^/]+)$'
-)
 _MAX_LINE = 8192
 _MAX_WARNINGS = 10
 
@@ -1044,10 +1049,8 @@ class Index:
                 session, lambda s: dict(zip(SESSION_FIELDS, _session_fields(s))), SESSION_FIELDS
             )
         )
-        dir_parts = _broadcast_parts(
-            dirs, lambda d: dataset_parts('x.y.z', d), ['collection', 'revision', 'is_alf']
-        )
-        name_parts = _broadcast_parts(filename, lambda f: dataset_parts(f), [*ALF_PARTS, 'is_alf'])
+        dir_parts = _broadcast_parts(dirs, folder_parts, ['collection', 'revision', 'is_alf'])
+        name_parts = _broadcast_parts(filename, dataset_parts, [*ALF_PARTS, 'is_alf'])
         df['dirs'] = dirs
         df['collection'] = dir_parts['collection']
         df['revision'] = dir_parts['revision']
@@ -1237,9 +1240,6 @@ class ScanResult:
         return sorted({'/'.join(f.split('/', 5)[:5]) for f in self.files})
 
 
-_SESSION_FOLDER_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
-
-
 def scan(root) -> ScanResult:
     """List the files under ``root`` (recursively, with ``os.scandir``).
 
@@ -1271,7 +1271,7 @@ def scan(root) -> ScanResult:
                 safe = safe_names[name] = is_safe_segment(name)
             if entry.is_dir(follow_symlinks=False):
                 rel = prefix + name
-                session = in_session or (depth == 4 and _SESSION_FOLDER_RE.fullmatch(rel))
+                session = in_session or (depth == 4 and _SESSION_PATH_RE.fullmatch(rel))
                 if safe:
                     stack.append((rel + '/', entry.path, depth + 1, bool(session)))
                 else:
@@ -1394,6 +1394,11 @@ class TransferReport:
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 CHUNK_SIZE = 1 << 20
 MAX_REDIRECTS = 10
+
+
+def backoff_sleep(base: float, attempt: int) -> None:
+    """Wait before retry ``attempt`` (0, 1, ...): ``base`` doubling each time, 10 s at most."""
+    time.sleep(min(base * 2**attempt, 10.0))
 
 
 def origin_of(url: str) -> tuple:
@@ -1830,7 +1835,7 @@ class TransferEngine:
             except _Resumable as e:
                 last = e
                 logger.debug('%s: %s; resuming (attempt %d)', item.url, e, attempt + 1)
-                time.sleep(min(self.backoff * 2**attempt, 10.0))
+                backoff_sleep(self.backoff, attempt)
         raise TransferError(
             f'{self.name}: download of {mask_url(item.url)} kept failing after '
             f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
@@ -2522,7 +2527,7 @@ class _FtpClient:
                 last = e
                 logger.debug('FTP %s failed (%s); reconnecting', what, e)
                 self.reset()
-                time.sleep(min(backoff * 2**attempt, 10.0))
+                backoff_sleep(backoff, attempt)
         raise TransferError(
             f'{self.name}: FTP {what} kept failing after {retries + 1} attempts ({last})'
         )
@@ -2670,7 +2675,7 @@ class FigshareRepository(RemoteRepository):
             resp = self.engine.request(method, url, **kwargs)
             if method != 'POST' or resp.status_code not in RETRY_STATUSES:
                 break
-            time.sleep(min(self.settings['backoff'] * 2**attempt, 10.0))
+            backoff_sleep(self.settings['backoff'], attempt)
         if resp.status_code in expect:
             return resp.json() if resp.content else None
         raise self._api_error(resp, path)
@@ -2723,16 +2728,6 @@ class FigshareRepository(RemoteRepository):
             }
         return files
 
-    def _download_bytes(self, entry: dict) -> bytes:
-        url = entry['download_url']
-        for attempt in range(self.settings['retries'] + 1):
-            resp = self.engine.request('GET', url)
-            if resp.status_code not in self.engine.transient_download_statuses:
-                break
-            time.sleep(min(self.settings['backoff'] * 2**attempt, 10.0))
-        self.engine.check(resp, 'download')
-        return resp.content
-
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
         key = f'figshare:{self.settings["api_url"]}:{self.article_id}:{self.private}'
@@ -2755,15 +2750,7 @@ class FigshareRepository(RemoteRepository):
                 )
             newest = max(roots, key=lambda f: f['id'])
             if body is None or meta.get('file_id') != newest['id']:
-                body = self._download_bytes(newest)
-                if (
-                    newest.get('computed_md5')
-                    and hashlib.md5(body, usedforsecurity=False).hexdigest()
-                    != newest['computed_md5']
-                ):
-                    raise IntegrityError(
-                        f'repository "{self.name}": the {INDEX_NAME} download failed its md5 check'
-                    )
+                body = self._download_index(newest)
                 self._write_cached_index(key, body, {'file_id': newest['id']})
         index = Index.from_bytes(
             body, strict=self.strict, origin=f'figshare article {self.article_id} {INDEX_NAME}'
@@ -2771,6 +2758,19 @@ class FigshareRepository(RemoteRepository):
         if listing is not None:
             _fill_from_listing(index, listing)
         return index
+
+    def _download_index(self, entry: dict) -> bytes:
+        """Fetch a ``.one_root`` file through the transfer engine (verified by its md5)."""
+        self.dirs.cache.mkdir(parents=True, exist_ok=True)
+        tmp = self.dirs.cache / f'.figshare-{self.article_id}-{entry["id"]}.one_root'
+        item = Download(
+            entry['download_url'], tmp, entry.get('size'), entry.get('computed_md5') or None
+        )
+        try:
+            self.engine.download([item], force=True)
+            return tmp.read_bytes()
+        finally:
+            tmp.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------------------- uploading
     def _require_token(self, what: str) -> None:
@@ -2987,7 +2987,12 @@ class FigshareRepository(RemoteRepository):
                     removed += 1
             if keep is not None:
                 rel = name.replace('~', '/')
-                if re.match(_INDEX_PATH_RE, rel) and is_safe_relpath(rel):
+                session = '/'.join(rel.split('/')[:5])
+                if (
+                    rel.count('/') >= 5
+                    and _SESSION_PATH_RE.fullmatch(session)
+                    and (is_safe_relpath(rel))
+                ):
                     kept.append(rel)
         self.publish_index(sorted(kept), checksums=checksums)
         self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
@@ -3591,10 +3596,10 @@ def _number_mask(numbers: pd.Series, wanted) -> np.ndarray:
 class One:
     """A client for one repository: search sessions, list their files and load ALF data.
 
-    >>> one = One(root_dir='~/data/steinmetz')            # an ad-hoc local folder
-    >>> one = One('nick19')                               # a repository from the config
-    >>> sessions = one.search(['spikes', 'trials'], subject='Cori')
-    >>> spikes = one.load_object(sessions[0], 'spikes')
+    >>> one = One(root_dir='~/data/steinmetz')  # an ad-hoc local folder  # doctest: +SKIP
+    >>> one = One('nick19')  # a repository from the config  # doctest: +SKIP
+    >>> sessions = one.search(['spikes', 'trials'], subject='Cori')  # doctest: +SKIP
+    >>> spikes = one.load_object(sessions[0], 'spikes')  # doctest: +SKIP
     """
 
     def __init__(
