@@ -489,16 +489,45 @@ def parse_session(session) -> dict:
 def is_safe_segment(segment: str) -> bool:
     """True when one path segment can be written under a folder on every OS without escaping it.
 
+    A segment that percent-decodes (repeatedly, any case) to an unsafe one is unsafe too:
+    other clients join index paths to URLs unencoded, and web servers decode ``%2e%2e``.
+
     >>> is_safe_segment('..'), is_safe_segment('C:'), is_safe_segment('alf')
     (False, False, True)
+    >>> is_safe_segment('%2E%2e'), is_safe_segment('a%252fb'), is_safe_segment('%23v2%23')
+    (False, False, True)
     """
+    if not _is_plain_safe_segment(segment):
+        return False
+    if '%' not in segment:
+        return True
+    decoded = percent_decoded(segment)
+    return '/' not in decoded and _is_plain_safe_segment(decoded)
+
+
+def _is_plain_safe_segment(segment: str) -> bool:
     return (
         bool(segment)
         and segment not in ('.', '..')
         and len(segment.encode('utf-8', 'replace')) <= 255
         and not _UNSAFE_CHARS_RE.search(segment)
         and segment == segment.strip()
+        and not segment.endswith('.')  # Windows drops trailing dots: '...' would be '.'
     )
+
+
+def percent_decoded(text: str) -> str:
+    """``text`` percent-decoded until nothing changes (invalid UTF-8 as surrogates).
+
+    >>> percent_decoded('%252e%2E')
+    '..'
+    """
+    while '%' in text:
+        decoded = urllib.parse.unquote(text, errors='surrogateescape')
+        if decoded == text:
+            break
+        text = decoded
+    return text
 
 
 def is_safe_relpath(path: str) -> bool:
@@ -1289,6 +1318,11 @@ def md5sum(path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b''):
             digest.update(block)
     return digest.hexdigest()
+
+
+def md5_of_bytes(data: bytes) -> str:
+    """The md5 hex digest of bytes in memory (an index, a cached body)."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=False) -> bytes:
@@ -2086,17 +2120,14 @@ class Repository:
             body = body_path.read_bytes()
         except (OSError, ValueError):
             return None, {}
-        if (
-            not isinstance(meta, dict)
-            or meta.get('md5') != hashlib.md5(body, usedforsecurity=False).hexdigest()
-        ):
+        if not isinstance(meta, dict) or meta.get('md5') != md5_of_bytes(body):
             logger.info('ignoring a corrupt cached index for %s', self.name)
             return None, {}
         return body, meta
 
     def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
         body_path, meta_path = self._index_cache(key)
-        meta = {**meta, 'md5': hashlib.md5(body, usedforsecurity=False).hexdigest()}
+        meta = {**meta, 'md5': md5_of_bytes(body)}
         with contextlib.suppress(OSError):  # a read-only cache only costs speed
             atomic_write_bytes(body_path, body)
             atomic_write_bytes(meta_path, json.dumps(meta).encode())
@@ -2787,7 +2818,8 @@ class FigshareRepository(RemoteRepository):
         self._require_online('upload')
         self._require_token('upload')
         start = time.perf_counter()
-        existing = _group_by_name(self.list_files(private=True))
+        listing = self.list_files(private=True)
+        existing = _group_by_name(listing)
         sizes = self.engine.run_parallel(
             lambda item, progress, stop: self._upload_file(
                 item[1],
@@ -2803,15 +2835,24 @@ class FigshareRepository(RemoteRepository):
         )
         report = plan.report(sizes, time.perf_counter() - start)
         if plan.complete:
-            self.publish_index(plan.scan.files, checksums=checksums)
+            # nothing sent: the first listing still says what is there
+            listing = self.list_files(private=True) if report.files else listing
+            self.publish_index(plan.scan.files, checksums=checksums, listing=listing)
             self._add_usage()
         else:
             logger.warning('--limit: the index was not updated until every file is uploaded')
         return report
 
-    def publish_index(self, paths: list, *, checksums: bool = False) -> None:
-        """Upload a ``.one_root`` naming ``paths``, then delete the older ones."""
-        listing = self.list_files(private=True)
+    def publish_index(
+        self, paths: list, *, checksums: bool = False, listing: list | None = None
+    ) -> bool:
+        """Upload a ``.one_root`` naming ``paths``, then delete the older ones.
+
+        When the newest available ``.one_root`` already has these bytes (same md5), nothing
+        is uploaded or deleted: a rerun never touches the article (on a published article,
+        a new file would make a new version). Returns whether a new index was uploaded.
+        """
+        listing = self.list_files(private=True) if listing is None else listing
         available = {}
         for f in sorted(listing, key=lambda f: f['id']):
             if _status(f) == 'available':
@@ -2830,6 +2871,12 @@ class FigshareRepository(RemoteRepository):
             lines.append(line)
         data = ''.join(line + '\n' for line in lines).encode()
         old = [f for f in listing if f['name'] == INDEX_NAME]
+        current = available.get(INDEX_NAME)
+        if current and current.get('computed_md5') == md5_of_bytes(data):
+            for f in old:  # leftovers of an interrupted earlier publication
+                if f is not current:
+                    self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+            return False
         self.dirs.cache.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix='one_root.', dir=self.dirs.cache)
         try:
@@ -2841,6 +2888,7 @@ class FigshareRepository(RemoteRepository):
             os.unlink(tmp)
         for f in old:
             self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+        return True
 
     def _upload_file(
         self, path: Path, name: str, existing: list, force: bool, progress, stop
@@ -3141,7 +3189,7 @@ class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
 
     def send_index(self, head: bool) -> None:
         body = self.server.index_data
-        etag = '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+        etag = '"' + md5_of_bytes(body) + '"'
         if self.headers.get('If-None-Match') == etag:
             self.send_response(304)
             self.send_header('ETag', etag)

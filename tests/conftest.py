@@ -1,7 +1,6 @@
 """Shared fixtures: an isolated ONELIGHT_HOME and realistic ALF trees in temporary folders."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 
 import onelight
 
-SHARED = Path(os.environ.get('ONELIGHT_SHARED', Path(__file__).resolve().parents[2] / 'shared'))
+DATA = Path(__file__).resolve().parent / 'data'  # test data shipped with the project
 EDGE_SESSION = 'mainenlab/Subjects/NYU-01/2020-02-02/1'
 UUID = '9198edcd-e8a4-4e8a-994f-d68a2e300380'
 

@@ -3,7 +3,7 @@
 Four servers, like figshare's four hosts: the API (``/v2/...``), the upload service
 (``/upload/<token>[/<partNo>]``), the download host (``/files/<id>``, which redirects public
 files to storage) and the storage host (which rejects an ``Authorization`` header, as S3 does).
-It follows ../shared/figshare/README.md: status codes, JSON bodies, pagination (default page
+It follows figshare's documented behaviour: status codes, JSON bodies, pagination (default page
 size 10, at most 1000, no total count), 10 MiB parts, file status transitions with the md5
 checked at completion, public and private views, ``Authorization: token`` checks, and switches
 for the behaviours real clients met.

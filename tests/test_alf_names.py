@@ -1,18 +1,19 @@
-"""ALF names: every reference case of ../shared/alf/name-vectors.json, and session identifiers."""
+"""ALF names: every reference case of the ALF specification (tests/data/alf-name-vectors.json),
+and session identifiers."""
 
 import json
 
 import pytest
-from conftest import SHARED
+from conftest import DATA
 
 import onelight
 
-VECTORS = json.loads((SHARED / 'alf' / 'name-vectors.json').read_text())
+VECTORS = json.loads((DATA / 'alf-name-vectors.json').read_text(encoding='utf-8'))
 
 
 def cases(kind):
     found = [v for v in VECTORS if v['kind'] == kind]
-    assert found, f'no {kind} vectors in {SHARED}'
+    assert found, f'no {kind} vectors in {DATA}'
     return [pytest.param(v, id=v.get('name') or v.get('path')) for v in found]
 
 
@@ -93,6 +94,21 @@ def test_parse_session_rejects(text):
         (' lead', False),
         ('#2021-01-01#', True),
         ('x' * 256, False),
+        ('%2e%2e', False),
+        ('%2E%2e', False),
+        ('%2e', False),
+        ('%252e%252e', False),
+        ('%25252e%25252e', False),
+        ('a%2fb', False),
+        ('a%5Cb', False),
+        ('a%00b', False),
+        ('%20lead', False),
+        ('%2e%2e%2e', False),
+        ('...', False),
+        ('trailing.', False),
+        ('100%', True),
+        ('%23v2%23', True),
+        ('my%20obj.attr.npy', True),
     ],
 )
 def test_safe_segments(segment, safe):

@@ -47,15 +47,58 @@ def test_upload_then_read_a_fresh_client(alf_root, figshare, tmp_path):
     assert all(auth == f'token {TOKEN}' for host, _, _, auth in emu.log if host == 'download')
 
 
+def changes(emu):
+    """The requests that change an article: file creates, part PUTs and DELETEs."""
+    return [
+        e
+        for e in emu.log
+        if (e[0] == 'api' and e[1] == 'POST' and e[2].endswith('/files'))
+        or (e[0] == 'upload' and e[1] == 'PUT')
+        or e[1] == 'DELETE'
+    ]
+
+
 def test_rerun_sends_nothing_again(alf_root, figshare, tmp_path):
     emu = figshare
     article = emu.create_article(TOKEN)
     upload(emu, article, alf_root, tmp_path)
-    sent = len(uploads_sent(emu))
-    report = upload(emu, article, alf_root, tmp_path)
-    assert report.files == 0 and report.skipped == len(onelight.scan(alf_root).files)
-    assert len(uploads_sent(emu)) == sent + 1  # only the new .one_root
+    index_id = [r.id for r in emu.articles[article].files.values() if r.name == '.one_root']
+    before = len(changes(emu))
+    assert before > 0
+    for _ in range(2):
+        report = upload(emu, article, alf_root, tmp_path)
+        assert report.files == 0 and report.skipped == len(onelight.scan(alf_root).files)
+    assert changes(emu)[before:] == []  # no create, no part, no DELETE: the index is the same
+    assert [r.id for r in emu.articles[article].files.values() if r.name == '.one_root'] == (
+        index_id
+    )
+    # a changed tree publishes a new index and deletes the old one
+    (alf_root / CORI1 / 'alf' / 'new.thing.npy').write_bytes(b'new')
+    upload(emu, article, alf_root, tmp_path)
     assert emu.names(article).count('.one_root') == 1
+    new_id = [r.id for r in emu.articles[article].files.values() if r.name == '.one_root']
+    assert new_id != index_id
+
+
+def test_rerun_over_more_than_1000_files_sends_nothing(figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    root = tmp_path / 'big'
+    for i in range(1003):  # already on figshare (as from an earlier upload)
+        rel = f'lab/Subjects/m{i % 3}/2020-01-01/{1 + i // 3:03d}/alf/obj.attr.npy'
+        (root / rel).parent.mkdir(parents=True)
+        (root / rel).write_bytes(b'x' * (i % 4))
+        emu.add_available_file(article, onelight.figshare_name(rel), b'x' * (i % 4))
+    report = upload(emu, article, root, tmp_path, checksums=True)
+    assert report.files == 0 and len(emu.articles[article].files) == 1004  # the index
+    before = len(changes(emu))
+    listings = len([e for e in emu.log if e[0] == 'api' and e[2].endswith('/files')])
+    report = upload(emu, article, root, tmp_path, checksums=True)
+    assert report.files == 0 and report.skipped == 1003
+    assert changes(emu)[before:] == []
+    # one paginated listing (2 pages) for the whole rerun
+    after = len([e for e in emu.log if e[0] == 'api' and e[2].endswith('/files')])
+    assert after - listings == 2
 
 
 def test_interrupted_upload_is_completed_without_duplicates(alf_root, figshare, tmp_path):

@@ -93,6 +93,14 @@ BAD_LINES = {
     'overlong': f'{S}/' + 'x' * 9000 + '.b.npy',
     'index itself': f'{S}/.one_root',
     'partial download': f'{S}/a.b.npy.part',
+    'encoded dot dot': f'{S}/alf/%2e%2e/%2e%2e/x.y.npy',
+    'encoded dot dot, upper case': f'{S}/alf/%2E%2E/x.y.npy',
+    'encoded dot': f'{S}/%2e/x.y.npy',
+    'double-encoded dot dot': f'{S}/alf/%252e%252E/x.y.npy',
+    'encoded slash': f'{S}/alf/a%2fb/x.y.npy',
+    'encoded backslash': f'{S}/alf/..%5c..%5Cx.y.npy',
+    'encoded control char': f'{S}/alf/x%0a.y.npy',
+    'encoded dot dot session': 'lab/Subjects/%2e%2e/2020-01-01/001/x.y.npy',
 }
 
 
@@ -188,3 +196,15 @@ def test_write_index_defaults(alf_root):
 def test_scan_of_missing_folder_is_an_error(tmp_path):
     with pytest.raises(onelight.NotFoundError):
         onelight.scan(tmp_path / 'nope')
+
+
+def test_scan_and_index_refuse_percent_encoded_traversal(tmp_path, reader):
+    session = tmp_path / S
+    (session / 'alf' / '%2e%2e').mkdir(parents=True)
+    (session / 'alf' / '%2e%2e' / 'x.y.npy').write_bytes(b'1')
+    (session / 'alf' / 'a%2Fb.c.npy').write_bytes(b'2')
+    (session / 'alf' / 'ok%20name.c.npy').write_bytes(b'3')
+    result = onelight.write_index(tmp_path)
+    assert result.files == [f'{S}/alf/ok%20name.c.npy']
+    assert sorted(result.outside) == [f'{S}/alf/%2e%2e/', f'{S}/alf/a%2Fb.c.npy']
+    assert (tmp_path / '.one_root').read_text() == f'{S}/alf/ok%20name.c.npy\n'

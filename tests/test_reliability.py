@@ -113,6 +113,8 @@ MALICIOUS = [
     'lab/Subjects/s/2020-01-01/001/three.cols.npy\t{url}a\t12',
     'lab/Subjects/s/2020-01-01/001/C:/drive.npy\t{url}drive',
     'lab/Subjects/../../../2020-01-01/001/up.npy\t{url}up',
+    'lab/Subjects/s/2020-01-01/001/alf/%2e%2e/%2e%2e/%2e%2e/x.y.npy\t{url}enc',
+    'lab/Subjects/s/2020-01-01/001/alf/%252E%252E/x.y.npy\t{url}enc2',
     'lab/Subjects/s/2020-01-01/001/ok.file.npy\t{url}' + REL,
 ]
 
