@@ -120,6 +120,8 @@ APP_NAME = 'onelight'
 CONFIG_NAME = 'config.json'
 INDEX_NAME = '.one_root'
 SECRET_KEYS = frozenset({'password', 'token', 'ftp_password'})
+# Keys whose names suggest a secret are masked too, whoever wrote them (an imported config).
+_SECRET_NAME_RE = re.compile(r'pwd|pass|secret|key|token', re.IGNORECASE)
 SESSION_FIELDS = ('lab', 'subject', 'date', 'number')
 DEFAULT_DOWNLOAD_DIR = str(
     Path('{data_dir}', '{repository}', '{lab}', 'Subjects', '{subject}', '{date}', '{number}')
@@ -216,6 +218,7 @@ def validate_config(cfg: dict, path) -> dict:
     repos = out['repositories']
     if not isinstance(repos, list) or not all(isinstance(r, dict) for r in repos):
         raise ConfigError(f'config file {path}: "repositories" must be a list of objects')
+    repos = out['repositories'] = [_upgrade_legacy_repository(r) for r in repos]
     names = set()
     for i, repo in enumerate(repos):
         name, rtype = repo.get('name'), repo.get('type')
@@ -271,6 +274,28 @@ def import_legacy_config(dirs: Dirs) -> dict | None:
     return new
 
 
+def _upgrade_legacy_repository(repo: dict) -> dict:
+    """An original ONE light repository entry in onelight's terms.
+
+    The original's ``add_repo`` stored the http password under ``pwd`` (and then read
+    ``password``, so it never authenticated): it becomes ``password``, masked and used.
+
+    >>> _upgrade_legacy_repository({'name': 'a', 'type': 'http', 'login': 'u', 'pwd': 'p'})
+    {'name': 'a', 'type': 'http', 'login': 'u', 'password': 'p'}
+    """
+    repo = dict(repo)
+    if 'pwd' in repo:
+        pwd = repo.pop('pwd')
+        if not repo.get('password'):
+            repo['password'] = pwd
+    return repo
+
+
+def is_secret_key(key: str) -> bool:
+    """True for a setting whose value must never be shown (``password``, ``token``, ...)."""
+    return key in SECRET_KEYS or bool(_SECRET_NAME_RE.search(key))
+
+
 def load_config(dirs: Dirs | None = None) -> dict:
     """Read the configuration (never rewriting it); defaults when there is none yet."""
     dirs = dirs or app_dirs()
@@ -294,7 +319,7 @@ def mask_secrets(settings: dict) -> dict:
     """
     out = {}
     for key, value in settings.items():
-        if key in SECRET_KEYS and value:
+        if value and is_secret_key(key):
             out[key] = '****'
         elif isinstance(value, str) and '://' in value:
             out[key] = mask_url(value)
@@ -2109,8 +2134,10 @@ class Repository:
         """The cache files (body, validators) of an index fetched from ``key``."""
         digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
         safe_name = re.sub(r'[^\w.-]', '_', self.name)
-        stem = self.dirs.cache / 'index' / f'{safe_name}-{digest}'
-        return stem.with_suffix('.one_root'), stem.with_suffix('.json')
+        # the digest of the key keeps two repositories apart whatever their names hold (dots
+        # included: never ``with_suffix``, which would cut a name at its last dot)
+        folder, stem = self.dirs.cache / 'index', f'{safe_name}-{digest}'
+        return folder / f'{stem}.one_root', folder / f'{stem}.json'
 
     def _read_cached_index(self, key: str) -> tuple:
         """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
@@ -4376,7 +4403,7 @@ def add_repo(ctx, name, rtype, set_current, **options):
         if entry.get(key) in (None, ''):
             if not sys.stdin.isatty():
                 raise ConfigError(f'{rtype} repository needs --{key.replace("_", "-")}')
-            entry[key] = click.prompt(key.replace('_', ' '), hide_input=key in SECRET_KEYS)
+            entry[key] = click.prompt(key.replace('_', ' '), hide_input=is_secret_key(key))
     settings = backend.validate(entry, origin=f'repository "{name}"')
     entry.update(settings)
     config['repositories'].append(entry)

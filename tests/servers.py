@@ -45,6 +45,20 @@ class FaultHandler(onelight.RangeRequestHandler):
         self.fault = fault
         super().serve(head)
 
+    def send_index(self, head):
+        etag = self.server.fixed_etag
+        if etag is None:
+            return super().send_index(head)
+        # a server whose ETag does not depend on the content (as some do)
+        body = self.server.index_data
+        matched = self.headers.get('If-None-Match') == etag
+        self.send_response(304 if matched else 200)
+        self.send_header('ETag', etag)
+        self.send_header('Content-Length', '0' if matched else str(len(body)))
+        self.end_headers()
+        if not (head or matched):
+            self.wfile.write(body)
+
     def send_body(self, f, start, length):
         fault = getattr(self, 'fault', None)
         kind = fault[0] if fault else None
@@ -83,6 +97,7 @@ class FaultServer(onelight.AlfServer):
         self.requests = []
         self.faults = {}
         self.throttle = 0
+        self.fixed_etag = None
         self.auth = None
         if auth:
             token = base64.b64encode(f'{auth[0]}:{auth[1]}'.encode()).decode()

@@ -143,3 +143,67 @@ def test_example_config_is_valid(tmp_path):
     onelight.validate_config(
         {**example, 'repositories': []} | {'current_repository': None}, 'example'
     )
+
+
+def write_original_onelight_config(home, repositories, current):
+    """~/.one/config.json exactly as the original ONE light's add_repo leaves it."""
+    config = {
+        'download_dir': '~/.one/data/{repository}/{lab}/Subjects/{subject}/{date}/{number}/alf/',
+        'session_pattern': '^{lab}/Subjects/{subject}/{date}/{number}/$',
+        'file_pattern': '^{lab}/Subjects/{subject}/{date}/{number}/alf/{filename}$',
+        'repositories': repositories,
+        'current_repository': current,
+    }
+    path = home / '.one' / 'config.json'
+    path.parent.mkdir()
+    with open(path, 'w') as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+
+
+def test_legacy_http_password_is_used_and_never_shown(home, alf_root, serve, tmp_path):
+    from click.testing import CliRunner
+
+    server = serve(alf_root, auth=('alice', 'Sekr3t-pw'))
+    write_original_onelight_config(
+        home,
+        [
+            {
+                'base_url': server.url,
+                'login': 'alice',
+                'name': 'lab',
+                'pwd': 'Sekr3t-pw',
+                'type': 'http',
+                'api_secret': 'Other-s3cret',
+            },
+            {'base_url': server.url, 'login': '', 'name': 'public', 'pwd': '', 'type': 'http'},
+        ],
+        'lab',
+    )
+    config = onelight.load_config()
+    repo = config['repositories'][0]
+    assert repo['password'] == 'Sekr3t-pw' and 'pwd' not in repo
+    assert 'pwd' not in onelight.app_dirs().config_file.read_text()
+    for args in (['repo'], ['config']):
+        result = CliRunner().invoke(onelight.cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert 'Sekr3t-pw' not in result.output and 'Other-s3cret' not in result.output
+        assert '****' in result.output
+    assert 'Sekr3t-pw' not in repr(onelight.One().repository.describe())
+    # the password authenticates (the original never sent it: HTTP 401)
+    result = CliRunner().invoke(onelight.cli, ['search'], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.split()) == 6
+
+
+def test_config_written_by_an_earlier_import_still_has_pwd(tmp_path):
+    path = onelight.app_dirs().config_file
+    path.parent.mkdir(parents=True)
+    entry = {'name': 'w', 'type': 'http', 'base_url': 'http://h/', 'login': 'u', 'pwd': 'p'}
+    path.write_text(json.dumps({'repositories': [entry], 'current_repository': 'w'}))
+    (repo,) = onelight.load_config()['repositories']
+    assert repo['password'] == 'p' and 'pwd' not in repo
+    assert onelight.mask_secrets({'pwd': 'x', 'my_passphrase': 'y', 'login': 'u'}) == {
+        'pwd': '****',
+        'my_passphrase': '****',
+        'login': 'u',
+    }

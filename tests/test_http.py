@@ -284,3 +284,18 @@ def test_adhoc_clients_get_distinct_names(tmp_path):
     assert onelight.One(base_url='https://data.lab.org/').repository.name == 'data.lab.org'
     assert onelight.One(article_id=9598406).repository.name == 'figshare-9598406'
     assert onelight.One('mine', base_url='https://data.lab.org/').repository.name == 'mine'
+
+
+def test_two_servers_with_the_same_etag_keep_their_own_index(alf_root, serve, tmp_path):
+    other = tmp_path / 'other'
+    (other / 'lab' / 'Subjects' / 'm1' / '2021-05-05' / '001' / 'alf').mkdir(parents=True)
+    (other / 'lab/Subjects/m1/2021-05-05/001/alf/x.y.npy').write_bytes(b'x')
+    first, second = serve(alf_root), serve(other)
+    first.fixed_etag = second.fixed_etag = '"same"'
+    for _ in range(2):  # the second round revalidates both cached copies
+        assert len(http_one(first, tmp_path).search()) == 6
+        assert http_one(second, tmp_path).search() == ['lab/Subjects/m1/2021-05-05/001']
+    # a name with dots of its own is kept whole
+    names = sorted(p.name for p in (onelight.app_dirs().cache / 'index').glob('*.one_root'))
+    assert len(names) == 2 and all(n.startswith('127.0.0.1-') for n in names), names
+    assert [r[0] for r in second.requests_for('.one_root')] == ['GET', 'GET']
