@@ -15,8 +15,10 @@ and, last, the command-line interface.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import fnmatch
+import functools
 import hashlib
 import http.server
 import io
@@ -33,6 +35,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -106,6 +109,34 @@ class IntegrityError(TransferError):
 
 class OfflineError(RepositoryError):
     """Something needs the network while onelight is offline."""
+
+
+# ONE-api's exception names, so that code written for ONE catches what onelight raises. Each
+# is also one of onelight's own errors (a missing object is a NotFoundError, and so on).
+
+
+class ALFInvalid(ALFError):
+    """A name or path is not valid ALF (ONE-api's name)."""
+
+
+class ALFObjectNotFound(NotFoundError, ALFError):
+    """No session, object or dataset matches (ONE-api's name)."""
+
+
+class ALFMultipleObjectsFound(AmbiguousError, ALFError):
+    """Several objects or datasets match where one was asked for (ONE-api's name)."""
+
+
+class ALFMultipleCollectionsFound(AmbiguousError, ALFError):
+    """The object or dataset is in several collections: pass ``collection=`` (ONE-api's name)."""
+
+
+class ALFMultipleRevisionsFound(AmbiguousError, ALFError):
+    """Several revisions match where one was asked for (ONE-api's name)."""
+
+
+class ALFWarning(Warning):
+    """A warning about ALF data (ONE-api's name)."""
 
 
 # =============================================================================================
@@ -426,7 +457,11 @@ SESSION_END_RE = re.compile(_SESSION_SPEC + '/?$')
 # Session identifiers given to the API: the tail of a path, lab optional, lab/subject lenient.
 SESSION_TAIL_RE = re.compile(
     r'(?:^|/)(?:(?P<lab>[^/]+)/Subjects/)?(?P<subject>[^/]+)/'
-    r'(?P<date>\d{4}-\d{2}-\d{2})/(?P<number>\d{1,3})$'
+    r'(?P<date>\d{4}-\d{2}-\d{2})/(?P<number>\d{1,3})(?=/|$)'
+)
+SESSION_WITH_LAB_RE = re.compile(
+    r'(?:^|/)(?P<lab>[^/]+)/Subjects/(?P<subject>[^/]+)/'
+    r'(?P<date>\d{4}-\d{2}-\d{2})/(?P<number>\d{1,3})(?=/|$)'
 )
 _UNSAFE_CHARS_RE = re.compile(r'[\x00-\x1f\x7f\\:*?"<>|\udc80-\udcff]')
 
@@ -434,7 +469,7 @@ _UNSAFE_CHARS_RE = re.compile(r'[\x00-\x1f\x7f\\:*?"<>|\udc80-\udcff]')
 def _match_parts(regex: re.Pattern, text: str, what: str, fields) -> dict:
     m = regex.match(text)
     if not m:
-        raise ALFError(f'not a valid ALF {what}: {text!r}')
+        raise ALFInvalid(f'not a valid ALF {what}: {text!r}')
     return {k: m.group(k) for k in fields}
 
 
@@ -473,7 +508,7 @@ def parse_full_path(path: str) -> dict:
         found = FULL_PATH_RE.match(path, m.end())
         if found:
             return {k: found.group(k) for k in fields}
-    raise ALFError(f'not a valid full ALF path: {path!r}')
+    raise ALFInvalid(f'not a valid full ALF path: {path!r}')
 
 
 def is_session_path(path) -> bool:
@@ -481,34 +516,151 @@ def is_session_path(path) -> bool:
     return SESSION_END_RE.search(str(path).replace('\\', '/')) is not None
 
 
-def session_path_parts(path) -> dict:
-    """Find the session parts (lab, subject, date, number) anywhere in ``path``.
+def _one_parts(parts, fields, path, what: str, as_dict: bool, assert_valid: bool):
+    """ONE-api's return convention: a tuple (or a dict) of parts, all None when invalid."""
+    if parts is None:
+        if assert_valid:
+            raise ALFInvalid(f'not a valid ALF {what}: {str(path)!r}')
+        parts = dict.fromkeys(fields)
+    return {k: parts[k] for k in fields} if as_dict else tuple(parts[k] for k in fields)
 
-    Parts not found are None.
 
-    >>> session_path_parts('/mnt/Data/Subjects/m1/2019-12-04/001/alf')['lab']
-    'Data'
+def session_path_parts(path, as_dict: bool = False, assert_valid: bool = True):
+    """The session parts (lab, subject, date, number) found anywhere in ``path``, as ONE-api's
+    ``one.alf.path.session_path_parts`` gives them: a tuple, or a dict with ``as_dict``.
+
+    >>> session_path_parts('/mnt/Data/Subjects/m1/2019-12-04/001/alf')
+    ('Data', 'm1', '2019-12-04', '001')
     """
     m = SESSION_RE.search(str(path).replace('\\', '/'))
-    return {k: (m.group(k) if m else None) for k in SESSION_FIELDS}
+    parts = {k: m.group(k) for k in SESSION_FIELDS} if m else None
+    return _one_parts(parts, SESSION_FIELDS, path, 'session path', as_dict, assert_valid)
+
+
+def filename_parts(filename, as_dict: bool = False, assert_valid: bool = True):
+    """namespace, object, attribute, timescale, extra, extension (ONE-api's convention).
+
+    >>> filename_parts('_ibl_trials.goCue_times_bpod.csv')
+    ('ibl', 'trials', 'goCue_times', 'bpod', None, 'csv')
+    """
+    m = FILE_RE.match(str(filename))
+    parts = {k: m.group(k) for k in ALF_PARTS} if m else None
+    return _one_parts(parts, ALF_PARTS, filename, 'file name', as_dict, assert_valid)
+
+
+def rel_path_parts(rel_path, as_dict: bool = False, assert_valid: bool = True):
+    """collection, revision and the six file name parts (ONE-api's convention)."""
+    m = REL_PATH_RE.match(str(rel_path).replace('\\', '/'))
+    parts = {k: m.group(k) for k in PATH_PARTS} if m else None
+    return _one_parts(parts, PATH_PARTS, rel_path, 'relative path', as_dict, assert_valid)
+
+
+def full_path_parts(path, as_dict: bool = False, assert_valid: bool = True):
+    """lab, subject, date, number, collection, revision and the six file name parts."""
+    try:
+        parts = parse_full_path(path)
+    except ALFInvalid:
+        parts = None
+    fields = (*SESSION_FIELDS, *PATH_PARTS)
+    return _one_parts(parts, fields, path, 'full path', as_dict, assert_valid)
+
+
+def get_session_path(path) -> Path | None:
+    """The part of ``path`` up to and including its session folder, or None.
+
+    >>> get_session_path('/data/lab/Subjects/m1/2020-01-01/001/alf/spikes.times.npy')
+    PosixPath('/data/lab/Subjects/m1/2020-01-01/001')
+    """
+    text = str(path).replace('\\', '/')
+    m = SESSION_RE.search(text)
+    return Path(text[: m.end()]) if m else None
 
 
 def parse_session(session) -> dict:
-    """Parse a session identifier given by a user into lab, subject, date and number.
+    """Parse a session path given by a user into lab, subject, date and number.
 
-    Accepts ``lab/Subjects/subject/date/number``, with a trailing slash, with backslashes, or
-    as the tail of a longer local path; ``subject/date/number`` leaves ``lab`` as None.
+    Accepts ``lab/Subjects/subject/date/number``, with a trailing slash, with backslashes, as
+    the tail of a longer local path, or the path of a file inside the session;
+    ``subject/date/number`` leaves ``lab`` as None.
 
     >>> parse_session('C:\\\\data\\\\lab\\\\Subjects\\\\m1\\\\2020-01-01\\\\1\\\\')['number']
     '1'
+    >>> parse_session('/d/lab/Subjects/m1/2020-01-01/001/alf/x.y.npy')['subject']
+    'm1'
     """
-    text = str(session).replace('\\', '/').rstrip('/')
-    m = SESSION_TAIL_RE.search(text)
+    text = os.fspath(session) if isinstance(session, os.PathLike) else str(session)
+    text = text.replace('\\', '/').rstrip('/')
+    # a lab/Subjects/ folder wins over a lab-less match earlier in a long local path
+    m = SESSION_WITH_LAB_RE.search(text) or SESSION_TAIL_RE.search(text)
     if not m:
-        raise ALFError(
+        raise ALFInvalid(
             f'not a session path: {session!r} (expected lab/Subjects/subject/yyyy-mm-dd/number)'
         )
     return {k: m.group(k) for k in SESSION_FIELDS}
+
+
+# Session ids (eids). Every session has one UUID, the same for everyone, on every machine and
+# in every copy of a repository: uuid3 of its normalised path under this fixed namespace
+# (uuid3, not uuid5: ONE-api's eid2path accepts only versions 3 and 4).
+SESSION_NAMESPACE = uuid.UUID('11d5742a-a161-4da2-874e-24f909dec590')
+_REF_RE = re.compile(r'(?P<date>\d{4}-\d{2}-\d{2})_(?P<number>\d{1,3})_(?P<subject>[^/\\]+)')
+_UUID_RE = re.compile(r'[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}')
+
+
+def normalised_session(lab: str, subject: str, date: str, number) -> str:
+    """``lab/Subjects/subject/date/NNN`` (the number padded to three digits)."""
+    return f'{lab}/Subjects/{subject}/{date}/{int(number):03d}'
+
+
+def session_eid(session: str) -> uuid.UUID:
+    """The stable id of a session path (``lab/Subjects/subject/date/number``).
+
+    >>> str(session_eid('lab/Subjects/m1/2020-01-01/1')) == str(
+    ...     session_eid('lab/Subjects/m1/2020-01-01/001'))
+    True
+    """
+    p = parse_session(session)
+    return uuid.uuid3(SESSION_NAMESPACE, normalised_session(**p))
+
+
+def dataset_uuid(eid: uuid.UUID, rel_path: str) -> uuid.UUID:
+    """The stable id of a file of a session: uuid3 of the session's eid and the path in it."""
+    return uuid.uuid3(eid, rel_path)
+
+
+def parse_session_id(session):
+    """What a user's session identifier names: an eid (``uuid.UUID``) or session parts.
+
+    Accepted: a UUID (``uuid.UUID`` or text, any case), an experiment reference
+    (``'2021-03-10_1_SWC_043'`` or ``{'subject', 'date', 'sequence'}``), a dict of session
+    parts, or a path (see ``parse_session``).
+
+    >>> parse_session_id('2021-03-10_1_SWC_043')
+    {'lab': None, 'subject': 'SWC_043', 'date': '2021-03-10', 'number': '1'}
+    """
+    if isinstance(session, uuid.UUID):
+        return session
+    if isinstance(session, dict):
+        number = session.get('number', session.get('sequence'))
+        if not session.get('subject') or session.get('date') is None or number is None:
+            raise ALFInvalid(
+                f'not a session reference: {session!r} (expected subject, date and sequence)'
+            )
+        date = session['date']
+        date = date.isoformat() if isinstance(date, _dt.date) else str(date)[:10]
+        return {
+            'lab': session.get('lab'),
+            'subject': str(session['subject']),
+            'date': date,
+            'number': str(int(number)),
+        }
+    text = os.fspath(session) if isinstance(session, os.PathLike) else str(session)
+    if _UUID_RE.fullmatch(text.strip()):
+        return uuid.UUID(text.strip())
+    m = _REF_RE.fullmatch(text.strip())
+    if m:
+        return {'lab': None, **{k: m.group(k) for k in ('subject', 'date', 'number')}}
+    return parse_session(session)
 
 
 def is_safe_segment(segment: str) -> bool:
@@ -1002,6 +1154,13 @@ class Index:
         self.base_url = base_url
         self._sessions = None
         self._session_cache = {}
+        self._eids = None
+        self._by_eid = None
+        self._rank = None
+        # per session, from ONE cache tables when a repository publishes them: their ids
+        # (session path -> uuid.UUID) and metadata (projects, task_protocol)
+        self.session_ids: dict = {}
+        self.session_meta: pd.DataFrame | None = None
 
     def __len__(self):
         return len(self.df)
@@ -1140,13 +1299,54 @@ class Index:
             self._sessions = table
         return self._sessions
 
+    @property
+    def eids(self) -> pd.Series:
+        """The eid (``uuid.UUID``) of every session, indexed by session path."""
+        if self._eids is None:
+            cats = self.df['session'].cat.categories
+            ids = [
+                self.session_ids.get(s)
+                or uuid.uuid3(SESSION_NAMESPACE, normalised_session(*_session_fields(s)))
+                for s in cats
+            ]
+            self._eids = pd.Series(ids, index=pd.Index(cats, name='session'), dtype=object)
+        return self._eids
+
+    @property
+    def newest_first(self) -> np.ndarray:
+        """The rank of every session in ONE's order: date, subject, number, newest first."""
+        if self._rank is None:
+            t = self.sessions
+            order = np.lexsort(
+                (
+                    t['lab'].to_numpy(object),
+                    t['number'].astype(int).to_numpy(),
+                    t['subject'].to_numpy(object),
+                    t['date'].to_numpy(object),
+                )
+            )[::-1]
+            self._rank = np.empty(len(order), dtype=np.int64)
+            self._rank[order] = np.arange(len(order))
+        return self._rank
+
     def resolve_session(self, session) -> str:
         """Find the index's session path for a user's session identifier.
 
-        Session numbers compare as numbers (``1`` finds ``001``); a missing lab matches any
-        lab when only one has that subject, date and number.
+        Any form ``parse_session_id`` accepts: an eid, an experiment reference, a session
+        path or the path of a file in it. Session numbers compare as numbers (``1`` finds
+        ``001``); a missing lab matches any lab when only one has that subject, date and
+        number.
         """
-        wanted = parse_session(session)
+        if isinstance(session, str) and session in self.df['session'].cat.categories:
+            return session  # already the index's own spelling
+        wanted = parse_session_id(session)
+        if isinstance(wanted, uuid.UUID):
+            if self._by_eid is None:
+                self._by_eid = dict(zip(self.eids.to_numpy(), self.eids.index))
+            found = self._by_eid.get(wanted)
+            if found is None:
+                raise ALFObjectNotFound(f'no session of this repository has the id {wanted}')
+            return found
         table = self.sessions
         hit = (
             (table['subject'] == wanted['subject'])
@@ -1157,7 +1357,7 @@ class Index:
             hit &= table['lab'] == wanted['lab']
         found = list(table.index[hit.to_numpy()])
         if not found:
-            raise NotFoundError(f'session {_session_text(wanted)} is not in this repository')
+            raise ALFObjectNotFound(f'session {_session_text(wanted)} is not in this repository')
         if len(found) > 1:
             raise AmbiguousError(
                 f'session {_session_text(wanted)} matches several sessions: '
@@ -1189,11 +1389,11 @@ class Index:
             self._session_cache[session] = rows
         return rows
 
-    def term_mask(self, term: str) -> np.ndarray:
-        """Boolean mask of the files a dataset term matches (see ``dataset_aliases``)."""
-        regex = wildcard_regex(term)
+    def term_mask(self, term, wildcards: bool = True) -> np.ndarray:
+        """Boolean mask of the files a dataset term matches (see ``name_matcher``)."""
+        match = name_matcher(term, wildcards)
         cat = self.df['filename'].cat
-        flags = [any(regex.fullmatch(a) for a in dataset_aliases(f)) for f in cat.categories]
+        flags = [match(f) for f in cat.categories]
         return np.append(np.array(flags, dtype=bool), False)[cat.codes.to_numpy()]
 
     def column_mask(self, column: str, values) -> np.ndarray:
@@ -1249,6 +1449,44 @@ def dataset_aliases(filename: str) -> list:
         out += [name, f'_{ns}_{name}'] if ns else [name]
     out += [bare, filename] if ns else [filename]
     return out
+
+
+def name_matcher(patterns, wildcards: bool = True):
+    """The one rule that matches file names to dataset terms: search, list filters, loads.
+
+    A pattern (a string or a list of them, any of which may match) matches a file when
+
+    - with ``*`` as a wildcard, it matches the whole of one of the file's names
+      (``dataset_aliases``: object, ``object.attribute``, ``object.attribute_timescale`` or
+      the file name, with or without the namespace), or
+    - read as a regular expression, as ONE-api reads it, it matches the whole file name.
+
+    So every name ONE-api matches is matched, and ``'wheel.timestamps'`` finds
+    ``_ibl_wheel.timestamps.npy`` too. With ``wildcards=False`` a ``*`` is literal in the
+    first rule.
+
+    >>> match = name_matcher(['spikes.times', '.+[.]imec[.].+'])
+    >>> match('spikes.times_ephysClock.npy'), match('a.imec.lf.npy'), match('spikesorting.a.npy')
+    (True, True, False)
+    """
+    texts = [str(p) for p in _as_list(patterns)]
+    globs = [wildcard_regex(t) if wildcards else re.compile(re.escape(t)) for t in texts]
+    regexes = [r for r in map(_regex_or_none, texts) if r is not None]
+
+    def match(filename: str) -> bool:
+        if any(r.fullmatch(filename) for r in regexes):
+            return True
+        return any(g.fullmatch(a) for a in dataset_aliases(filename) for g in globs)
+
+    return match
+
+
+@functools.lru_cache(maxsize=256)
+def _regex_or_none(text: str):
+    try:
+        return re.compile(text)
+    except re.error:
+        return None
 
 
 def _report_bad_lines(linenos, reasons, paths, origin, strict):
@@ -1601,15 +1839,26 @@ def _content_range(value: str | None) -> tuple:
     return start, total
 
 
-def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
-    """True when ``path`` exists with the expected size (and md5 when known)."""
+def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | None:
+    """What is wrong with a local copy (``missing``, ``incomplete`` when only its ``.part``
+    is there, ``truncated``, ``wrong size``, ``wrong md5``), or None when it is good: the
+    expected size, and md5 when known. The one rule for "is this local copy good"."""
     try:
         actual = path.stat().st_size
     except OSError:
-        return False
+        return 'incomplete' if part_path(path).exists() else 'missing'
+    if size is not None and actual < size:
+        return 'truncated'
     if size is not None and actual != size:
-        return False
-    return md5 is None or md5sum(path) == md5.lower()
+        return 'wrong size'
+    if md5 and md5sum(path) != md5.lower():
+        return 'wrong md5'
+    return None
+
+
+def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
+    """True when ``path`` exists with the expected size (and md5 when known)."""
+    return local_copy_problem(path, size, md5) is None
 
 
 class TransferEngine:
@@ -1822,10 +2071,20 @@ class TransferEngine:
         return [f.result() for f in futures]
 
     # --------------------------------------------------------------------------- downloads
-    def download(self, items: list, *, force: bool = False) -> TransferReport:
-        """Download files in parallel; a complete file already in place is never fetched."""
+    def download(
+        self, items: list, *, force: bool = False, check_hash: bool = True
+    ) -> TransferReport:
+        """Download files in parallel; a complete file already in place is never fetched.
+
+        A local copy counts as complete with the right size and, with ``check_hash``, the
+        right md5 (when known); what is downloaded is always verified.
+        """
         start = time.perf_counter()
-        todo = [d for d in items if force or not file_is_complete(d.dest, d.size, d.md5)]
+        todo = [
+            d
+            for d in items
+            if force or not file_is_complete(d.dest, d.size, d.md5 if check_hash else None)
+        ]
         for folder in {d.dest.parent for d in todo}:
             folder.mkdir(parents=True, exist_ok=True)
         report = TransferReport(skipped=len(items) - len(todo))
@@ -2098,7 +2357,10 @@ class Repository:
     def read_index(self) -> Index:
         raise NotImplementedError
 
-    def fetch(self, rows: pd.DataFrame, *, force: bool = False) -> list:
+    def fetch(self, rows: pd.DataFrame, *, force: bool = False, check_hash: bool = True) -> list:
+        """Local paths of index rows, downloading what is missing or not good.
+
+        ``check_hash``: a local copy must match the index's md5 where it has one."""
         raise NotImplementedError
 
     def local_copies(self, rows: pd.DataFrame) -> list:
@@ -2196,13 +2458,19 @@ class LocalRepository(Repository):
             for p, n in zip(rows['path'], rows['size'])
         ]
 
-    def fetch(self, rows, *, force=False):
+    def fetch(self, rows, *, force=False, check_hash=True):
         paths = [safe_join(self.root, p) for p in rows['path']]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise NotFoundError(
                 f'{len(missing)} indexed file(s) are missing from {self.root}, e.g. {missing[0]}'
             )
+        if check_hash and rows['md5'].notna().any():  # files read in place: warn, as ONE does
+            for path, size, md5 in zip(paths, rows['size'], rows['md5']):
+                size = None if pd.isna(size) else int(size)
+                problem = local_copy_problem(path, size, md5 if isinstance(md5, str) else None)
+                if problem:
+                    logger.warning('local file %s: %s against the index', path, problem)
         return paths
 
     def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
@@ -2280,17 +2548,21 @@ class RemoteRepository(Repository):
     def local_copies(self, rows: pd.DataFrame) -> list:
         return self.downloads(rows)
 
-    def fetch(self, rows, *, force=False):
+    def fetch(self, rows, *, force=False, check_hash=True):
         items = self.downloads(rows)
         if self.offline:
-            missing = [d for d in items if not file_is_complete(d.dest, d.size, d.md5)]
+            missing = [
+                d
+                for d in items
+                if not file_is_complete(d.dest, d.size, d.md5 if check_hash else None)
+            ]
             if missing:
                 raise OfflineError(
                     f'{len(missing)} of {len(items)} files are not available offline, e.g. '
                     f'{missing[0].dest}'
                 )
         else:
-            self.last_report = self.engine.download(items, force=force)
+            self.last_report = self.engine.download(items, force=force, check_hash=check_hash)
         return [d.dest for d in items]
 
 
@@ -3356,6 +3628,42 @@ class Bunch(dict):
                     columns[f'{key}_{i}'] = value[:, i]
         return pd.DataFrame(columns)
 
+    def append(self, other: dict, inplace: bool = False) -> Bunch:
+        """Concatenate another Bunch with the same keys along the first axis (trials of two
+        sessions, say); a new Bunch unless ``inplace``.
+
+        >>> Bunch(a=np.arange(2)).append(Bunch(a=np.arange(3))).a
+        array([0, 1, 0, 1, 2])
+        """
+        if set(self) != set(other):
+            raise NotImplementedError('append needs two Bunches with the same keys')
+        out = self if inplace else Bunch(copy.deepcopy(dict(self)))
+        for key, value in other.items():
+            mine = out[key]
+            if isinstance(mine, pd.DataFrame):
+                out[key] = pd.concat([mine, value], ignore_index=True)
+            elif isinstance(mine, np.ndarray) or isinstance(value, np.ndarray):
+                out[key] = np.concatenate([np.asarray(mine), np.asarray(value)], axis=0)
+            elif isinstance(mine, list):
+                out[key] = mine + list(value)
+            else:
+                raise NotImplementedError(f'cannot append values of {key!r}')
+        return out
+
+    @staticmethod
+    def from_df(df: pd.DataFrame) -> Bunch:
+        """A Bunch of a DataFrame's columns; ``x_0``/``x_1`` columns become one (n, 2) array.
+
+        >>> sorted(Bunch.from_df(pd.DataFrame({'t_0': [0.], 't_1': [1.], 'c': [3]})))
+        ['c', 't']
+        """
+        out = Bunch({c: df[c].to_numpy() for c in df.columns})
+        split = sorted(k for k in out if re.match(r'.+_[01]$', k))
+        for k0, k1 in zip(split[::2], split[1::2]):
+            if k0[:-2] == k1[:-2]:
+                out[k0[:-2]] = np.c_[out.pop(k0), out.pop(k1)]
+        return out
+
 
 def check_dimensions(bunch: dict) -> int:
     """Consistency of first dimensions per ALF: each is 1 or the largest; (2, 2) timestamps ok."""
@@ -3394,7 +3702,8 @@ def _flat(arr: np.ndarray) -> np.ndarray:
 
 def _load_npy(path: Path):
     try:
-        return _flat(np.load(path, mmap_mode='r', allow_pickle=False))
+        # copy-on-write: lazy like a read-only map, yet writable; edits never reach the file
+        return _flat(np.load(path, mmap_mode='c', allow_pickle=False))
     except ValueError as e:
         if 'pickle' in str(e) or 'object' in str(e).lower():
             raise DataFormatError(
@@ -3490,7 +3799,8 @@ LOADERS = {
 def load_file_content(path):
     """Load one file by its extension; an empty file gives None, an unknown type its path.
 
-    ``.npy`` files are memory-mapped read-only and ``(n, 1)`` arrays flattened to ``(n,)``.
+    ``.npy`` files are memory-mapped copy-on-write (writable; edits stay in memory) and
+    ``(n, 1)`` arrays flattened to ``(n,)``.
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -3541,7 +3851,7 @@ def assemble_object(files: list, metadata: dict, name: str = '') -> Bunch:
         keys.append('.'.join(filter(None, (attr, p['extra']))))
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
-        raise AmbiguousError(
+        raise ALFMultipleObjectsFound(
             f'object {name} has several files for {", ".join(dupes)} '
             '(different namespaces?); pass the object as "_namespace_object"'
         )
@@ -3576,45 +3886,52 @@ def assemble_object(files: list, metadata: dict, name: str = '') -> Bunch:
 # =============================================================================================
 # The One client
 # =============================================================================================
+# ONE-api's names, signatures and semantics wherever onelight has no reason to differ (the
+# README's "Coming from ONE" lists where it does). Sessions are named by their path, which
+# search returns; every method also takes an eid, an experiment reference or a file's path.
 
 SEARCH_KEYWORDS = {
-    # canonical term: every spelling accepted (ONE's included)
-    'dataset_types': ('dataset_types', 'dataset_type', 'datasets', 'dataset'),
-    'lab': ('lab', 'laboratory'),
-    'subject': ('subject',),
+    # canonical term (ONE's, in ONE's order, then onelight's): every spelling accepted
+    'datasets': ('datasets', 'dataset', 'dataset_types', 'dataset_type'),
     'date_range': ('date_range', 'date'),
+    'laboratory': ('laboratory', 'lab'),
     'number': ('number',),
+    'projects': ('projects', 'project'),
+    'subject': ('subject',),
+    'task_protocol': ('task_protocol',),
+    'dataset_qc_lte': ('dataset_qc_lte',),
     'collection': ('collection',),
 }
-
-
-def search_terms() -> list:
-    """The keyword arguments ``search`` understands (any unambiguous prefix works too)."""
-    return list(SEARCH_KEYWORDS)
+# Terms answered only by a repository that publishes ONE cache tables (their metadata).
+SESSION_META_TERMS = ('projects', 'task_protocol')
+QC_LEVELS = ('NOT_SET', 'PASS', 'WARNING', 'FAIL', 'CRITICAL')  # ONE's QC enumeration, in order
+MODES = ('auto', 'local', 'remote', 'refresh')
+ALF_FILTERS = ('namespace', 'attribute', 'timescale', 'extra', 'extension')
 
 
 def resolve_search_keyword(key: str) -> str:
-    """Map a keyword, an alias or an unambiguous prefix of one to its canonical term.
+    """Map a keyword, an alias or an unambiguous prefix of one (any case) to its term.
 
-    >>> resolve_search_keyword('subj'), resolve_search_keyword('data')
-    ('subject', 'dataset_types')
+    >>> resolve_search_keyword('subj'), resolve_search_keyword('lab')
+    ('subject', 'laboratory')
     """
+    low = key.lower()
     for canonical, spellings in SEARCH_KEYWORDS.items():
-        if key in spellings:
+        if low in spellings:
             return canonical
     found = {
-        c for c, spellings in SEARCH_KEYWORDS.items() if any(s.startswith(key) for s in spellings)
+        c for c, spellings in SEARCH_KEYWORDS.items() if any(s.startswith(low) for s in spellings)
     }
     if len(found) == 1:
         return found.pop()
     what = 'ambiguous' if found else 'unknown'
-    raise SearchError(f'{what} search keyword {key!r}; search terms: {", ".join(search_terms())}')
+    raise SearchError(f'{what} search keyword {key!r}; search terms: {", ".join(SEARCH_KEYWORDS)}')
 
 
 def _as_list(value) -> list:
     if value is None:
         return []
-    if isinstance(value, (str, bytes, int, _dt.date)):
+    if isinstance(value, (str, bytes, int, _dt.date, dict)):
         return [value]
     return list(value)
 
@@ -3636,7 +3953,10 @@ def _as_date(value, what: str) -> str | None:
 def parse_date_range(value) -> tuple:
     """Normalise a date range to inclusive ISO bounds, either of which may be None (open).
 
-    >>> parse_date_range('2020-01-01'), parse_date_range(['2020-01-01', None])
+    As in ONE: one date is that day, a one-item list is from that day on, a pair is
+    inclusive with None for an open end.
+
+    >>> parse_date_range('2020-01-01'), parse_date_range(['2020-01-01'])
     (('2020-01-01', '2020-01-01'), ('2020-01-01', None))
     """
     if isinstance(value, (str, _dt.date)):
@@ -3644,17 +3964,44 @@ def parse_date_range(value) -> tuple:
         return day, day
     values = list(value)
     if len(values) == 1:
-        day = _as_date(values[0], 'date')
-        return day, day
+        return _as_date(values[0], 'start date'), None
     if len(values) != 2:
-        raise SearchError('date_range takes one date or a [start, end] pair')
+        raise SearchError('date_range takes one date, [start] or [start, end]')
     return _as_date(values[0], 'start date'), _as_date(values[1], 'end date')
 
 
-def _wildcard_mask(values: pd.Series, patterns) -> np.ndarray:
-    """Which values match one of the patterns (``*`` wildcards); missing values match ''."""
-    regex = wildcard_regex(_as_list(patterns))
-    return np.array([bool(regex.fullmatch(v)) for v in values.astype(object).fillna('')], bool)
+def _pattern(text: str, wildcards: bool) -> re.Pattern:
+    """A filter pattern: a glob (``*``) with wildcards, as in ONE; otherwise a regex."""
+    return wildcard_regex(text) if wildcards else re.compile(text)
+
+
+def _glob_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
+    """Which values (None counts as '') fully match one of the patterns; each distinct value
+    is tested once."""
+    regexes = [_pattern(str(p), wildcards) for p in _as_list(patterns)]
+    values = pd.Series(values, dtype=object).fillna('').astype(str)
+    verdict = {v: any(r.fullmatch(v) for r in regexes) for v in set(values)}
+    return np.array([verdict[v] for v in values], dtype=bool)
+
+
+def text_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
+    """ONE's rule for lab, subject, projects and task_protocol: a partial, case-sensitive
+    match (``'Cor'`` finds ``Cori``), a regular expression with wildcards; onelight's ``*``
+    globs (``'IBL-*'``) match too. Patterns in a list are alternatives.
+
+    >>> text_mask(['Cori', 'cori', 'Theiler'], ['Cor', 'Th*r']).tolist()
+    [True, False, True]
+    """
+    tests = []
+    for text in map(str, _as_list(patterns)):
+        if wildcards:
+            regex, glob = _regex_or_none(text), wildcard_regex(text)
+            tests.append(lambda v, r=regex, g=glob: bool((r and r.search(v)) or g.fullmatch(v)))
+        else:
+            tests.append(lambda v, t=text: t in v)
+    values = pd.Series(values, dtype=object).fillna('').astype(str)
+    verdict = {v: any(t(v) for t in tests) for v in set(values)}
+    return np.array([verdict[v] for v in values], dtype=bool)
 
 
 def _number_mask(numbers: pd.Series, wanted) -> np.ndarray:
@@ -3668,39 +4015,92 @@ def _number_mask(numbers: pd.Series, wanted) -> np.ndarray:
     return mask
 
 
+def _qc_level(value) -> int:
+    """The rank of a QC level given as a name (any case), a number or ONE's QC enum."""
+    value = getattr(value, 'name', value)
+    if isinstance(value, (int, np.integer)):
+        levels = {0: 0, 10: 1, 30: 2, 40: 3, 50: 4}  # ONE's QC values
+        if int(value) in levels:
+            return levels[int(value)]
+    text = str(value).upper()
+    if text in QC_LEVELS:
+        return QC_LEVELS.index(text)
+    raise SearchError(f'unknown QC level {value!r}; levels: {", ".join(QC_LEVELS)}')
+
+
 class One:
     """A client for one repository: search sessions, list their files and load ALF data.
 
-    >>> one = One(root_dir='~/data/steinmetz')  # an ad-hoc local folder  # doctest: +SKIP
+    >>> one = One(cache_dir='~/data/steinmetz', mode='local')  # a folder  # doctest: +SKIP
     >>> one = One('nick19')  # a repository from the config  # doctest: +SKIP
     >>> sessions = one.search(['spikes', 'trials'], subject='Cori')  # doctest: +SKIP
     >>> spikes = one.load_object(sessions[0], 'spikes')  # doctest: +SKIP
+
+    The repository is, first match wins: ``cache_dir=`` / ``root_dir=`` (a local folder),
+    ``base_url=`` (an http repository; ``username`` and ``password`` for basic auth),
+    ``article_id=`` (figshare), ``repository`` naming an existing folder, or the configured
+    repository of that name (the current one when None). An explicit location never falls
+    back to the configuration. Other keywords are settings of that repository type; an
+    unknown one is a TypeError.
+
+    ``mode='local'`` works offline (cached index and local files); ``'auto'`` reads the
+    index once per client; ``'remote'`` (or ``query_type='remote'`` on a call) reads it again.
+    ``wildcards=True``: filters are globs and search strings regular expressions, as in ONE.
     """
 
     def __init__(
         self,
-        repository: str | None = None,
+        repository=None,
         *,
+        cache_dir=None,
+        tables_dir=None,
+        mode: str = 'auto',
+        wildcards: bool = True,
         root_dir=None,
         base_url: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
         strict: bool = False,
         offline: bool | None = None,
         download_dir: str | None = None,
         progress: bool | None = None,
+        jobs: int | None = None,
         **settings,
     ):
+        if mode not in MODES:
+            raise ConfigError(f'mode must be one of {", ".join(MODES)}, not {mode!r}')
+        self.mode = mode
+        self.wildcards = bool(wildcards)
         dirs = app_dirs()
-        adhoc = _adhoc_repository(repository, root_dir=root_dir, base_url=base_url, **settings)
+        if username is not None:
+            settings['login'] = username
+        if password is not None:
+            settings['password'] = password
+        self.tables_dir = None if tables_dir is None else Path(tables_dir).expanduser()
+        if base_url is not None and cache_dir is not None and download_dir is None:
+            # ONE's layout: downloads under cache_dir/lab/Subjects/subject/date/number
+            download_dir = str(
+                Path(cache_dir, '{lab}', 'Subjects', '{subject}', '{date}', '{number}')
+            )
+            cache_dir = None
+        adhoc = _adhoc_repository(
+            repository, cache_dir=cache_dir, root_dir=root_dir, base_url=base_url, **settings
+        )
         # An ad-hoc repository never reads or writes the configuration.
         config = default_config() if adhoc else load_config(dirs)
         if download_dir:
             check_download_template(download_dir, 'download_dir')
             config = {**config, 'download_dir': download_dir}
         entry = adhoc or {**_find_repository(config, repository), **settings}
+        backend = REPOSITORY_TYPES.get(entry.get('type'))
+        if backend is not None:
+            if jobs is not None and 'jobs' in backend.optional:
+                entry['jobs'] = jobs
+            _check_setting_names(backend, settings)
         if offline is None:
             offline = os.environ.get('ONELIGHT_OFFLINE', '').lower() in ('1', 'true', 'yes')
         self.repository = make_repository(
-            entry, config=config, strict=strict, offline=offline, dirs=dirs
+            entry, config=config, strict=strict, offline=offline or mode == 'local', dirs=dirs
         )
         self.repository.progress = progress
         self._index = None
@@ -3710,171 +4110,513 @@ class One:
 
     @property
     def index(self) -> Index:
-        """The repository's index, read once per client."""
+        """The repository's index, read once per client (see ``mode``)."""
         if self._index is None:
             self._index = self.repository.read_index()
         return self._index
 
-    # ------------------------------------------------------------------------------- search
-    def search_terms(self) -> list:
-        return search_terms()
+    def _current_index(self, query_type=None) -> Index:
+        """The index, read again first when the mode or ``query_type`` asks for remote."""
+        if query_type not in (None, *MODES):
+            raise SearchError(f'query_type must be one of {", ".join(MODES)}, not {query_type!r}')
+        if query_type in ('remote', 'refresh') or (
+            query_type is None and self.mode in ('remote', 'refresh')
+        ):
+            self._index = None
+        return self.index
 
-    def search(self, dataset_types=(), **filters) -> list:
-        """Return the sorted session paths that have every requested dataset type.
+    # ------------------------------------------------------------------- session identifiers
+    def _session(self, eid, query_type=None) -> str:
+        """The session path of any session identifier (see ``parse_session_id``)."""
+        return self._current_index(query_type).resolve_session(eid)
 
-        A dataset term (``*`` is a wildcard) matches a file when it matches the whole of its
-        object, ``object.attribute``, ``object.attribute_timescale`` or its file name, with
-        or without the namespace: ``spikes`` matches ``spikes.times.npy`` but not
-        ``spikesorting.x.npy``; ``trials`` matches ``_ibl_trials.goCue_times.npy``.
+    def to_eid(self, id_):
+        """The eid (``uuid.UUID``) of a session identifier, None if the repository has no such
+        session; a list gives a list."""
+        if isinstance(id_, (list, tuple)):
+            return [self.to_eid(i) for i in id_]
+        try:
+            return self.index.eids[self.index.resolve_session(id_)]
+        except NotFoundError:
+            return None
 
-        Filters: ``lab``, ``subject``, ``number``, ``collection`` (a string or a list, OR,
-        with ``*`` wildcards), ``date_range`` (one date = that day; ``[start, end]``
-        inclusive, either may be None). ONE's spellings ``datasets=``, ``laboratory=`` and
-        ``date=`` work, and so does any unambiguous prefix (``subj=``).
+    def eid2path(self, eid):
+        """The local folder of a session (``root/lab/Subjects/subject/date/NNN`` of a local
+        repository; the download folder of a remote one), None if unknown."""
+        if isinstance(eid, (list, tuple)):
+            return [self.eid2path(e) for e in eid]
+        try:
+            return self.repository.session_dir(self.index.resolve_session(eid))
+        except NotFoundError:
+            return None
+
+    def path2eid(self, path):
+        """The eid of the session a local path is in (the lab is used only to tell apart
+        sessions that share subject, date and number), None if unknown."""
+        if isinstance(path, (list, tuple)):
+            return [self.path2eid(p) for p in path]
+        try:
+            parts = parse_session(path)
+        except ALFError:
+            return None
+        try:
+            return self.to_eid({**parts, 'lab': None})
+        except AmbiguousError:
+            return self.to_eid(parts)
+
+    def eid2ref(self, eid, as_dict: bool = True, parse: bool = True):
+        """The experiment reference of a session: ``{'subject', 'date', 'sequence'}`` (a date
+        and an int, or strings with ``parse=False``), or ``'2020-01-01_1_subject'``."""
+        if isinstance(eid, (list, tuple)):
+            return [self.eid2ref(e, as_dict, parse) for e in eid]
+        try:
+            session = self.index.resolve_session(eid)
+        except NotFoundError:
+            return None
+        return self.path2ref(session, as_dict=as_dict, parse=parse)
+
+    @staticmethod
+    def path2ref(path, as_dict: bool = True, parse: bool = True):
+        """The experiment reference of a session path, None if it is not one.
+
+        >>> One.path2ref('lab/Subjects/m1/2020-01-01/002', as_dict=False)
+        '2020-01-01_2_m1'
         """
-        terms = {'dataset_types': dataset_types}
+        try:
+            parts = parse_session(path)
+        except ALFError:
+            return None
+        if parse:
+            ref = {
+                'subject': parts['subject'],
+                'date': _dt.date.fromisoformat(parts['date']),
+                'sequence': int(parts['number']),
+            }
+        else:
+            ref = {
+                'subject': parts['subject'],
+                'date': parts['date'],
+                'sequence': f'{int(parts["number"]):03d}',
+            }
+        if as_dict:
+            return ref
+        return f'{parts["date"]}_{ref["sequence"]}_{ref["subject"]}'
+
+    def ref2eid(self, ref):
+        """The eid of an experiment reference; NotFoundError unless exactly one session."""
+        if isinstance(ref, (list, tuple)):
+            return [self.ref2eid(r) for r in ref]
+        return self.index.eids[self.index.resolve_session(ref)]
+
+    def ref2path(self, ref):
+        """The local folder of the session an experiment reference names."""
+        if isinstance(ref, (list, tuple)):
+            return [self.ref2path(r) for r in ref]
+        return self.repository.session_dir(self.index.resolve_session(ref))
+
+    # ------------------------------------------------------------------------------- search
+    def search_terms(self, query_type=None) -> tuple:
+        """The search keywords this repository can answer (ONE's names, then onelight's)."""
+        meta = self._current_index(query_type).session_meta
+        has = set() if meta is None else set(meta.columns)
+        has_qc = 'qc' in self.index.df.columns
+        return tuple(
+            t
+            for t in SEARCH_KEYWORDS
+            if (t not in SESSION_META_TERMS or t in has) and (t != 'dataset_qc_lte' or has_qc)
+        )
+
+    def search(self, dataset_types=(), *, details: bool = False, query_type=None, **filters):
+        """Return the session paths that have every requested dataset, newest first.
+
+        A dataset term matches a file as ``name_matcher`` says: with ``*`` wildcards, the
+        whole of its object, ``object.attribute``, ``object.attribute_timescale`` or file name,
+        with or without the namespace (``spikes`` matches ``spikes.times.npy`` but not
+        ``spikesorting.x.npy``), or, as in ONE, the term as a regex matching the file name.
+
+        Filters, as in ONE: ``laboratory``/``lab``, ``subject``, ``projects``,
+        ``task_protocol`` (partial, case-sensitive, regexes; a list is any of them),
+        ``date_range`` (a date, ``[start]`` from that day on, or ``[start, end]``),
+        ``number``, ``dataset_qc_lte``; onelight's ``collection`` keeps datasets of that
+        collection. Any unambiguous prefix of a keyword works (``subj=``).
+
+        ``details=True`` returns ``(sessions, records)`` with ONE's record keys and the eid
+        (``([], None)`` when nothing matches).
+        """
+        terms = {'datasets': _as_list(dataset_types)}
         for key, value in filters.items():
             canonical = resolve_search_keyword(key)
-            if canonical == 'dataset_types':
-                terms['dataset_types'] = [*_as_list(terms['dataset_types']), *_as_list(value)]
-            else:
+            if canonical == 'datasets':
+                terms['datasets'] = [*terms['datasets'], *_as_list(value)]
+            elif value is not None:
                 terms[canonical] = value
-        index = self.index
-        df = index.df
+        index = self._current_index(query_type)
         sessions = index.sessions
         keep = np.ones(len(sessions), dtype=bool)
-        for key in ('lab', 'subject'):
-            if terms.get(key) is not None:
-                keep &= _wildcard_mask(sessions[key], terms[key])
-        if terms.get('number') is not None:
+        for key, column in (('laboratory', 'lab'), ('subject', 'subject')):
+            if key in terms:
+                keep &= text_mask(sessions[column], terms[key], self.wildcards)
+        for key in SESSION_META_TERMS:
+            if key in terms:
+                keep &= text_mask(self._session_meta(index, key), terms[key], self.wildcards)
+        if 'number' in terms:
             keep &= _number_mask(sessions['number'], terms['number'])
-        if terms.get('date_range') is not None:
+        if 'date_range' in terms:
             start, end = parse_date_range(terms['date_range'])
             dates = sessions['date'].to_numpy(dtype=object)
             if start:
                 keep &= dates >= start
             if end:
                 keep &= dates <= end
+        keep &= self._sessions_with_datasets(index, terms)
+        found = sessions.index[keep]
+        found = list(found[np.argsort(index.newest_first[keep], kind='stable')])
+        if not details:
+            return found
+        return (found, [self._session_record(index, s) for s in found]) if found else ([], None)
+
+    def _session_meta(self, index: Index, key: str) -> pd.Series:
+        meta = index.session_meta
+        if meta is None or key not in meta.columns:
+            raise SearchError(
+                f'repository "{self.repository.name}" has no {key} metadata (it comes with '
+                f'ONE cache tables, which this repository does not publish); search terms '
+                f'here: {", ".join(self.search_terms())}'
+            )
+        return meta[key].reindex(index.sessions.index)
+
+    def _sessions_with_datasets(self, index: Index, terms: dict) -> np.ndarray:
+        """Which sessions have a file for every dataset term (within the file filters)."""
+        df = index.df
         file_filter = None
-        if terms.get('collection') is not None:
+        if 'collection' in terms:
             file_filter = index.column_mask('collection', _as_list(terms['collection']))
+        if 'dataset_qc_lte' in terms:
+            if 'qc' not in df.columns:
+                raise SearchError(
+                    f'repository "{self.repository.name}" has no dataset QC (it comes with ONE '
+                    'cache tables, which this repository does not publish)'
+                )
+            level = _qc_level(terms['dataset_qc_lte'])
+            ok = df['qc'].map(lambda q: QC_LEVELS.index(str(q)) <= level).to_numpy(bool)
+            file_filter = ok if file_filter is None else file_filter & ok
+        keep = np.ones(len(index.sessions), dtype=bool)
         codes = df['session'].cat.codes.to_numpy()
-        wanted = _as_list(terms['dataset_types'])
-        for term in wanted or ([None] if file_filter is not None else []):
-            mask = index.term_mask(str(term)) if term is not None else file_filter
-            if file_filter is not None:
+        for term in terms['datasets'] or ([None] if file_filter is not None else []):
+            mask = index.term_mask(term, self.wildcards) if term is not None else file_filter
+            if file_filter is not None and term is not None:
                 mask = mask & file_filter
-            has = np.zeros(len(sessions), dtype=bool)
+            has = np.zeros(len(index.sessions), dtype=bool)
             has[codes[mask]] = True
             keep &= has
-        return sorted(sessions.index[keep])
+        return keep
+
+    def _session_record(self, index: Index, session: str) -> dict:
+        """ONE's session record (lab, subject, date, number, task_protocol, projects) + eid."""
+        lab, subject, date, number = _session_fields(session)
+        meta = index.session_meta
+        extra = {'task_protocol': None, 'projects': None}
+        if meta is not None and session in meta.index:
+            extra.update({k: _none(meta.at[session, k]) for k in extra if k in meta.columns})
+        return {
+            'lab': lab,
+            'subject': subject,
+            'date': _dt.date.fromisoformat(date),
+            'number': int(number),
+            **extra,
+            'eid': index.eids[session],
+        }
 
     # ------------------------------------------------------------------------------ listing
     def list_(self, session, collection=None) -> list:
         """The files of a session (ALF or not), relative to the session folder, sorted."""
-        rows = self._session_rows(session, collection)
+        rows = self._session_files(session)
+        if collection is not None:
+            rows = rows[_glob_mask(rows['collection'], collection, self.wildcards)]
         return sorted(rows['rel'])
 
     list = list_
 
-    def _session_rows(self, session, collection=None) -> pd.DataFrame:
-        rows = self.index.session_files(self.index.resolve_session(session))
+    def _session_files(self, eid, query_type=None) -> pd.DataFrame:
+        index = self._current_index(query_type)
+        return index.session_files(index.resolve_session(eid))
+
+    def _filter_files(
+        self, rows: pd.DataFrame, filename=None, collection=None, revision=None
+    ) -> pd.DataFrame:
+        """ONE's list filters: ``filename`` (dataset terms, or a dict of ALF parts),
+        ``collection`` (``''`` is the session folder) and ``revision`` (globs)."""
+        keep = np.ones(len(rows), dtype=bool)
+        if isinstance(filename, dict):
+            keep &= _parts_mask(rows, filename, self.wildcards)
+        elif filename is not None:
+            match = name_matcher(filename, self.wildcards)
+            keep &= np.array([match(f) for f in rows['filename']], dtype=bool)
         if collection is not None:
-            rows = rows[_wildcard_mask(rows['collection'], collection)]
-        return rows
+            keep &= _glob_mask(rows['collection'], collection, self.wildcards)
+        if revision is not None:
+            keep &= _glob_mask(rows['revision'], revision, self.wildcards)
+        return rows[keep]
+
+    def _listed_rows(self, eid, query_type, filename, collection, revision) -> pd.DataFrame:
+        """The rows that ONE's list_* methods select, for one session or every session."""
+        index = self._current_index(query_type)
+        if eid is None:
+            rows = index.df
+            rows = rows.assign(
+                rel=[p[len(s) + 1 :] for p, s in zip(rows['path'], rows['session'])]
+            )
+        else:
+            rows = index.session_files(index.resolve_session(eid))
+        return self._filter_files(rows, filename, collection, revision)
+
+    def list_datasets(
+        self,
+        eid=None,
+        filename=None,
+        collection=None,
+        revision=None,
+        qc=QC_LEVELS[3],
+        ignore_qc_not_set: bool = False,
+        details: bool = False,
+        query_type=None,
+        default_revisions_only: bool = False,
+        keep_eid_index: bool = False,
+    ):
+        """The datasets of a session (``collection/#revision#/name``, sorted), or of every
+        session (unique paths) when ``eid`` is None.
+
+        Filters as in ONE (``filename`` is matched as search matches dataset terms, or is a
+        dict of ALF parts). ``default_revisions_only`` keeps the revision a load would take.
+        ``details=True`` returns ONE's dataset table (index ``id``; ``(eid, id)`` with
+        ``keep_eid_index``).
+        """
+        rows = self._listed_rows(eid, query_type, filename, collection, revision)
+        if 'qc' in rows.columns:
+            level = _qc_level(qc)
+            ranks = rows['qc'].map(lambda q: QC_LEVELS.index(str(q)))
+            ok = ranks <= level
+            if ignore_qc_not_set:
+                ok &= ranks != 0
+            rows = rows[ok.to_numpy(bool)]
+        if default_revisions_only:
+            rows = rows[_default_revisions(rows)]
+        if details:
+            return self._dataset_table(rows, keep_eid_index)
+        if eid is None:
+            return list(dict.fromkeys(rows['rel']))
+        return sorted(rows['rel'])
+
+    def _dataset_table(self, rows: pd.DataFrame, keep_eid_index: bool = False) -> pd.DataFrame:
+        """ONE's datasets table for index rows."""
+        eids = self.index.eids
+        session_eids = [eids[str(s)] for s in rows['session']]
+        ids = [dataset_uuid(e, r) for e, r in zip(session_eids, rows['rel'])]
+        qc = rows['qc'].astype(str) if 'qc' in rows.columns else ['NOT_SET'] * len(rows)
+        table = pd.DataFrame(
+            {
+                'rel_path': list(rows['rel']),
+                'file_size': pd.array(list(rows['size']), dtype='Int64'),
+                'hash': [_none(h) for h in rows['md5']],
+                'exists': True,
+                'qc': pd.Categorical(list(qc), categories=QC_LEVELS, ordered=True),
+                'default_revision': _default_revisions(rows),
+            },
+            index=pd.Index(ids, name='id', dtype=object),
+        )
+        if keep_eid_index:
+            table.index = pd.MultiIndex.from_arrays([session_eids, ids], names=['eid', 'id'])
+        return table
+
+    def list_collections(
+        self,
+        eid=None,
+        filename=None,
+        collection=None,
+        revision=None,
+        details=False,
+        query_type=None,
+    ):
+        """The collections (``''`` is the session folder), sorted; ``details=True`` gives
+        ``{collection: datasets table}``."""
+        return self._list_by(
+            'collection', eid, filename, collection, revision, details, query_type
+        )
+
+    def list_revisions(
+        self,
+        eid=None,
+        filename=None,
+        collection=None,
+        revision=None,
+        details=False,
+        query_type=None,
+    ):
+        """The revisions (``''`` is unrevised), sorted; ``details=True`` gives
+        ``{revision: datasets table}``."""
+        return self._list_by('revision', eid, filename, collection, revision, details, query_type)
+
+    def _list_by(self, column, eid, filename, collection, revision, details, query_type):
+        rows = self._listed_rows(eid, query_type, filename, collection, revision)
+        names = rows[column].astype(object).fillna('').astype(str)
+        found = sorted(set(names))
+        if not details:
+            return found
+        return {n: self._dataset_table(rows[(names == n).to_numpy(bool)]) for n in found}
+
+    def list_subjects(self) -> list:
+        """Every subject of the repository, sorted."""
+        return sorted(set(self.index.sessions['subject']))
+
+    def get_details(self, eid, full: bool = False, query_type=None):
+        """A session's record (lab, subject, date, number, task_protocol, projects) as a
+        Series named by its eid; ``full=True``: its datasets table with those columns."""
+        index = self._current_index(query_type)
+        session = index.resolve_session(eid)
+        record = self._session_record(index, session)
+        eid = record.pop('eid')
+        if not full:
+            return pd.Series(record, name=eid)
+        table = self._dataset_table(index.session_files(session))
+        return table.assign(**record, eid=eid)
 
     # ------------------------------------------------------------------------------ loading
     def load_object(
         self,
-        session,
+        eid,
         obj: str,
-        *,
         collection=None,
         revision=None,
-        attribute=None,
+        query_type=None,
         download_only: bool = False,
+        check_hash: bool = True,
+        **kwargs,
     ):
         """Load an ALF object of a session as a Bunch (the same keys and values as ONE-api).
 
-        An object found in several collections needs ``collection=``. The latest revision
-        of each file wins; ``revision='X'`` takes the last revision at or before X
-        (unrevised files count as the oldest). ``attribute`` narrows the attributes
-        (``*`` wildcards). With ``download_only=True`` the local paths are returned.
+        ``obj`` and ``collection`` may hold ``*``; ``'wheel'`` also takes ``_ibl_wheel.*``
+        files (``'_ibl_wheel'`` only those). An object in several collections needs
+        ``collection=``. The latest revision of each file wins; ``revision='X'`` takes the
+        last at or before X. Keyword filters on ALF parts (``attribute``, ``namespace``,
+        ``timescale``, ``extra``, ``extension``; globs or lists) narrow the files.
+        ``download_only=True`` returns the local paths. ``check_hash`` verifies local copies
+        against the index's md5 where it has one.
         """
-        wanted, data, pairs = self._object_rows(session, obj, collection, revision, attribute)
-        paths = dict(zip(wanted['path'], self.repository.fetch(wanted)))
+        rows = self._session_files(eid, query_type)
+        wanted, data, pairs = _object_rows(
+            rows, obj, collection, revision, kwargs, self.wildcards, str(rows['session'].iloc[0])
+        )
+        paths = dict(zip(wanted['path'], self._fetch(wanted, check_hash)))
         if download_only:
             return [paths[p] for p in wanted['path']]
-        parts = {k: data[k].astype(object).tolist() for k in ALF_PARTS}
-        files = [
-            (paths[p], {k: _none(parts[k][i]) for k in ALF_PARTS})
-            for i, p in enumerate(data['path'])
-        ]
-        metadata = {paths[d]: paths[m] for d, m in pairs}
-        return assemble_object(files, metadata, name=obj)
-
-    def _object_rows(self, session, obj, collection, revision, attribute) -> tuple:
-        """Index rows of an object: (every file to fetch, the data files, metadata pairs)."""
-        session = self.index.resolve_session(session)
-        rows = self.index.session_files(session)
-        alf = rows[rows['is_alf']]
-        namespace, name = _split_namespace(obj, set(alf['object'].dropna().astype(str)))
-        sel = alf[(alf['object'] == name).to_numpy(bool)]
-        if namespace:
-            sel = sel[(sel['namespace'] == namespace).to_numpy(bool)]
-        if sel.empty:
-            objects = sorted(set(alf['object'].dropna().astype(str)))
-            raise NotFoundError(
-                f'object {obj!r} is not in session {session}; objects: '
-                f'{", ".join(objects) or "none"}'
-            )
-        sel = _pick_collection(sel, collection, f'object {obj!r}', session)
-        sel = _pick_revision(sel, revision, f'object {obj!r}')
-        data = sel[~sel['filename'].astype(str).map(is_metadata_file).to_numpy(bool)]
-        if attribute is not None:
-            timescale = ('_' + data['timescale'].astype(str)).where(data['timescale'].notna(), '')
-            ok = _wildcard_mask(data['attribute'], attribute) | _wildcard_mask(
-                data['attribute'].astype(str) + timescale, attribute
-            )
-            data = data[np.array(ok, dtype=bool)]
-            if data.empty:
-                raise NotFoundError(f'object {obj!r} in {session} has no attribute {attribute!r}')
-        pairs = _metadata_pairs(data, sel)
-        metas = {m for _, m in pairs}
-        wanted = pd.concat([data, sel[sel['path'].isin(metas).to_numpy(bool)]])
-        return wanted, data, pairs
+        return _assemble_rows(data, paths, pairs, obj)
 
     def load_dataset(
-        self, session, dataset: str, *, collection=None, revision=None, download_only: bool = False
+        self,
+        eid,
+        dataset,
+        collection=None,
+        revision=None,
+        query_type=None,
+        download_only: bool = False,
+        check_hash: bool = True,
     ):
-        """Load one dataset (``spikes.times.npy``, ``spikes.times`` or ``alf/spikes.times.npy``).
-
-        Returns an array, a DataFrame or whatever the file type loads to; with
-        ``download_only=True``, its local path.
-        """
-        session = self.index.resolve_session(session)
-        rows = self.index.session_files(session)
-        name = str(dataset).replace('\\', '/').strip('/')
-        if '/' in name:
-            folder, name = name.rsplit('/', 1)
-            if collection is not None and collection != folder:
-                raise SearchError(f'dataset {dataset!r} and collection={collection!r} disagree')
-            collection = folder
-        regex = wildcard_regex(name)
-        names = rows['filename'].astype(str)
-        stems = names.str.rsplit('.', n=1).str[0]
-        sel = rows[[bool(regex.fullmatch(n) or regex.fullmatch(s)) for n, s in zip(names, stems)]]
-        if sel.empty:
-            raise NotFoundError(f'dataset {dataset!r} is not in session {session}')
-        sel = _pick_collection(sel, collection, f'dataset {dataset!r}', session)
-        sel = _pick_revision(sel, revision, f'dataset {dataset!r}')
-        if len(sel) > 1:
-            raise AmbiguousError(
-                f'dataset {dataset!r} matches several files in {session}: '
-                f'{", ".join(sorted(sel["rel"]))}'
-            )
-        path = self.repository.fetch(sel)[0]
+        """Load one dataset: a name or term (``spikes.times.npy``, ``spikes.times``, globs),
+        an exact path in the session (``alf/#2021-06-01#/spikes.times.npy``) or a dict of ALF
+        parts. Returns an array, a DataFrame or what the file type loads to; with
+        ``download_only=True``, its local path."""
+        rows = self._session_files(eid, query_type)
+        row = _dataset_row(rows, dataset, collection, revision, self.wildcards)
+        path = self._fetch(row, check_hash)[0]
         return path if download_only else load_file_content(path)
+
+    def load_datasets(
+        self,
+        eid,
+        datasets,
+        collections=None,
+        revisions=None,
+        query_type=None,
+        assert_present: bool = True,
+        download_only: bool = False,
+        check_hash: bool = True,
+    ) -> tuple:
+        """Load several datasets: ``(data, records)`` in the order asked, as in ONE.
+
+        ``collections`` and ``revisions`` are one value for all or a list, one per dataset.
+        A missing dataset raises ALFObjectNotFound, or with ``assert_present=False`` gives
+        None in both lists. Records hold ``eid, id, rel_path, file_size, hash, exists, qc,
+        revision``.
+        """
+        if isinstance(datasets, (str, dict)):
+            raise TypeError('datasets must be a list of datasets, not a single one')
+        datasets = list(datasets)
+        collections = _per_dataset(collections, len(datasets), 'collections')
+        revisions = _per_dataset(revisions, len(datasets), 'revisions')
+        rows = self._session_files(eid, query_type)
+        found = []
+        for dataset, coll, rev in zip(datasets, collections, revisions):
+            try:
+                found.append(_dataset_row(rows, dataset, coll, rev, self.wildcards))
+            except ALFObjectNotFound:
+                if assert_present:
+                    raise
+                found.append(None)
+        present = [r for r in found if r is not None]
+        paths = iter(self._fetch(pd.concat(present), check_hash) if present else [])
+        data, records = [], []
+        for row in found:
+            if row is None:
+                data.append(None)
+                records.append(None)
+                continue
+            path = next(paths)
+            data.append(path if download_only else load_file_content(path))
+            record = self._dataset_table(row).reset_index().iloc[0].to_dict()
+            record.pop('default_revision', None)
+            record['revision'] = row['revision'].iloc[0] or ''
+            records.append({'eid': self.index.eids[str(row['session'].iloc[0])], **record})
+        return data, records
+
+    def load_collection(
+        self,
+        eid,
+        collection: str,
+        object=None,
+        revision=None,
+        query_type=None,
+        download_only: bool = False,
+        check_hash: bool = True,
+        **kwargs,
+    ):
+        """Load the ALF objects directly in one collection (``''``: the session folder) as
+        ``{object: Bunch}``; ``download_only=True`` gives a tuple of local paths."""
+        rows = self._session_files(eid, query_type)
+        session = str(rows['session'].iloc[0])
+        folder = str(collection or '').strip('/')
+        colls = rows['collection'].astype(object).fillna('')
+        sel = rows[(colls == folder).to_numpy(bool) & rows['is_alf'].to_numpy(bool)]
+        if object is not None:
+            sel = sel[_glob_mask(sel['object'], object, self.wildcards)]
+        sel = _filter_parts(sel, kwargs, self.wildcards)
+        if sel.empty:
+            raise ALFObjectNotFound(
+                f'no ALF objects in collection {folder!r} of {session}; collections: '
+                f'{", ".join(sorted(set(colls))) or "none"}'
+            )
+        sel = _pick_revision(sel, revision, f'collection {folder!r}')
+        paths = dict(zip(sel['path'], self._fetch(sel, check_hash)))
+        if download_only:
+            return tuple(paths[p] for p in sel['path'])
+        out = {}
+        for name in sorted(set(sel['object'])):
+            objects = sel[(sel['object'] == name).to_numpy(bool)]
+            data = objects[~objects['filename'].map(is_metadata_file).to_numpy(bool)]
+            out[name] = _assemble_rows(data, paths, _metadata_pairs(data, objects), name)
+        return out
+
+    def _fetch(self, rows: pd.DataFrame, check_hash: bool = True) -> list:
+        return self.repository.fetch(rows, check_hash=check_hash)
 
     def download(
         self,
@@ -3890,18 +4632,17 @@ class One:
         Files already complete locally are not fetched again (``force=True`` re-downloads).
         With ``dry_run=True`` nothing is fetched: the paths the files would have are returned.
         """
+        rows = self._session_files(session)
+        name = str(rows['session'].iloc[0])
         if obj is not None:
-            rows = self._object_rows(session, obj, collection, None, None)[0]
-        else:
-            rows = self._session_rows(session, collection)
-            if rows.empty:
-                raise NotFoundError(f'no files in {session} (collection={collection!r})')
+            rows = _object_rows(rows, obj, collection, None, {}, self.wildcards, name)[0]
+        elif collection is not None:
+            rows = rows[_glob_mask(rows['collection'], collection, self.wildcards)]
+        if rows.empty:
+            raise ALFObjectNotFound(f'no files in {name} (collection={collection!r})')
         if dry_run:
-            folder = self.repository.session_dir(str(rows['session'].iloc[0]))
-            return [
-                folder / PurePosixPath(p[len(str(s)) + 1 :])
-                for p, s in zip(rows['path'], rows['session'])
-            ]
+            folder = self.repository.session_dir(name)
+            return [folder / PurePosixPath(rel) for rel in rows['rel']]
         return self.repository.fetch(rows, force=force)
 
     def verify(self, sessions=(), *, repair: bool = False) -> list:
@@ -3925,75 +4666,206 @@ class One:
                 [d.dest.exists() or part_path(d.dest).exists() for d in checks], dtype=bool
             )
             rows, checks = rows[keep], [d for d, k in zip(checks, keep) if k]
-        problems = [(problem, d.dest) for d in checks if (problem := _local_problem(d))]
+        problems = [
+            (problem, d.dest)
+            for d in checks
+            if (problem := local_copy_problem(d.dest, d.size, d.md5))
+        ]
         if repair and problems:
             broken = {str(dest) for _, dest in problems}
             mask = np.array([str(d.dest) in broken for d in checks], dtype=bool)
             self.repository.fetch(rows[mask], force=True)
-            problems = [(p, d.dest) for d in checks if (p := _local_problem(d))]
+            problems = [
+                (p, d.dest) for d in checks if (p := local_copy_problem(d.dest, d.size, d.md5))
+            ]
         return problems
-
-
-def _local_problem(item: Download) -> str | None:
-    """What is wrong with a local copy, or None."""
-    try:
-        size = item.dest.stat().st_size
-    except OSError:
-        return 'incomplete' if part_path(item.dest).exists() else 'missing'
-    if item.size is not None and size < item.size:
-        return 'truncated'
-    if item.size is not None and size != item.size:
-        return 'wrong size'
-    if item.md5 and md5sum(item.dest) != item.md5.lower():
-        return 'wrong md5'
-    return None
 
 
 ONE = One
 
 
+def _check_setting_names(backend, settings: dict) -> None:
+    """A keyword that is no setting of the repository type is a TypeError naming it."""
+    known = {'name', 'type', *backend.required, *backend.optional}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise TypeError(
+            f'One() got an unexpected keyword argument {unknown[0]!r} (settings of a '
+            f'{backend.type} repository: {", ".join(sorted(known - {"name", "type"}))})'
+        )
+
+
 def _none(value):
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+    if value is None or value is pd.NA:
+        return None
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def _per_dataset(values, n: int, what: str) -> list:
+    if values is None or isinstance(values, str):
+        return [values] * n
+    values = list(values)
+    if len(values) != n:
+        raise SearchError(f'{what} must have one entry per dataset ({n}), not {len(values)}')
+    return values
 
 
 def _split_namespace(obj: str, objects: set) -> tuple:
     """``'_ibl_trials'`` -> ``('ibl', 'trials')`` unless ``_ibl_trials`` is itself an object."""
-    m = re.fullmatch(r'_([a-zA-Z0-9]+)_(\w+)', obj)
+    m = re.fullmatch(r'_([a-zA-Z0-9]+)_(\w+|\*)', obj)
     if m and obj not in objects:
         return m.group(1), m.group(2)
     return None, obj
 
 
-def _pick_collection(rows: pd.DataFrame, collection, what: str, session: str) -> pd.DataFrame:
-    colls = rows['collection'].astype(object).fillna('')
-    if collection is None:
-        found = sorted(set(colls))
-        if len(found) > 1:
-            raise AmbiguousError(
-                f'{what} is in several collections of {session}: '
-                f'{", ".join(c or "(session folder)" for c in found)}; '
-                'pass collection='
-            )
-        return rows
-    picked = rows[(colls == collection.strip('/')).to_numpy(bool)]
-    if picked.empty:
-        raise NotFoundError(
-            f'{what} is not in collection {collection!r} of {session}; it is in '
-            f'{", ".join(sorted(set(c or "(session folder)" for c in colls)))}'
+def _parts_mask(rows: pd.DataFrame, parts: dict, wildcards: bool = True) -> np.ndarray:
+    """Rows whose ALF parts match a dict of patterns (``{'object': 'spikes', ...}``)."""
+    keep = rows['is_alf'].to_numpy(bool).copy()
+    for part, pattern in parts.items():
+        if part not in (*PATH_PARTS, 'object'):
+            raise SearchError(f'unknown ALF part {part!r}; parts: {", ".join(PATH_PARTS)}')
+        if pattern is not None:
+            keep &= _glob_mask(rows[part], pattern, wildcards)
+    return keep
+
+
+def _filter_parts(rows: pd.DataFrame, filters: dict, wildcards: bool = True) -> pd.DataFrame:
+    """ONE's keyword filters on ALF parts; ``attribute`` also matches attribute_timescale."""
+    unknown = sorted(set(filters) - set(ALF_FILTERS))
+    if unknown:
+        raise TypeError(
+            f'unexpected keyword argument {unknown[0]!r} (filters: {", ".join(ALF_FILTERS)})'
         )
-    return picked
+    keep = np.ones(len(rows), dtype=bool)
+    for part, pattern in filters.items():
+        if pattern is None:
+            continue
+        ok = _glob_mask(rows[part], pattern, wildcards)
+        if part == 'attribute':
+            timescale = ['_' + t if t else '' for t in rows['timescale'].fillna('')]
+            full = [f'{a}{t}' for a, t in zip(rows['attribute'].fillna(''), timescale)]
+            ok |= _glob_mask(full, pattern, wildcards)
+        keep &= ok
+    return rows[keep]
+
+
+def _object_rows(rows, obj, collection, revision, filters, wildcards, session) -> tuple:
+    """Rows of an object: (every file to fetch, the data files, metadata pairs)."""
+    alf = rows[rows['is_alf'].to_numpy(bool)]
+    objects = set(alf['object'].dropna().astype(str))
+    namespace, name = _split_namespace(obj, objects)
+    sel = alf[_glob_mask(alf['object'], name, wildcards)]
+    if namespace:
+        sel = sel[(sel['namespace'] == namespace).to_numpy(bool)]
+    if sel.empty:
+        raise ALFObjectNotFound(
+            f'object {obj!r} is not in session {session}; objects: '
+            f'{", ".join(sorted(objects)) or "none"}'
+        )
+    names = sorted(set(sel['object']))
+    if len(names) > 1:
+        raise ALFMultipleObjectsFound(
+            f'{obj!r} matches several objects in {session}: {", ".join(names)}; name one'
+        )
+    sel = _pick_collection(sel, collection, f'object {obj!r}', session, wildcards)
+    sel = _pick_revision(sel, revision, f'object {obj!r}')
+    data = sel[~sel['filename'].map(is_metadata_file).to_numpy(bool)]
+    if filters:
+        data = _filter_parts(data, filters, wildcards)
+        if data.empty:
+            raise ALFObjectNotFound(f'object {obj!r} in {session} has no files matching {filters}')
+    pairs = _metadata_pairs(data, sel)
+    metas = {m for _, m in pairs}
+    wanted = pd.concat([data, sel[sel['path'].isin(metas).to_numpy(bool)]])
+    return wanted, data, pairs
+
+
+def _assemble_rows(data: pd.DataFrame, paths: dict, pairs: list, name: str) -> Bunch:
+    """``assemble_object`` for index rows whose local paths are known."""
+    parts = {k: data[k].tolist() for k in ALF_PARTS}
+    files = [
+        (paths[p], {k: _none(parts[k][i]) for k in ALF_PARTS}) for i, p in enumerate(data['path'])
+    ]
+    return assemble_object(files, {paths[d]: paths[m] for d, m in pairs}, name=name)
+
+
+def _dataset_row(rows, dataset, collection, revision, wildcards) -> pd.DataFrame:
+    """The one row a dataset names in a session (see ``One.load_dataset``)."""
+    session = str(rows['session'].iloc[0]) if len(rows) else ''
+    if isinstance(dataset, dict):
+        sel = rows[_parts_mask(rows, dataset, wildcards)]
+    else:
+        name = str(dataset).replace('\\', '/').strip('/')
+        exact = rows[(rows['rel'] == name).to_numpy(bool)] if '/' in name else rows.iloc[:0]
+        if not exact.empty:  # a path in the session names that very file
+            if collection is not None or revision is not None:
+                raise SearchError(
+                    f'dataset {dataset!r} is a path: give no collection or revision with it'
+                )
+            return exact
+        if '/' in name:
+            folder, name = name.rsplit('/', 1)
+            if collection is not None and collection != folder:
+                raise SearchError(f'dataset {dataset!r} and collection={collection!r} disagree')
+            collection = folder
+        match = name_matcher(name, wildcards)
+        sel = rows[np.array([match(f) for f in rows['filename']], dtype=bool)]
+    if sel.empty:
+        raise ALFObjectNotFound(f'dataset {dataset!r} is not in session {session}')
+    sel = _pick_collection(sel, collection, f'dataset {dataset!r}', session, wildcards)
+    sel = _pick_revision(sel, revision, f'dataset {dataset!r}')
+    if len(sel) > 1:
+        raise ALFMultipleObjectsFound(
+            f'dataset {dataset!r} matches several files in {session}: '
+            f'{", ".join(sorted(sel["rel"]))}'
+        )
+    return sel
+
+
+def _pick_collection(rows, collection, what: str, session: str, wildcards=True) -> pd.DataFrame:
+    colls = rows['collection'].astype(object).fillna('')
+    if collection is not None:
+        picked = rows[_glob_mask(colls, str(collection).strip('/'), wildcards)]
+        if picked.empty:
+            raise ALFObjectNotFound(
+                f'{what} is not in collection {collection!r} of {session}; it is in '
+                f'{", ".join(sorted(set(c or "(session folder)" for c in colls)))}'
+            )
+        rows, colls = picked, picked['collection'].astype(object).fillna('')
+    found = sorted(set(colls))
+    if len(found) > 1:
+        raise ALFMultipleCollectionsFound(
+            f'{what} is in several collections of {session}: '
+            f'{", ".join(c or "(session folder)" for c in found)}; pass collection='
+        )
+    return rows
 
 
 def _pick_revision(rows: pd.DataFrame, revision, what: str) -> pd.DataFrame:
-    """Keep, per file name, the latest revision (at or before ``revision`` when given)."""
-    revs = rows['revision'].astype(object).fillna('')
-    rows = rows.assign(_rev=revs.to_numpy(), _name=rows['filename'].astype(str).to_numpy())
+    """Keep, per file, the latest revision (at or before ``revision`` when given)."""
     if revision is not None:
-        rows = rows[(rows['_rev'] <= str(revision)).to_numpy(bool)]
+        revs = rows['revision'].astype(object).fillna('').to_numpy(object)
+        rows = rows[revs <= str(revision)]
         if rows.empty:
-            raise NotFoundError(f'{what} has no revision at or before {revision!r}')
-    rows = rows.sort_values(['_name', '_rev']).drop_duplicates('_name', keep='last')
-    return rows.drop(columns=['_rev', '_name'])
+            raise ALFObjectNotFound(f'{what} has no revision at or before {revision!r}')
+    return rows[_default_revisions(rows)]
+
+
+def _default_revisions(rows: pd.DataFrame) -> np.ndarray:
+    """Which rows hold the latest revision of their file (per collection and file name;
+    unrevised files count as the oldest)."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    key = pd.DataFrame(
+        {
+            's': rows['session'].astype(str).to_numpy(object),
+            'c': rows['collection'].astype(object).fillna('').to_numpy(object),
+            'f': rows['filename'].astype(str).to_numpy(object),
+            'r': rows['revision'].astype(object).fillna('').to_numpy(object),
+        }
+    )
+    latest = key.groupby(['s', 'c', 'f'], sort=False)['r'].transform('max')
+    return (key['r'] == latest).to_numpy(bool)
 
 
 def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
@@ -4016,24 +4888,37 @@ def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
     return pairs
 
 
-def _adhoc_repository(name, *, root_dir=None, base_url=None, **settings) -> dict | None:
-    """The configuration entry of a repository given by keyword, if any: ``root_dir=``
-    (local), ``base_url=`` (http) or ``article_id=`` (figshare). Unnamed, an http
-    repository is named after its host and port and a figshare one after its article, so
-    that two of them never share a download folder.
+def _adhoc_repository(
+    name, *, cache_dir=None, root_dir=None, base_url=None, **settings
+) -> dict | None:
+    """The configuration entry of a repository given by its location, if any.
 
-    Otherwise the settings override the configured repository's (``One('lab', jobs=4)``).
+    ``base_url=`` is an http repository; ``cache_dir=`` / ``root_dir=`` a local folder;
+    ``article_id=`` a figshare article; ``name`` an existing folder. Unnamed, an http
+    repository is named after its host and port and a figshare one after its article, so
+    that two of them never share a download folder. Otherwise None: ``name`` is a
+    configured repository, and the settings override its own (``One('lab', jobs=4)``).
     """
-    if root_dir is not None:
-        return {'name': name or 'local', 'type': 'local', 'root_dir': str(root_dir), **settings}
     if base_url is not None:
         parts = urllib.parse.urlsplit(str(base_url))
         host = '-'.join(str(p) for p in (parts.hostname, parts.port) if p) or 'http'
         return {'name': name or host, 'type': 'http', 'base_url': base_url, **settings}
+    folder = root_dir if root_dir is not None else cache_dir
+    if folder is None and isinstance(name, (str, os.PathLike)) and _is_folder(name):
+        folder, name = name, None
+    if folder is not None:
+        return {'name': name or 'local', 'type': 'local', 'root_dir': str(folder), **settings}
     if 'article_id' in settings:
         default = f'figshare-{parse_article_id(settings["article_id"])}'
         return {'name': name or default, 'type': 'figshare', **settings}
     return None
+
+
+def _is_folder(path) -> bool:
+    try:
+        return Path(path).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _find_repository(config: dict, name: str | None) -> dict:
@@ -4042,7 +4927,7 @@ def _find_repository(config: dict, name: str | None) -> dict:
     if name is None:
         raise ConfigError(
             'no repository is configured: run "onelight add_repo NAME --type local '
-            '--root-dir FOLDER" (or use One(root_dir=...))'
+            '--root-dir FOLDER" (or use One(cache_dir=...))'
         )
     if name not in repos:
         raise NotFoundError(
@@ -4055,7 +4940,8 @@ def _find_repository(config: dict, name: str | None) -> dict:
 # Module-level API
 # =============================================================================================
 # ``import onelight as one; one.search(['trials'])`` uses a default One, built on first use
-# from the configuration's current repository.
+# from the configuration's current repository. ``load_object`` and ``load_dataset`` given an
+# existing folder read it directly, as ONE-api's ``one.alf.io`` does.
 
 _default_client: One | None = None
 
@@ -4074,6 +4960,11 @@ def reset_default() -> None:
     _default_client = None
 
 
+def search_terms() -> tuple:
+    """The search keywords the current repository answers; see ``One.search_terms``."""
+    return default_one().search_terms()
+
+
 def search(dataset_types=(), **filters) -> list:
     """Search the current repository; see ``One.search``."""
     return default_one().search(dataset_types, **filters)
@@ -4084,14 +4975,62 @@ def list_(session, collection=None) -> list:
     return default_one().list_(session, collection=collection)
 
 
-def load_object(session, obj, **kwargs):
-    """Load an ALF object from the current repository; see ``One.load_object``."""
-    return default_one().load_object(session, obj, **kwargs)
+def load_object(session, obj, collection=None, **kwargs):
+    """Load an ALF object; see ``One.load_object``.
+
+    ``session`` may be an existing folder: the folder holding the object's files (as
+    ``one.alf.io.load_object`` reads it), or a session folder with ``collection=``.
+    Otherwise it names a session of the current repository.
+    """
+    if _is_local_folder(session):
+        kwargs.pop('download_only', None)
+        kwargs.pop('check_hash', None)
+        revision = kwargs.pop('revision', None)
+        rows = _folder_rows(_data_folder(session, collection))
+        wanted, data, pairs = _object_rows(rows, obj, None, revision, kwargs, True, str(session))
+        paths = {p: Path(p) for p in wanted['path']}
+        return _assemble_rows(data, paths, pairs, obj)
+    return default_one().load_object(session, obj, collection, **kwargs)
 
 
-def load_dataset(session, dataset, **kwargs):
-    """Load one dataset from the current repository; see ``One.load_dataset``."""
-    return default_one().load_dataset(session, dataset, **kwargs)
+def load_dataset(session, dataset, collection=None, **kwargs):
+    """Load one dataset; ``session`` may be an existing folder (see ``load_object``)."""
+    if _is_local_folder(session):
+        folder = _data_folder(session, collection)
+        exact = safe_join(folder, str(dataset).replace('\\', '/')) if '/' in str(dataset) else None
+        if exact is not None and exact.is_file():
+            return load_file_content(exact)
+        rows = _folder_rows(folder)
+        row = _dataset_row(rows, dataset, None, kwargs.get('revision'), True)
+        return load_file_content(row['path'].iloc[0])
+    return default_one().load_dataset(session, dataset, collection, **kwargs)
+
+
+def _is_local_folder(session) -> bool:
+    return isinstance(session, (str, os.PathLike)) and _is_folder(session)
+
+
+def _data_folder(folder, collection) -> Path:
+    folder = Path(folder).expanduser()
+    return safe_join(folder, str(collection).strip('/')) if collection else folder
+
+
+def _folder_rows(folder: Path) -> pd.DataFrame:
+    """The files directly in a folder, as index rows (what the loaders select from)."""
+    try:
+        names = sorted(e.name for e in os.scandir(folder) if e.is_file() and e.name[0] != '.')
+    except OSError as e:
+        raise NotFoundError(f'cannot read folder {folder}: {e.strerror}') from None
+    rows = pd.DataFrame([dataset_parts(n) for n in names], columns=[*PATH_PARTS, 'is_alf'])
+    return rows.assign(
+        path=[str(Path(folder, n)) for n in names],
+        filename=names,
+        rel=names,
+        dirs='',
+        session=str(folder),
+        size=None,
+        md5=None,
+    )
 
 
 def set_repository(name: str) -> None:
@@ -4491,7 +5430,8 @@ def index_cmd(ctx, root, base_url, checksums):
 @click.option('--json', 'as_json', is_flag=True, help='Print a JSON list.')
 @click.pass_context
 def search_cmd(ctx, datasets, lab, subject, date_range, day, number, collection, as_json):
-    """Search sessions having every DATASET (e.g. trials, spikes.times, '_ibl_trials.*')."""
+    """Search sessions having every DATASET (e.g. trials, spikes.times, '_ibl_trials.*'),
+    newest first; --json gives each session's record and eid."""
     filters = {}
     for key, value in (
         ('lab', lab),
@@ -4505,7 +5445,12 @@ def search_cmd(ctx, datasets, lab, subject, date_range, day, number, collection,
         filters['date_range'] = [None if d in ('-', '') else d for d in date_range]
     if day:
         filters['date_range'] = day
-    _emit(_client(ctx).search(list(datasets), **filters), as_json)
+    one = _client(ctx)
+    if not as_json:
+        _emit(one.search(list(datasets), **filters), False)
+        return
+    sessions, records = one.search(list(datasets), details=True, **filters)
+    _emit([{'session': s, **r} for s, r in zip(sessions, records or [])], True)
 
 
 @cli.command('list')
@@ -4630,7 +5575,7 @@ def demo_cmd(ctx):
         downloads = dirs.data / 'demo-downloads'
         shutil.rmtree(downloads, ignore_errors=True)
         one = One('demo', base_url=server.url, download_dir=template, progress=False)
-        click.echo(f'index: {len(one.index)} files; search terms: {", ".join(search_terms())}')
+        click.echo(f'index: {len(one.index)} files; search terms: {", ".join(one.search_terms())}')
         found = one.search(['trials', 'spikes'], subject='Cori')
         click.echo(f"search(['trials', 'spikes'], subject='Cori') -> {found}")
         click.echo(

@@ -48,12 +48,19 @@ def test_full_path_vectors(case):
 @pytest.mark.parametrize('case', cases('session_path'))
 def test_session_path_vectors(case):
     assert onelight.is_session_path(case['path']) is case['is_session_path']
-    assert onelight.session_path_parts(case['path']) == case['session_parts_search']
+    parts = onelight.session_path_parts(case['path'], as_dict=True, assert_valid=False)
+    assert parts == case['session_parts_search']
 
 
 @pytest.mark.parametrize('case', cases('session_path_parts'))
 def test_session_path_parts_vectors(case):
-    assert onelight.session_path_parts(case['path']) == case['parts']
+    parts = case['parts']
+    assert onelight.session_path_parts(case['path'], as_dict=True, assert_valid=False) == parts
+    if parts['subject'] is None:
+        with pytest.raises(onelight.ALFInvalid):
+            onelight.session_path_parts(case['path'])
+    else:  # ONE's convention: a tuple by default
+        assert onelight.session_path_parts(case['path']) == tuple(parts.values())
 
 
 @pytest.mark.parametrize(

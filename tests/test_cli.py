@@ -83,7 +83,22 @@ def test_search_list_download(configured):
     result = run('search', 'eye', '--subject', 'Cori')
     assert result.exit_code == 0 and result.stdout.split() == [CORI1]
     result = run('search', 'trials', '--date-range', '2016-12-15', '-', '--json')
-    assert json.loads(result.stdout)[0] == 'angelakilab/Subjects/IBL-T1/2019-02-20/001'
+    found = json.loads(result.stdout)  # newest first, with each session's record and eid
+    assert [f['session'] for f in found][-3:] == [
+        'angelakilab/Subjects/IBL-T1/2019-02-20/001',
+        'nicklab/Subjects/Theiler/2017-10-11/001',
+        'nicklab/Subjects/Cori/2016-12-18/001',
+    ]
+    assert found[0] == {
+        'session': 'mainenlab/Subjects/NYU-01/2020-02-02/1',
+        'lab': 'mainenlab',
+        'subject': 'NYU-01',
+        'date': '2020-02-02',
+        'number': 1,
+        'task_protocol': None,
+        'projects': None,
+        'eid': str(onelight.session_eid('mainenlab/Subjects/NYU-01/2020-02-02/001')),
+    }
     assert run('search', '--date', '2016-12-14').stdout.split() == [CORI1]
     listing = run('list', CORI1, '--json')
     assert 'alf/spikes.times.npy' in json.loads(listing.stdout)
@@ -153,7 +168,7 @@ def test_upload_to_local_repository(alf_root, tmp_path):
 def test_demo_runs_quickly():
     result = run('demo')
     assert result.exit_code == 0, result.output
-    assert "subject='Cori') -> ['nicklab/Subjects/Cori/2016-12-14/001'" in result.stdout
+    assert "subject='Cori') -> ['nicklab/Subjects/Cori/2016-12-18/001'" in result.stdout
     assert 'feedbackType' in result.stdout and 'rewarded' in result.stdout
     assert not onelight.app_dirs().config_file.exists()  # registers nothing
 
@@ -173,10 +188,10 @@ def test_real_subprocess(alf_root, home):
     done = subprocess.run(
         [*cmd, 'search', 'wheelMoves'], env=env, capture_output=True, text=True, timeout=60
     )
-    assert done.stdout.split() == [
-        'nicklab/Subjects/Cori/2016-12-14/001',
-        'nicklab/Subjects/Cori/2016-12-18/001',
+    assert done.stdout.split() == [  # newest first, as in ONE
         'nicklab/Subjects/Theiler/2017-10-11/001',
+        'nicklab/Subjects/Cori/2016-12-18/001',
+        'nicklab/Subjects/Cori/2016-12-14/001',
     ]
     done = subprocess.run(
         [*cmd, 'list', 'x/Subjects/y/2020-01-01/001'],

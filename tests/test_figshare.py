@@ -289,7 +289,7 @@ def test_cli_figshare(alf_root, figshare, tmp_path):
     assert f'{CORI1}/alf/eye.area.npy' in dry.stdout.split() and not emu.names(article)
     result = run('upload', alf_root, '--checksums')
     assert result.exit_code == 0 and 'uploaded' in result.stderr
-    assert run('search', 'eye').stdout.split()[0] == CORI1
+    assert run('search', 'eye').stdout.split()[-1] == CORI1  # newest first
     result = run('clean_publish')
     assert result.exit_code == 0 and 'published article' in result.stderr
     wrong = run('add_repo', 'x', '--type', 'figshare', '--article-id', 'nope')

@@ -246,7 +246,7 @@ def test_offline_uses_the_cached_index_and_local_files(alf_root, serve, tmp_path
     n = len(server.requests)
     monkeypatch.setenv('ONELIGHT_OFFLINE', '1')
     offline = http_one(server, tmp_path)
-    assert offline.search(['eye']) == [CORI1, 'nicklab/Subjects/Theiler/2017-10-11/001']
+    assert offline.search(['eye']) == ['nicklab/Subjects/Theiler/2017-10-11/001', CORI1]
     assert offline.load_object(CORI1, 'trials').goCue_times.shape == (214,)
     with pytest.raises(onelight.OfflineError, match='not available offline'):
         offline.load_object(CORI1, 'spikes')

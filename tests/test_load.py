@@ -145,7 +145,7 @@ def test_attribute_filter_and_download_only(one, alf_root):
         'spikes.times.npy',
     ]
     assert all(p.parent == alf_root / CORI1 / 'alf' for p in paths)
-    with pytest.raises(onelight.NotFoundError, match='no attribute'):
+    with pytest.raises(onelight.ALFObjectNotFound, match="no files matching.*'nope'"):
         one.load_object(CORI1, 'spikes', attribute='nope')
 
 
@@ -179,7 +179,8 @@ def test_loaders_by_extension(one):
     enc = one.load_dataset(ibl, '_iblrig_encoderPositions.raw.ssv')
     assert list(enc.columns) == ['re_ts', 're_pos'] and len(enc) == 100
     spikes = one.load_dataset(CORI1, 'spikes.times')
-    assert isinstance(spikes, np.memmap) and not spikes.flags.writeable
+    # lazy (memory-mapped) yet writable as ONE's arrays are: copy-on-write, the file untouched
+    assert isinstance(spikes, np.memmap) and spikes.flags.writeable and spikes.mode == 'c'
 
 
 def test_load_dataset_errors(one):
