@@ -89,7 +89,7 @@ def test_search_list_download(configured):
         'nicklab/Subjects/Theiler/2017-10-11/001',
         'nicklab/Subjects/Cori/2016-12-18/001',
     ]
-    assert found[0] == {
+    assert found[1] == {
         'session': 'mainenlab/Subjects/NYU-01/2020-02-02/1',
         'lab': 'mainenlab',
         'subject': 'NYU-01',
