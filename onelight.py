@@ -4413,10 +4413,17 @@ class One:
         session_eids = [eids[str(s)] for s in rows['session']]
         ids = [dataset_uuid(e, r) for e, r in zip(session_eids, rows['rel'])]
         qc = rows['qc'].astype(str) if 'qc' in rows.columns else ['NOT_SET'] * len(rows)
+        sizes = pd.array(list(rows['size']), dtype='Int64')
+        if self.repository.is_local and sizes.isna().any():  # a scan never stats: do it here
+            copies = self.repository.local_copies(rows)
+            sizes = pd.array(
+                [_file_size(d.dest) if pd.isna(n) else n for n, d in zip(sizes, copies)],
+                dtype='Int64',
+            )
         table = pd.DataFrame(
             {
                 'rel_path': list(rows['rel']),
-                'file_size': pd.array(list(rows['size']), dtype='Int64'),
+                'file_size': sizes,
                 'hash': [_none(h) for h in rows['md5']],
                 'exists': True,
                 'qc': pd.Categorical(list(qc), categories=QC_LEVELS, ordered=True),
@@ -4574,7 +4581,7 @@ class One:
             data.append(path if download_only else load_file_content(path))
             record = self._dataset_table(row).reset_index().iloc[0].to_dict()
             record.pop('default_revision', None)
-            record['revision'] = row['revision'].iloc[0] or ''
+            record['revision'] = _none(row['revision'].iloc[0]) or ''
             records.append({'eid': self.index.eids[str(row['session'].iloc[0])], **record})
         return data, records
 
@@ -4590,11 +4597,13 @@ class One:
         **kwargs,
     ):
         """Load the ALF objects directly in one collection (``''``: the session folder) as
-        ``{object: Bunch}``; ``download_only=True`` gives a tuple of local paths."""
+        ``{object: Bunch}``; ``download_only=True`` gives a tuple of local paths.
+
+        (``object`` is ONE's keyword: the builtin is shadowed in here.)"""
         rows = self._session_files(eid, query_type)
         session = str(rows['session'].iloc[0])
         folder = str(collection or '').strip('/')
-        colls = rows['collection'].astype(object).fillna('')
+        colls = rows['collection'].astype('O').fillna('')
         sel = rows[(colls == folder).to_numpy(bool) & rows['is_alf'].to_numpy(bool)]
         if object is not None:
             sel = sel[_glob_mask(sel['object'], object, self.wildcards)]
@@ -4699,6 +4708,13 @@ def _none(value):
     if value is None or value is pd.NA:
         return None
     return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _per_dataset(values, n: int, what: str) -> list:
