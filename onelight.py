@@ -4173,14 +4173,16 @@ class One:
             session = self.index.resolve_session(eid)
         except NotFoundError:
             return None
-        return self.path2ref(session, as_dict=as_dict, parse=parse)
+        ref = self.path2ref(session, parse=parse)
+        return ref if as_dict else f'{ref["date"]}_{ref["sequence"]}_{ref["subject"]}'
 
     @staticmethod
     def path2ref(path, as_dict: bool = True, parse: bool = True):
-        """The experiment reference of a session path, None if it is not one.
+        """The experiment reference of a session path, None if it is not one; as text, with
+        the number as the path writes it (as ONE-api does).
 
         >>> One.path2ref('lab/Subjects/m1/2020-01-01/002', as_dict=False)
-        '2020-01-01_2_m1'
+        '2020-01-01_002_m1'
         """
         try:
             parts = parse_session(path)
@@ -4200,7 +4202,7 @@ class One:
             }
         if as_dict:
             return ref
-        return f'{parts["date"]}_{ref["sequence"]}_{ref["subject"]}'
+        return f'{parts["date"]}_{parts["number"]}_{parts["subject"]}'
 
     def ref2eid(self, ref):
         """The eid of an experiment reference; NotFoundError unless exactly one session."""
@@ -4315,9 +4317,9 @@ class One:
         """ONE's session record (lab, subject, date, number, task_protocol, projects) + eid."""
         lab, subject, date, number = _session_fields(session)
         meta = index.session_meta
-        extra = {'task_protocol': None, 'projects': None}
+        extra = {'task_protocol': '', 'projects': ''}  # ONE's values when nothing is known
         if meta is not None and session in meta.index:
-            extra.update({k: _none(meta.at[session, k]) for k in extra if k in meta.columns})
+            extra.update({k: _none(meta.at[session, k]) or '' for k in extra if k in meta.columns})
         return {
             'lab': lab,
             'subject': subject,

@@ -95,8 +95,8 @@ def test_search_list_download(configured):
         'subject': 'NYU-01',
         'date': '2020-02-02',
         'number': 1,
-        'task_protocol': None,
-        'projects': None,
+        'task_protocol': '',
+        'projects': '',
         'eid': str(onelight.session_eid('mainenlab/Subjects/NYU-01/2020-02-02/001')),
     }
     assert run('search', '--date', '2016-12-14').stdout.split() == [CORI1]

@@ -154,7 +154,7 @@ def test_converters(alf_root):
     assert one.ref2path({'subject': 'IBL-T1', 'date': '2019-02-20', 'sequence': 1}) == (
         alf_root / IBL
     )
-    assert onelight.One.path2ref(alf_root / IBL / 'alf', as_dict=False) == '2019-02-20_1_IBL-T1'
+    assert onelight.One.path2ref(alf_root / IBL / 'alf', as_dict=False) == '2019-02-20_001_IBL-T1'
     assert onelight.One.path2ref('no/session') is None
     with pytest.raises(onelight.NotFoundError):
         one.ref2eid('2019-02-20_2_IBL-T1')
@@ -191,8 +191,8 @@ def test_search_details_and_terms(alf_root):
             'subject': 'IBL-T1',
             'date': datetime.date(2019, 2, 20),
             'number': 1,
-            'task_protocol': None,
-            'projects': None,
+            'task_protocol': '',
+            'projects': '',
             'eid': IBL_EID,
         }
     ]
@@ -282,8 +282,8 @@ def test_list_collections_revisions_subjects_details(alf_root):
         'subject': 'IBL-T1',
         'date': datetime.date(2019, 2, 20),
         'number': 1,
-        'task_protocol': None,
-        'projects': None,
+        'task_protocol': '',
+        'projects': '',
     }
     full = one.get_details(IBL, full=True)
     assert len(full) == 20 and (full['subject'] == 'IBL-T1').all()
