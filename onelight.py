@@ -3979,9 +3979,19 @@ def _glob_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
     """Which values (None counts as '') fully match one of the patterns; each distinct value
     is tested once."""
     regexes = [_pattern(str(p), wildcards) for p in _as_list(patterns)]
-    values = pd.Series(values, dtype=object).fillna('').astype(str)
-    verdict = {v: any(r.fullmatch(v) for r in regexes) for v in set(values)}
-    return np.array([verdict[v] for v in values], dtype=bool)
+    return _per_distinct(values, lambda v: any(r.fullmatch(v) for r in regexes))
+
+
+def _per_distinct(values, test) -> np.ndarray:
+    """``test`` of every value (None as ''), run once per distinct value."""
+    values = pd.Series(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, distinct = values.cat.codes.to_numpy(), list(values.cat.categories)
+    else:
+        codes, distinct = pd.factorize(values.fillna(''))
+        distinct = list(distinct)
+    verdict = np.array([bool(test(str(v))) for v in distinct] + [bool(test(''))], dtype=bool)
+    return verdict[codes]  # code -1 (a missing category) takes the verdict of ''
 
 
 def text_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
@@ -3999,9 +4009,7 @@ def text_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
             tests.append(lambda v, r=regex, g=glob: bool((r and r.search(v)) or g.fullmatch(v)))
         else:
             tests.append(lambda v, t=text: t in v)
-    values = pd.Series(values, dtype=object).fillna('').astype(str)
-    verdict = {v: any(t(v) for t in tests) for v in set(values)}
-    return np.array([verdict[v] for v in values], dtype=bool)
+    return _per_distinct(values, lambda v: any(t(v) for t in tests))
 
 
 def _number_mask(numbers: pd.Series, wanted) -> np.ndarray:

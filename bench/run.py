@@ -259,6 +259,7 @@ def bench_search(index_path: Path, tree: Path, quick: bool, with_one_api: bool):
     print('3. search, warm', flush=True)
     one = onelight.One.__new__(onelight.One)
     one._index = onelight.Index.from_file(index_path)
+    one.mode, one.wildcards = 'auto', True
     n = 20 if quick else 50
     terms = timed(lambda: one.search(['spikes.times', 'trials'], subject='subj001'), n)
     dates = timed(lambda: one.search(date_range=['2015-01-01', '2015-06-30']), n)
