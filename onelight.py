@@ -5442,8 +5442,10 @@ def index_cmd(ctx, root, base_url, checksums):
 
 @cli.command('search')
 @click.argument('datasets', nargs=-1)
-@click.option('--lab', multiple=True, help='Lab name (repeat for OR; * wildcards).')
-@click.option('--subject', multiple=True, help='Subject (repeat for OR; * wildcards).')
+@click.option('--lab', multiple=True, help='Lab (partial, a regex or * glob; repeat for OR).')
+@click.option(
+    '--subject', multiple=True, help='Subject (partial, a regex or * glob; repeat for OR).'
+)
 @click.option(
     '--date-range',
     nargs=2,
