@@ -967,8 +967,7 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     rest = segments[5]
     del segments
     null = pa.scalar(None, pa.string())
-    if url.null_count < len(url) and _np(pc.equal(url, '')).any():
-        url = pc.if_else(pc.equal(url, ''), null, url)
+    url, size, md5 = (_blank_as_null(c) for c in (url, size, md5))  # empty cell: not known
     four = ncols == 4
     if not four.all() and four.any():
         size, md5 = pc.if_else(pa.array(four), size, null), pc.if_else(pa.array(four), md5, null)
@@ -995,6 +994,16 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
         session=_arrow_categorical(session),
         rest=_arrow_categorical(rest),
     )
+
+
+def _blank_as_null(values):
+    """A pyarrow string array with its empty strings as nulls."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.null_count < len(values) and _np(pc.equal(values, '')).any():
+        return pc.if_else(pc.equal(values, ''), pa.scalar(None, pa.string()), values)
+    return values
 
 
 def _concat_columns(parts: list) -> _IndexColumns:
@@ -1069,9 +1078,9 @@ def _columns_with_pandas(data: bytes) -> _IndexColumns:
         object
     )
     url = cols[1].astype(object).where(cols[1].notna() & (cols[1] != ''), None)
-    size = cols[2].astype(object).where(four, None)
-    md5 = cols[3].astype(object).where(four, None)
-    size_ok = ~four | size.fillna('').str.match(_SIZE_RE).to_numpy(bool)
+    size = cols[2].astype(object).where(four & (cols[2] != ''), None)
+    md5 = cols[3].astype(object).where(four & (cols[3] != ''), None)
+    size_ok = (size.isna() | size.fillna('').str.match(_SIZE_RE)).to_numpy(bool)
     return _IndexColumns(
         lineno=lineno,
         ncols=ncols,
@@ -1083,7 +1092,7 @@ def _columns_with_pandas(data: bytes) -> _IndexColumns:
         size=pd.Series(pd.array(pd.to_numeric(size.where(size_ok, None)), dtype='Int64')),
         size_ok=size_ok,
         md5=md5.str.lower(),
-        md5_ok=~four | md5.fillna('').str.match(_MD5_RE).to_numpy(bool),
+        md5_ok=(md5.isna() | md5.fillna('').str.match(_MD5_RE)).to_numpy(bool),
         session=pd.Categorical(session.where(complete, None)),
         rest=pd.Categorical(segments[5].where(complete, None)),
     )
@@ -1527,6 +1536,13 @@ class ScanResult:
         return self._sizes
 
     @property
+    def md5s(self) -> list:
+        """The files' md5 digests (computed when first asked)."""
+        if not hasattr(self, '_md5s'):
+            self._md5s = [md5sum(safe_join(self.root, f)) for f in self.files]
+        return self._md5s
+
+    @property
     def sessions(self) -> list:
         """The session folders that hold files, sorted."""
         return sorted({'/'.join(f.split('/', 5)[:5]) for f in self.files})
@@ -1598,8 +1614,9 @@ def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=Fa
     paths = result.files
     urls = _urls_of(base_url, paths) if base_url else [''] * len(paths)
     if checksums:
-        md5s = [md5sum(safe_join(result.root, p)) for p in paths]
-        rows = [f'{p}\t{u}\t{n}\t{m}' for p, u, n, m in zip(paths, urls, result.sizes, md5s)]
+        rows = [
+            f'{p}\t{u}\t{n}\t{m}' for p, u, n, m in zip(paths, urls, result.sizes, result.md5s)
+        ]
     elif base_url:
         rows = [f'{p}\t{u}' for p, u in zip(paths, urls)]
     else:
@@ -1625,13 +1642,271 @@ def _urls_of(base_url: str, paths: list) -> list:
     return out
 
 
-def write_index(root, *, base_url: str | None = None, checksums: bool = False) -> ScanResult:
-    """Scan ``root`` and write ``root/.one_root`` atomically (see ``index_bytes``)."""
+def write_index(
+    root, *, base_url: str | None = None, checksums: bool = False, one_cache: bool = False
+) -> ScanResult:
+    """Scan ``root`` and write ``root/.one_root`` atomically (see ``index_files``); with
+    ``one_cache``, ONE's cache tables too (``result.tables`` then holds them)."""
     result = scan(root)
-    atomic_write_bytes(
-        result.root / INDEX_NAME, index_bytes(result, base_url=base_url, checksums=checksums)
-    )
+    for name, data in index_files(result, base_url, checksums, one_cache).items():
+        atomic_write_bytes(result.root / name, data)
     return result
+
+
+def index_files(result: ScanResult, base_url=None, checksums=False, one_cache=False) -> dict:
+    """The files that publish a scanned tree, in the order to publish them: ONE's cache
+    tables when asked for, then ``.one_root`` (last, so that it never names what is not there
+    yet)."""
+    out = {}
+    if one_cache:
+        result.tables = OneTables.from_index(
+            result.index(), result.sizes, result.md5s if checksums else None
+        )
+        out.update(result.tables.files())
+    out[INDEX_NAME] = index_bytes(result, base_url=base_url, checksums=checksums)
+    return out
+
+
+# =============================================================================================
+# ONE cache tables
+# =============================================================================================
+# ONE-api opens a folder by its parquet tables ``sessions.pqt`` (index ``id``: lab, subject,
+# date, number, task_protocol, projects) and ``datasets.pqt`` (index ``(eid, id)``: rel_path,
+# file_size, hash, exists, qc, default_revision), each with ``one_metadata`` (JSON holding
+# ``date_created``) in its parquet schema. onelight writes them beside ``.one_root`` so that
+# ONE-api opens what onelight publishes, and reads them, so that onelight opens ONE releases.
+
+ONE_TABLES = ('sessions.pqt', 'datasets.pqt')
+ONE_CACHE_ZIP = 'cache.zip'
+CACHE_INFO_NAME = 'cache_info.json'
+
+
+@dataclass
+class OneTables:
+    """ONE's two cache tables, as ONE-api's pandas frames; ``left_out`` counts the files that
+    ONE cannot hold (not ALF)."""
+
+    sessions: pd.DataFrame
+    datasets: pd.DataFrame
+    left_out: int = 0
+    date_created: str = ''
+
+    @classmethod
+    def from_index(cls, index: Index, sizes=None, md5s=None, date_created: str = '') -> OneTables:
+        """The tables of an index (its ALF files), with the index's stable ids.
+
+        ``sizes`` and ``md5s`` (one per index row) fill ``file_size`` and ``hash``; without
+        md5s the hash column is all null, which ONE-api then does not check.
+        """
+        df = index.df
+        eid_text = np.array([str(e) for e in index.eids.to_numpy()] + [''], dtype=object)
+        t = index.sessions
+        sessions = pd.DataFrame(
+            {
+                'lab': t['lab'].to_numpy(object),
+                'subject': t['subject'].to_numpy(object),
+                'date': [_dt.date.fromisoformat(d) for d in t['date']],
+                'number': t['number'].astype(int).to_numpy(np.uint16),
+                'task_protocol': '',
+                'projects': '',
+            },
+            index=pd.Index(eid_text[:-1], name='id', dtype=object),
+        )
+        if index.session_meta is not None:
+            for column in ('task_protocol', 'projects'):
+                if column in index.session_meta.columns:
+                    values = index.session_meta[column].reindex(t.index)
+                    sessions[column] = values.fillna('').to_numpy(object)
+        alf = df['is_alf'].to_numpy(bool)
+        rows = df[alf]
+        eids = eid_text[rows['session'].cat.codes.to_numpy()]
+        rels = (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
+        if 'id' in rows.columns:  # ids read from a release's own tables
+            ids = rows['id'].astype(str).to_numpy(object)
+        else:
+            ids = [str(uuid.uuid3(uuid.UUID(e), r)) for e, r in zip(eids, rels)]
+        size = pd.array(df['size'] if sizes is None else sizes, dtype='UInt64')[alf]
+        if md5s is None:
+            md5 = df['md5'][alf].astype(object).where(df['md5'][alf].notna(), None)
+        else:
+            md5 = pd.Series(list(md5s), dtype=object)[alf]
+        qc = rows['qc'].astype(str) if 'qc' in rows.columns else 'NOT_SET'
+        datasets = pd.DataFrame(
+            {
+                'rel_path': rels,
+                'file_size': size,
+                'hash': md5.to_numpy(object),
+                'exists': True,
+                'qc': pd.Categorical(
+                    np.broadcast_to(np.asarray(qc, dtype=object), len(rels)),
+                    categories=QC_LEVELS,
+                    ordered=True,
+                ),
+                'default_revision': _default_revisions(rows),
+            },
+            index=pd.MultiIndex.from_arrays([eids, ids], names=['eid', 'id']),
+        )
+        date = date_created or _dt.datetime.now().strftime('%Y-%m-%d %H:%M')
+        return cls(sessions, datasets, int((~alf).sum()), date)
+
+    def files(self) -> dict:
+        """The bytes of ``sessions.pqt``, ``datasets.pqt`` and ``cache_info.json``."""
+        meta = {'date_created': self.date_created, 'origin': f'onelight {__version__}'}
+        out = {
+            'sessions.pqt': _parquet_bytes(self.sessions, meta),
+            'datasets.pqt': _parquet_bytes(self.datasets, meta),
+        }
+        info = {
+            **meta,
+            'min_api_version': '2.0',
+            'tables': {
+                name[:-4]: {'nrecs': len(table), 'size': len(out[name])}
+                for name, table in zip(ONE_TABLES, (self.sessions, self.datasets))
+            },
+        }
+        out[CACHE_INFO_NAME] = (json.dumps(info, indent=1) + '\n').encode()
+        return out
+
+    @classmethod
+    def from_files(cls, files: dict, origin: str) -> OneTables:
+        """Read the tables from their bytes (``{'sessions.pqt': ..., 'datasets.pqt': ...}``
+        or ``{'cache.zip': ...}``); DataFormatError when they are not ONE's tables."""
+        if ONE_CACHE_ZIP in files:
+            files = _unzip_tables(files[ONE_CACHE_ZIP], origin)
+        pq = _require('pyarrow.parquet', 'parquet', 'reading ONE cache tables')
+        frames, created = [], ''
+        for name in ONE_TABLES:
+            try:
+                table = pq.read_table(io.BytesIO(files[name]))
+            except KeyError:
+                raise DataFormatError(f'{origin}: no {name} among the ONE cache tables') from None
+            except Exception as e:  # pyarrow raises several kinds for a bad file
+                raise DataFormatError(f'{origin}: {name} is not a parquet table: {e}') from None
+            meta = (table.schema.metadata or {}).get(b'one_metadata')
+            if meta:
+                with contextlib.suppress(ValueError):
+                    created = json.loads(meta).get('date_created', created)
+            frames.append(table.to_pandas())
+        sessions = _indexed_by(frames[0], ['id'], ('lab', 'subject', 'date', 'number'), origin)
+        datasets = _indexed_by(frames[1], ['eid', 'id'], ('rel_path',), origin)
+        return cls(sessions, datasets, 0, created)
+
+    def index_lines(self, url_of=None) -> bytes:
+        """A 4-column ``.one_root`` of the datasets that exist (``url_of(paths, ids)`` gives
+        their URLs; none: readers add their base URL)."""
+        d = self.datasets.reset_index()
+        if 'exists' in d.columns:
+            d = d[d['exists'].fillna(True).astype(bool).to_numpy()]
+        session_of = self.session_paths()
+        folder = d['eid'].astype(str).map(session_of)
+        d, folder = d[folder.notna().to_numpy()], folder[folder.notna()]
+        paths = folder + '/' + d['rel_path'].astype(str).str.replace('\\', '/', regex=False)
+        urls = url_of(paths, d['id'].astype(str)) if url_of else pd.Series('', index=d.index)
+        size = d['file_size'] if 'file_size' in d.columns else pd.Series(pd.NA, index=d.index)
+        size = pd.array(size, dtype='Int64').astype(str).to_numpy(object)
+        size = np.where(size == '<NA>', '', size)  # an empty cell: not known
+        md5 = d['hash'] if 'hash' in d.columns else pd.Series(None, index=d.index)
+        md5 = md5.astype(object).where(md5.notna(), '').astype(str).str.lower()
+        md5 = md5.where(md5.str.fullmatch(_MD5_RE[1:-1]), '')  # ONE's empty hashes: unknown
+        lines = paths + '\t' + urls + '\t' + size + '\t' + md5
+        return ('\n'.join(lines) + '\n').encode('utf-8') if len(lines) else b''
+
+    def session_paths(self) -> pd.Series:
+        """``lab/Subjects/subject/date/NNN`` of every session id (str)."""
+        s = self.sessions.reset_index()
+        number = pd.to_numeric(s['number'], errors='coerce').fillna(-1).astype(int)
+        date = s['date'].astype(str).str[:10]
+        path = s['lab'].astype(str) + '/Subjects/' + s['subject'].astype(str) + '/' + date
+        path = path + '/' + number.map('{:03d}'.format)
+        ok = s['lab'].notna().to_numpy() & (number >= 0).to_numpy()
+        return pd.Series(path.to_numpy(object)[ok], index=s['id'].to_numpy(object)[ok])
+
+    def attach_to(self, index: Index) -> Index:
+        """Give an index the tables' ids (session and dataset), metadata and QC."""
+        paths = self.session_paths()
+        known = set(index.df['session'].cat.categories)
+        index.session_ids = {p: _as_uuid(i) for i, p in paths.items() if p in known}
+        meta = self.sessions.reset_index()
+        meta = meta.assign(session=meta['id'].map(paths)).dropna(subset=['session'])
+        meta = meta.drop_duplicates('session').set_index('session')
+        columns = [c for c in ('task_protocol', 'projects') if c in meta.columns]
+        index.session_meta = meta[columns].astype(object).where(meta[columns].notna(), '')
+        d = self.datasets.reset_index()
+        folder = d['eid'].astype(str).map(paths)
+        full = folder + '/' + d['rel_path'].astype(str)
+        by_path = pd.Series(d['id'].astype(str).to_numpy(object), index=full.to_numpy(object))
+        by_path = by_path[~by_path.index.duplicated()]
+        index.df['id'] = index.df['path'].map(by_path).astype(object)
+        if 'qc' in d.columns:
+            qc = pd.Series(d['qc'].astype(str).to_numpy(object), index=full.to_numpy(object))
+            qc = qc[~qc.index.duplicated()]
+            found = index.df['path'].map(qc).fillna('NOT_SET').astype(object)
+            index.df['qc'] = pd.Categorical(found, categories=QC_LEVELS, ordered=True)
+        index._eids = index._by_eid = None
+        index._session_cache = {}
+        return index
+
+
+def _as_uuid(text) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
+
+
+def _parquet_bytes(frame: pd.DataFrame, meta: dict) -> bytes:
+    """A table as parquet bytes, with ONE's ``one_metadata`` in its schema."""
+    pa = _require('pyarrow', 'parquet', 'writing ONE cache tables')
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame)
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b'one_metadata': json.dumps(meta).encode()}
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def _unzip_tables(data: bytes, origin: str) -> dict:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = {PurePosixPath(n).name: n for n in z.namelist()}
+            return {t: z.read(names[t]) for t in ONE_TABLES if t in names}
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DataFormatError(f'{origin}: {ONE_CACHE_ZIP} is not a zip file: {e}') from None
+
+
+def _indexed_by(frame: pd.DataFrame, keys: list, columns, origin: str) -> pd.DataFrame:
+    """A table in ONE's shape, indexed by its ids whether or not it stored them as its index
+    (ONE-api takes the columns named like ``id`` then)."""
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    name = 'sessions.pqt' if keys == ['id'] else 'datasets.pqt'
+    missing = [c for c in (*keys, *columns) if c not in frame.columns]
+    if missing:
+        raise DataFormatError(f'{origin}: {name} lacks the column(s) {", ".join(missing)}')
+    frame = frame.assign(**{k: frame[k].astype(str) for k in keys})
+    return frame.set_index(keys)
+
+
+def write_one_tables(root: Path, index: Index, sizes, md5s=None) -> OneTables:
+    """Write ONE's cache tables and ``cache_info.json`` into ``root`` (atomically)."""
+    tables = OneTables.from_index(index, sizes, md5s)
+    for name, data in tables.files().items():
+        atomic_write_bytes(Path(root) / name, data)
+    return tables
+
+
+def read_local_tables(root: Path, origin: str) -> OneTables | None:
+    """The ONE cache tables in a folder (the two ``.pqt`` files or ``cache.zip``), if any."""
+    files = {n: Path(root, n) for n in (*ONE_TABLES, ONE_CACHE_ZIP)}
+    present = {n: p.read_bytes() for n, p in files.items() if p.is_file()}
+    if all(n in present for n in ONE_TABLES) or ONE_CACHE_ZIP in present:
+        return OneTables.from_files(present, origin)
+    return None
 
 
 # =============================================================================================
@@ -2399,7 +2674,8 @@ class Repository:
         # the digest of the key keeps two repositories apart whatever their names hold (dots
         # included: never ``with_suffix``, which would cut a name at its last dot)
         folder, stem = self.dirs.cache / 'index', f'{safe_name}-{digest}'
-        return folder / f'{stem}.one_root', folder / f'{stem}.json'
+        suffix = PurePosixPath(urllib.parse.urlsplit(key).path).suffix or '.one_root'
+        return folder / f'{stem}{suffix}', folder / f'{stem}.json'
 
     def _read_cached_index(self, key: str) -> tuple:
         """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
@@ -2413,6 +2689,12 @@ class Repository:
             logger.info('ignoring a corrupt cached index for %s', self.name)
             return None, {}
         return body, meta
+
+    def _note_cached(self, key: str, **fields) -> None:
+        """Add facts to a cached body's validators (e.g. whether tables came with it)."""
+        body, meta = self._read_cached_index(key)
+        if body is not None:
+            self._write_cached_index(key, body, {**meta, **fields})
 
     def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
         body_path, meta_path = self._index_cache(key)
@@ -2431,6 +2713,7 @@ class LocalRepository(Repository):
 
     type = 'local'
     required = ('root_dir',)
+    optional = {'tables_dir': None}
     is_local = True
 
     @classmethod
@@ -2447,7 +2730,12 @@ class LocalRepository(Repository):
         return Path(self.settings['root_dir'])
 
     def read_index(self) -> Index:
-        return scan(self.root).index()
+        """A fresh scan of the folder; ONE cache tables there (or in ``tables_dir``) give the
+        sessions' ids, metadata and QC."""
+        index = scan(self.root).index()
+        folder = Path(self.settings.get('tables_dir') or self.root).expanduser()
+        tables = read_local_tables(folder, f'ONE cache tables in {folder}')
+        return tables.attach_to(index) if tables is not None else index
 
     def session_dir(self, session: str) -> Path:
         return safe_join(self.root, session)
@@ -2496,7 +2784,7 @@ class LocalRepository(Repository):
 class RemoteRepository(Repository):
     """A repository reached over the network through the transfer engine."""
 
-    optional = {'jobs': 8, 'timeout': 60, 'retries': 5, 'backoff': 0.5}
+    optional = {'jobs': 8, 'timeout': 60, 'retries': 5, 'backoff': 0.5, 'one_cache': False}
 
     @classmethod
     def validate(cls, settings, origin):
@@ -2505,6 +2793,7 @@ class RemoteRepository(Repository):
         out['timeout'] = _check_number(out['timeout'], f'{origin}: timeout', float, 0.01, 3600)
         out['retries'] = _check_number(out['retries'], f'{origin}: retries', int, 0, 20)
         out['backoff'] = _check_number(out['backoff'], f'{origin}: backoff', float, 0, 60)
+        out['one_cache'] = bool(out['one_cache'])
         return out
 
     def _engine_options(self) -> dict:
@@ -2576,12 +2865,22 @@ class HttpRepository(RemoteRepository):
 
     type = 'http'
     required = ('base_url',)
-    optional = {'login': None, 'password': None, **RemoteRepository.optional}
+    optional = {
+        'login': None,
+        'password': None,
+        'tables_url': None,
+        'uuid_names': False,
+        **RemoteRepository.optional,
+    }
 
     @classmethod
     def validate(cls, settings, origin):
         out = super().validate(settings, origin)
         out['base_url'] = _check_url(out['base_url'], f'{origin}: base_url')
+        if out.get('tables_url'):
+            url = _check_url(out['tables_url'], f'{origin}: tables_url')
+            out['tables_url'] = url[:-1] if url.endswith('.zip/') else url
+        out['uuid_names'] = bool(out['uuid_names'])
         if out.get('password') and not out.get('login'):
             raise ConfigError(f'{origin}: a password needs a login')
         return out
@@ -2601,18 +2900,77 @@ class HttpRepository(RemoteRepository):
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
-        data = self._cached_get(self.index_url, key=self.index_url)
-        return Index.from_bytes(
-            data, base_url=self.base_url, strict=self.strict, origin=mask_url(self.index_url)
-        )
+        """``.one_root``, and ONE cache tables where the repository has them: their ids win,
+        ``.one_root`` gives the URLs. With tables only, the index is built from them."""
+        origin = mask_url(self.index_url)
+        cached, meta = self._read_cached_index(self.index_url)
+        try:
+            data = self._cached_get(self.index_url, key=self.index_url)
+        except NotFoundError:
+            data = None
+        if data is None or data != cached or self.settings['tables_url']:
+            tables = self.read_tables(required=data is None)
+            if data is not None:  # looked for once per version of the index, not each time
+                self._note_cached(self.index_url, tables=tables is not None)
+        else:
+            tables = self.read_tables() if meta.get('tables') else None
+        if data is None:
+            url_of = self._uuid_name_urls if self.settings['uuid_names'] else None
+            data = tables.index_lines(url_of)
+            origin = f'ONE cache tables of {mask_url(self.tables_location)}'
+        index = Index.from_bytes(data, base_url=self.base_url, strict=self.strict, origin=origin)
+        return tables.attach_to(index) if tables is not None else index
 
-    def _cached_get(self, url: str, key: str) -> bytes:
+    @property
+    def tables_location(self) -> str:
+        """Where the ONE cache tables are: ``tables_url`` (a folder, or ``cache.zip``), or
+        the base URL."""
+        return self.settings.get('tables_url') or self.base_url
+
+    def read_tables(self, required: bool = False) -> OneTables | None:
+        """The repository's ONE cache tables (cached like the index), None when it has none;
+        ``required``: their absence is a NotFoundError."""
+        where = self.tables_location
+        names = [ONE_CACHE_ZIP] if where.endswith('.zip') else [*ONE_TABLES, ONE_CACHE_ZIP]
+        base = where if where.endswith('/') else where.rsplit('/', 1)[0] + '/'
+        files = {}
+        for name in names:
+            if name == ONE_CACHE_ZIP and len(files) == len(ONE_TABLES):
+                break
+            url = where if where.endswith('.zip') else base + name
+            try:
+                files[name] = self._cached_get(url, key=url, what='ONE cache table')
+            except NotFoundError:
+                if name == ONE_TABLES[0] and not required and not self.settings['tables_url']:
+                    return None  # a plain repository: one request tells
+            except OfflineError:
+                if required:
+                    raise
+                return None
+        if ONE_CACHE_ZIP not in files and len(files) < len(ONE_TABLES):
+            if required:
+                raise NotFoundError(
+                    f'repository "{self.name}": no index at {mask_url(self.index_url)} and no '
+                    f'ONE cache tables at {mask_url(where)} (is base_url right? publish with '
+                    '"onelight upload" or "onelight index")'
+                )
+            return None
+        return OneTables.from_files(files, f'ONE cache tables at {mask_url(where)}')
+
+    def _uuid_name_urls(self, paths: pd.Series, ids: pd.Series) -> pd.Series:
+        """URLs of files stored with their dataset id before the extension
+        (``spikes.times.<uuid>.npy``), as the IBL release stores them."""
+        head, _, ext = (paths.str.rpartition('.')[i] for i in range(3))
+        named = (head + '.' + ids + '.' + ext).tolist()
+        return pd.Series(_urls_of(self.base_url, named), index=paths.index)
+
+    def _cached_get(self, url: str, key: str, what: str = 'index') -> bytes:
         """GET a small file through the cache: revalidated with ETag / Last-Modified."""
         body, meta = self._read_cached_index(key)
         if self.offline:
             if body is None:
                 raise OfflineError(
-                    f'repository "{self.name}": its index is not cached yet; connect once '
+                    f'repository "{self.name}": its {what} is not cached yet; connect once '
                     'without --offline'
                 )
             return body
@@ -2626,10 +2984,10 @@ class HttpRepository(RemoteRepository):
             return body
         if resp.status_code == 404:
             raise NotFoundError(
-                f'repository "{self.name}": no index at {mask_url(url)} (is base_url right? '
+                f'repository "{self.name}": no {what} at {mask_url(url)} (is base_url right? '
                 'publish one with "onelight upload" or "onelight index")'
             )
-        self.engine.check(resp, 'index download')
+        self.engine.check(resp, f'{what} download')
         body = resp.content
         self._write_cached_index(
             key,
@@ -4084,7 +4442,6 @@ class One:
             settings['login'] = username
         if password is not None:
             settings['password'] = password
-        self.tables_dir = None if tables_dir is None else Path(tables_dir).expanduser()
         if base_url is not None and cache_dir is not None and download_dir is None:
             # ONE's layout: downloads under cache_dir/lab/Subjects/subject/date/number
             download_dir = str(
@@ -4100,6 +4457,8 @@ class One:
             check_download_template(download_dir, 'download_dir')
             config = {**config, 'download_dir': download_dir}
         entry = adhoc or {**_find_repository(config, repository), **settings}
+        if tables_dir is not None and entry.get('type') == 'local':
+            entry['tables_dir'] = str(tables_dir)  # elsewhere ONE's tables_dir has no use
         backend = REPOSITORY_TYPES.get(entry.get('type'))
         if backend is not None:
             if jobs is not None and 'jobs' in backend.optional:
@@ -4422,6 +4781,8 @@ class One:
         eids = self.index.eids
         session_eids = [eids[str(s)] for s in rows['session']]
         ids = [dataset_uuid(e, r) for e, r in zip(session_eids, rows['rel'])]
+        if 'id' in rows.columns:  # a release's own dataset ids win
+            ids = [_as_uuid(i) or d if isinstance(i, str) else d for i, d in zip(rows['id'], ids)]
         qc = rows['qc'].astype(str) if 'qc' in rows.columns else ['NOT_SET'] * len(rows)
         sizes = pd.array(list(rows['size']), dtype='Int64')
         if self.repository.is_local and sizes.isna().any():  # a scan never stats: do it here
