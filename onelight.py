@@ -1532,8 +1532,17 @@ class ScanResult:
     def sizes(self) -> list:
         """The files' sizes in bytes (read when first asked: a scan itself never stats)."""
         if not hasattr(self, '_sizes'):
-            self._sizes = [os.stat(safe_join(self.root, f)).st_size for f in self.files]
+            stats = [os.stat(safe_join(self.root, f)) for f in self.files]
+            self._sizes = [st.st_size for st in stats]
+            self._newest = max((st.st_mtime for st in stats), default=0.0)
         return self._sizes
+
+    @property
+    def date_modified(self) -> str:
+        """When the newest file was written (``YYYY-MM-DD HH:MM``, local time): the tables'
+        ``date_created``, the same for an unchanged tree."""
+        self.sizes  # noqa: B018 - one stat per file gives both
+        return _dt.datetime.fromtimestamp(self._newest).strftime('%Y-%m-%d %H:%M')
 
     @property
     def md5s(self) -> list:
@@ -1660,7 +1669,10 @@ def index_files(result: ScanResult, base_url=None, checksums=False, one_cache=Fa
     out = {}
     if one_cache:
         result.tables = OneTables.from_index(
-            result.index(), result.sizes, result.md5s if checksums else None
+            result.index(),
+            result.sizes,
+            result.md5s if checksums else None,
+            date_created=result.date_modified,
         )
         out.update(result.tables.files())
     out[INDEX_NAME] = index_bytes(result, base_url=base_url, checksums=checksums)
@@ -1832,19 +1844,37 @@ class OneTables:
         columns = [c for c in ('task_protocol', 'projects') if c in meta.columns]
         index.session_meta = meta[columns].astype(object).where(meta[columns].notna(), '')
         d = self.datasets.reset_index()
-        folder = d['eid'].astype(str).map(paths)
-        full = folder + '/' + d['rel_path'].astype(str)
-        by_path = pd.Series(d['id'].astype(str).to_numpy(object), index=full.to_numpy(object))
-        by_path = by_path[~by_path.index.duplicated()]
-        index.df['id'] = index.df['path'].map(by_path).astype(object)
+        full = (d['eid'].astype(str).map(paths) + '/' + d['rel_path'].astype(str)).to_numpy(object)
+        _set_by_path(index, 'id', full, d['id'].astype(str).to_numpy(object))
         if 'qc' in d.columns:
-            qc = pd.Series(d['qc'].astype(str).to_numpy(object), index=full.to_numpy(object))
-            qc = qc[~qc.index.duplicated()]
-            found = index.df['path'].map(qc).fillna('NOT_SET').astype(object)
-            index.df['qc'] = pd.Categorical(found, categories=QC_LEVELS, ordered=True)
-        index._eids = index._by_eid = None
-        index._session_cache = {}
+            _set_by_path(index, 'qc', full, d['qc'].astype(str).to_numpy(object))
         return index
+
+
+def _set_by_path(index: Index, column: str, paths, values) -> None:
+    """Set a per-file column of an index from (path, value) pairs (``qc`` categorical)."""
+    by_path = pd.Series(values, index=pd.Index(paths, dtype=object))
+    by_path = by_path[~by_path.index.duplicated()]
+    found = index.df['path'].astype(object).map(by_path)
+    if column == 'qc':
+        found = pd.Categorical(found.fillna('NOT_SET'), categories=QC_LEVELS, ordered=True)
+    index.df[column] = found
+    index._eids = index._by_eid = None
+    index._session_cache = {}
+
+
+def adopt_ids(index: Index, source: Index) -> Index:
+    """Give ``index`` the ids, metadata and QC that ``source`` has for the same sessions and
+    files (a download folder keeps its repository's ids)."""
+    ids = source.eids
+    index.session_ids = {s: ids[s] for s in index.df['session'].cat.categories if s in ids.index}
+    index.session_meta = source.session_meta
+    paths = source.df['path'].astype(object).to_numpy()
+    for column in ('id', 'qc'):
+        if column in source.df.columns:
+            _set_by_path(index, column, paths, source.df[column].astype(object).to_numpy())
+    index._eids = None
+    return index
 
 
 def _as_uuid(text) -> uuid.UUID | None:
@@ -1860,6 +1890,12 @@ def _parquet_bytes(frame: pd.DataFrame, meta: dict) -> bytes:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pandas(frame)
+    # ONE-api's own tables hold plain strings (pandas 3 would write large ones)
+    schema = pa.schema(
+        [f.with_type(pa.string()) if f.type == pa.large_string() else f for f in table.schema],
+        metadata=table.schema.metadata,
+    )
+    table = table.cast(schema)
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), b'one_metadata': json.dumps(meta).encode()}
     )
@@ -1892,9 +1928,9 @@ def _indexed_by(frame: pd.DataFrame, keys: list, columns, origin: str) -> pd.Dat
     return frame.set_index(keys)
 
 
-def write_one_tables(root: Path, index: Index, sizes, md5s=None) -> OneTables:
+def write_one_tables(root: Path, index: Index, sizes, md5s=None, date_created='') -> OneTables:
     """Write ONE's cache tables and ``cache_info.json`` into ``root`` (atomically)."""
-    tables = OneTables.from_index(index, sizes, md5s)
+    tables = OneTables.from_index(index, sizes, md5s, date_created)
     for name, data in tables.files().items():
         atomic_write_bytes(Path(root) / name, data)
     return tables
@@ -2761,7 +2797,9 @@ class LocalRepository(Repository):
                     logger.warning('local file %s: %s against the index', path, problem)
         return paths
 
-    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+    def upload(
+        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
+    ):
         source = scan(root)
         report = TransferReport()
         start = time.perf_counter()
@@ -2776,7 +2814,7 @@ class LocalRepository(Repository):
                 report.bytes += copy_file_atomic(safe_join(source.root, rel), dest)
             report.files += 1
         if not dry_run:
-            write_index(self.root, checksums=checksums)
+            write_index(self.root, checksums=checksums, one_cache=one_cache)
         report.seconds = time.perf_counter() - start
         return report
 
@@ -2908,12 +2946,18 @@ class HttpRepository(RemoteRepository):
             data = self._cached_get(self.index_url, key=self.index_url)
         except NotFoundError:
             data = None
-        if data is None or data != cached or self.settings['tables_url']:
-            tables = self.read_tables(required=data is None)
-            if data is not None:  # looked for once per version of the index, not each time
-                self._note_cached(self.index_url, tables=tables is not None)
-        else:
+        except OfflineError as offline:  # unless a release of tables only was cached
+            try:
+                tables, data = self.read_tables(required=True), None
+            except (OfflineError, NotFoundError):
+                raise offline from None
+        if data is not None and (data != cached or self.settings['tables_url']):
+            tables = self.read_tables()
+            self._note_cached(self.index_url, tables=tables is not None)  # once per version
+        elif data is not None:
             tables = self.read_tables() if meta.get('tables') else None
+        elif not self.offline:
+            tables = self.read_tables(required=True)
         if data is None:
             url_of = self._uuid_name_urls if self.settings['uuid_names'] else None
             data = tables.index_lines(url_of)
@@ -3005,7 +3049,9 @@ class HttpRepository(RemoteRepository):
         return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
 
     # ---------------------------------------------------------------------------- uploading
-    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+    def upload(
+        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
+    ):
         plan = UploadPlan.make(root, limit)
         if dry_run:
             return plan.dry_run_report()
@@ -3020,8 +3066,8 @@ class HttpRepository(RemoteRepository):
         )
         report = plan.report(sizes, time.perf_counter() - start)
         if plan.complete:
-            data = index_bytes(plan.scan, base_url=self.base_url, checksums=checksums)
-            self._put_bytes(INDEX_NAME, data)
+            for name, data in index_files(plan.scan, self.base_url, checksums, one_cache).items():
+                self._put_bytes(name, data)
         else:
             logger.warning('--limit: the index was not updated until every file is uploaded')
         return report
@@ -3135,7 +3181,9 @@ class FtpRepository(HttpRepository):
         out['remote_root'] = '/' + str(out['remote_root']).strip('/')
         return out
 
-    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+    def upload(
+        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
+    ):
         plan = UploadPlan.make(root, limit)
         if dry_run:
             return plan.dry_run_report()
@@ -3149,8 +3197,9 @@ class FtpRepository(HttpRepository):
                     sizes.append(ftp.send(path, rel, size, force, progress))
                     progress.refresh()
                 if plan.complete:
-                    data = index_bytes(plan.scan, base_url=self.base_url, checksums=checksums)
-                    ftp.send_bytes(data, INDEX_NAME)
+                    files = index_files(plan.scan, self.base_url, checksums, one_cache)
+                    for name, data in files.items():
+                        ftp.send_bytes(data, name)
             finally:
                 progress.close()
         if not plan.complete:
@@ -3468,7 +3517,9 @@ class FigshareRepository(RemoteRepository):
                 'the "token" key (figshare.com/account/applications)'
             )
 
-    def upload(self, root, *, dry_run=False, limit=None, force=False, checksums=False):
+    def upload(
+        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
+    ):
         plan = UploadPlan.make(root, limit)
         if dry_run:
             return plan.dry_run_report()
@@ -3494,6 +3545,10 @@ class FigshareRepository(RemoteRepository):
         if plan.complete:
             # nothing sent: the first listing still says what is there
             listing = self.list_files(private=True) if report.files else listing
+            if one_cache:
+                for name, data in index_files(plan.scan, None, checksums, True).items():
+                    if name != INDEX_NAME:  # figshare's index is built from its listing
+                        self.replace_file(name, data, listing)
             self.publish_index(plan.scan.files, checksums=checksums, listing=listing)
             self._add_usage()
         else:
@@ -3527,20 +3582,28 @@ class FigshareRepository(RemoteRepository):
                 line += f'\t{entry["size"]}\t{entry["computed_md5"]}'
             lines.append(line)
         data = ''.join(line + '\n' for line in lines).encode()
-        old = [f for f in listing if f['name'] == INDEX_NAME]
-        current = available.get(INDEX_NAME)
+        return self.replace_file(INDEX_NAME, data, listing)
+
+    def replace_file(self, name: str, data: bytes, listing: list) -> bool:
+        """Publish a small file (an index, a table) under ``name``, then delete its older
+        copies; nothing at all when the newest available copy has the same md5 (a rerun never
+        touches the article: on a published one, a new file makes a new version). Returns
+        whether a new copy was uploaded."""
+        old = [f for f in listing if f['name'] == name]
+        ready = [f for f in old if _status(f) == 'available']
+        current = max(ready, key=lambda f: f['id']) if ready else None
         if current and current.get('computed_md5') == md5_of_bytes(data):
             for f in old:  # leftovers of an interrupted earlier publication
                 if f is not current:
                     self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
             return False
         self.dirs.cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='one_root.', dir=self.dirs.cache)
+        fd, tmp = tempfile.mkstemp(prefix='upload.', dir=self.dirs.cache)
         try:
             with os.fdopen(fd, 'wb') as f:
                 f.write(data)
             progress = Progress(0, '', False)
-            self._upload_file(Path(tmp), INDEX_NAME, [], True, progress, threading.Event())
+            self._upload_file(Path(tmp), name, [], True, progress, threading.Event())
         finally:
             os.unlink(tmp)
         for f in old:
@@ -5006,11 +5069,14 @@ class One:
         collection=None,
         dry_run: bool = False,
         force: bool = False,
+        one_cache: bool | None = None,
     ) -> list:
         """Make a session's files (or one object's) available locally; return their paths.
 
         Files already complete locally are not fetched again (``force=True`` re-downloads).
         With ``dry_run=True`` nothing is fetched: the paths the files would have are returned.
+        ``one_cache`` (default: the repository's ``one_cache`` setting) keeps ONE's cache
+        tables of the download folder up to date, so that ONE-api opens it.
         """
         rows = self._session_files(session)
         name = str(rows['session'].iloc[0])
@@ -5023,7 +5089,30 @@ class One:
         if dry_run:
             folder = self.repository.session_dir(name)
             return [folder / PurePosixPath(rel) for rel in rows['rel']]
-        return self.repository.fetch(rows, force=force)
+        paths = self.repository.fetch(rows, force=force)
+        if one_cache or (one_cache is None and self.repository.settings.get('one_cache')):
+            self.write_download_tables(name)
+        return paths
+
+    def write_download_tables(self, session) -> OneTables:
+        """Write ONE's cache tables for the download folder that holds a session (its
+        ``lab/Subjects/...`` root), listing what is on disk with the repository's ids."""
+        if self.repository.is_local:
+            raise ConfigError(
+                'a local repository is read in place: write its tables with '
+                '"onelight index ROOT --one-cache"'
+            )
+        session = self.index.resolve_session(session)
+        folder = self.repository.session_dir(session)
+        lab, subject, date, number = _session_fields(session)
+        if folder.parts[-5:] != (lab, 'Subjects', subject, date, number):
+            raise ConfigError(
+                'ONE cache tables of downloads need a download_dir ending in '
+                "{lab}/Subjects/{subject}/{date}/{number} (ONE's layout)"
+            )
+        result = scan(folder.parents[4])
+        index = adopt_ids(result.index(), self.index)
+        return write_one_tables(result.root, index, result.sizes, None, result.date_modified)
 
     def verify(self, sessions=(), *, repair: bool = False) -> list:
         """Check local copies against the index: size, and md5 where the index knows it.
@@ -5788,16 +5877,29 @@ def scan_cmd(ctx, root, sessions_only):
 @click.argument('root', type=click.Path(file_okay=False))
 @click.option('--base-url', help='Public URL of ROOT; writes 2 columns (path, URL).')
 @click.option('--checksums', is_flag=True, help='Add size and md5 columns.')
+@click.option(
+    '--one-cache', is_flag=True, help="Write ONE-api's sessions.pqt and datasets.pqt too."
+)
 @click.pass_context
-def index_cmd(ctx, root, base_url, checksums):
+def index_cmd(ctx, root, base_url, checksums, one_cache):
     """Write ROOT/.one_root for a folder you publish yourself."""
     if base_url and not re.match(r'^https?://', base_url):
         raise ConfigError(f'--base-url must be an http(s) URL, not {base_url!r}')
-    result = write_index(root, base_url=base_url, checksums=checksums)
+    result = write_index(root, base_url=base_url, checksums=checksums, one_cache=one_cache)
     _say(
         ctx,
         f'wrote {result.root / INDEX_NAME}: {len(result.files)} files in '
         f'{len(result.sessions)} sessions',
+    )
+    if one_cache:
+        _say(ctx, _tables_summary(result.tables))
+
+
+def _tables_summary(tables: OneTables) -> str:
+    left = f'; {tables.left_out} non-ALF files left out (ONE cannot hold them)'
+    return (
+        f'wrote ONE cache tables: {len(tables.sessions)} sessions, {len(tables.datasets)} '
+        f'datasets{left if tables.left_out else ""}'
     )
 
 
@@ -5859,11 +5961,19 @@ def list_cmd(ctx, session, collection, as_json):
 @click.option('--dry-run', is_flag=True, help='Show the local paths without downloading.')
 @click.option('--force', is_flag=True, help='Download again files that are already complete.')
 @click.option('-j', '--jobs', type=click.IntRange(1, 64), help='Parallel downloads (default 8).')
+@click.option(
+    '--one-cache',
+    is_flag=True,
+    default=None,
+    help="Keep ONE-api's cache tables of the download folder up to date.",
+)
 @click.pass_context
-def download_cmd(ctx, session, obj, collection, dry_run, force, jobs):
+def download_cmd(ctx, session, obj, collection, dry_run, force, jobs, one_cache):
     """Download a session (or one OBJECT of it); print the local paths."""
     one = _client(ctx, jobs=jobs)
-    paths = one.download(session, obj, collection=collection, dry_run=dry_run, force=force)
+    paths = one.download(
+        session, obj, collection=collection, dry_run=dry_run, force=force, one_cache=one_cache
+    )
     _emit([str(p) for p in paths], False)
     if one.repository.last_report is not None:
         _say(ctx, one.repository.last_report.summary('downloaded'))
@@ -5894,11 +6004,12 @@ def verify_cmd(ctx, sessions, repair):
 @click.option('--limit', type=click.IntRange(min=1), help='Upload at most N files.')
 @click.option('--force', is_flag=True, help='Send files that look up to date too.')
 @click.option('--checksums', is_flag=True, help='Publish size and md5 in the index.')
+@click.option('--one-cache', is_flag=True, help="Publish ONE-api's cache tables beside the index.")
 @click.pass_context
-def upload_cmd(ctx, root, dry_run, limit, force, checksums):
+def upload_cmd(ctx, root, dry_run, limit, force, checksums, one_cache):
     """Publish the ALF tree under ROOT to the repository; the index goes last."""
     report = _client(ctx).repository.upload(
-        root, dry_run=dry_run, limit=limit, force=force, checksums=checksums
+        root, dry_run=dry_run, limit=limit, force=force, checksums=checksums, one_cache=one_cache
     )
     if dry_run:
         _emit(report.paths, False)

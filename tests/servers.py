@@ -46,6 +46,9 @@ class FaultHandler(onelight.RangeRequestHandler):
         super().serve(head)
 
     def send_index(self, head):
+        if self.server.index_data is None:  # a release without .one_root
+            self.send_error(404)
+            return
         etag = self.server.fixed_etag
         if etag is None:
             return super().send_index(head)

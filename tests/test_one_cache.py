@@ -1,0 +1,294 @@
+"""ONE cache tables both ways: what --one-cache writes (ONE-api 3.x's schema), and releases
+described by ONE's tables (plain names, UUID names, cache.zip) read over http and from folders.
+
+The ONE-style tables here are written with pandas/pyarrow from the facts of ONE-api's schema
+(ONE-api is never imported)."""
+
+import hashlib
+import io
+import json
+import shutil
+import uuid
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from conftest import EDGE_SESSION, http_one
+
+import onelight
+
+CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
+IBL = 'angelakilab/Subjects/IBL-T1/2019-02-20/001'
+QC = pd.CategoricalDtype(['NOT_SET', 'PASS', 'WARNING', 'FAIL', 'CRITICAL'], ordered=True)
+
+
+def run(*args):
+    return CliRunner().invoke(onelight.cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def save(frame, path, meta=None):
+    table = pa.Table.from_pandas(frame)
+    one_meta = json.dumps(meta or {'date_created': '2024-01-01 12:00', 'origin': 'test'})
+    table = table.replace_schema_metadata({**table.schema.metadata, b'one_metadata': one_meta})
+    pq.write_table(table, path)
+
+
+def one_style_tables(root, out=None, projects=None, qc=None, missing=()):
+    """Tables as ONE-api's make_parquet_db and Alyx write them, with random ids.
+
+    Returns {session path: eid}, {relative file path: dataset id}."""
+    out = out or root
+    result = onelight.scan(root)
+    sessions, datasets, eids, ids = [], [], {}, {}
+    for session in result.sessions:
+        lab, _, subject, date, number = session.split('/')
+        eid = eids[session] = str(uuid.uuid4())
+        sessions.append(
+            dict(
+                id=eid,
+                lab=lab,
+                subject=subject,
+                date=pd.Timestamp(date).date(),
+                number=int(number),
+                task_protocol=f'{lab}_task',
+                projects=(projects or {}).get(session, ''),
+            )
+        )
+    for rel, size in zip(result.files, result.sizes):
+        session, rest = '/'.join(rel.split('/')[:5]), rel.split('/', 5)[5]
+        if not onelight.is_alf_filename(rest.rsplit('/', 1)[-1]):
+            continue
+        dataset_id = ids[rel] = str(uuid.uuid4())
+        datasets.append(
+            dict(
+                eid=eids[session],
+                id=dataset_id,
+                rel_path=rest,
+                file_size=size,
+                hash=hashlib.md5((root / rel).read_bytes()).hexdigest(),
+                exists=rel not in missing,
+                qc=(qc or {}).get(rel, 'NOT_SET'),
+                default_revision=True,
+            )
+        )
+    s = pd.DataFrame(sessions).astype({'number': np.uint16}).set_index('id')
+    d = pd.DataFrame(datasets).astype({'file_size': 'UInt64', 'qc': QC}).set_index(['eid', 'id'])
+    save(s, out / 'sessions.pqt')
+    save(d, out / 'datasets.pqt')
+    return eids, ids
+
+
+# ----------------------------------------------------------------------------------- writing
+def test_index_one_cache_writes_ones_schema(alf_root):
+    result = run('index', alf_root, '--one-cache')
+    assert result.exit_code == 0, result.output
+    assert '6 sessions' in result.stderr and 'non-ALF files left out' in result.stderr
+    sessions = pq.read_table(alf_root / 'sessions.pqt')
+    datasets = pq.read_table(alf_root / 'datasets.pqt')
+    types = {f.name: str(f.type) for f in sessions.schema}
+    assert types['lab'] == 'string' and types['subject'] == 'string'
+    assert types['date'] == 'date32[day]' and types['number'] == 'uint16'
+    assert types['task_protocol'] == 'string' and types['projects'] == 'string'
+    types = {f.name: str(f.type) for f in datasets.schema}
+    assert types['file_size'] == 'uint64' and types['exists'] == 'bool'
+    assert types['default_revision'] == 'bool'
+    assert types['qc'].startswith('dictionary<values=string, indices=int8, ordered=1>')
+    for table in (sessions, datasets):
+        meta = json.loads(table.schema.metadata[b'one_metadata'])
+        assert len(meta['date_created']) == 16 and 'onelight' in meta['origin']
+    s = sessions.to_pandas()
+    d = datasets.to_pandas()
+    assert s.index.name == 'id' and list(d.index.names) == ['eid', 'id']
+    one = onelight.One(cache_dir=alf_root)
+    assert s.loc[str(one.to_eid(IBL))].to_dict() == {
+        'lab': 'angelakilab',
+        'subject': 'IBL-T1',
+        'date': pd.Timestamp('2019-02-20').date(),
+        'number': 1,
+        'task_protocol': '',
+        'projects': '',
+    }
+    # stable dataset ids, sizes, and an all-null hash column without --checksums
+    row = d.loc[(str(one.to_eid(CORI1)), str(uuid.uuid3(one.to_eid(CORI1), 'alf/eye.area.npy')))]
+    assert row['rel_path'] == 'alf/eye.area.npy'
+    assert row['file_size'] == (alf_root / CORI1 / 'alf/eye.area.npy').stat().st_size
+    assert d['hash'].isna().all() and d['exists'].all() and (d['qc'] == 'NOT_SET').all()
+    # non-ALF files are left out
+    assert not d['rel_path'].str.endswith('notes.txt').any()
+    assert not d['rel_path'].str.contains('imec').any()
+    revs = d.loc[str(one.to_eid(IBL))]
+    revs = revs[revs['rel_path'].str.endswith('_ibl_trials.stimOn_times.npy')]
+    assert revs.set_index('rel_path')['default_revision'].to_dict() == {
+        'alf/#2021-06-01#/_ibl_trials.stimOn_times.npy': True,
+        'alf/_ibl_trials.stimOn_times.npy': False,
+    }
+    info = json.loads((alf_root / 'cache_info.json').read_text())
+    assert info['tables']['datasets']['nrecs'] == len(d)
+    # with --checksums the hash column is all real md5s
+    assert run('index', alf_root, '--one-cache', '--checksums').exit_code == 0
+    d = pd.read_parquet(alf_root / 'datasets.pqt')
+    assert d['hash'].str.fullmatch('[0-9a-f]{32}').all()
+    # an unchanged tree gives the same bytes (a rerun publishes nothing new)
+    before = (alf_root / 'datasets.pqt').read_bytes()
+    run('index', alf_root, '--one-cache', '--checksums')
+    assert (alf_root / 'datasets.pqt').read_bytes() == before
+
+
+def test_upload_one_cache_to_webdav_and_local(alf_root, webdav, tmp_path):
+    server = webdav()
+    one = onelight.One(base_url=server.url)
+    one.repository.upload(alf_root, one_cache=True)
+    for name in ('sessions.pqt', 'datasets.pqt', 'cache_info.json', '.one_root'):
+        assert (server.root / name).is_file(), name
+    target = tmp_path / 'target'
+    target.mkdir()
+    onelight.One(root_dir=target).repository.upload(alf_root, one_cache=True)
+    assert (target / 'sessions.pqt').is_file() and (target / 'datasets.pqt').is_file()
+
+
+def test_figshare_upload_one_cache_rerun_changes_nothing(alf_root, figshare, tmp_path):
+    from conftest import figshare_one
+
+    emu = figshare
+    token = 'a' * 40
+    article = emu.create_article(token)
+    up = figshare_one(emu, article, tmp_path / 'up', token=token, private=True)
+    up.repository.upload(alf_root, one_cache=True)
+    names = emu.names(article)
+    assert {'sessions.pqt', 'datasets.pqt', 'cache_info.json', '.one_root'} <= set(names)
+    before = len(emu.log)
+    up.repository.upload(alf_root, one_cache=True)
+    changes = [e for e in emu.log[before:] if e[1] in ('POST', 'PUT', 'DELETE')]
+    assert changes == []
+
+
+def test_download_one_cache_makes_the_download_folder_a_one_cache(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    template = str(tmp_path / 'dl' / '{lab}' / 'Subjects' / '{subject}' / '{date}' / '{number}')
+    one = onelight.One(base_url=server.url, download_dir=template, backoff=0.01)
+    one.download(CORI1, 'trials', one_cache=True)
+    one.download(IBL, one_cache=True)
+    tables = pd.read_parquet(tmp_path / 'dl' / 'datasets.pqt')
+    sessions = pd.read_parquet(tmp_path / 'dl' / 'sessions.pqt')
+    assert set(sessions.index) == {str(one.to_eid(CORI1)), str(one.to_eid(IBL))}
+    cori = tables.loc[str(one.to_eid(CORI1))]
+    assert sorted(cori['rel_path']) == sorted(
+        p for p in one.list_datasets(CORI1) if 'trials.' in p
+    )
+    # the folder opens as a repository of its own with the same ids
+    local = onelight.One(cache_dir=tmp_path / 'dl')
+    assert local.to_eid(IBL) == one.to_eid(IBL)
+    # a template not in ONE's layout is refused clearly
+    flat = onelight.One(
+        base_url=server.url, download_dir=str(tmp_path / 'f/{subject}/{date}/{number}')
+    )
+    with pytest.raises(onelight.ConfigError, match='ONE.s layout'):
+        flat.download(CORI1, 'eye', one_cache=True)
+
+
+# ----------------------------------------------------------------------------------- reading
+def test_http_release_with_tables_and_no_index(alf_root, serve, tmp_path):
+    eids, ids = one_style_tables(
+        alf_root,
+        projects={CORI1: 'ibl_neuropixel_brainwide', IBL: 'ibl_behaviour'},
+        qc={f'{CORI1}/alf/eye.area.npy': 'FAIL'},
+        missing={f'{CORI1}/alf/eye.xyPos.npy'},
+    )
+    server = serve(alf_root)
+    server.index_data = None  # no .one_root
+    server.files['sessions.pqt'] = alf_root / 'sessions.pqt'
+    server.files['datasets.pqt'] = alf_root / 'datasets.pqt'
+    one = http_one(server, tmp_path)
+    assert one.to_eid(CORI1) == uuid.UUID(eids[CORI1])  # the release's ids win
+    assert one.search(projects='brainwide') == [CORI1]
+    assert one.search(task_protocol='angelakilab_') == [IBL]
+    assert 'projects' in one.search_terms() and 'dataset_qc_lte' in one.search_terms()
+    assert CORI1 not in one.search(datasets='eye.area', dataset_qc_lte='WARNING')
+    assert CORI1 in one.search(datasets='eye.area', dataset_qc_lte='FAIL')
+    assert 'alf/eye.xyPos.npy' not in one.list_datasets(CORI1)  # exists == False
+    assert not any('notes.txt' in p for p in one.list_datasets(EDGE_SESSION))  # not in tables
+    area = one.load_dataset(CORI1, 'eye.area')
+    np.testing.assert_array_equal(area, np.load(alf_root / CORI1 / 'alf/eye.area.npy')[:, 0])
+    table = one.list_datasets(CORI1, details=True)
+    assert set(map(str, table.index)) <= set(ids.values())
+    assert one.get_details(CORI1)['projects'] == 'ibl_neuropixel_brainwide'
+    # the tables are cached: offline works, and a new client revalidates them (304s)
+    assert http_one(server, tmp_path, offline=True).search(projects='brain') == [CORI1]
+
+
+def test_uuid_named_release_with_cache_zip(alf_root, serve, tmp_path):
+    """Files stored as name.<uuid>.ext (the IBL release), tables in a cache.zip elsewhere."""
+    caches = tmp_path / 'caches'
+    caches.mkdir()
+    eids, ids = one_style_tables(alf_root, out=caches)
+    release = tmp_path / 'release'
+    for rel, dataset_id in ids.items():
+        folder, _, name = rel.rpartition('/')
+        stem, _, ext = name.rpartition('.')
+        (release / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(alf_root / rel, release / folder / f'{stem}.{dataset_id}.{ext}')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w') as z:
+        for name in ('sessions.pqt', 'datasets.pqt'):
+            z.write(caches / name, name)
+    data_server, cache_server = serve(release), serve(tmp_path / 'caches')
+    data_server.index_data = None
+    (caches / 'cache.zip').write_bytes(buf.getvalue())
+    cache_server.files['cache.zip'] = caches / 'cache.zip'
+    one = http_one(
+        data_server,
+        tmp_path,
+        uuid_names=True,
+        tables_url=cache_server.url + 'cache.zip',
+    )
+    assert {one.to_eid(s) for s in one.search()} == set(map(uuid.UUID, eids.values()))
+    trials = one.load_object(IBL, 'trials', collection='alf')
+    assert trials.choice.shape == (600,)
+    local = tmp_path / 'dl' / 'angelakilab' / 'IBL-T1' / '2019-02-20' / '001' / 'alf'
+    assert (local / '_ibl_trials.choice.npy').is_file()  # saved under its plain ALF name
+    requested = [r[1] for r in data_server.requests if r[0] == 'GET']
+    assert f'{IBL}/alf/_ibl_trials.choice.{ids[f"{IBL}/alf/_ibl_trials.choice.npy"]}.npy' in (
+        requested
+    )
+
+
+def test_tables_beside_an_index_give_the_ids(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    eids, _ = one_style_tables(alf_root)
+    server.files['sessions.pqt'] = alf_root / 'sessions.pqt'
+    server.files['datasets.pqt'] = alf_root / 'datasets.pqt'
+    one = http_one(server, tmp_path)
+    assert one.to_eid(IBL) == uuid.UUID(eids[IBL])
+    assert len(one.search()) == 6  # .one_root lists the non-ALF files too
+    assert one.load_dataset(EDGE_SESSION, 'notes.txt', download_only=True).is_file()
+
+
+def test_local_folder_reads_ones_tables(alf_root, tmp_path):
+    eids, _ = one_style_tables(alf_root, out=tmp_path)
+    assert onelight.One(cache_dir=alf_root).to_eid(IBL) != uuid.UUID(eids[IBL])
+    one = onelight.One(cache_dir=alf_root, tables_dir=tmp_path)
+    assert one.to_eid(IBL) == uuid.UUID(eids[IBL])
+    assert one.search(task_protocol='nicklab') == [
+        'nicklab/Subjects/Theiler/2017-10-11/001',
+        'nicklab/Subjects/Cori/2016-12-18/001',
+        CORI1,
+    ]
+
+
+def test_malformed_tables_are_one_clear_error(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    server.index_data = None
+    (alf_root / 'sessions.pqt').write_bytes(b'not parquet')
+    (alf_root / 'datasets.pqt').write_bytes(b'nor this')
+    server.files['sessions.pqt'] = alf_root / 'sessions.pqt'
+    server.files['datasets.pqt'] = alf_root / 'datasets.pqt'
+    with pytest.raises(onelight.DataFormatError, match='sessions.pqt is not a parquet table'):
+        http_one(server, tmp_path).search()
+    empty = serve(tmp_path)
+    empty.index_data = None
+    with pytest.raises(onelight.NotFoundError, match='no index .* and no ONE cache tables'):
+        http_one(empty, tmp_path).search()
