@@ -179,7 +179,7 @@ def one_api_python() -> Path:
     if not python.exists():
         print('installing ONE-api into', ONE_API_VENV, flush=True)
         run_quiet([sys.executable, '-m', 'venv', str(ONE_API_VENV)])
-        run_quiet([str(python), '-m', 'pip', 'install', '-q', 'ONE-api'])
+        run_quiet([str(python), '-m', 'pip', 'install', '-q', 'ONE-api==3.6.1'])
     return python
 
 
@@ -306,6 +306,55 @@ print(json.dumps({{"build": build, "search": statistics.median(times), "n": len(
         f'{ratio:.0f}x faster',
         '>= 100x faster',
         ratio >= 100,
+    )
+
+
+def bench_tables(tmp: Path, tree: Path, index_path: Path, quick: bool, with_one_api: bool):
+    print('7. ONE cache tables: write for 100,000 files, read 1,000,000 datasets', flush=True)
+    repeat = 3 if quick else 5
+    plain = timed(lambda: onelight.write_index(tree), repeat)
+    tables = timed(lambda: onelight.write_index(tree, one_cache=True), repeat)
+    reference, ratio, met = f'onelight index without tables {plain:.3f} s', '-', tables <= 1.0
+    if with_one_api:
+        script = f"""
+import json, time, warnings
+warnings.simplefilter('ignore')
+from one.alf.cache import make_parquet_db
+t = time.perf_counter(); make_parquet_db({str(tree)!r}, hash_ids=True)
+print(json.dumps({{"build": time.perf_counter() - t}}))
+"""
+        theirs = in_one_api(script)['build']
+        reference += f'; ONE-api make_parquet_db {theirs:.1f} s'
+        ratio = f'{theirs / tables:.0f}x faster than ONE-api'
+        onelight.write_index(tree, one_cache=True)  # ONE-api's tables replaced by ours again
+    row(
+        'index --one-cache of 100,000 files',
+        f'{tables:.3f} s',
+        reference,
+        ratio,
+        '<= 1 s (about the time of index)',
+        met,
+    )
+    big = tmp / 'one-release'
+    big.mkdir()
+    index = onelight.Index.from_file(index_path)
+    onelight.write_one_tables(big, index, None)
+    n = len(index)
+    del index
+    read = timed(lambda: onelight.read_local_tables(big, 'bench'), repeat)
+    built = timed(
+        lambda: onelight.Index.from_bytes(
+            onelight.read_local_tables(big, 'bench').index_lines(), base_url='https://x/'
+        ),
+        3,
+    )
+    row(
+        f'read ONE cache tables of {n:,} datasets',
+        f'{read:.2f} s',
+        f'(and build the index from them: {built:.2f} s)',
+        '-',
+        '< 1 s',
+        read < 1.0,
     )
 
 
@@ -591,16 +640,18 @@ def main():
     parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
     parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
     args = parser.parse_args()
-    only = set(args.only.split(',')) if args.only else set('123456')
+    only = set(args.only.split(',')) if args.only else set('1234567')
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
         os.environ['ONELIGHT_HOME'] = str(tmp / 'home')
-        tree = bench_scan(tmp, args.quick, args.with_one_api) if only & {'1', '3'} else None
-        if only & {'2', '3'}:
+        tree = bench_scan(tmp, args.quick, args.with_one_api) if only & {'1', '3', '7'} else None
+        if only & {'2', '3', '7'}:
             index = bench_index(tmp, args.quick)
             if '3' in only:
                 bench_search(index, tree, args.quick, args.with_one_api)
+            if '7' in only:
+                bench_tables(tmp, tree, index, args.quick, args.with_one_api)
         if '4' in only:
             bench_download(tmp, args.quick)
         if '5' in only:
