@@ -3,7 +3,8 @@
     python bench/one_compat.py [--one-python PATH]
 
 Builds the demo tree in a temporary folder (without its non-ALF files, which ONE-api 3.6.1's
-make_parquet_db cannot index), builds ONE-api's cache tables for it with make_parquet_db,
+make_parquet_db cannot index), builds ONE-api's cache tables for it with make_parquet_db (or,
+with ``--tables onelight``, with ``onelight index --one-cache --checksums``),
 then evaluates every call of CASES in ONE-api's venv (``bench/.venv-one-api``, as
 ``bench/run.py --with-one-api`` makes it, or --one-python) and in onelight, and prints a
 Markdown table: identical, or different (each difference is one the README's "Coming from ONE"
@@ -125,6 +126,7 @@ CASES = [
     ("one.ref2eid({'subject': 'IBL-T1', 'date': '2019-02-20', 'sequence': 1})", None),
     ("one.to_eid('2019-02-20_1_IBL-T1')", None),
     ('one.to_eid(ROOT / IBL)', None),
+    ('str(one.to_eid(ROOT / IBL))', None),  # the same id text: both read the same tables
     ("one.to_eid(str(E['IBL']))", None),
     ("one.to_eid(str(E['IBL']).upper())", 'onelight accepts any case (ONE-api: ValueError)'),
     ("one.path2eid(ROOT / IBL / 'alf')", None),
@@ -207,7 +209,8 @@ from one.alf.cache import make_parquet_db
 from one.alf import io as alfio, path as alfpath
 exec(open(sys.argv[1]).read())
 root = Path(sys.argv[2])
-make_parquet_db(root, hash_ids=True)
+if sys.argv[5] == 'one':
+    make_parquet_db(root, hash_ids=True)
 one = One(cache_dir=root, mode='local')
 sessions = json.loads(sys.argv[3])
 E = {k: one.path2eid(root / v) for k, v in sessions.items()}
@@ -229,6 +232,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--one-python', help="ONE-api's interpreter (default: bench's venv)")
     parser.add_argument('--full', action='store_true', help='print whole values, not the start')
+    parser.add_argument(
+        '--tables',
+        choices=('one', 'onelight'),
+        default='one',
+        help="whose tables ONE-api opens: make_parquet_db's or onelight index --one-cache's",
+    )
     args = parser.parse_args()
     if args.one_python:
         one_python = Path(args.one_python)
@@ -240,6 +249,8 @@ def main() -> int:
         tmp = Path(tmp)
         root = tmp / 'alf'
         build_tree(root)
+        if args.tables == 'onelight':
+            onelight.write_index(root, one_cache=True, checksums=True)
         (tmp / 'evaluator.py').write_text(EVALUATOR)
         (tmp / 'one_side.py').write_text(ONE_SIDE)
         (tmp / 'cases.json').write_text(json.dumps([c for c, _ in CASES]))
@@ -252,6 +263,7 @@ def main() -> int:
                 str(root),
                 json.dumps(sessions),
                 str(tmp / 'cases.json'),
+                args.tables,
             ],
             capture_output=True,
             text=True,
