@@ -1875,6 +1875,8 @@ class OneTables:
         columns = {'id': d['id'].astype(str)}
         if 'qc' in d.columns:
             columns['qc'] = d['qc'].astype(str)
+        if 'default_revision' in d.columns:  # the release says which revision is the default
+            columns['default_revision'] = d['default_revision'].astype(object)
         same_rows = len(full) == len(index.df) and bool(
             (full.reset_index(drop=True) == index.df['path'].reset_index(drop=True)).all()
         )
@@ -5364,14 +5366,20 @@ def _pick_revision(rows: pd.DataFrame, revision, what: str) -> pd.DataFrame:
         rows = rows[revs <= str(revision)]
         if rows.empty:
             raise ALFObjectNotFound(f'{what} has no revision at or before {revision!r}')
+        return rows[_default_revisions(rows, latest=True)]
     return rows[_default_revisions(rows)]
 
 
-def _default_revisions(rows: pd.DataFrame) -> np.ndarray:
-    """Which rows hold the latest revision of their file (per collection and file name;
-    unrevised files count as the oldest)."""
+def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
+    """Which rows hold the default revision of their file: the release's own choice where its
+    tables say, otherwise (or with ``latest``) the latest, per collection and file name
+    (unrevised files count as the oldest)."""
     if not len(rows):
         return np.zeros(0, dtype=bool)
+    if 'default_revision' in rows.columns and not latest:
+        given = pd.Series(rows['default_revision'].to_numpy(object))
+        if given.notna().all():
+            return given.astype(bool).to_numpy()
     key = pd.DataFrame(
         {
             's': rows['session'].astype(str).to_numpy(object),

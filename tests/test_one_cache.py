@@ -72,7 +72,6 @@ def one_style_tables(root, out=None, projects=None, qc=None, missing=()):
                 hash=hashlib.md5((root / rel).read_bytes()).hexdigest(),
                 exists=rel not in missing,
                 qc=(qc or {}).get(rel, 'NOT_SET'),
-                default_revision=True,
             )
         )
     s = pd.DataFrame(sessions).astype({'number': np.uint16}).set_index('id')
@@ -292,3 +291,19 @@ def test_malformed_tables_are_one_clear_error(alf_root, serve, tmp_path):
     empty.index_data = None
     with pytest.raises(onelight.NotFoundError, match='no index .* and no ONE cache tables'):
         http_one(empty, tmp_path).search()
+
+
+def test_a_releases_default_revision_is_honoured(alf_root, tmp_path):
+    one_style_tables(alf_root, out=tmp_path)
+    d = pd.read_parquet(tmp_path / 'datasets.pqt')
+    revised = d['rel_path'] == 'alf/#2021-06-01#/_ibl_trials.stimOn_times.npy'
+    d['default_revision'] = ~revised  # the release keeps the original as default (as Alyx may)
+    save(d, tmp_path / 'datasets.pqt')
+    one = onelight.One(cache_dir=alf_root, tables_dir=tmp_path)
+    original = np.load(alf_root / IBL / 'alf' / '_ibl_trials.stimOn_times.npy')
+    np.testing.assert_array_equal(one.load_object(IBL, 'trials').stimOn_times, original)
+    newest = one.load_object(IBL, 'trials', revision='2099-01-01').stimOn_times
+    assert not np.array_equal(newest, original)
+    assert one.list_datasets(IBL, filename='*stimOn*', default_revisions_only=True) == [
+        'alf/_ibl_trials.stimOn_times.npy'
+    ]
