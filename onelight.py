@@ -1752,35 +1752,11 @@ class OneTables:
                     sessions[column] = values.fillna('').to_numpy(object)
         alf = df['is_alf'].to_numpy(bool)
         rows = df[alf]
-        eids = eid_text[rows['session'].cat.codes.to_numpy()]
-        rels = (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
-        if 'id' in rows.columns:  # ids read from a release's own tables
-            ids = rows['id'].astype(str).to_numpy(object)
-        else:
-            space = {e: uuid.UUID(e).bytes for e in eid_text[:-1]}
-            ids = [uuid3_text(space[e], r) for e, r in zip(eids, rels)]
-        size = pd.array(df['size'] if sizes is None else sizes, dtype='UInt64')[alf]
-        if md5s is None:
-            md5 = df['md5'][alf].astype(object).where(df['md5'][alf].notna(), None)
-        else:
-            md5 = pd.Series(list(md5s), dtype=object)[alf]
-        qc = rows['qc'].astype(str) if 'qc' in rows.columns else 'NOT_SET'
-        datasets = pd.DataFrame(
-            {
-                'eid': eids,
-                'id': ids,
-                'rel_path': rels,
-                'file_size': size,
-                'hash': md5.to_numpy(object),
-                'exists': True,
-                'qc': pd.Categorical(
-                    np.broadcast_to(np.asarray(qc, dtype=object), len(rels)),
-                    categories=QC_LEVELS,
-                    ordered=True,
-                ),
-                'default_revision': _default_revisions(rows),
-            }
-        )
+        if sizes is not None:
+            rows = rows.assign(size=pd.array(sizes, dtype='Int64')[alf])
+        if md5s is not None:
+            rows = rows.assign(md5=pd.Series(list(md5s), dtype=object)[alf].to_numpy(object))
+        datasets = datasets_table(rows, index.eids)
         date = date_created or _dt.datetime.now().strftime('%Y-%m-%d %H:%M')
         return cls(sessions, datasets, int((~alf).sum()), date)
 
@@ -1917,6 +1893,50 @@ def adopt_ids(index: Index, source: Index) -> Index:
             _set_by_path(index, column, paths, source.df[column].astype(object).to_numpy())
     index._eids = None
     return index
+
+
+def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
+    """ONE's datasets table (flat: ``eid, id, rel_path, file_size, hash, exists, qc,
+    default_revision``) of index rows; ``eids`` maps session paths to eids.
+
+    Ids are a release's own (an ``id`` column) or ``uuid3(eid, rel_path)``; a hash is an md5
+    or null, never ''.
+    """
+    eid_text = pd.Series([str(e) for e in eids.to_numpy()], index=eids.index.astype(str))
+    if isinstance(rows['session'].dtype, pd.CategoricalDtype):  # once per session
+        codes = rows['session'].cat.codes.to_numpy()
+        per_session = eid_text.reindex(rows['session'].cat.categories.astype(str))
+        eid_of = np.append(per_session.to_numpy(object), '')[codes]
+    else:
+        eid_of = rows['session'].astype(str).map(eid_text).to_numpy(object)
+    if 'rel' in rows.columns:
+        rels = rows['rel'].to_numpy(object)
+    else:
+        rels = (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
+    space = {e: uuid.UUID(e).bytes for e in eid_text}
+    given = rows['id'].to_numpy(object) if 'id' in rows.columns else [None] * len(rels)
+    ids = [
+        g if isinstance(g, str) and g else uuid3_text(space[e], r)
+        for g, e, r in zip(given, eid_of, rels)
+    ]
+    md5 = pd.Series(rows['md5'].to_numpy(object), dtype=object)
+    qc = rows['qc'].astype(str).to_numpy(object) if 'qc' in rows.columns else 'NOT_SET'
+    return pd.DataFrame(
+        {
+            'eid': eid_of,
+            'id': ids,
+            'rel_path': rels,
+            'file_size': pd.array(rows['size'], dtype='UInt64'),
+            'hash': md5.where(md5.notna(), None).to_numpy(object),
+            'exists': True,
+            'qc': pd.Categorical(
+                np.broadcast_to(np.asarray(qc, dtype=object), len(rels)),
+                categories=QC_LEVELS,
+                ordered=True,
+            ),
+            'default_revision': _default_revisions(rows),
+        }
+    )
 
 
 def _as_uuid(text) -> uuid.UUID | None:
@@ -4882,34 +4902,15 @@ class One:
         return sorted(rows['rel'])
 
     def _dataset_table(self, rows: pd.DataFrame, keep_eid_index: bool = False) -> pd.DataFrame:
-        """ONE's datasets table for index rows."""
-        eids = self.index.eids
-        session_eids = [eids[str(s)] for s in rows['session']]
-        ids = [dataset_uuid(e, r) for e, r in zip(session_eids, rows['rel'])]
-        if 'id' in rows.columns:  # a release's own dataset ids win
-            ids = [_as_uuid(i) or d if isinstance(i, str) else d for i, d in zip(rows['id'], ids)]
-        qc = rows['qc'].astype(str) if 'qc' in rows.columns else ['NOT_SET'] * len(rows)
-        sizes = pd.array(list(rows['size']), dtype='Int64')
-        if self.repository.is_local and sizes.isna().any():  # a scan never stats: do it here
+        """ONE's datasets table for index rows (index ``id``, or ``(eid, id)``, as UUIDs)."""
+        if self.repository.is_local and pd.isna(rows['size']).any():  # a scan never stats
             copies = self.repository.local_copies(rows)
-            sizes = pd.array(
-                [_file_size(d.dest) if pd.isna(n) else n for n, d in zip(sizes, copies)],
-                dtype='Int64',
-            )
-        table = pd.DataFrame(
-            {
-                'rel_path': list(rows['rel']),
-                'file_size': sizes,
-                'hash': [_none(h) for h in rows['md5']],
-                'exists': True,
-                'qc': pd.Categorical(list(qc), categories=QC_LEVELS, ordered=True),
-                'default_revision': _default_revisions(rows),
-            },
-            index=pd.Index(ids, name='id', dtype=object),
-        )
-        if keep_eid_index:
-            table.index = pd.MultiIndex.from_arrays([session_eids, ids], names=['eid', 'id'])
-        return table
+            sizes = [_file_size(d.dest) if pd.isna(n) else n for n, d in zip(rows['size'], copies)]
+            rows = rows.assign(size=sizes)
+        table = datasets_table(rows, self.index.eids)
+        keys = ['eid', 'id'] if keep_eid_index else ['id']
+        table = table.assign(**{k: [_as_uuid(v) or v for v in table[k]] for k in keys})
+        return table.set_index(keys).drop(columns=[] if keep_eid_index else ['eid'])
 
     def list_collections(
         self,
