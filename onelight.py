@@ -5508,8 +5508,8 @@ def load_object(session, obj, collection=None, **kwargs):
     Otherwise it names a session of the current repository.
     """
     if _is_local_folder(session):
-        kwargs.pop('download_only', None)
-        kwargs.pop('check_hash', None)
+        for ignored in ('download_only', 'check_hash', 'query_type'):  # nothing to fetch
+            kwargs.pop(ignored, None)
         revision = kwargs.pop('revision', None)
         rows = _folder_rows(_data_folder(session, collection))
         wanted, data, pairs = _object_rows(rows, obj, None, revision, kwargs, True, str(session))
