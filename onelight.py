@@ -150,8 +150,8 @@ class ALFWarning(Warning):
 APP_NAME = 'onelight'
 CONFIG_NAME = 'config.json'
 INDEX_NAME = '.one_root'
-SECRET_KEYS = frozenset({'password', 'token', 'ftp_password'})
-# Keys whose names suggest a secret are masked too, whoever wrote them (an imported config).
+# Secrets are the settings a repository type declares secret; keys whose names suggest a
+# secret are masked too, whoever wrote them (an imported config).
 _SECRET_NAME_RE = re.compile(r'pwd|pass|secret|key|token', re.IGNORECASE)
 SESSION_FIELDS = ('lab', 'subject', 'date', 'number')
 DEFAULT_DOWNLOAD_DIR = str(
@@ -324,7 +324,8 @@ def _upgrade_legacy_repository(repo: dict) -> dict:
 
 def is_secret_key(key: str) -> bool:
     """True for a setting whose value must never be shown (``password``, ``token``, ...)."""
-    return key in SECRET_KEYS or bool(_SECRET_NAME_RE.search(key))
+    declared = (cls.declared.get(key) for cls in REPOSITORY_TYPES.values())
+    return any(d is not None and d.secret for d in declared) or bool(_SECRET_NAME_RE.search(key))
 
 
 def load_config(dirs: Dirs | None = None) -> dict:
@@ -2684,13 +2685,79 @@ def _combine_errors(errors: list, total: int) -> Exception:
 # ``local`` reads a folder in place; remote backends download into the download directory.
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a repository type, declared once: its kind, default, secrecy and help
+    give config validation, ``add_repo``'s options, masking and the README's settings table.
+
+    Kinds: ``text``, ``url`` (http(s), a folder: a trailing slash is added), ``folder`` (an
+    existing local folder), ``int``, ``float`` (with ``low``/``high``), ``bool``, ``article``
+    (a figshare article number or URL).
+    """
+
+    name: str
+    kind: str = 'text'
+    default: object = None
+    help: str = ''
+    secret: bool = False
+    required: bool = False
+    low: float | None = None
+    high: float | None = None
+    off_flag: str | None = None  # the command-line name of a bool's "no" (--public)
+
+    def convert(self, value, origin: str):
+        """The setting's value in its kind; ConfigError naming it when it is not one."""
+        what = f'{origin}: {self.name}'
+        if value is None or (value == '' and self.kind not in ('text',)):
+            return self.default if value is None else None
+        if self.kind == 'bool':
+            return value if isinstance(value, bool) else str(value).lower() in ('1', 'true', 'yes')
+        if self.kind in ('int', 'float'):
+            return _check_number(
+                value, what, int if self.kind == 'int' else float, self.low, self.high
+            )
+        if self.kind == 'url':
+            return _check_url(value, what)
+        if self.kind == 'folder':
+            folder = Path(str(value)).expanduser()
+            if not folder.is_dir():
+                raise ConfigError(f'{what} {folder} is not a folder')
+            return str(folder)
+        if self.kind == 'article':
+            return parse_article_id(value)
+        return value
+
+
+REPOSITORY_TYPES: dict = {}  # type name -> class: every Repository subclass with a type
+
+
 class Repository:
-    """Base class of the repository backends."""
+    """Base class of the repository types.
+
+    A type is one subclass: its ``type`` name, its ``settings`` (``Setting`` declarations,
+    added to its parent's), the keyword that makes an ad-hoc repository of it
+    (``adhoc_key``), and the operations it supplies. Declaring the class registers it.
+    """
 
     type = ''
+    settings_spec: tuple = ()  # this class's own Setting declarations
+    adhoc_key: str | None = None
+    is_local = False
+    # derived from the declarations of the class and its parents:
+    declared: dict = {}
     required: tuple = ()
     optional: dict = {}
-    is_local = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declared = {}
+        for klass in reversed(cls.__mro__):
+            declared.update({s.name: s for s in klass.__dict__.get('settings_spec', ())})
+        cls.declared = declared
+        cls.required = tuple(n for n, s in declared.items() if s.required)
+        cls.optional = {n: s.default for n, s in declared.items() if not s.required}
+        if cls.type:
+            REPOSITORY_TYPES[cls.type] = cls
 
     def __init__(
         self,
@@ -2715,14 +2782,25 @@ class Repository:
 
     @classmethod
     def validate(cls, settings: dict, origin: str) -> dict:
-        """Check a repository's keys; return them with defaults filled in."""
+        """Check a repository's settings against the declarations; return them converted,
+        with defaults filled in (keys nobody declared are kept as they are)."""
         out = {k: v for k, v in settings.items() if k not in ('name', 'type')}
         missing = [k for k in cls.required if out.get(k) in (None, '')]
         if missing:
             raise ConfigError(f'{origin} ({cls.type}) needs {", ".join(missing)}')
-        for key, default in cls.optional.items():
-            out.setdefault(key, default)
+        for name, setting in cls.declared.items():
+            out[name] = setting.convert(out.get(name), origin)
+        cls.check(out, origin)
         return out
+
+    @classmethod
+    def check(cls, settings: dict, origin: str) -> None:
+        """Rules between settings (a password needs a login...): ConfigError when broken."""
+
+    @classmethod
+    def adhoc_name(cls, settings: dict) -> str:
+        """The name of an unnamed ad-hoc repository of this type."""
+        return cls.type
 
     def describe(self) -> dict:
         return {'name': self.name, 'type': self.type, **mask_secrets(self.settings)}
@@ -2810,18 +2888,16 @@ class LocalRepository(Repository):
     """
 
     type = 'local'
-    required = ('root_dir',)
-    optional = {'tables_dir': None}
+    adhoc_key = 'root_dir'
     is_local = True
+    settings_spec = (
+        Setting('root_dir', 'folder', required=True, help='the folder holding lab/Subjects/...'),
+        Setting('tables_dir', 'folder', help='where its ONE cache tables are (default: root)'),
+    )
 
     @classmethod
-    def validate(cls, settings, origin):
-        out = super().validate(settings, origin)
-        root = Path(str(out['root_dir'])).expanduser()
-        if not root.is_dir():
-            raise ConfigError(f'{origin}: root_dir {root} is not a folder')
-        out['root_dir'] = str(root)
-        return out
+    def adhoc_name(cls, settings):
+        return 'local'
 
     @property
     def root(self) -> Path:
@@ -2884,17 +2960,22 @@ class LocalRepository(Repository):
 class RemoteRepository(Repository):
     """A repository reached over the network through the transfer engine."""
 
-    optional = {'jobs': 8, 'timeout': 60, 'retries': 5, 'backoff': 0.5, 'one_cache': False}
-
-    @classmethod
-    def validate(cls, settings, origin):
-        out = super().validate(settings, origin)
-        out['jobs'] = _check_number(out['jobs'], f'{origin}: jobs', int, 1, 64)
-        out['timeout'] = _check_number(out['timeout'], f'{origin}: timeout', float, 0.01, 3600)
-        out['retries'] = _check_number(out['retries'], f'{origin}: retries', int, 0, 20)
-        out['backoff'] = _check_number(out['backoff'], f'{origin}: backoff', float, 0, 60)
-        out['one_cache'] = bool(out['one_cache'])
-        return out
+    settings_spec = (
+        Setting('jobs', 'int', 8, 'parallel transfers', low=1, high=64),
+        Setting(
+            'timeout',
+            'float',
+            60,
+            'seconds before a silent server counts as gone',
+            low=0.01,
+            high=3600,
+        ),
+        Setting('retries', 'int', 5, 'retries of a failed request', low=0, high=20),
+        Setting(
+            'backoff', 'float', 0.5, 'seconds before the first retry, doubling', low=0, high=60
+        ),
+        Setting('one_cache', 'bool', False, "downloads keep ONE's cache tables up to date"),
+    )
 
     def _engine_options(self) -> dict:
         s = self.settings
@@ -2964,26 +3045,27 @@ class HttpRepository(RemoteRepository):
     """
 
     type = 'http'
-    required = ('base_url',)
-    optional = {
-        'login': None,
-        'password': None,
-        'tables_url': None,
-        'uuid_names': False,
-        **RemoteRepository.optional,
-    }
+    adhoc_key = 'base_url'
+    settings_spec = (
+        Setting('base_url', 'url', required=True, help='the web address of the repository root'),
+        Setting('login', help='user name for HTTP basic auth (downloads, WebDAV uploads)'),
+        Setting('password', secret=True, help='password for HTTP basic auth'),
+        Setting('tables_url', 'url', help='where ONE cache tables are, when not at base_url'),
+        Setting('uuid_names', 'bool', False, 'files are stored as name.<dataset id>.ext'),
+    )
 
     @classmethod
-    def validate(cls, settings, origin):
-        out = super().validate(settings, origin)
-        out['base_url'] = _check_url(out['base_url'], f'{origin}: base_url')
-        if out.get('tables_url'):
-            url = _check_url(out['tables_url'], f'{origin}: tables_url')
-            out['tables_url'] = url[:-1] if url.endswith('.zip/') else url
-        out['uuid_names'] = bool(out['uuid_names'])
-        if out.get('password') and not out.get('login'):
+    def check(cls, settings, origin):
+        url = settings.get('tables_url')
+        if url and url.endswith('.zip/'):  # a zip is a file, not a folder
+            settings['tables_url'] = url[:-1]
+        if settings.get('password') and not settings.get('login'):
             raise ConfigError(f'{origin}: a password needs a login')
-        return out
+
+    @classmethod
+    def adhoc_name(cls, settings):
+        parts = urllib.parse.urlsplit(str(settings['base_url']))
+        return '-'.join(str(p) for p in (parts.hostname, parts.port) if p) or 'http'
 
     @property
     def base_url(self) -> str:
@@ -3225,23 +3307,20 @@ class FtpRepository(HttpRepository):
     """
 
     type = 'ftp'
-    required = ('host', 'base_url')
-    optional = {
-        **HttpRepository.optional,
-        'port': 21,
-        'ftp_login': 'anonymous',
-        'ftp_password': '',
-        'remote_root': '/',
-        'tls': False,
-    }
+    adhoc_key = None  # the http address it shares would make an http repository
+    settings_spec = (
+        Setting('host', required=True, help='the FTP server host name'),
+        Setting('port', 'int', 21, 'the FTP port', low=1, high=65535),
+        Setting('ftp_login', default='anonymous', help='FTP user name'),
+        Setting('ftp_password', default='', secret=True, help='FTP password'),
+        Setting('remote_root', default='/', help='the FTP folder that base_url shows'),
+        Setting('tls', 'bool', False, 'use FTPS'),
+    )
 
     @classmethod
-    def validate(cls, settings, origin):
-        out = super().validate(settings, origin)
-        out['port'] = _check_number(out['port'], f'{origin}: port', int, 1, 65535)
-        out['tls'] = bool(out['tls'])
-        out['remote_root'] = '/' + str(out['remote_root']).strip('/')
-        return out
+    def check(cls, settings, origin):
+        super().check(settings, origin)
+        settings['remote_root'] = '/' + str(settings['remote_root']).strip('/')
 
     def upload(
         self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
@@ -3427,23 +3506,23 @@ class FigshareRepository(RemoteRepository):
     """
 
     type = 'figshare'
-    required = ('article_id',)
-    optional = {
-        'token': None,
-        'private': False,
-        'api_url': FIGSHARE_API_URL,
-        **RemoteRepository.optional,
-    }
+    adhoc_key = 'article_id'
+    settings_spec = (
+        Setting('article_id', 'article', required=True, help='the article number or URL'),
+        Setting('token', secret=True, help='personal token (upload, private articles)'),
+        Setting('private', 'bool', False, 'read the private draft', off_flag='public'),
+        Setting('api_url', 'url', FIGSHARE_API_URL, 'the figshare API address'),
+    )
 
     @classmethod
-    def validate(cls, settings, origin):
-        out = super().validate(settings, origin)
-        out['article_id'] = parse_article_id(out['article_id'])
-        out['api_url'] = _check_url(out['api_url'], f'{origin}: api_url').rstrip('/')
-        out['private'] = bool(out['private'])
-        if out['private'] and not out.get('token'):
+    def check(cls, settings, origin):
+        settings['api_url'] = settings['api_url'].rstrip('/')
+        if settings['private'] and not settings.get('token'):
             raise ConfigError(f'{origin}: a private article needs a token')
-        return out
+
+    @classmethod
+    def adhoc_name(cls, settings):
+        return f'figshare-{parse_article_id(settings["article_id"])}'
 
     @property
     def article_id(self) -> int:
@@ -3877,14 +3956,6 @@ def _check_number(value, what: str, kind, low, high):
     if not low <= number <= high:
         raise ConfigError(f'{what} must be between {low} and {high}, not {value!r}')
     return number
-
-
-REPOSITORY_TYPES = {
-    'local': LocalRepository,
-    'http': HttpRepository,
-    'ftp': FtpRepository,
-    'figshare': FigshareRepository,
-}
 
 
 def make_repository(
@@ -4573,9 +4644,8 @@ class One:
                 Path(cache_dir, '{lab}', 'Subjects', '{subject}', '{date}', '{number}')
             )
             cache_dir = None
-        adhoc = _adhoc_repository(
-            repository, cache_dir=cache_dir, root_dir=root_dir, base_url=base_url, **settings
-        )
+        location = {'root_dir': root_dir, 'base_url': base_url}
+        adhoc = _adhoc_repository(repository, cache_dir=cache_dir, **location, **settings)
         # An ad-hoc repository never reads or writes the configuration.
         config = default_config() if adhoc else load_config(dirs)
         if download_dir:
@@ -5413,29 +5483,32 @@ def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
     return pairs
 
 
-def _adhoc_repository(
-    name, *, cache_dir=None, root_dir=None, base_url=None, **settings
-) -> dict | None:
+def _adhoc_repository(name, *, cache_dir=None, **settings) -> dict | None:
     """The configuration entry of a repository given by its location, if any.
 
-    ``base_url=`` is an http repository; ``cache_dir=`` / ``root_dir=`` a local folder;
-    ``article_id=`` a figshare article; ``name`` an existing folder. Unnamed, an http
-    repository is named after its host and port and a figshare one after its article, so
-    that two of them never share a download folder. Otherwise None: ``name`` is a
-    configured repository, and the settings override its own (``One('lab', jobs=4)``).
+    The first type whose ``adhoc_key`` is among the settings makes it (``base_url=``: http,
+    ``root_dir=``: local, ``article_id=``: figshare); ONE's ``cache_dir=`` and a ``name``
+    that is an existing folder are local folders. Unnamed, a repository takes its type's
+    ``adhoc_name`` (an http one its host and port, a figshare one its article), so that two
+    never share a download folder. Otherwise None: ``name`` is a configured repository, and
+    the settings override its own (``One('lab', jobs=4)``).
     """
-    if base_url is not None:
-        parts = urllib.parse.urlsplit(str(base_url))
-        host = '-'.join(str(p) for p in (parts.hostname, parts.port) if p) or 'http'
-        return {'name': name or host, 'type': 'http', 'base_url': base_url, **settings}
-    folder = root_dir if root_dir is not None else cache_dir
-    if folder is None and isinstance(name, (str, os.PathLike)) and _is_folder(name):
-        folder, name = name, None
-    if folder is not None:
-        return {'name': name or 'local', 'type': 'local', 'root_dir': str(folder), **settings}
-    if 'article_id' in settings:
-        default = f'figshare-{parse_article_id(settings["article_id"])}'
-        return {'name': name or default, 'type': 'figshare', **settings}
+    location = {k: v for k, v in settings.items() if v is not None}
+    if cache_dir is not None:
+        location.setdefault('root_dir', str(cache_dir))
+    elif (
+        isinstance(name, (str, os.PathLike))
+        and _is_folder(name)
+        and not any(
+            cls.adhoc_key in location for cls in REPOSITORY_TYPES.values() if cls.adhoc_key
+        )
+    ):
+        location['root_dir'], name = os.fspath(name), None
+    for cls in sorted(REPOSITORY_TYPES.values(), key=lambda c: c.adhoc_key != 'base_url'):
+        if cls.adhoc_key and cls.adhoc_key in location:
+            if cls.adhoc_key == 'root_dir':
+                location['root_dir'] = str(location['root_dir'])
+            return {'name': name or cls.adhoc_name(location), 'type': cls.type, **location}
     return None
 
 
