@@ -5897,6 +5897,43 @@ def repo(ctx, name):
         click.echo(f'{star} {entry["name"]}  ({entry["type"]})  {details}'.rstrip())
 
 
+def all_settings() -> list:
+    """Every declared setting once, with the repository types that have it:
+    ``[(Setting, [type, ...]), ...]``."""
+    seen = {}
+    for cls in REPOSITORY_TYPES.values():
+        for setting in cls.declared.values():
+            seen.setdefault(setting.name, (setting, []))[1].append(cls.type)
+    return list(seen.values())
+
+
+def _setting_options(func):
+    """One command-line option per declared setting of every repository type."""
+    for setting, types in reversed(all_settings()):
+        flag = '--' + setting.name.replace('_', '-')
+        default = '' if setting.default in (None, '') else f' (default {setting.default})'
+        text = f'{", ".join(types)}: {setting.help}{default}.'
+        if setting.kind == 'bool':
+            off = '--' + (setting.off_flag or 'no-' + setting.name.replace('_', '-'))
+            func = click.option(f'{flag}/{off}', setting.name, default=None, help=text)(func)
+        else:
+            kind = {'int': int, 'float': float}.get(setting.kind, str)
+            func = click.option(flag, setting.name, type=kind, help=text)(func)
+    return func
+
+
+def settings_table() -> str:
+    """The README's table of every repository type's settings, from their declarations."""
+    lines = ['| setting | types | kind | default | secret | what it is |', '| --- ' * 6 + '|']
+    for s, types in all_settings():
+        default = 'required' if s.required else f'`{json.dumps(s.default)}`'
+        secret = 'yes' if s.secret else ''
+        kind = f'{s.kind}, {s.low:g} to {s.high:g}' if s.low is not None else s.kind
+        text = f'| `{s.name}` | {", ".join(types)} | {kind} | {default} | {secret} | {s.help} |'
+        lines.append(text)
+    return '\n'.join(lines) + '\n'
+
+
 @cli.command('add_repo')
 @click.argument('name')
 @click.option(
@@ -5906,21 +5943,7 @@ def repo(ctx, name):
     type=click.Choice(sorted(REPOSITORY_TYPES)),
     help='Repository type.',
 )
-@click.option('--root-dir', help='local: the folder holding lab/Subjects/...')
-@click.option('--base-url', help='http, ftp: the public URL of the repository root.')
-@click.option('--login', help='http, ftp: user name for HTTP basic auth (downloads, WebDAV).')
-@click.option('--password', help='http, ftp: password for HTTP basic auth.')
-@click.option('--host', help='ftp: the FTP server host name.')
-@click.option('--port', type=int, help='ftp: the FTP port (default 21).')
-@click.option('--ftp-login', help='ftp: FTP user name.')
-@click.option('--ftp-password', help='ftp: FTP password.')
-@click.option('--remote-root', help='ftp: the FTP folder that base_url shows.')
-@click.option('--tls/--no-tls', default=None, help='ftp: use FTPS (default: no).')
-@click.option('--jobs', type=int, help='http, ftp, figshare: parallel transfers (default 8).')
-@click.option('--article-id', help='figshare: the article number or URL.')
-@click.option('--token', help='figshare: personal token (upload, private articles).')
-@click.option('--private/--public', default=None, help='figshare: read the private draft.')
-@click.option('--api-url', help='figshare: API address (default https://api.figshare.com/v2).')
+@_setting_options
 @click.option(
     '--set-current/--no-set-current',
     default=True,
@@ -5934,8 +5957,14 @@ def add_repo(ctx, name, rtype, set_current, **options):
     if any(r['name'] == name for r in config['repositories']):
         raise ConfigError(f'a repository named {name!r} exists already')
     backend = REPOSITORY_TYPES[rtype]
-    entry = {'name': name, 'type': rtype}
-    entry.update({k: v for k, v in options.items() if v not in (None, '')})
+    given = {k: v for k, v in options.items() if v not in (None, '')}
+    foreign = sorted(set(given) - set(backend.declared))
+    if foreign:
+        raise ConfigError(
+            f'--{foreign[0].replace("_", "-")} is not a setting of {rtype} repositories '
+            f'(theirs: {", ".join("--" + n.replace("_", "-") for n in backend.declared)})'
+        )
+    entry = {'name': name, 'type': rtype, **given}
     for key in backend.required:
         if entry.get(key) in (None, ''):
             if not sys.stdin.isatty():

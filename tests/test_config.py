@@ -5,6 +5,7 @@ import os
 import stat
 from pathlib import Path
 
+import click
 import pytest
 
 import onelight
@@ -207,3 +208,27 @@ def test_config_written_by_an_earlier_import_still_has_pwd(tmp_path):
         'my_passphrase': '****',
         'login': 'u',
     }
+
+
+def test_settings_come_from_the_declarations():
+    readme = (Path(__file__).parents[1] / 'README.md').read_text()
+    assert onelight.settings_table() in readme  # the README's table is the declared one
+    options = {
+        p.name for p in onelight.cli.commands['add_repo'].params if isinstance(p, click.Option)
+    }
+    declared = {s.name for s, _ in onelight.all_settings()}
+    assert declared <= options
+    secrets = {s.name for s, _ in onelight.all_settings() if s.secret}
+    assert secrets == {'password', 'ftp_password', 'token'}
+    assert all(onelight.mask_secrets({k: 'x'})[k] == '****' for k in secrets)
+
+
+def test_add_repo_refuses_a_setting_of_another_type(tmp_path):
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(
+        onelight.cli,
+        ['add_repo', 'x', '--type', 'local', '--root-dir', str(tmp_path), '--host', 'h'],
+    )
+    assert result.exit_code == 1 and '--host is not a setting of local' in result.output
+    assert not onelight.app_dirs().config_file.exists()
