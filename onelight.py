@@ -2819,6 +2819,7 @@ class Repository:
         and md5, as Download items."""
         raise NotImplementedError
 
+    # -------------------------------------------------------------- publishing (one flow)
     def upload(
         self,
         root,
@@ -2827,8 +2828,81 @@ class Repository:
         limit: int | None = None,
         force: bool = False,
         checksums: bool = False,
+        one_cache: bool = False,
     ) -> TransferReport:
+        """Publish the ALF tree under ``root``: the one upload flow of every type.
+
+        The files are planned (``limit``: the first N only); ``dry_run`` stops there and
+        lists them. Files the repository already has (same size, and same md5 where it knows
+        one) are skipped unless ``force``; the rest are sent. Then the index (and ONE's cache
+        tables with ``one_cache``) is published, last, and not at all when ``limit`` left
+        files out, so that an index never names a file that is not there yet.
+        """
+        plan = UploadPlan.make(root, limit)
+        if dry_run:
+            return plan.dry_run_report()
+        self._require_online('upload')
+        start = time.perf_counter()
+        self.begin_upload()
+        known = {} if force else self.remote_files([rel for rel, _, _ in plan.items])
+        todo = [item for item in plan.items if force or not _has_copy(item, known.get(item[0]))]
+        sizes = self.put_files(todo, force) if todo else []
+        report = plan.report(sizes, 0.0)
+        report.skipped += len(plan.items) - len(todo)
+        if plan.complete:
+            self.publish_index(
+                plan.scan, checksums=checksums, one_cache=one_cache, changed=report.files > 0
+            )
+        else:
+            logger.warning('--limit: the index was not updated until every file is uploaded')
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _require_online(self, what: str) -> None:
+        if self.offline:
+            raise OfflineError(f'repository "{self.name}": cannot {what} while offline')
+
+    def begin_upload(self) -> None:
+        """Checks and state an upload needs before anything is sent (a type's hook)."""
+
+    def remote_files(self, rels: list) -> dict:
+        """What the repository already has of these paths: ``{rel: (size, md5 or None)}``.
+        Paths it cannot tell about are left out (``put_file`` may still skip them)."""
+        return {}
+
+    def put_files(self, items: list, force: bool) -> list:
+        """Send ``(rel, local path, size)`` items; the bytes sent for each (None: skipped)."""
+        return self.engine.run_parallel(
+            lambda item, progress, stop: self.put_file(item, progress, stop, force),
+            items,
+            label=f'uploading {len(items)} files',
+            total_bytes=sum(size for _, _, size in items),
+        )
+
+    def put_file(self, item: tuple, progress, stop, force: bool) -> int | None:
         raise NotImplementedError
+
+    def publish_index(self, scan: ScanResult, *, checksums=False, one_cache=False, changed=True):
+        """Publish ``.one_root`` (ONE's tables first with ``one_cache``) for a tree whose
+        files are all in place."""
+        for name, data in index_files(scan, self.index_base_url, checksums, one_cache).items():
+            self.put_bytes(name, data)
+
+    @property
+    def index_base_url(self) -> str | None:
+        """The base URL written into a published index (None: readers use their own)."""
+        return None
+
+    def put_bytes(self, name: str, data: bytes) -> None:
+        """Publish a small file (an index, a table) at the repository root."""
+        raise NotImplementedError
+
+    def make_public(self, *, checksums: bool = False) -> dict:
+        """Make what was uploaded visible to everyone, where a type has such a step."""
+        raise ConfigError(
+            f'repository "{self.name}" ({self.type}) has nothing to make public: its files '
+            'are published as they are uploaded'
+        )
 
     def session_dir(self, session: str) -> Path:
         """The local folder of a session (for remote repositories, under the download dir)."""
@@ -2935,26 +3009,27 @@ class LocalRepository(Repository):
                     logger.warning('local file %s: %s against the index', path, problem)
         return paths
 
-    def upload(
-        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
-    ):
-        source = scan(root)
-        report = TransferReport()
-        start = time.perf_counter()
-        same_folder = Path(root).resolve() == self.root.resolve()
-        todo = [] if same_folder else list(zip(source.files, source.sizes))
-        for rel, size in todo[:limit] if limit else todo:
+    def remote_files(self, rels):
+        copies = {}
+        for rel in rels:
+            with contextlib.suppress(OSError):
+                copies[rel] = (safe_join(self.root, rel).stat().st_size, None)
+        return copies
+
+    def put_files(self, items, force):
+        sizes = []
+        for rel, path, _ in items:
             dest = safe_join(self.root, rel)
-            if not force and dest.is_file() and dest.stat().st_size == size:
-                report.skipped += 1
-                continue
-            if not dry_run:
-                report.bytes += copy_file_atomic(safe_join(source.root, rel), dest)
-            report.files += 1
-        if not dry_run:
-            write_index(self.root, checksums=checksums, one_cache=one_cache)
-        report.seconds = time.perf_counter() - start
-        return report
+            same = dest.exists() and os.path.samefile(path, dest)  # uploading to itself
+            sizes.append(None if same else copy_file_atomic(path, dest))
+        return sizes
+
+    def publish_index(self, scan, *, checksums=False, one_cache=False, changed=True):
+        # the folder may hold more than the tree just copied in: its index lists it all
+        write_index(self.root, checksums=checksums, one_cache=one_cache)
+
+    def put_bytes(self, name, data):
+        atomic_write_bytes(self.root / name, data)
 
 
 class RemoteRepository(Repository):
@@ -2993,10 +3068,6 @@ class RemoteRepository(Repository):
         if self._engine is None:
             self._engine = TransferEngine(**self._engine_options())
         return self._engine
-
-    def _require_online(self, what: str) -> None:
-        if self.offline:
-            raise OfflineError(f'repository "{self.name}": cannot {what} while offline')
 
     def file_url(self, row) -> str:
         """The download URL of an index row."""
@@ -3193,30 +3264,22 @@ class HttpRepository(RemoteRepository):
         return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
 
     # ---------------------------------------------------------------------------- uploading
-    def upload(
-        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
-    ):
-        plan = UploadPlan.make(root, limit)
-        if dry_run:
-            return plan.dry_run_report()
-        self._require_online('upload')
-        start = time.perf_counter()
-        collections = _CollectionCache()
-        sizes = self.engine.run_parallel(
-            lambda item, progress, stop: self._put(item, progress, force, collections),
-            plan.items,
-            label='uploading',
-            total_bytes=plan.total_bytes,
-        )
-        report = plan.report(sizes, time.perf_counter() - start)
-        if plan.complete:
-            for name, data in index_files(plan.scan, self.base_url, checksums, one_cache).items():
-                self._put_bytes(name, data)
-        else:
-            logger.warning('--limit: the index was not updated until every file is uploaded')
-        return report
+    @property
+    def index_base_url(self):
+        return self.base_url
+
+    def begin_upload(self):
+        self._collections = _CollectionCache()  # WebDAV folders known to exist
+
+    def put_file(self, item, progress, stop, force):
+        return self._put(item, progress, force, self._collections)
+
+    def put_bytes(self, name, data):
+        self._put_bytes(name, data)
 
     def _put(self, item: tuple, progress, force: bool, collections) -> int | None:
+        """PUT one file, unless a HEAD shows the server has it with the same size (a web
+        server tells nothing cheaper)."""
         rel, path, size = item
         url = join_url(self.base_url, rel)
         if not force:
@@ -3267,6 +3330,14 @@ class _CollectionCache:
     def __init__(self):
         self.lock = threading.Lock()
         self.known = set()
+
+
+def _has_copy(item: tuple, known: tuple | None) -> bool:
+    """Whether a repository's copy ``(size, md5 or None)`` is the local file ``item``."""
+    if known is None:
+        return False
+    _, path, size = item
+    return known[0] == size and (not known[1] or known[1] == md5sum(path))
 
 
 @dataclass
@@ -3322,30 +3393,23 @@ class FtpRepository(HttpRepository):
         super().check(settings, origin)
         settings['remote_root'] = '/' + str(settings['remote_root']).strip('/')
 
-    def upload(
-        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
-    ):
-        plan = UploadPlan.make(root, limit)
-        if dry_run:
-            return plan.dry_run_report()
-        self._require_online('upload')
-        start = time.perf_counter()
-        progress = Progress(plan.total_bytes, 'uploading', self.progress)
+    def put_files(self, items, force):
+        """One connection, one file at a time (FTP servers limit connections); a file the
+        server already has with the same SIZE is skipped."""
+        progress = Progress(sum(size for _, _, size in items), 'uploading', self.progress)
         sizes = []
         with _FtpClient(self.settings, self.name) as ftp:
             try:
-                for rel, path, size in plan.items:
+                for rel, path, size in items:
                     sizes.append(ftp.send(path, rel, size, force, progress))
                     progress.refresh()
-                if plan.complete:
-                    files = index_files(plan.scan, self.base_url, checksums, one_cache)
-                    for name, data in files.items():
-                        ftp.send_bytes(data, name)
             finally:
                 progress.close()
-        if not plan.complete:
-            logger.warning('--limit: the index was not updated until every file is uploaded')
-        return plan.report(sizes, time.perf_counter() - start)
+        return sizes
+
+    def put_bytes(self, name, data):
+        with _FtpClient(self.settings, self.name) as ftp:
+            ftp.send_bytes(data, name)
 
 
 class _FtpClient:
@@ -3658,45 +3722,44 @@ class FigshareRepository(RemoteRepository):
                 'the "token" key (figshare.com/account/applications)'
             )
 
-    def upload(
-        self, root, *, dry_run=False, limit=None, force=False, checksums=False, one_cache=False
-    ):
-        plan = UploadPlan.make(root, limit)
-        if dry_run:
-            return plan.dry_run_report()
-        self._require_online('upload')
+    def begin_upload(self):
         self._require_token('upload')
-        start = time.perf_counter()
-        listing = self.list_files(private=True)
-        existing = _group_by_name(listing)
-        sizes = self.engine.run_parallel(
-            lambda item, progress, stop: self._upload_file(
-                item[1],
-                figshare_name(item[0]),
-                existing.get(figshare_name(item[0]), []),
-                force,
-                progress,
-                stop,
-            ),
-            plan.items,
-            label=f'uploading {len(plan.items)} files',
-            total_bytes=plan.total_bytes,
-        )
-        report = plan.report(sizes, time.perf_counter() - start)
-        if plan.complete:
-            # nothing sent: the first listing still says what is there
-            listing = self.list_files(private=True) if report.files else listing
-            if one_cache:
-                for name, data in index_files(plan.scan, None, checksums, True).items():
-                    if name != INDEX_NAME:  # figshare's index is built from its listing
-                        self.replace_file(name, data, listing)
-            self.publish_index(plan.scan.files, checksums=checksums, listing=listing)
-            self._add_usage()
-        else:
-            logger.warning('--limit: the index was not updated until every file is uploaded')
-        return report
+        self._listing = self.list_files(private=True)
 
-    def publish_index(
+    def remote_files(self, rels):
+        """The article's listing answers: size and figshare's computed md5 of every
+        available file (no request per file)."""
+        available = {}
+        for f in sorted(self._listing, key=lambda f: f['id']):
+            if _status(f) == 'available':
+                available[f['name']] = (f.get('size'), f.get('computed_md5') or None)
+        return {
+            rel: available[figshare_name(rel)] for rel in rels if figshare_name(rel) in available
+        }
+
+    def put_file(self, item, progress, stop, force):
+        rel, path, _ = item
+        name = figshare_name(rel)
+        existing = [f for f in self._listing if f['name'] == name]
+        return self._upload_file(
+            path, name, sorted(existing, key=lambda f: f['id']), force, progress, stop
+        )
+
+    def publish_index(self, scan, *, checksums=False, one_cache=False, changed=True):
+        """figshare's index names each file's own download URL: it is built from the article's
+        listing (read again when files were sent), then usage notes join the description."""
+        listing = self.list_files(private=True) if changed else self._listing
+        if one_cache:
+            for name, data in index_files(scan, None, checksums, True).items():
+                if name != INDEX_NAME:
+                    self.replace_file(name, data, listing)
+        self.publish_listing_index(scan.files, checksums=checksums, listing=listing)
+        self._add_usage()
+
+    def make_public(self, *, checksums: bool = False) -> dict:
+        return self.clean_publish(checksums=checksums)
+
+    def publish_listing_index(
         self, paths: list, *, checksums: bool = False, listing: list | None = None
     ) -> bool:
         """Upload a ``.one_root`` naming ``paths``, then delete the older ones.
@@ -3903,7 +3966,7 @@ class FigshareRepository(RemoteRepository):
                     and (is_safe_relpath(rel))
                 ):
                     kept.append(rel)
-        self.publish_index(sorted(kept), checksums=checksums)
+        self.publish_listing_index(sorted(kept), checksums=checksums)
         self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
         return {'removed': removed, 'files': len(kept)}
 
