@@ -2631,6 +2631,15 @@ class TransferEngine:
             )
 
 
+class LocalPaths(list):
+    """The local paths of fetched files (a list), with ``report``: what fetching them did
+    (files and bytes downloaded, seconds; None when nothing needed the network)."""
+
+    def __init__(self, paths=(), report: TransferReport | None = None):
+        super().__init__(paths)
+        self.report = report
+
+
 def _body_chunks(resp):
     """A urllib3 response's body as it arrives, in chunks of up to 1 MiB.
 
@@ -2777,7 +2786,6 @@ class Repository:
         self.strict = strict
         self.offline = offline
         self.progress = progress  # None: a progress bar when stderr is a terminal
-        self.last_report = None
         self._engine = None
 
     @classmethod
@@ -2900,8 +2908,8 @@ class Repository:
     def make_public(self, *, checksums: bool = False) -> dict:
         """Make what was uploaded visible to everyone, where a type has such a step."""
         raise ConfigError(
-            f'repository "{self.name}" ({self.type}) has nothing to make public: its files '
-            'are published as they are uploaded'
+            f'clean_publish is for figshare repositories; "{self.name}" is {self.type}, whose '
+            'files are public as soon as they are uploaded'
         )
 
     def session_dir(self, session: str) -> Path:
@@ -3007,7 +3015,7 @@ class LocalRepository(Repository):
                 problem = local_copy_problem(path, size, md5 if isinstance(md5, str) else None)
                 if problem:
                     logger.warning('local file %s: %s against the index', path, problem)
-        return paths
+        return LocalPaths(paths)
 
     def remote_files(self, rels):
         copies = {}
@@ -3102,9 +3110,9 @@ class RemoteRepository(Repository):
                     f'{len(missing)} of {len(items)} files are not available offline, e.g. '
                     f'{missing[0].dest}'
                 )
-        else:
-            self.last_report = self.engine.download(items, force=force, check_hash=check_hash)
-        return [d.dest for d in items]
+            return LocalPaths([d.dest for d in items])
+        report = self.engine.download(items, force=force, check_hash=check_hash)
+        return LocalPaths([d.dest for d in items], report)
 
 
 class HttpRepository(RemoteRepository):
@@ -3968,7 +3976,7 @@ class FigshareRepository(RemoteRepository):
                     kept.append(rel)
         self.publish_listing_index(sorted(kept), checksums=checksums)
         self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
-        return {'removed': removed, 'files': len(kept)}
+        return {'removed': removed, 'files': len(kept), 'article_id': self.article_id}
 
 
 def _status(entry: dict) -> str:
@@ -5290,6 +5298,35 @@ class One:
         index = adopt_ids(result.index(), self.index)
         return write_one_tables(result.root, index, result.sizes, None, result.date_modified)
 
+    def upload(
+        self,
+        root,
+        *,
+        dry_run: bool = False,
+        limit: int | None = None,
+        force: bool = False,
+        checksums: bool = False,
+        one_cache: bool = False,
+    ) -> TransferReport:
+        """Publish the ALF tree under ``root`` to this repository (see ``Repository.upload``):
+        what is there already is skipped, the index goes last. Returns what was done (with
+        ``dry_run``, the paths that would be sent in ``report.paths``)."""
+        report = self.repository.upload(
+            root,
+            dry_run=dry_run,
+            limit=limit,
+            force=force,
+            checksums=checksums,
+            one_cache=one_cache,
+        )
+        self._index = None  # read again: it changed
+        return report
+
+    def publish(self, *, checksums: bool = False) -> dict:
+        """Make the uploaded files public where the repository type has such a step
+        (figshare: remove duplicates, rebuild the index, publish the article)."""
+        return self.repository.make_public(checksums=checksums)
+
     def verify(self, sessions=(), *, repair: bool = False) -> list:
         """Check local copies against the index: size, and md5 where the index knows it.
 
@@ -6189,8 +6226,8 @@ def download_cmd(ctx, session, obj, collection, dry_run, force, jobs, one_cache)
         session, obj, collection=collection, dry_run=dry_run, force=force, one_cache=one_cache
     )
     _emit([str(p) for p in paths], False)
-    if one.repository.last_report is not None:
-        _say(ctx, one.repository.last_report.summary('downloaded'))
+    if getattr(paths, 'report', None) is not None:
+        _say(ctx, paths.report.summary('downloaded'))
 
 
 @cli.command('verify')
@@ -6222,7 +6259,7 @@ def verify_cmd(ctx, sessions, repair):
 @click.pass_context
 def upload_cmd(ctx, root, dry_run, limit, force, checksums, one_cache):
     """Publish the ALF tree under ROOT to the repository; the index goes last."""
-    report = _client(ctx).repository.upload(
+    report = _client(ctx).upload(
         root, dry_run=dry_run, limit=limit, force=force, checksums=checksums, one_cache=one_cache
     )
     if dry_run:
@@ -6235,15 +6272,10 @@ def upload_cmd(ctx, root, dry_run, limit, force, checksums, one_cache):
 @click.pass_context
 def clean_publish_cmd(ctx, checksums):
     """figshare: remove duplicate files, rebuild the index, publish the article."""
-    repository = _client(ctx).repository
-    if not isinstance(repository, FigshareRepository):
-        raise ConfigError(
-            f'clean_publish is for figshare repositories; "{repository.name}" is {repository.type}'
-        )
-    done = repository.clean_publish(checksums=checksums)
+    done = _client(ctx).publish(checksums=checksums)
     _say(
         ctx,
-        f'published article {repository.article_id}: {done["files"]} files, '
+        f'published article {done["article_id"]}: {done["files"]} files, '
         f'{done["removed"]} duplicate or broken files removed',
     )
 
@@ -6297,7 +6329,7 @@ def demo_cmd(ctx):
             f"search(['_ibl_trials.*']) -> {one.search(['_ibl_trials.*'])}"
         )
         paths = one.download(found[0])
-        click.echo(f'download({found[0]!r}): {one.repository.last_report.summary("downloaded")}')
+        click.echo(f'download({found[0]!r}): {paths.report.summary("downloaded")}')
         trials = one.load_object(found[0], 'trials')
         click.echo(f'load_object({found[0]!r}, "trials") from {paths[0].parents[1]}:')
         for key, value in sorted(trials.items()):

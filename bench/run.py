@@ -584,7 +584,7 @@ def bench_figshare(tmp: Path, quick: bool):
             progress=False,
         )
         start = time.perf_counter()
-        onelight.One(**settings).repository.upload(root)
+        onelight.One(**settings).upload(root)
         t_up = time.perf_counter() - start
         up_requests = len(emu.log)
         start = time.perf_counter()

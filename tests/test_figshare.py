@@ -12,7 +12,7 @@ CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
 
 def upload(emu, article, root, tmp_path, **kwargs):
     one = figshare_one(emu, article, tmp_path / 'up', token=TOKEN, private=True)
-    return one.repository.upload(root, **kwargs)
+    return one.upload(root, **kwargs)
 
 
 def uploads_sent(emu):
@@ -175,7 +175,7 @@ def test_public_article_after_clean_publish(alf_root, figshare, tmp_path):
     with pytest.raises(onelight.NotFoundError, match='does not exist or is private'):
         figshare_one(emu, article, tmp_path / 'pub').search()  # not published yet
     owner = figshare_one(emu, article, tmp_path / 'up', token=TOKEN, private=True)
-    done = owner.repository.clean_publish()
+    done = owner.publish()
     assert done['removed'] == 1  # the duplicate (the old index is replaced)
     assert dup.id not in emu.articles[article].files
     public = figshare_one(emu, article, tmp_path / 'pub')
@@ -227,7 +227,7 @@ def test_wrong_token(alf_root, figshare, tmp_path, status):
         one.search()
     assert 'wrong-token-123' not in str(err.value)
     with pytest.raises(onelight.AuthError):
-        one.repository.upload(alf_root)
+        one.upload(alf_root)
 
 
 def test_missing_article_and_missing_token(alf_root, figshare, tmp_path):
@@ -236,7 +236,7 @@ def test_missing_article_and_missing_token(alf_root, figshare, tmp_path):
         figshare_one(emu, 424242, tmp_path).search()
     article = emu.create_article(TOKEN)
     with pytest.raises(onelight.ConfigError, match='needs a figshare token'):
-        figshare_one(emu, article, tmp_path).repository.upload(alf_root)
+        figshare_one(emu, article, tmp_path).upload(alf_root)
     with pytest.raises(onelight.ConfigError, match='needs a token'):
         figshare_one(emu, article, tmp_path, private=True)
     with pytest.raises(onelight.NotFoundError, match=r'has no \.one_root'):

@@ -55,7 +55,7 @@ def test_upload_then_download_over_http(alf_root, ftp_server, serve, tmp_path):
     ftp = ftp_server()
     (ftp.root / 'pub').mkdir()
     one = configure(ftp, 'http://127.0.0.1:1/pub/', tmp_path)
-    report = one.repository.upload(alf_root)
+    report = one.upload(alf_root)
     source = onelight.scan(alf_root)
     assert report.files == len(source.files)
     published = ftp.root / 'pub'
@@ -78,7 +78,7 @@ def test_upload_then_download_over_http(alf_root, ftp_server, serve, tmp_path):
     )
     # a second upload skips every file (SIZE matches) and rewrites only the index
     stores = ftp.state['stores']
-    report = reader.repository.upload(alf_root)
+    report = reader.upload(alf_root)
     assert report.files == 0 and report.skipped == len(source.files)
     assert ftp.state['stores'] == stores + 1
 
@@ -87,7 +87,7 @@ def test_dropped_connection_reconnects(alf_root, ftp_server, tmp_path):
     ftp = ftp_server(drop_after=3)
     (ftp.root / 'pub').mkdir()
     one = configure(ftp, 'http://127.0.0.1:1/pub/', tmp_path)
-    report = one.repository.upload(alf_root)
+    report = one.upload(alf_root)
     assert ftp.state['dropped']
     assert report.files == len(onelight.scan(alf_root).files)
     assert sorted(onelight.scan(ftp.root / 'pub').files) == onelight.scan(alf_root).files
@@ -97,14 +97,14 @@ def test_wrong_ftp_password(alf_root, ftp_server, tmp_path):
     ftp = ftp_server()
     one = configure(ftp, 'http://127.0.0.1:1/pub/', tmp_path, ftp_password='wrong')
     with pytest.raises(onelight.AuthError, match='ftp_login and ftp_password') as err:
-        one.repository.upload(alf_root)
+        one.upload(alf_root)
     assert 'wrong' not in str(err.value)
 
 
 def test_limit_does_not_publish_the_index(alf_root, ftp_server, tmp_path):
     ftp = ftp_server()
     one = configure(ftp, 'http://127.0.0.1:1/pub/', tmp_path)
-    report = one.repository.upload(alf_root, limit=4)
+    report = one.upload(alf_root, limit=4)
     assert report.files == 4
     assert not (ftp.root / 'pub' / '.one_root').exists()
     assert len(onelight.scan(ftp.root / 'pub').files) == 4

@@ -40,9 +40,9 @@ def test_end_to_end_search_download_load(alf_root, serve, tmp_path):
     assert len(server.requests) == before
     # ...and a fresh client costs one revalidation of the index (304)
     again = http_one(server, tmp_path)
-    again.download(CORI1)
+    fetched = again.download(CORI1)
     assert server.requests[before:] == [('GET', '.one_root', None, None)]
-    assert again.repository.last_report.files == 0
+    assert fetched.report.files == 0 and fetched == paths  # the report is returned
 
 
 def test_identical_names_in_two_collections_do_not_collide(alf_root, serve, tmp_path):

@@ -140,12 +140,12 @@ def test_index_one_cache_writes_ones_schema(alf_root):
 def test_upload_one_cache_to_webdav_and_local(alf_root, webdav, tmp_path):
     server = webdav()
     one = onelight.One(base_url=server.url)
-    one.repository.upload(alf_root, one_cache=True)
+    one.upload(alf_root, one_cache=True)
     for name in ('sessions.pqt', 'datasets.pqt', 'cache_info.json', '.one_root'):
         assert (server.root / name).is_file(), name
     target = tmp_path / 'target'
     target.mkdir()
-    onelight.One(root_dir=target).repository.upload(alf_root, one_cache=True)
+    onelight.One(root_dir=target).upload(alf_root, one_cache=True)
     assert (target / 'sessions.pqt').is_file() and (target / 'datasets.pqt').is_file()
 
 
@@ -156,11 +156,11 @@ def test_figshare_upload_one_cache_rerun_changes_nothing(alf_root, figshare, tmp
     token = 'a' * 40
     article = emu.create_article(token)
     up = figshare_one(emu, article, tmp_path / 'up', token=token, private=True)
-    up.repository.upload(alf_root, one_cache=True)
+    up.upload(alf_root, one_cache=True)
     names = emu.names(article)
     assert {'sessions.pqt', 'datasets.pqt', 'cache_info.json', '.one_root'} <= set(names)
     before = len(emu.log)
-    up.repository.upload(alf_root, one_cache=True)
+    up.upload(alf_root, one_cache=True)
     changes = [e for e in emu.log[before:] if e[1] in ('POST', 'PUT', 'DELETE')]
     assert changes == []
 

@@ -18,7 +18,7 @@ def test_upload_then_search_download_load(alf_root, webdav, tmp_path, auth):
     dav = webdav(auth=auth)
     creds = {'login': auth[0], 'password': auth[1]} if auth else {}
     uploader = http_one(dav, tmp_path / 'up', **creds)
-    report = uploader.repository.upload(alf_root)
+    report = uploader.upload(alf_root)
     source = tree_bytes(alf_root)
     assert report.files == len(source) and report.skipped == 0
     assert tree_bytes(dav.root) == source  # every file, byte for byte
@@ -40,7 +40,7 @@ def test_upload_then_search_download_load(alf_root, webdav, tmp_path, auth):
 
     # a second upload sends nothing but the index
     before = len(dav.requests)
-    report = http_one(dav, tmp_path / 'up', **creds).repository.upload(alf_root)
+    report = http_one(dav, tmp_path / 'up', **creds).upload(alf_root)
     assert report.files == 0 and report.skipped == len(source)
     assert [p for m, p, _ in dav.requests[before:] if m == 'PUT'] == ['/.one_root']
 
@@ -48,7 +48,7 @@ def test_upload_then_search_download_load(alf_root, webdav, tmp_path, auth):
 def test_upload_wrong_password_is_refused(alf_root, webdav, tmp_path):
     dav = webdav(auth=('alice', 's3cret'))
     with pytest.raises(onelight.AuthError, match='access refused'):
-        http_one(dav, tmp_path, login='alice', password='nope').repository.upload(alf_root)
+        http_one(dav, tmp_path, login='alice', password='nope').upload(alf_root)
     assert not (dav.root / '.one_root').exists()
 
 
@@ -76,4 +76,4 @@ def test_force_sends_again(alf_root, webdav, tmp_path):
 def test_server_refusing_put_suggests_index(alf_root, serve, tmp_path):
     server = serve(alf_root)  # onelight's own read-only server: PUT is 501
     with pytest.raises(onelight.RepositoryError, match='onelight index'):
-        http_one(server, tmp_path, retries=0).repository.upload(alf_root, force=True)
+        http_one(server, tmp_path, retries=0).upload(alf_root, force=True)
