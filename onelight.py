@@ -3115,20 +3115,12 @@ class RemoteRepository(Repository):
         return LocalPaths([d.dest for d in items], report)
 
 
-class HttpRepository(RemoteRepository):
-    """Files behind any web server, listed by ``base_url + '.one_root'``.
+class WebRepository(RemoteRepository):
+    """What every repository read over HTTP(S) shares: ``base_url + '.one_root'`` (cached with
+    its ``ETag`` / ``Last-Modified``, revalidated once per client), ONE cache tables, and
+    downloads through the transfer engine. A type supplies ``base_url``."""
 
-    Downloads go through the transfer engine into the download directory; the index is cached
-    with its ``ETag`` / ``Last-Modified`` and revalidated once per client. ``upload`` sends
-    files by WebDAV ``PUT`` (creating folders with ``MKCOL``), then the index, last.
-    """
-
-    type = 'http'
-    adhoc_key = 'base_url'
     settings_spec = (
-        Setting('base_url', 'url', required=True, help='the web address of the repository root'),
-        Setting('login', help='user name for HTTP basic auth (downloads, WebDAV uploads)'),
-        Setting('password', secret=True, help='password for HTTP basic auth'),
         Setting('tables_url', 'url', help='where ONE cache tables are, when not at base_url'),
         Setting('uuid_names', 'bool', False, 'files are stored as name.<dataset id>.ext'),
     )
@@ -3138,26 +3130,14 @@ class HttpRepository(RemoteRepository):
         url = settings.get('tables_url')
         if url and url.endswith('.zip/'):  # a zip is a file, not a folder
             settings['tables_url'] = url[:-1]
-        if settings.get('password') and not settings.get('login'):
-            raise ConfigError(f'{origin}: a password needs a login')
-
-    @classmethod
-    def adhoc_name(cls, settings):
-        parts = urllib.parse.urlsplit(str(settings['base_url']))
-        return '-'.join(str(p) for p in (parts.hostname, parts.port) if p) or 'http'
 
     @property
     def base_url(self) -> str:
-        return self.settings['base_url']
+        raise NotImplementedError
 
     @property
     def index_url(self) -> str:
         return self.base_url + INDEX_NAME
-
-    def _engine_options(self) -> dict:
-        s = self.settings
-        auth = (s['login'], s.get('password') or '') if s.get('login') else None
-        return {**super()._engine_options(), 'auth': auth, 'trusted': (self.base_url,)}
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
@@ -3270,6 +3250,43 @@ class HttpRepository(RemoteRepository):
     def file_url(self, row) -> str:
         url = row.url
         return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
+
+
+class HttpRepository(WebRepository):
+    """Files behind any web server, listed by ``base_url + '.one_root'``.
+
+    Downloads go through the transfer engine into the download directory; the index is cached
+    with its ``ETag`` / ``Last-Modified`` and revalidated once per client. ``upload`` sends
+    files by WebDAV ``PUT`` (creating folders with ``MKCOL``), then the index, last.
+    """
+
+    type = 'http'
+    adhoc_key = 'base_url'
+    settings_spec = (
+        Setting('base_url', 'url', required=True, help='the web address of the repository root'),
+        Setting('login', help='user name for HTTP basic auth (downloads, WebDAV uploads)'),
+        Setting('password', secret=True, help='password for HTTP basic auth'),
+    )
+
+    @classmethod
+    def check(cls, settings, origin):
+        super().check(settings, origin)
+        if settings.get('password') and not settings.get('login'):
+            raise ConfigError(f'{origin}: a password needs a login')
+
+    @classmethod
+    def adhoc_name(cls, settings):
+        parts = urllib.parse.urlsplit(str(settings['base_url']))
+        return '-'.join(str(p) for p in (parts.hostname, parts.port) if p) or 'http'
+
+    @property
+    def base_url(self) -> str:
+        return self.settings['base_url']
+
+    def _engine_options(self) -> dict:
+        s = self.settings
+        auth = (s['login'], s.get('password') or '') if s.get('login') else None
+        return {**super()._engine_options(), 'auth': auth, 'trusted': (self.base_url,)}
 
     # ---------------------------------------------------------------------------- uploading
     @property
