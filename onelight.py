@@ -2168,6 +2168,27 @@ class TokenAuth:
         return request
 
 
+class S3Signer:
+    """AWS Signature Version 4 (botocore's) of each request to a bucket: a requests auth
+    object, and ``headers_for`` for the engine's own GETs. Only reads are signed here;
+    uploads go through boto3."""
+
+    def __init__(self, credentials, region: str):
+        self.credentials, self.region = credentials, region
+
+    def headers_for(self, method: str, url: str) -> dict:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method=method, url=url, data=b'')
+        S3SigV4Auth(self.credentials, 's3', self.region).add_auth(request)
+        return dict(request.headers.items())
+
+    def __call__(self, request):
+        request.headers.update(self.headers_for(request.method, request.url))
+        return request
+
+
 @contextlib.contextmanager
 def _locked_part(part: Path):
     """Open ``part`` for appending, holding an exclusive lock (POSIX) while in use.
@@ -2325,7 +2346,7 @@ class TransferEngine:
         raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
 
     def _auth_headers(self) -> dict:
-        if self.auth is None:
+        if self.auth is None or hasattr(self.auth, 'headers_for'):
             return {}
         if isinstance(self.auth, TokenAuth):
             return {'Authorization': f'token {self.auth.token}'}
@@ -2372,7 +2393,10 @@ class TransferEngine:
             )
         timeout, plain, with_auth = self._stream_settings
         for _ in range(MAX_REDIRECTS + 1):
-            send = {**(with_auth if self.is_trusted(url) else plain), **headers}
+            trusted = self.is_trusted(url)
+            send = {**(with_auth if trusted else plain), **headers}
+            if trusted and hasattr(self.auth, 'headers_for'):  # signed per request (S3)
+                send.update(self.auth.headers_for('GET', url))
             try:
                 pool, target = self._connection_pool(url)
                 resp = pool.urlopen(
@@ -3550,6 +3574,263 @@ class _FtpClient:
         import io
 
         self._retrying(lambda ftp: self._store(ftp, io.BytesIO(data), rel), f'upload of {rel}')
+
+
+S3_NAMESPACE = '{http://s3.amazonaws.com/doc/2006-03-01/}'
+S3_MULTIPART_THRESHOLD = 8 << 20  # boto3's default: larger files go up in parallel parts
+
+
+class S3Repository(WebRepository):
+    """An S3 bucket (AWS, or any S3-compatible store: MinIO, Ceph, Wasabi, Swift's S3 API).
+
+    Reading needs no SDK for a public bucket: ``prefix/.one_root`` (or ONE cache tables) when
+    there is one, otherwise the bucket listing (ListObjectsV2, 1,000 keys a page), all through
+    the transfer engine; a private bucket's requests are signed (SigV4, botocore). Uploads use
+    boto3 (the ``s3`` extra): parallel multipart for large files, each file's md5 in its
+    metadata, the index last; what is already there is told by one listing, not a HEAD per
+    object.
+    """
+
+    type = 's3'
+    adhoc_key = 'bucket'
+    settings_spec = (
+        Setting('bucket', required=True, help='the bucket name'),
+        Setting('prefix', default='', help='the folder inside the bucket'),
+        Setting('endpoint_url', 'url', help='an S3-compatible store (default: AWS)'),
+        Setting('region', default='us-east-1', help='the AWS region'),
+        Setting('public', 'bool', False, 'read anonymously, without credentials'),
+        Setting('profile', help='the AWS profile (~/.aws) whose credentials to use'),
+        Setting('access_key', secret=True, help='AWS access key id (else the AWS chain)'),
+        Setting('secret_key', secret=True, help='AWS secret access key'),
+    )
+
+    @classmethod
+    def check(cls, settings, origin):
+        super().check(settings, origin)
+        settings['prefix'] = str(settings.get('prefix') or '').strip('/')
+        if bool(settings.get('access_key')) != bool(settings.get('secret_key')):
+            raise ConfigError(f'{origin}: access_key and secret_key go together')
+
+    @classmethod
+    def adhoc_name(cls, settings):
+        return f's3-{settings["bucket"]}'
+
+    @property
+    def bucket_url(self) -> str:
+        s = self.settings
+        if s.get('endpoint_url'):  # S3-compatible stores: path-style addressing
+            return f'{s["endpoint_url"]}{quote_path(s["bucket"])}/'
+        return f'https://{s["bucket"]}.s3.{s["region"]}.amazonaws.com/'
+
+    @property
+    def base_url(self) -> str:
+        prefix = self.settings['prefix']
+        return self.bucket_url + (quote_path(prefix) + '/' if prefix else '')
+
+    def _key(self, rel: str) -> str:
+        prefix = self.settings['prefix']
+        return f'{prefix}/{rel}' if prefix else rel
+
+    def _credentials(self):
+        """botocore credentials (keys, profile or the AWS chain), None to read anonymously."""
+        s = self.settings
+        if s['public'] and not s.get('access_key'):
+            return None
+        try:
+            import botocore.credentials
+            import botocore.session
+        except ImportError:
+            if s.get('access_key') or s.get('profile'):
+                raise MissingDependencyError(
+                    f'repository "{self.name}": signed S3 requests need botocore: '
+                    'pip install "onelight[s3]"'
+                ) from None
+            return None  # anonymous reads need no SDK
+        if s.get('access_key'):
+            return botocore.credentials.Credentials(s['access_key'], s['secret_key'])
+        session = botocore.session.Session(profile=s.get('profile'))
+        credentials = session.get_credentials()
+        return credentials.get_frozen_credentials() if credentials else None
+
+    def _engine_options(self) -> dict:
+        credentials = self._credentials()
+        auth = S3Signer(credentials, self.settings['region']) if credentials else None
+        return {**super()._engine_options(), 'auth': auth, 'trusted': (self.bucket_url,)}
+
+    # ------------------------------------------------------------------------------ reading
+    def read_index(self) -> Index:
+        """``prefix/.one_root`` or ONE cache tables when the bucket has them, otherwise its
+        listing."""
+        try:
+            return super().read_index()
+        except NotFoundError:
+            pass
+        except OfflineError:
+            if not self.offline:
+                raise
+        key = f's3-listing:{self.base_url}'
+        if self.offline:
+            body, _ = self._read_cached_index(key)
+            if body is None:
+                raise OfflineError(
+                    f'repository "{self.name}": its listing is not cached yet; connect once '
+                    'without --offline'
+                ) from None
+        else:
+            body = self._listing_lines(self.list_objects())
+            self._write_cached_index(key, body, {'url': self.base_url})
+        origin = f'listing of {self.base_url}'
+        return Index.from_bytes(body, base_url=self.base_url, strict=self.strict, origin=origin)
+
+    def list_objects(self) -> dict:
+        """Every object under the prefix: ``{path relative to the prefix: (size, md5 or
+        None)}``, page by page (never more than the 1,000 keys a page S3 returns). A
+        single-part ETag is the md5; a multipart one (``-N``) is not."""
+        prefix = self.settings['prefix'] + '/' if self.settings['prefix'] else ''
+        path_style = bool(self.settings.get('endpoint_url'))
+        url = self.bucket_url.rstrip('/') if path_style else self.bucket_url
+        found, token = {}, None
+        while True:
+            params = {'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url'}
+            if prefix:
+                params['prefix'] = prefix
+            if token:
+                params['continuation-token'] = token
+            query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+            resp = self.engine.request('GET', f'{url}?{query}')
+            if resp.status_code == 404:
+                raise NotFoundError(
+                    f'repository "{self.name}": bucket {self.settings["bucket"]} does not exist '
+                    f'at {mask_url(self.bucket_url)}'
+                )
+            self.engine.check(resp, 'bucket listing')
+            page = _parse_xml(resp.content, f'the listing of {self.bucket_url}')
+            for item in page.iter(f'{S3_NAMESPACE}Contents'):
+                key = urllib.parse.unquote(item.findtext(f'{S3_NAMESPACE}Key') or '')
+                etag = (item.findtext(f'{S3_NAMESPACE}ETag') or '').strip('"').lower()
+                size = int(item.findtext(f'{S3_NAMESPACE}Size') or 0)
+                if key.startswith(prefix):
+                    md5 = etag if re.fullmatch(r'[0-9a-f]{32}', etag) else None
+                    found[key[len(prefix) :]] = (size, md5)
+            token = page.findtext(f'{S3_NAMESPACE}NextContinuationToken')
+            if page.findtext(f'{S3_NAMESPACE}IsTruncated') != 'true' or not token:
+                return found
+
+    @staticmethod
+    def _listing_lines(objects: dict) -> bytes:
+        """A 4-column index of the objects inside session folders (the rest is not data)."""
+        lines = [
+            f'{rel}\t\t{size}\t{md5 or ""}'
+            for rel, (size, md5) in sorted(objects.items())
+            if rel.count('/') >= 5 and not rel.endswith(PARTIAL_SUFFIX)
+        ]
+        return ''.join(line + '\n' for line in lines).encode('utf-8')
+
+    # ---------------------------------------------------------------------------- uploading
+    def _client(self):
+        boto3 = _require('boto3', 's3', f'uploading to S3 (repository "{self.name}")')
+        from botocore.config import Config
+
+        s = self.settings
+        config = Config(
+            region_name=s['region'],
+            retries={'max_attempts': s['retries'] + 1, 'mode': 'standard'},
+            connect_timeout=min(10.0, s['timeout']),
+            read_timeout=s['timeout'],
+            # some S3-compatible stores refuse the CRC32 checksums boto3 sends by default
+            request_checksum_calculation='when_required',
+            response_checksum_validation='when_required',
+            s3={'addressing_style': 'path'} if s.get('endpoint_url') else {},
+        )
+        session = boto3.session.Session(
+            aws_access_key_id=s.get('access_key'),
+            aws_secret_access_key=s.get('secret_key'),
+            profile_name=None if s.get('access_key') else s.get('profile'),
+        )
+        endpoint = s['endpoint_url'].rstrip('/') if s.get('endpoint_url') else None
+        return session.client('s3', endpoint_url=endpoint, config=config)
+
+    def begin_upload(self):
+        self._s3 = self._client()
+        with self._s3_errors('list'):
+            self._objects = self.list_objects()
+
+    def remote_files(self, rels):
+        """One listing answers for every file: its size, and its md5 where the ETag is one
+        (a multipart upload's is not: then the size alone)."""
+        return {rel: self._objects[rel] for rel in rels if rel in self._objects}
+
+    def put_file(self, item, progress, stop, force):
+        from boto3.s3.transfer import TransferConfig
+
+        rel, path, size = item
+        config = TransferConfig(
+            multipart_threshold=S3_MULTIPART_THRESHOLD,
+            multipart_chunksize=S3_MULTIPART_THRESHOLD,
+            max_concurrency=4,
+        )
+        with self._s3_errors(f'upload {rel}'):
+            self._s3.upload_file(
+                str(path),
+                self.settings['bucket'],
+                self._key(rel),
+                ExtraArgs={'Metadata': {'md5': md5sum(path)}},
+                Config=config,
+                Callback=progress.add,
+            )
+        return size
+
+    def put_bytes(self, name, data):
+        md5 = md5_of_bytes(data)
+        if self._objects.get(name, (None, None))[1] == md5:
+            return  # the same bytes are there: no PUT
+        with self._s3_errors(f'upload {name}'):
+            self._s3.put_object(
+                Bucket=self.settings['bucket'],
+                Key=self._key(name),
+                Body=data,
+                Metadata={'md5': md5},
+            )
+
+    @contextlib.contextmanager
+    def _s3_errors(self, what: str):
+        """botocore's exceptions as onelight's, in one line."""
+        import botocore.exceptions as bx
+
+        who = f'repository "{self.name}"'
+        try:
+            yield
+        except bx.ClientError as e:
+            error = e.response.get('Error', {})
+            code, message = str(error.get('Code', '')), error.get('Message') or str(e)
+            if code in ('NoSuchBucket', '404'):
+                raise NotFoundError(
+                    f'{who}: bucket {self.settings["bucket"]} does not exist ({what})'
+                ) from None
+            if code in ('AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', '403'):
+                raise AuthError(
+                    f'{who}: S3 refused the credentials ({code}: {message}) to {what}; check '
+                    'access_key/secret_key or the AWS profile'
+                ) from None
+            raise TransferError(f'{who}: S3 answered {code}: {message} ({what})') from None
+        except bx.NoCredentialsError:
+            raise AuthError(
+                f'{who}: no AWS credentials to {what}: set access_key and secret_key, a '
+                'profile, or the AWS_* environment variables'
+            ) from None
+        except (bx.EndpointConnectionError, bx.ConnectionError) as e:
+            raise TransferError(f'{who}: cannot reach S3 to {what}: {_reason(e)}') from None
+        except OSError as e:  # the local file
+            raise TransferError(f'{who}: cannot read {e.filename}: {e.strerror}') from None
+
+
+def _parse_xml(data: bytes, what: str):
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.fromstring(data)
+    except ET.ParseError as e:
+        raise DataFormatError(f'{what} is not XML: {e}') from None
 
 
 FIGSHARE_API_URL = 'https://api.figshare.com/v2'

@@ -219,7 +219,7 @@ def test_settings_come_from_the_declarations():
     declared = {s.name for s, _ in onelight.all_settings()}
     assert declared <= options
     secrets = {s.name for s, _ in onelight.all_settings() if s.secret}
-    assert secrets == {'password', 'ftp_password', 'token'}
+    assert secrets == {'password', 'ftp_password', 'token', 'access_key', 'secret_key'}
     assert all(onelight.mask_secrets({k: 'x'})[k] == '****' for k in secrets)
 
 

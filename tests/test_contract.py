@@ -114,7 +114,38 @@ class Figshare(Target):
         self.emulator.stop()
 
 
-TARGETS = {'local': Local, 'http': Http, 'ftp': Ftp, 'figshare': Figshare}
+class S3(Target):
+    def __init__(self, tmp_path):
+        pytest.importorskip('moto')
+        from test_s3 import Moto
+
+        super().__init__(tmp_path)
+        self.moto = Moto()
+        self.moto.admin.create_bucket(Bucket='lab')
+
+    def client(self):
+        return onelight.One(
+            bucket='lab',
+            prefix='release',
+            endpoint_url=self.moto.url,
+            access_key='a',
+            secret_key='b',
+            backoff=0.01,
+            download_dir=self.download_dir(),
+        )
+
+    def published_index(self):
+        try:
+            answer = self.moto.admin.get_object(Bucket='lab', Key='release/.one_root')
+        except self.moto.admin.exceptions.NoSuchKey:
+            return None
+        return answer['Body'].read()
+
+    def stop(self):
+        self.moto.stop()
+
+
+TARGETS = {'local': Local, 'http': Http, 'ftp': Ftp, 'figshare': Figshare, 's3': S3}
 
 
 @pytest.fixture(params=sorted(TARGETS))
