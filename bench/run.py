@@ -562,6 +562,87 @@ print(json.dumps({{"load": statistics.median(times), "read": statistics.median(f
     )
 
 
+def bench_s3(tmp: Path, quick: bool):
+    print('8. s3 (moto server on 127.0.0.1) upload and download', flush=True)
+    import logging
+
+    from test_s3 import Moto
+
+    n = 100 if quick else 200
+    root = tmp / 's3'
+    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f'obj{i}.attr.npy').write_bytes(os.urandom(20_000))
+    big_root = tmp / 's3big'
+    big = big_root / 'lab/Subjects/m1/2020-01-01/001/alf'
+    big.mkdir(parents=True)
+    size = (64 if quick else 256) << 20
+    with open(big / 'raw.data.bin', 'wb') as f:
+        f.write(os.urandom(size))
+    requests_seen = []
+
+    class Count(logging.Handler):
+        def emit(self, record):
+            requests_seen.append(record.getMessage())
+
+    handler = Count()
+    logging.getLogger('werkzeug').addHandler(handler)
+    logging.getLogger('werkzeug').setLevel(logging.INFO)
+    moto = Moto()
+    try:
+        moto.admin.create_bucket(Bucket='bench')
+        settings = dict(
+            bucket='bench',
+            endpoint_url=moto.url,
+            access_key='a',
+            secret_key='b',
+            download_dir=str(tmp / 's3dl' / '{lab}' / '{subject}' / '{date}' / '{number}'),
+            progress=False,
+        )
+        requests_seen.clear()
+        start = time.perf_counter()
+        onelight.One(prefix='small', **settings).upload(root)
+        t_up, up_requests = time.perf_counter() - start, len(requests_seen)
+        requests_seen.clear()
+        start = time.perf_counter()
+        onelight.One(prefix='small', **settings).download('lab/Subjects/m1/2020-01-01/001')
+        t_down, down_requests = time.perf_counter() - start, len(requests_seen)
+        start = time.perf_counter()
+        onelight.One(prefix='big', **settings).upload(big_root)
+        t_big_up = time.perf_counter() - start
+        start = time.perf_counter()
+        onelight.One(prefix='big', **settings).download('lab/Subjects/m1/2020-01-01/001')
+        t_big_down = time.perf_counter() - start
+    finally:
+        moto.stop()
+        logging.getLogger('werkzeug').removeHandler(handler)
+    row(
+        f's3 upload of {n} files of 20 KB (moto)',
+        f'{n / t_up:.0f} files/s',
+        f'{up_requests / n:.2f} requests/file',
+        '-',
+        '-',
+        True,
+    )
+    row(
+        f's3 download of {n} files of 20 KB (moto)',
+        f'{n / t_down:.0f} files/s',
+        f'{down_requests / n:.2f} requests/file',
+        '-',
+        '-',
+        True,
+    )
+    row(
+        f's3 one {size >> 20} MiB file (moto), up / down',
+        f'{size / 1e6 / t_big_up:.0f} / {size / 1e6 / t_big_down:.0f} MB/s',
+        '(moto is a Python server: this is what onelight adds, not what AWS gives)',
+        '-',
+        '-',
+        True,
+    )
+
+
 def bench_figshare(tmp: Path, quick: bool):
     print('6. figshare (emulator) upload and download', flush=True)
     from figshare_emulator import Emulator
@@ -640,7 +721,7 @@ def main():
     parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
     parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
     args = parser.parse_args()
-    only = set(args.only.split(',')) if args.only else set('1234567')
+    only = set(args.only.split(',')) if args.only else set('12345678')
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
@@ -658,6 +739,8 @@ def main():
             bench_load(tmp, args.quick, args.with_one_api)
         if '6' in only:
             bench_figshare(tmp, args.quick)
+        if '8' in only:
+            bench_s3(tmp, args.quick)
     seconds = time.perf_counter() - start
     write_results(HERE / 'RESULTS.md', args, seconds)
     print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')

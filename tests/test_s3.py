@@ -170,6 +170,11 @@ def test_private_bucket_with_signatures_and_wrong_keys(alf_root, moto, tmp_path)
     assert len(reader.search()) == 6
     trials = reader.load_object(CORI1, 'trials')
     assert trials.goCue_times.shape == (214,)
+    with pytest.MonkeyPatch.context() as env:  # the standard AWS chain: the environment
+        env.setenv('AWS_ACCESS_KEY_ID', key['AccessKeyId'])
+        env.setenv('AWS_SECRET_ACCESS_KEY', key['SecretAccessKey'])
+        env.setenv('AWS_EC2_METADATA_DISABLED', 'true')
+        assert len(s3_one(moto, tmp_path, bucket='private').search()) == 6
     wrong = s3_one(moto, tmp_path, bucket='private', access_key=key['AccessKeyId'], secret_key='x')
     with pytest.raises(onelight.AuthError, match='access refused'):
         wrong.search()
@@ -186,3 +191,12 @@ def test_missing_bucket_and_bad_settings(moto, tmp_path):
         s3_one(moto, tmp_path, bucket='nothing', access_key='a', secret_key='b').upload(tmp_path)
     with pytest.raises(onelight.ConfigError, match='go together'):
         s3_one(moto, tmp_path, access_key='a')
+
+
+def test_uploading_without_the_s3_extra_says_so(moto, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, 'boto3', None)  # as if it were not installed
+    one = s3_one(moto, tmp_path, access_key='a', secret_key='b')
+    with pytest.raises(onelight.MissingDependencyError, match=r'onelight\[s3\]'):
+        one.upload(tmp_path)
