@@ -562,6 +562,15 @@ print(json.dumps({{"load": statistics.median(times), "read": statistics.median(f
     )
 
 
+def make_small_files(root: Path, n: int) -> Path:
+    """One session of ``n`` random 20 KB files under ``root`` (for the transfer cases)."""
+    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f'obj{i}.attr.npy').write_bytes(os.urandom(20_000))
+    return root
+
+
 def bench_s3(tmp: Path, quick: bool):
     print('8. s3 (moto server on 127.0.0.1) upload and download', flush=True)
     import logging
@@ -569,11 +578,7 @@ def bench_s3(tmp: Path, quick: bool):
     from test_s3 import Moto
 
     n = 100 if quick else 200
-    root = tmp / 's3'
-    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
-    folder.mkdir(parents=True)
-    for i in range(n):
-        (folder / f'obj{i}.attr.npy').write_bytes(os.urandom(20_000))
+    root = make_small_files(tmp / 's3', n)
     big_root = tmp / 's3big'
     big = big_root / 'lab/Subjects/m1/2020-01-01/001/alf'
     big.mkdir(parents=True)
@@ -648,11 +653,7 @@ def bench_figshare(tmp: Path, quick: bool):
     from figshare_emulator import Emulator
 
     n = 100 if quick else 200
-    root = tmp / 'fs'
-    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
-    folder.mkdir(parents=True)
-    for i in range(n):
-        (folder / f'obj{i}.attr.npy').write_bytes(os.urandom(20_000))
+    root = make_small_files(tmp / 'fs', n)
     emu = Emulator()
     try:
         article = emu.create_article('t' * 40)
