@@ -40,8 +40,26 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import click
-import numpy as np
-import pandas as pd
+
+
+class _LazyModule:
+    """A module imported on first use, then put in its place among the globals: commands that
+    read no data (``--version``, ``--help``, ``repo``, ``config``, ``add_repo``) start without
+    numpy and pandas."""
+
+    def __init__(self, name: str, alias: str):
+        self.__dict__.update(_name=name, _alias=alias)
+
+    def __getattr__(self, attr):
+        import importlib
+
+        module = importlib.import_module(self._name)
+        globals()[self._alias] = module
+        return getattr(module, attr)
+
+
+np = _LazyModule('numpy', 'np')
+pd = _LazyModule('pandas', 'pd')
 
 __version__ = '0.1.0'
 

@@ -246,3 +246,31 @@ def test_wrong_password_is_one_line_and_masked(alf_root, serve):
     result = run('search')
     assert result.exit_code == 1 and 'access refused' in result.stderr
     assert 'hunter2' not in result.output and result.stderr.count('\n') == 1
+
+
+@pytest.mark.parametrize(
+    'args',
+    [
+        ['--version'],
+        ['--help'],
+        ['repo'],
+        ['config'],
+        ['add_repo', 'x', '--type', 'http', '--base-url', 'https://example.org/alf/'],
+    ],
+)
+def test_commands_that_read_no_data_start_light(args, home):
+    """numpy, pandas and requests are imported only by commands that need them."""
+    script = (
+        'import sys, onelight\n'
+        'try:\n'
+        f'    onelight.cli({args!r})\n'
+        'except SystemExit:\n'
+        '    pass\n'
+        'heavy = [m for m in ("numpy", "pandas", "requests") if m in sys.modules]\n'
+        'print("HEAVY", heavy, file=sys.stderr)\n'
+    )
+    env = {**os.environ, 'ONELIGHT_HOME': str(home / 'light'), 'HOME': str(home)}
+    done = subprocess.run(
+        [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert 'HEAVY []' in done.stderr, done.stderr
