@@ -2990,11 +2990,60 @@ class Repository:
             return None, {}
         return body, meta
 
+    def _read_cached_meta(self, key: str) -> dict:
+        """The validators of a cached body (no body read), {} when there are none."""
+        body_path, meta_path = self._index_cache(key)
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return meta if isinstance(meta, dict) and body_path.exists() else {}
+
     def _note_cached(self, key: str, **fields) -> None:
-        """Add facts to a cached body's validators (e.g. whether tables came with it)."""
-        body, meta = self._read_cached_index(key)
-        if body is not None:
-            self._write_cached_index(key, body, {**meta, **fields})
+        """Add facts to a cached body's validators (whether tables came with it, its parsed
+        copy), rewriting the small validators file only."""
+        meta = self._read_cached_meta(key)
+        if meta:
+            with contextlib.suppress(OSError):
+                atomic_write_bytes(
+                    self._index_cache(key)[1], json.dumps({**meta, **fields}).encode()
+                )
+
+    def _parsed_path(self, key: str) -> Path:
+        """The parsed copy of a cached index (Arrow IPC): a new process skips the parsing."""
+        body_path, _ = self._index_cache(key)
+        return body_path.with_name(body_path.name + '.parsed.arrow')
+
+    def _parsed_stamp(self, meta: dict) -> dict:
+        """What a parsed copy must have been made from to be used."""
+        return {'md5': meta.get('md5'), 'version': __version__, 'strict': self.strict}
+
+    def _load_parsed(self, key: str, meta: dict) -> Index | None:
+        """The parsed copy of a cached index, None when absent, stale or unreadable."""
+        if meta.get('parsed') != self._parsed_stamp(meta):
+            return None
+        try:
+            import pyarrow.feather as feather
+
+            table = feather.read_table(self._parsed_path(key))
+        except Exception:  # pyarrow missing, or the file is gone, cut short or not Arrow
+            logger.info('ignoring the parsed copy of the cached index of %s', self.name)
+            return None
+        return Index(table.to_pandas())
+
+    def _save_parsed(self, key: str, index: Index) -> None:
+        meta = self._read_cached_meta(key)
+        try:
+            import pyarrow as pa
+            import pyarrow.feather as feather
+
+            sink = pa.BufferOutputStream()
+            feather.write_feather(pa.Table.from_pandas(index.df, preserve_index=False), sink)
+            atomic_write_bytes(self._parsed_path(key), sink.getvalue().to_pybytes())
+        except (ImportError, OSError, ValueError, TypeError) as e:  # a cache: only speed lost
+            logger.debug('no parsed copy of the index of %s: %s', self.name, e)
+            return
+        self._note_cached(key, parsed=self._parsed_stamp(meta))
 
     def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
         body_path, meta_path = self._index_cache(key)
@@ -3157,6 +3206,9 @@ class RemoteRepository(Repository):
         return LocalPaths([d.dest for d in items], report)
 
 
+PARSED_CACHE_MIN_LINES = 10_000  # smaller indexes parse faster than their copy loads
+
+
 class WebRepository(RemoteRepository):
     """What every repository read over HTTP(S) shares: ``base_url + '.one_root'`` (cached with
     its ``ETag`` / ``Last-Modified``, revalidated once per client), ONE cache tables, and
@@ -3185,10 +3237,19 @@ class WebRepository(RemoteRepository):
     def read_index(self) -> Index:
         """``.one_root``, and ONE cache tables where the repository has them: their ids win,
         ``.one_root`` gives the URLs. With tables only, the index is built from them."""
-        origin = mask_url(self.index_url)
-        cached, meta = self._read_cached_index(self.index_url)
+        origin, key = mask_url(self.index_url), self.index_url
+        meta = self._read_cached_meta(key)
+        # an unchanged index with no tables and a parsed copy: not even read, let alone parsed
+        quick = not meta.get('tables') and not self.settings['tables_url']
+        quick = quick and meta.get('parsed') == self._parsed_stamp(meta)
         try:
-            data = self._cached_get(self.index_url, key=self.index_url)
+            data = self._cached_get(key, key=key, body_if_unchanged=not quick)
+            if data is None:
+                index = self._load_parsed(key, meta)
+                if index is not None:
+                    index.base_url = self.base_url
+                    return index
+                data = self._cached_get(key, key=key)
         except NotFoundError:
             data = None
         except OfflineError as offline:  # unless a release of tables only was cached
@@ -3196,7 +3257,8 @@ class WebRepository(RemoteRepository):
                 tables, data = self.read_tables(required=True), None
             except (OfflineError, NotFoundError):
                 raise offline from None
-        if data is not None and (data != cached or self.settings['tables_url']):
+        changed = self._read_cached_meta(key).get('md5') != meta.get('md5')
+        if data is not None and (changed or self.settings['tables_url']):
             tables = self.read_tables()
             self._note_cached(self.index_url, tables=tables is not None)  # once per version
         elif data is not None:
@@ -3208,7 +3270,11 @@ class WebRepository(RemoteRepository):
             data = tables.index_lines(url_of)
             origin = f'ONE cache tables of {mask_url(self.tables_location)}'
         index = Index.from_bytes(data, base_url=self.base_url, strict=self.strict, origin=origin)
-        return tables.attach_to(index) if tables is not None else index
+        if tables is not None:
+            return tables.attach_to(index)
+        if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
+            self._save_parsed(key, index)
+        return index
 
     @property
     def tables_location(self) -> str:
@@ -3253,24 +3319,35 @@ class WebRepository(RemoteRepository):
         named = (head + '.' + ids + '.' + ext).tolist()
         return pd.Series(_urls_of(self.base_url, named), index=paths.index)
 
-    def _cached_get(self, url: str, key: str, what: str = 'index') -> bytes:
-        """GET a small file through the cache: revalidated with ETag / Last-Modified."""
-        body, meta = self._read_cached_index(key)
+    def _cached_get(
+        self, url: str, key: str, what: str = 'index', body_if_unchanged: bool = True
+    ) -> bytes | None:
+        """GET a file through the cache: revalidated with ETag / Last-Modified. With
+        ``body_if_unchanged=False`` an unchanged file is not even read from the cache: None."""
+        meta = self._read_cached_meta(key)
         if self.offline:
-            if body is None:
+            body = None
+            if meta and body_if_unchanged:
+                body, meta = self._read_cached_index(key)
+            if not meta:
                 raise OfflineError(
                     f'repository "{self.name}": its {what} is not cached yet; connect once '
                     'without --offline'
                 )
             return body
         headers = {}
-        if body is not None and meta.get('etag'):
+        if meta.get('etag'):
             headers['If-None-Match'] = meta['etag']
-        if body is not None and meta.get('last_modified'):
+        if meta.get('last_modified'):
             headers['If-Modified-Since'] = meta['last_modified']
         resp = self.engine.request('GET', url, headers=headers)
-        if resp.status_code == 304 and body is not None:
-            return body
+        if resp.status_code == 304 and meta:
+            if not body_if_unchanged:
+                return None
+            body, _ = self._read_cached_index(key)
+            if body is not None:
+                return body
+            resp = self.engine.request('GET', url)  # the cached copy is corrupt: all again
         if resp.status_code == 404:
             raise NotFoundError(
                 f'repository "{self.name}": no {what} at {mask_url(url)} (is base_url right? '

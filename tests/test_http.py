@@ -300,3 +300,37 @@ def test_two_servers_with_the_same_etag_keep_their_own_index(alf_root, serve, tm
     names = sorted(p.name for p in (onelight.app_dirs().cache / 'index').glob('*.one_root'))
     assert len(names) == 2 and all(n.startswith('127.0.0.1-') for n in names), names
     assert [r[0] for r in second.requests_for('.one_root')] == ['GET', 'GET']
+
+
+def test_parsed_copy_of_a_large_index_skips_parsing(tmp_path, serve, monkeypatch):
+    lines = [
+        f'lab/Subjects/m{i % 50}/2020-01-{1 + i % 28:02d}/{1 + i // 1400:03d}/o{i % 7}.a{i}.npy'
+        for i in range(12_000)
+    ]
+    server = serve(tmp_path)
+    server.set_index(lines)
+    first = http_one(server, tmp_path)
+    expected = first.search(['o3'], subject='m1')
+    parsed = list((onelight.app_dirs().cache / 'index').glob('*.parsed.arrow'))
+    assert len(parsed) == 1 and len(expected) > 0
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError('parsed again')
+
+    with monkeypatch.context() as m:
+        m.setattr(onelight.Index, 'from_bytes', no_parsing)
+        again = http_one(server, tmp_path)
+        assert again.search(['o3'], subject='m1') == expected
+
+        def kinds(df):
+            return {c: type(t).__name__ for c, t in df.dtypes.items()}
+
+        assert kinds(again.index.df) == kinds(first.index.df)  # categoricals stay categorical
+        offline = http_one(server, tmp_path, offline=True)
+        assert len(offline.index) == 12_000
+    assert server.requests_for('.one_root')[-1][0] == 'GET'
+    # a corrupt copy is ignored, a changed index parsed anew
+    parsed[0].write_bytes(b'not arrow')
+    assert http_one(server, tmp_path).search(['o3'], subject='m1') == expected
+    server.set_index(lines[:11_000])
+    assert len(http_one(server, tmp_path).index) == 11_000
