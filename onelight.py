@@ -1419,13 +1419,19 @@ class Index:
             selected = self.df.iloc[
                 np.flatnonzero(self.df['session'].cat.codes.to_numpy() == code)
             ]
+            # plain Python values in object columns (pandas would make strings Arrow-backed,
+            # whose every selection costs more than a small session's whole load)
+            index = selected.index
             rows = pd.DataFrame(
-                {c: selected[c].astype(object).to_numpy() for c in selected.columns},
-                index=selected.index,
+                {
+                    c: pd.Series(selected[c].astype(object).to_numpy(), index=index, dtype=object)
+                    for c in selected.columns
+                }
             )
             rows = rows.where(rows.notna(), None)
             rows['is_alf'] = rows['is_alf'].astype(bool)
-            rows['rel'] = [d + f for d, f in zip(rows['dirs'], rows['filename'])]
+            rel = [d + f for d, f in zip(rows['dirs'], rows['filename'])]
+            rows['rel'] = pd.Series(rel, index=index, dtype=object)
             if len(self._session_cache) >= 256:
                 self._session_cache.pop(next(iter(self._session_cache)))
             self._session_cache[session] = rows
@@ -2058,7 +2064,7 @@ def safe_join(root: Path, rel: str) -> Path:
     """``root / rel`` for an index path, refusing anything that could leave ``root``."""
     if not is_safe_relpath(rel):
         raise RepositoryError(f'unsafe path refused: {_printable(rel)}')
-    return Path(root, *PurePosixPath(rel).parts)
+    return Path(root, rel)  # every segment is safe: pathlib splits at '/' on every OS
 
 
 @dataclass
@@ -4718,10 +4724,15 @@ def _flat(arr: np.ndarray) -> np.ndarray:
     return arr.reshape(-1) if arr.ndim == 2 and arr.shape[1] == 1 else arr
 
 
+MMAP_MIN_BYTES = 1 << 20  # smaller .npy files are read at once: mapping costs more
+
+
 def _load_npy(path: Path):
+    """A ``.npy`` array, writable as ONE-api's are: read into memory when small, otherwise
+    memory-mapped copy-on-write (lazy like a read-only map; edits never reach the file)."""
     try:
-        # copy-on-write: lazy like a read-only map, yet writable; edits never reach the file
-        return _flat(np.load(path, mmap_mode='c', allow_pickle=False))
+        mmap = 'c' if os.path.getsize(path) >= MMAP_MIN_BYTES else None
+        return _flat(np.load(path, mmap_mode=mmap, allow_pickle=False))
     except ValueError as e:
         if 'pickle' in str(e) or 'object' in str(e).lower():
             raise DataFormatError(
@@ -5002,6 +5013,16 @@ def _glob_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
 
 def _per_distinct(values, test) -> np.ndarray:
     """``test`` of every value (None as ''), run once per distinct value."""
+    if not isinstance(values, pd.Series) and len(values) < 256:  # small: plain Python
+        verdict = {}
+        out = np.empty(len(values), dtype=bool)
+        for i, v in enumerate(values):
+            v = '' if v is None or v is pd.NA or v != v else str(v)
+            found = verdict.get(v)
+            if found is None:
+                found = verdict[v] = bool(test(v))
+            out[i] = found
+        return out
     values = pd.Series(values)
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes, distinct = values.cat.codes.to_numpy(), list(values.cat.categories)
@@ -5832,30 +5853,39 @@ def _filter_parts(rows: pd.DataFrame, filters: dict, wildcards: bool = True) -> 
 
 
 def _object_rows(rows, obj, collection, revision, filters, wildcards, session) -> tuple:
-    """Rows of an object: (every file to fetch, the data files, metadata pairs)."""
-    alf = rows[rows['is_alf'].to_numpy(bool)]
-    objects = set(alf['object'].dropna().astype(str))
+    """Rows of an object: (every file to fetch, the data files, metadata pairs).
+
+    The selection runs on column arrays and takes rows from the frame once: a session's
+    frame is small, and each frame selection costs more than the arithmetic.
+    """
+    alf = np.flatnonzero(rows['is_alf'].to_numpy(bool))
+    names_of = rows['object'].to_numpy(object)[alf]
+    objects = {str(o) for o in names_of if o is not None}
     namespace, name = _split_namespace(obj, objects)
-    sel = alf[_glob_mask(alf['object'], name, wildcards)]
+    keep = _glob_mask(names_of, name, wildcards)
     if namespace:
-        sel = sel[(sel['namespace'] == namespace).to_numpy(bool)]
-    if sel.empty:
+        keep &= rows['namespace'].to_numpy(object)[alf] == namespace
+    if not keep.any():
         raise ALFObjectNotFound(
             f'object {obj!r} is not in session {session}; objects: '
             f'{", ".join(sorted(objects)) or "none"}'
         )
-    names = sorted(set(sel['object']))
+    names = sorted(set(names_of[keep]))
     if len(names) > 1:
         raise ALFMultipleObjectsFound(
             f'{obj!r} matches several objects in {session}: {", ".join(names)}; name one'
         )
+    sel = rows.iloc[alf[keep]]
     sel = _pick_collection(sel, collection, f'object {obj!r}', session, wildcards)
     sel = _pick_revision(sel, revision, f'object {obj!r}')
-    data = sel[~sel['filename'].map(is_metadata_file).to_numpy(bool)]
+    is_meta = np.array([is_metadata_file(f) for f in sel['filename']], dtype=bool)
+    data = sel[~is_meta] if is_meta.any() else sel
     if filters:
         data = _filter_parts(data, filters, wildcards)
         if data.empty:
             raise ALFObjectNotFound(f'object {obj!r} in {session} has no files matching {filters}')
+    if not is_meta.any():
+        return data, data, []
     pairs = _metadata_pairs(data, sel)
     metas = {m for _, m in pairs}
     wanted = pd.concat([data, sel[sel['path'].isin(metas).to_numpy(bool)]])
@@ -5931,7 +5961,8 @@ def _pick_revision(rows: pd.DataFrame, revision, what: str) -> pd.DataFrame:
         if rows.empty:
             raise ALFObjectNotFound(f'{what} has no revision at or before {revision!r}')
         return rows[_default_revisions(rows, latest=True)]
-    return rows[_default_revisions(rows)]
+    default = _default_revisions(rows)
+    return rows if default.all() else rows[default]
 
 
 def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
@@ -5940,6 +5971,9 @@ def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
     (unrevised files count as the oldest)."""
     if not len(rows):
         return np.zeros(0, dtype=bool)
+    revisions = rows['revision'].tolist()
+    if not any(isinstance(r, str) and r for r in revisions):
+        return np.ones(len(rows), dtype=bool)  # nothing revised: every file is its own default
     if 'default_revision' in rows.columns and not latest:
         given = pd.Series(rows['default_revision'].to_numpy(object))
         if given.notna().all():

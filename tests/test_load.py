@@ -168,7 +168,7 @@ def test_load_dataset_spellings(one, dataset, kind):
     assert isinstance(one.load_dataset(CORI1, dataset), kind)
 
 
-def test_loaders_by_extension(one):
+def test_loaders_by_extension(one, alf_root):
     settings = one.load_dataset(EDGE_SESSION, 'probes.settings.yml')
     assert settings == {'sampling_rate': 30000, 'channels': [1, 2]}
     assert one.load_dataset(EDGE_SESSION, 'probes.raw.bin').name == 'probes.raw.bin'
@@ -179,8 +179,12 @@ def test_loaders_by_extension(one):
     enc = one.load_dataset(ibl, '_iblrig_encoderPositions.raw.ssv')
     assert list(enc.columns) == ['re_ts', 're_pos'] and len(enc) == 100
     spikes = one.load_dataset(CORI1, 'spikes.times')
-    # lazy (memory-mapped) yet writable as ONE's arrays are: copy-on-write, the file untouched
-    assert isinstance(spikes, np.memmap) and spikes.flags.writeable and spikes.mode == 'c'
+    assert spikes.flags.writeable  # as ONE's arrays are
+    big = alf_root / CORI1 / 'alf' / 'lfp.raw.npy'
+    np.save(big, np.arange(300_000.0))  # 2.4 MB
+    lfp = onelight.One(root_dir=alf_root).load_dataset(CORI1, 'lfp.raw')
+    # a large array is lazy (memory-mapped) yet writable: copy-on-write, the file untouched
+    assert isinstance(lfp, np.memmap) and lfp.flags.writeable and lfp.mode == 'c'
 
 
 def test_load_dataset_errors(one):
