@@ -2129,35 +2129,76 @@ class _Stopped(Exception):
     """The user interrupted the transfer."""
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter (IPython kernel) session, where stderr is no terminal but a
+    progress display still renders."""
+    ipython = sys.modules.get('IPython')
+    shell = getattr(ipython, 'get_ipython', lambda: None)() if ipython else None
+    return type(shell).__name__ == 'ZMQInteractiveShell'
+
+
 class Progress:
-    """Bytes and files done, counted from worker threads; a progress bar on a terminal only."""
+    """Bytes done, counted from worker threads, and shown where a person watches: a bar on a
+    terminal; in a notebook ``tqdm.auto`` when installed, else one updating line; nothing in
+    scripts and CI logs."""
 
     def __init__(self, total_bytes: int, label: str, enabled: bool | None = None):
         self.lock = threading.Lock()
         self.bytes = 0
-        enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = (
-            click.progressbar(length=max(total_bytes, 1), label=label, file=sys.stderr)
-            if enabled and total_bytes
-            else None
-        )
+        self.total, self.label = total_bytes or None, label  # None: sizes not known
+        notebook = enabled is None and in_notebook()
+        enabled = (sys.stderr.isatty() or notebook) if enabled is None else enabled
+        self.bar = self.tqdm = None
         self._shown = 0
+        self._line_at = 0.0
+        if not enabled or not label:
+            self.mode = None
+        elif notebook:
+            try:
+                from tqdm.auto import tqdm
+
+                self.tqdm = tqdm(total=self.total, desc=label, unit='B', unit_scale=True)
+                self.mode = 'tqdm'
+            except ImportError:
+                self.mode = 'line'
+        elif not self.total:
+            self.mode = None  # a terminal bar needs a length
+        else:
+            self.bar = click.progressbar(length=self.total, label=label, file=sys.stderr)
+            self.mode = 'bar'
 
     def add(self, nbytes: int) -> None:
         with self.lock:
             self.bytes += nbytes
 
-    def refresh(self) -> None:
-        if self.bar is not None:
-            step = min(self.bytes, self.bar.length) - self._shown
-            if step > 0:
-                self.bar.update(step)
-                self._shown += step
+    def refresh(self, final: bool = False) -> None:
+        step = min(self.bytes, self.total or self.bytes) - self._shown
+        if self.mode is None or step <= 0:
+            return
+        if self.mode == 'bar':
+            self.bar.update(step)
+        elif self.mode == 'tqdm':
+            self.tqdm.update(step)
+        elif final or time.monotonic() - self._line_at >= 0.5:
+            self._line_at = time.monotonic()  # a notebook's output area: one line, rewritten
+            done = self._shown + step
+            of = (
+                f' of {self.total / 1e6:.1f} MB ({done / self.total:.0%})' if self.total else ' MB'
+            )
+            sys.stdout.write(f'\r{self.label}: {done / 1e6:.1f}{of}')
+            sys.stdout.flush()
+        else:
+            return
+        self._shown += step
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.refresh()
+        self.refresh(final=True)
+        if self.mode == 'bar':
             self.bar.render_finish()
+        elif self.mode == 'tqdm':
+            self.tqdm.close()
+        elif self.mode == 'line':
+            sys.stdout.write('\n')
 
 
 class _CountingReader:
