@@ -808,6 +808,11 @@ _MAX_LINE = 8192
 _MAX_WARNINGS = 10
 
 
+def is_partial_name(name: str) -> bool:
+    """A download in progress: its ``.part`` or the journal of its ranges (never indexed)."""
+    return name.endswith(PARTIAL_SUFFIX) or name.endswith(PARTIAL_SUFFIX + '.ranges')
+
+
 def quote_path(path: str) -> str:
     """Percent-encode an index path for a URL, keeping ``/`` (``#`` of revisions is encoded).
 
@@ -1259,7 +1264,7 @@ class Index:
             'unsafe folder name (.., backslash, control or reserved character)',
         )
         names_ok = [
-            is_safe_segment(f) and f not in SKIPPED_NAMES and not f.endswith(PARTIAL_SUFFIX)
+            is_safe_segment(f) and f not in SKIPPED_NAMES and not is_partial_name(f)
             for f in filename.categories
         ]
         flag(~_per_category(filename, names_ok), 'unsafe or reserved file name')
@@ -1622,7 +1627,7 @@ def scan(root) -> ScanResult:
             continue
         for entry in entries:
             name = entry.name
-            if name[0] == '.' or name in SKIPPED_NAMES or name.endswith(PARTIAL_SUFFIX):
+            if name[0] == '.' or name in SKIPPED_NAMES or is_partial_name(name):
                 continue
             safe = safe_names.get(name)
             if safe is None:
@@ -2121,6 +2126,43 @@ class Download:
     md5: str | None = None
 
 
+# Large files come in ranges over several connections: one stream is capped by one
+# connection's rate (CDNs and object stores limit each), a whole link is not. Below 64 MiB a
+# file is over before several connections pay for themselves.
+SEGMENT_THRESHOLD = 64 << 20
+SEGMENT_SIZE = 16 << 20
+SEGMENT_CONNECTIONS = 8
+
+
+def journal_path(dest: Path) -> Path:
+    """The journal of the finished ranges of a segmented download, beside its ``.part``."""
+    return dest.with_name(dest.name + PARTIAL_SUFFIX + '.ranges')
+
+
+def _read_journal(journal: Path, size: int) -> set:
+    """The starts of the finished ranges of a ``size``-byte download (none if unusable)."""
+    try:
+        data = json.loads(journal.read_text())
+    except (OSError, ValueError):
+        return set()
+    if (
+        not isinstance(data, dict)
+        or data.get('size') != size
+        or data.get('segment') != SEGMENT_SIZE
+    ):
+        return set()
+    return {int(s) for s in data.get('done', []) if isinstance(s, int)}
+
+
+def _write_journal(journal: Path, size: int, done: set) -> None:
+    data = {'size': size, 'segment': SEGMENT_SIZE, 'done': sorted(done)}
+    atomic_write_bytes(journal, json.dumps(data).encode())
+
+
+class _NoRanges(Exception):
+    """The server sent the whole file to a ranged request."""
+
+
 class _Resumable(Exception):
     """A transfer broke off in a way a new request (with Range) can continue."""
 
@@ -2371,7 +2413,9 @@ class TransferEngine:
         )
         self.retry = retry
         self.session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=max(jobs, 4))
+        # room for every worker, and for the ranges of a segmented download
+        maxsize = max(jobs, 4) + SEGMENT_CONNECTIONS
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=maxsize)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = f'onelight/{__version__}'
@@ -2565,46 +2609,162 @@ class TransferEngine:
         return report
 
     def _download_one(self, item: Download, progress, stop, force: bool) -> int | None:
-        """Fetch one file through its ``.part``; return the bytes fetched (None: skipped)."""
+        """Fetch one file through its ``.part``; return the bytes fetched (None: skipped).
+
+        A large file from a server that honours ``Range`` comes in segments over several
+        connections (``_fetch_segments``); any other in one stream, resumed where it broke.
+        """
         dest = item.dest
-        part = part_path(dest)
+        part, journal = part_path(dest), journal_path(dest)
         with _locked_part(part) as fh:
             if not force and file_is_complete(dest, item.size, item.md5):
                 if os.fstat(fh.fileno()).st_size == 0:
                     part.unlink()
+                journal.unlink(missing_ok=True)
                 return None  # another process finished it while we waited
             if force:
                 fh.truncate(0)  # a forced download trusts nothing already on disk
+                journal.unlink(missing_ok=True)
             initial = os.fstat(fh.fileno()).st_size
+            segmented = (
+                item.size is not None
+                and item.size >= SEGMENT_THRESHOLD
+                and (initial == 0 or journal.exists())
+            )
             try:
-                try:
-                    self._fetch_with_resume(fh, item, progress, stop)
+                if segmented:
+                    fetched = self._fetch_segmented_or_whole(fh, item, progress, stop)
                     self._verify(fh, item)
-                except IntegrityError:
-                    if not initial:
-                        raise
-                    # the bytes kept from an earlier attempt may be the bad ones: once more,
-                    # from the start
-                    fh.truncate(0)
-                    initial = 0
-                    self._fetch_with_resume(fh, item, progress, stop)
-                    self._verify(fh, item)
+                else:
+                    try:
+                        self._fetch_with_resume(fh, item, progress, stop)
+                        self._verify(fh, item)
+                    except IntegrityError:
+                        if not initial:
+                            raise
+                        # the bytes kept from an earlier attempt may be the bad ones: once
+                        # more, from the start
+                        fh.truncate(0)
+                        initial = 0
+                        self._fetch_with_resume(fh, item, progress, stop)
+                        self._verify(fh, item)
+                    fetched = max(os.fstat(fh.fileno()).st_size - initial, 0)
             except (_Stopped, KeyboardInterrupt):
                 raise
             except OSError as e:
                 fh.truncate(0)
                 part.unlink(missing_ok=True)
+                journal.unlink(missing_ok=True)
                 raise TransferError(f'cannot write {dest}: {e.strerror or e}') from None
             except IntegrityError:
                 part.unlink(missing_ok=True)
+                journal.unlink(missing_ok=True)
                 raise
             except OneLightError:
                 if os.fstat(fh.fileno()).st_size == 0:
                     part.unlink(missing_ok=True)
                 raise
-            fetched = max(os.fstat(fh.fileno()).st_size - initial, 0)
+            journal.unlink(missing_ok=True)
             os.replace(part, dest)
         return fetched
+
+    def _fetch_segmented_or_whole(self, fh, item: Download, progress, stop) -> int:
+        """Segments when the server honours ``Range``; otherwise one stream from the start."""
+        try:
+            return self._fetch_segments(fh, item, progress, stop)
+        except _NoRanges:
+            logger.debug('%s ignores Range: one stream', item.url)
+            fh.truncate(0)
+            journal_path(item.dest).unlink(missing_ok=True)
+            self._fetch_with_resume(fh, item, progress, stop)
+            return item.size
+
+    def _fetch_segments(self, fh, item: Download, progress, stop) -> int:
+        """Fetch a large file as ranges over several connections into one preallocated
+        ``.part``; a journal beside it (``.part.ranges``) lists the finished ranges, so that
+        an interrupted download resumes range by range. Returns the bytes fetched now."""
+        size, journal = item.size, journal_path(item.dest)
+        done = _read_journal(journal, size)
+        if os.fstat(fh.fileno()).st_size != size:
+            fh.truncate(size)  # preallocated (sparse where the filesystem allows)
+        segments = [(s, min(s + SEGMENT_SIZE, size) - 1) for s in range(0, size, SEGMENT_SIZE)]
+        todo = [seg for seg in segments if seg[0] not in done]
+        progress.add(sum(e - s + 1 for s, e in segments if s in done))
+        lock, fetched = threading.Lock(), []
+
+        def fetch(segment):
+            start, end = segment
+            last = None
+            for attempt in range(self.retries + 1):
+                if stop.is_set():
+                    raise _Stopped()
+                try:
+                    n = self._fetch_range(item, start, end, progress, stop)
+                except _Resumable as e:
+                    last = e
+                    backoff_sleep(self.backoff, attempt)
+                    continue
+                with lock:
+                    done.add(start)
+                    fetched.append(n)
+                    _write_journal(journal, size, done)
+                return
+            raise TransferError(
+                f'{self.name}: bytes {start}-{end} of {mask_url(item.url)} kept failing after '
+                f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
+            )
+
+        if todo:
+            fetch(todo[0])  # the first range tells whether the server honours Range at all
+        rest = todo[1:]
+        if rest:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(SEGMENT_CONNECTIONS, len(rest))) as pool:
+                for future in [pool.submit(fetch, seg) for seg in rest]:
+                    future.result()
+        return sum(fetched)
+
+    def _fetch_range(self, item: Download, start: int, end: int, progress, stop) -> int:
+        """One ranged GET, written at its place in the ``.part`` through a file object of its
+        own (the locked one appends); the bytes written."""
+        import urllib3
+
+        headers = {'Range': f'bytes={start}-{end}', 'Accept-Encoding': 'identity'}
+        resp = self.stream(item.url, headers)
+        try:
+            if resp.status == 200 and start == 0:
+                raise _NoRanges()
+            if resp.status in self.transient_download_statuses:
+                raise _Resumable(f'the download host answered {resp.status}')
+            self.check(resp, 'download')
+            first, total = _content_range(resp.headers.get('content-range'))
+            if resp.status != 206 or first != start:
+                raise _Resumable('the server sent another range')
+            if total is not None and total != item.size:
+                raise IntegrityError(
+                    f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
+                    f'{item.size} in the index; nothing was saved'
+                )
+            offset = start
+            try:
+                with open(part_path(item.dest), 'r+b') as out:
+                    out.seek(start)
+                    for chunk in _body_chunks(resp):
+                        if stop.is_set():
+                            raise _Stopped()
+                        out.write(chunk)
+                        offset += len(chunk)
+                        progress.add(len(chunk))
+            except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
+                raise _Resumable(_reason(e)) from None
+            if offset != end + 1:
+                raise _Resumable('connection closed before the end of the range')
+        except BaseException:
+            resp.close()
+            raise
+        resp.release_conn()
+        return end + 1 - start
 
     def _fetch_with_resume(self, fh, item: Download, progress, stop) -> None:
         last = None
