@@ -20,7 +20,6 @@ import datetime as _dt
 import fnmatch
 import functools
 import hashlib
-import http.server
 import io
 import json
 import logging
@@ -34,7 +33,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -2419,6 +2417,8 @@ class TransferEngine:
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = f'onelight/{__version__}'
+        import urllib.request
+
         self.env_proxies = urllib.request.getproxies()  # read once, not per request
         self._pools = {}
         self._stream_settings = None
@@ -4680,135 +4680,152 @@ def parse_range(header: str, size: int) -> tuple | None:
     return (start, end) if start <= end else None
 
 
-class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
-    """GET and HEAD of the files the server publishes, with single byte ranges."""
+@functools.cache
+def _serving() -> tuple:
+    """``(RangeRequestHandler, AlfServer)``, made on first use: http.server is imported only
+    by what serves (it costs a command that reads no data a fifth of its start-up)."""
+    import http.server
 
-    protocol_version = 'HTTP/1.1'
-    server_version = f'onelight/{__version__}'
-    # headers and body go out in two writes: without this, Nagle's algorithm and delayed ACKs
-    # hold every kept-alive response for 40 ms
-    disable_nagle_algorithm = True
+    class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
+        """GET and HEAD of the files the server publishes, with single byte ranges."""
 
-    def log_message(self, fmt, *args):
-        logger.debug('serve: ' + fmt, *args)
+        protocol_version = 'HTTP/1.1'
+        server_version = f'onelight/{__version__}'
+        # headers and body go out in two writes: without this, Nagle's algorithm and delayed ACKs
+        # hold every kept-alive response for 40 ms
+        disable_nagle_algorithm = True
 
-    def do_GET(self):
-        self.serve(head=False)
+        def log_message(self, fmt, *args):
+            logger.debug('serve: ' + fmt, *args)
 
-    def do_HEAD(self):
-        self.serve(head=True)
+        def do_GET(self):
+            self.serve(head=False)
 
-    def requested_path(self) -> str:
-        return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip('/')
+        def do_HEAD(self):
+            self.serve(head=True)
 
-    def serve(self, head: bool) -> None:
-        rel = self.requested_path()
-        if rel == INDEX_NAME:
-            self.send_index(head)
-            return
-        path = self.server.files.get(rel)
-        if path is None:
-            self.send_error(404)
-            return
-        self.send_file(path, head)
+        def requested_path(self) -> str:
+            return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip('/')
 
-    def send_index(self, head: bool) -> None:
-        body = self.server.index_data
-        etag = '"' + md5_of_bytes(body) + '"'
-        if self.headers.get('If-None-Match') == etag:
-            self.send_response(304)
+        def serve(self, head: bool) -> None:
+            rel = self.requested_path()
+            if rel == INDEX_NAME:
+                self.send_index(head)
+                return
+            path = self.server.files.get(rel)
+            if path is None:
+                self.send_error(404)
+                return
+            self.send_file(path, head)
+
+        def send_index(self, head: bool) -> None:
+            body = self.server.index_data
+            etag = '"' + md5_of_bytes(body) + '"'
+            if self.headers.get('If-None-Match') == etag:
+                self.send_response(304)
+                self.send_header('ETag', etag)
+                self.send_header('Content-Length', '0')
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header('Content-Type', 'text/tab-separated-values; charset=utf-8')
+            self.send_header('Content-Length', str(len(body)))
             self.send_header('ETag', etag)
-            self.send_header('Content-Length', '0')
             self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header('Content-Type', 'text/tab-separated-values; charset=utf-8')
-        self.send_header('Content-Length', str(len(body)))
-        self.send_header('ETag', etag)
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+            if not head:
+                self.wfile.write(body)
 
-    def send_file(self, path: Path, head: bool) -> None:
-        try:
-            f = open(path, 'rb')
-        except OSError:
-            self.send_error(404)
-            return
-        with f:
-            size = os.fstat(f.fileno()).st_size
-            start, end, status = 0, size - 1, 200
-            if self.headers.get('Range') and size:
-                span = parse_range(self.headers['Range'], size)
-                if span is None:
-                    self.send_response(416)
-                    self.send_header('Content-Range', f'bytes */{size}')
-                    self.send_header('Content-Length', '0')
-                    self.end_headers()
-                    return
-                (start, end), status = span, 206
-            length = max(end - start + 1, 0)
-            self.send_response(status)
-            self.send_header('Content-Type', 'application/octet-stream')
-            self.send_header('Content-Length', str(length))
-            self.send_header('Accept-Ranges', 'bytes')
-            if status == 206:
-                self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
-            self.end_headers()
-            if not head and length:
-                self.send_body(f, start, length)
+        def send_file(self, path: Path, head: bool) -> None:
+            try:
+                f = open(path, 'rb')
+            except OSError:
+                self.send_error(404)
+                return
+            with f:
+                size = os.fstat(f.fileno()).st_size
+                start, end, status = 0, size - 1, 200
+                if self.headers.get('Range') and size:
+                    span = parse_range(self.headers['Range'], size)
+                    if span is None:
+                        self.send_response(416)
+                        self.send_header('Content-Range', f'bytes */{size}')
+                        self.send_header('Content-Length', '0')
+                        self.end_headers()
+                        return
+                    (start, end), status = span, 206
+                length = max(end - start + 1, 0)
+                self.send_response(status)
+                self.send_header('Content-Type', 'application/octet-stream')
+                self.send_header('Content-Length', str(length))
+                self.send_header('Accept-Ranges', 'bytes')
+                if status == 206:
+                    self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
+                self.end_headers()
+                if not head and length:
+                    self.send_body(f, start, length)
 
-    def send_body(self, f, start: int, length: int) -> None:
-        self.connection.sendfile(f, start, length)
+        def send_body(self, f, start: int, length: int) -> None:
+            self.connection.sendfile(f, start, length)
+
+    class AlfServer(http.server.ThreadingHTTPServer):
+        """A read-only HTTP server for the ALF files under ``root``.
+
+        >>> server = AlfServer('/data/alf', port=0).start()   # doctest: +SKIP
+        >>> One(base_url=server.url).search()                 # doctest: +SKIP
+        """
+
+        daemon_threads = True
+        block_on_close = False
+
+        def __init__(self, root, bind: str = '127.0.0.1', port: int = 0, handler=None):
+            result = scan(root)
+            self.files = {rel: safe_join(result.root, rel) for rel in result.files}
+            self.index_data = index_bytes(result)
+            self.root = result.root
+            if ':' in bind:
+                self.address_family = socket.AF_INET6
+            super().__init__((bind, port), handler or RangeRequestHandler)
+
+        @property
+        def url(self) -> str:
+            host, port = self.server_address[:2]
+            host = f'[{host}]' if ':' in host else host
+            return f'http://{host}:{port}/'
+
+        def handle_error(self, request, client_address):
+            """One line in the log instead of a traceback on stderr (clients do hang up)."""
+            error = sys.exc_info()[1]
+            if isinstance(error, (ConnectionError, TimeoutError)):
+                logger.debug('serve: %s went away: %s', client_address[0], error)
+            else:
+                logger.warning('serve: error answering %s: %s', client_address[0], error)
+
+        def start(self):
+            """Serve from a daemon thread; return self."""
+            threading.Thread(target=self.serve_forever, daemon=True, name='onelight-serve').start()
+            return self
+
+        def stop(self) -> None:
+            self.shutdown()
+            self.server_close()
+
+        def __enter__(self):
+            return self.start()
+
+        def __exit__(self, *exc):
+            self.stop()
+
+    for made in (RangeRequestHandler, AlfServer):
+        made.__qualname__ = made.__name__  # as if defined at the top of the module
+    return RangeRequestHandler, AlfServer
 
 
-class AlfServer(http.server.ThreadingHTTPServer):
-    """A read-only HTTP server for the ALF files under ``root``.
-
-    >>> server = AlfServer('/data/alf', port=0).start()   # doctest: +SKIP
-    >>> One(base_url=server.url).search()                 # doctest: +SKIP
-    """
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, root, bind: str = '127.0.0.1', port: int = 0, handler=None):
-        result = scan(root)
-        self.files = {rel: safe_join(result.root, rel) for rel in result.files}
-        self.index_data = index_bytes(result)
-        self.root = result.root
-        if ':' in bind:
-            self.address_family = socket.AF_INET6
-        super().__init__((bind, port), handler or RangeRequestHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f'[{host}]' if ':' in host else host
-        return f'http://{host}:{port}/'
-
-    def handle_error(self, request, client_address):
-        """One line in the log instead of a traceback on stderr (clients do hang up)."""
-        error = sys.exc_info()[1]
-        if isinstance(error, (ConnectionError, TimeoutError)):
-            logger.debug('serve: %s went away: %s', client_address[0], error)
-        else:
-            logger.warning('serve: error answering %s: %s', client_address[0], error)
-
-    def start(self):
-        """Serve from a daemon thread; return self."""
-        threading.Thread(target=self.serve_forever, daemon=True, name='onelight-serve').start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+def __getattr__(name: str):
+    """``onelight.AlfServer`` and ``onelight.RangeRequestHandler``, made on first use."""
+    if name in ('RangeRequestHandler', 'AlfServer'):
+        handler, server = _serving()
+        return handler if name == 'RangeRequestHandler' else server
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 # =============================================================================================
@@ -6918,7 +6935,7 @@ def clean_publish_cmd(ctx, checksums):
 @click.pass_context
 def serve_cmd(ctx, root, bind, port):
     """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C."""
-    server = AlfServer(root, bind=bind, port=port)
+    server = _serving()[1](root, bind=bind, port=port)
     click.echo(f'serving {len(server.files)} files of {server.root} at {server.url}')
     host = socket.gethostname() if bind in ('0.0.0.0', '::') else None
     url = server.url.replace(bind, host) if host else server.url
@@ -6942,7 +6959,7 @@ def demo_cmd(ctx):
         shutil.rmtree(root)
     sessions = make_demo_data(root)
     click.echo(f'generated {len(sessions)} sessions under {root}')
-    with AlfServer(root, port=0) as server:
+    with _serving()[1](root, port=0) as server:
         click.echo(f'serving them at {server.url} (like "onelight serve")')
         template = str(
             Path('{data_dir}', 'demo-downloads', '{lab}', '{subject}', '{date}', '{number}')
