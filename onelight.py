@@ -2715,14 +2715,19 @@ class TransferEngine:
             )
 
         if todo:
-            fetch(todo[0])  # the first range tells whether the server honours Range at all
-        rest = todo[1:]
-        if rest:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=min(SEGMENT_CONNECTIONS, len(rest))) as pool:
-                for future in [pool.submit(fetch, seg) for seg in rest]:
-                    future.result()
+            # all ranges at once: a server that ignores Range answers 200 to each, and the
+            # first such answer stops the others (then one stream, from the start)
+            with ThreadPoolExecutor(max_workers=min(SEGMENT_CONNECTIONS, len(todo))) as pool:
+                futures = [pool.submit(fetch, seg) for seg in todo]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
         return sum(fetched)
 
     def _fetch_range(self, item: Download, start: int, end: int, progress, stop) -> int:
@@ -2733,7 +2738,7 @@ class TransferEngine:
         headers = {'Range': f'bytes={start}-{end}', 'Accept-Encoding': 'identity'}
         resp = self.stream(item.url, headers)
         try:
-            if resp.status == 200 and start == 0:
+            if resp.status == 200:
                 raise _NoRanges()
             if resp.status in self.transient_download_statuses:
                 raise _Resumable(f'the download host answered {resp.status}')

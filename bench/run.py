@@ -135,14 +135,15 @@ http {{
     fastcgi_temp_path {tmp}/nginx-fastcgi;
     uwsgi_temp_path {tmp}/nginx-uwsgi;
     scgi_temp_path {tmp}/nginx-scgi;
-    server {{ listen 127.0.0.1:{port}; root {root}; }}
+    server {{ listen 127.0.0.1:{port}; root {root}; {extra} }}
 }}
 """
 
 
-def start_server(root: Path, tmp: Path):
+def start_server(root: Path, tmp: Path, limit_rate: str = ''):
     """nginx when it is installed (the reference server of the targets), else ``onelight
-    serve``, in its own process; return (process, url, server name)."""
+    serve``, in its own process; return (process, url, server name). ``limit_rate`` caps
+    each connection (nginx only), as CDNs and object stores do."""
     import requests
 
     onelight.write_index(root)
@@ -155,7 +156,8 @@ def start_server(root: Path, tmp: Path):
             port = s.getsockname()[1]
         conf = tmp / 'nginx.conf'
         user = 'user root;' if os.geteuid() == 0 else ''
-        conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port, root=root))
+        extra = f'limit_rate {limit_rate};' if limit_rate else ''
+        conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port, root=root, extra=extra))
         proc = subprocess.Popen([nginx, '-c', str(conf)], stderr=subprocess.DEVNULL)
         url, name = f'http://127.0.0.1:{port}/', 'nginx'
     else:
@@ -583,6 +585,83 @@ print(json.dumps({{"load": statistics.median(times)}}))
     )
 
 
+def bench_segments(tmp: Path, quick: bool):
+    print('9. one large file over connections capped at 25 MB/s each, and uncapped', flush=True)
+    if not shutil.which('nginx', path=os.environ['PATH'] + ':/usr/sbin'):
+        print('   (needs nginx: apt-get install nginx-light)')
+        return
+    root = tmp / 'seg'
+    session = 'lab/Subjects/m1/2020-01-01/001'
+    rel = f'{session}/raw/raw.data.bin'
+    (root / rel).parent.mkdir(parents=True)
+    size = (256 if quick else 1024) << 20
+    with open(root / rel, 'wb') as f:
+        for _ in range(size >> 24):
+            f.write(os.urandom(1 << 24))
+    aria2 = shutil.which('aria2c')
+    for cap in ('25m', ''):
+        proc, url, _ = start_server(root, tmp, limit_rate=cap)
+        try:
+            onelight.write_index(root, base_url=url, checksums=True)  # sizes: segments
+            home = tmp / f'seg-home-{cap or "free"}'
+            script = (
+                f'import onelight; onelight.One(base_url={url!r}, progress=False, download_dir='
+                f'{str(home / "dl" / "{subject}" / "{date}" / "{number}")!r})'
+                f'.download({session!r})'
+            )
+            env = {**os.environ, 'ONELIGHT_HOME': str(home)}
+
+            def ours(script=script, env=env, home=home):
+                shutil.rmtree(home / 'dl', ignore_errors=True)
+                subprocess.run([sys.executable, '-c', script], env=env, check=True)
+
+            t_ours = timed(ours, 1 if cap else 3)
+            source = url + rel
+            t_curl = timed(
+                lambda source=source: run_quiet(['curl', '-s', '-o', str(tmp / 'c.bin'), source]),
+                1 if cap else 3,
+            )
+            reference = f'curl {size / 1e6 / t_curl:.0f} MB/s'
+            ratio = f'{t_curl / t_ours:.1f}x curl'
+            if aria2 and cap:
+                t_aria = timed(
+                    lambda source=source: run_quiet(
+                        [
+                            aria2,
+                            '-q',
+                            '-x',
+                            '8',
+                            '-s',
+                            '8',
+                            '--allow-overwrite=true',
+                            '--file-allocation=none',
+                            '-d',
+                            str(tmp),
+                            '-o',
+                            'a.bin',
+                            source,
+                        ]
+                    ),
+                    1,
+                )
+                reference += f'; aria2c -x 8 -s 8 {size / 1e6 / t_aria:.0f} MB/s'
+                ratio += f', {t_aria / t_ours:.2f}x aria2'
+        finally:
+            proc.terminate()
+            proc.wait()
+        label = 'capped at 25 MB/s a connection' if cap else 'uncapped, loopback'
+        row(
+            f'one {size >> 20} MiB file from nginx, {label} (fresh process, md5 checked)',
+            f'{size / 1e6 / t_ours:.0f} MB/s',
+            reference,
+            ratio,
+            '>= 4x curl and >= 0.9x aria2' if cap else '>= 0.8x curl',
+            (t_curl / t_ours >= 4 and (not aria2 or t_aria / t_ours >= 0.9))
+            if cap
+            else t_curl / t_ours >= 0.8,
+        )
+
+
 def make_small_files(root: Path, n: int) -> Path:
     """One session of ``n`` random 20 KB files under ``root`` (for the transfer cases)."""
     folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
@@ -743,7 +822,7 @@ def main():
     parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
     parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
     args = parser.parse_args()
-    only = set(args.only.split(',')) if args.only else set('12345678')
+    only = set(args.only.split(',')) if args.only else set('123456789')
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
@@ -763,6 +842,8 @@ def main():
             bench_figshare(tmp, args.quick)
         if '8' in only:
             bench_s3(tmp, args.quick)
+        if '9' in only:
+            bench_segments(tmp, args.quick)
     seconds = time.perf_counter() - start
     write_results(HERE / 'RESULTS.md', args, seconds)
     print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')
