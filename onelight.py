@@ -654,11 +654,6 @@ def uuid3_text(namespace: bytes, name: str) -> str:
     return f'{h[:8]}-{h[8:12]}-3{h[13:16]}-{variant}{h[17:20]}-{h[20:]}'
 
 
-def dataset_uuid(eid: uuid.UUID, rel_path: str) -> uuid.UUID:
-    """The stable id of a file of a session: uuid3 of the session's eid and the path in it."""
-    return uuid.uuid3(eid, rel_path)
-
-
 def parse_session_id(session):
     """What a user's session identifier names: an eid (``uuid.UUID``) or session parts.
 
