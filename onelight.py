@@ -797,13 +797,14 @@ def wildcard_regex(patterns) -> re.Pattern:
 
 SKIPPED_NAMES = frozenset({INDEX_NAME, '.DS_Store', 'Thumbs.db', 'desktop.ini'})
 PARTIAL_SUFFIX = '.part'
+JOURNAL_SUFFIX = PARTIAL_SUFFIX + '.ranges'  # the finished ranges of a segmented download
 _MAX_LINE = 8192
 _MAX_WARNINGS = 10
 
 
 def is_partial_name(name: str) -> bool:
     """A download in progress: its ``.part`` or the journal of its ranges (never indexed)."""
-    return name.endswith(PARTIAL_SUFFIX) or name.endswith(PARTIAL_SUFFIX + '.ranges')
+    return name.endswith((PARTIAL_SUFFIX, JOURNAL_SUFFIX))
 
 
 def quote_path(path: str) -> str:
@@ -2129,7 +2130,7 @@ SEGMENT_CONNECTIONS = 8
 
 def journal_path(dest: Path) -> Path:
     """The journal of the finished ranges of a segmented download, beside its ``.part``."""
-    return dest.with_name(dest.name + PARTIAL_SUFFIX + '.ranges')
+    return dest.with_name(dest.name + JOURNAL_SUFFIX)
 
 
 def _read_journal(journal: Path, size: int) -> set:
@@ -4025,7 +4026,7 @@ class S3Repository(WebRepository):
         lines = [
             f'{rel}\t\t{size}\t{md5 or ""}'
             for rel, (size, md5) in sorted(objects.items())
-            if rel.count('/') >= 5 and not rel.endswith(PARTIAL_SUFFIX)
+            if rel.count('/') >= 5 and not is_partial_name(rel)
         ]
         return ''.join(line + '\n' for line in lines).encode('utf-8')
 
