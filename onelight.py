@@ -2372,7 +2372,7 @@ class TransferEngine:
         name: str = 'repository',
         auth=None,
         trusted: tuple = (),
-        jobs: int = 8,
+        jobs: int = 16,
         timeout: float = 60.0,
         retries: int = 5,
         backoff: float = 0.5,
@@ -2547,31 +2547,50 @@ class TransferEngine:
     def run_parallel(self, func, items: list, *, label: str, total_bytes: int = 0) -> list:
         """Run ``func(item, progress, stop)`` over items with ``jobs`` threads.
 
-        Returns the results in order. On Ctrl-C the workers stop between chunks and
-        KeyboardInterrupt propagates; failures are gathered and raised together.
+        Returns the results in order. The workers take the next item from a shared cursor, so
+        what a call holds besides its items is one result slot each, however many files it
+        moves (a future per item costs about 1 KB and a lock, and 100,000 of them add up). On
+        Ctrl-C the workers stop between chunks and KeyboardInterrupt propagates; failures are
+        gathered and raised together.
         """
-        from concurrent.futures import ThreadPoolExecutor, wait
-
         progress = Progress(total_bytes, label, self.progress)
         stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix='onelight')
-        futures = [pool.submit(func, item, progress, stop) for item in items]
+        results: list = [None] * len(items)
+        failures: dict = {}
+        cursor = iter(range(len(items)))
+        take = threading.Lock()
+
+        def work():
+            while not stop.is_set():
+                with take:
+                    i = next(cursor, None)
+                if i is None:
+                    return
+                try:
+                    results[i] = func(items[i], progress, stop)
+                except _Stopped:
+                    return
+                except BaseException as e:  # reported by the caller's thread, with the others
+                    failures[i] = e
+
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        n = min(self.jobs, len(items))
+        pool = ThreadPoolExecutor(max_workers=max(n, 1), thread_name_prefix='onelight')
         try:
-            pending = set(futures)
+            pending = {pool.submit(work) for _ in range(n)}
             while pending:
                 _, pending = wait(pending, timeout=0.2)  # wakes to redraw and for Ctrl-C
                 progress.refresh()
-        except KeyboardInterrupt:
+        except BaseException:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
             raise
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             progress.close()
-        pool.shutdown(wait=True)
-        errors = [f.exception() for f in futures if f.exception() is not None]
-        if errors:
-            raise _combine_errors(errors, len(items))
-        return [f.result() for f in futures]
+        if failures:
+            raise _combine_errors([failures[i] for i in sorted(failures)], len(items))
+        return results
 
     # --------------------------------------------------------------------------- downloads
     def download(
@@ -2634,7 +2653,7 @@ class TransferEngine:
                 else:
                     try:
                         self._fetch_with_resume(fh, item, progress, stop)
-                        self._verify(fh, item)
+                        size = self._verify(fh, item)
                     except IntegrityError:
                         if not initial:
                             raise
@@ -2643,8 +2662,8 @@ class TransferEngine:
                         fh.truncate(0)
                         initial = 0
                         self._fetch_with_resume(fh, item, progress, stop)
-                        self._verify(fh, item)
-                    fetched = max(os.fstat(fh.fileno()).st_size - initial, 0)
+                        size = self._verify(fh, item)
+                    fetched = max(size - initial, 0)
             except (_Stopped, KeyboardInterrupt):
                 raise
             except OSError as e:
@@ -2660,7 +2679,8 @@ class TransferEngine:
                 if os.fstat(fh.fileno()).st_size == 0:
                     part.unlink(missing_ok=True)
                 raise
-            journal.unlink(missing_ok=True)
+            if segmented or initial:  # a journal goes with a .part that had bytes
+                journal.unlink(missing_ok=True)
             os.replace(part, dest)
         return fetched
 
@@ -2850,7 +2870,8 @@ class TransferEngine:
         if total is not None and offset + written < total:
             raise _Resumable('connection closed before the end of the file')
 
-    def _verify(self, fh, item: Download) -> None:
+    def _verify(self, fh, item: Download) -> int:
+        """Check the size (and md5 when known) of a finished ``.part``; return its size."""
         fh.flush()
         size = os.fstat(fh.fileno()).st_size
         if item.size is not None and size != item.size:
@@ -2865,6 +2886,7 @@ class TransferEngine:
                     f'{self.name}: {item.dest.name} failed its md5 check (expected {item.md5}, '
                     f'got {actual}); it was discarded'
                 )
+        return size
 
     # ----------------------------------------------------------------------------- uploads
     def put_file(self, url: str, path: Path, progress: Progress | None = None):
@@ -3344,7 +3366,7 @@ class RemoteRepository(Repository):
     """A repository reached over the network through the transfer engine."""
 
     settings_spec = (
-        Setting('jobs', 'int', 8, 'parallel transfers', low=1, high=64),
+        Setting('jobs', 'int', 16, 'parallel transfers', low=1, high=64),
         Setting(
             'timeout',
             'float',
@@ -5305,7 +5327,8 @@ class One:
 
     The repository is, first match wins: ``cache_dir=`` / ``root_dir=`` (a local folder),
     ``base_url=`` (an http repository; ``username`` and ``password`` for basic auth),
-    ``article_id=`` (figshare), ``repository`` naming an existing folder, or the configured
+    ``article_id=`` (figshare), ``repository`` naming an existing folder (a configured
+    repository's bare name wins: ``'./name'`` or a ``Path`` is the folder), or the configured
     repository of that name (the current one when None). An explicit location never falls
     back to the configuration. Other keywords are settings of that repository type; an
     unknown one is a TypeError.
@@ -6246,6 +6269,7 @@ def _adhoc_repository(name, *, cache_dir=None, **settings) -> dict | None:
     elif (
         isinstance(name, (str, os.PathLike))
         and _is_folder(name)
+        and not _is_configured_name(name)
         and not any(
             cls.adhoc_key in location for cls in REPOSITORY_TYPES.values() if cls.adhoc_key
         )
@@ -6257,6 +6281,17 @@ def _adhoc_repository(name, *, cache_dir=None, **settings) -> dict | None:
                 location['root_dir'] = str(location['root_dir'])
             return {'name': name or cls.adhoc_name(location), 'type': cls.type, **location}
     return None
+
+
+def _is_configured_name(name) -> bool:
+    """True for a bare name (text, no folder separator) of a configured repository: it wins
+    over a folder of that name in the working directory, which ``./name`` still opens."""
+    if not isinstance(name, str) or re.search(r'[/\\~]|^\.', name):
+        return False
+    try:
+        return any(r['name'] == name for r in load_config(app_dirs())['repositories'])
+    except OneLightError:  # a broken configuration: the folder, as before
+        return False
 
 
 def _is_folder(path) -> bool:
@@ -6858,7 +6893,7 @@ def list_cmd(ctx, session, collection, as_json):
 @click.option('--collection', help='Only this collection.')
 @click.option('--dry-run', is_flag=True, help='Show the local paths without downloading.')
 @click.option('--force', is_flag=True, help='Download again files that are already complete.')
-@click.option('-j', '--jobs', type=click.IntRange(1, 64), help='Parallel downloads (default 8).')
+@click.option('-j', '--jobs', type=click.IntRange(1, 64), help='Parallel downloads (default 16).')
 @click.option(
     '--one-cache',
     is_flag=True,

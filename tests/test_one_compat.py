@@ -8,10 +8,12 @@ import datetime
 import logging
 import shutil
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from conftest import EDGE_SESSION, http_one
 
 import onelight
@@ -44,6 +46,23 @@ def test_cache_dir_opens_that_folder_never_the_configured_one(alf_root, tmp_path
     ):
         assert one.repository.type == 'local' and CORI1 in one.search()
     assert onelight.One('lab').search() == [CSH, IBL]  # otherwise a configured name
+
+
+def test_a_configured_name_wins_over_a_folder_of_that_name(alf_root, tmp_path, monkeypatch):
+    other = tmp_path / 'other'
+    onelight.make_demo_data(other)
+    shutil.rmtree(other / 'nicklab')
+    config = onelight.load_config()
+    config['repositories'] = [{'name': 'lab', 'type': 'local', 'root_dir': str(other)}]
+    onelight.save_config(config)
+    work = tmp_path / 'work'
+    shutil.copytree(alf_root, work / 'lab')  # a folder in the working directory, same name
+    monkeypatch.chdir(work)
+    assert onelight.One('lab').search() == [CSH, IBL]
+    for folder in ('./lab', Path('lab'), str(work / 'lab')):
+        assert CORI1 in onelight.One(folder).search()
+    result = CliRunner().invoke(onelight.cli, ['-r', 'lab', 'search'], catch_exceptions=False)
+    assert result.exit_code == 0 and IBL in result.output and CORI1 not in result.output
 
 
 def test_unknown_keywords_and_modes_are_errors(alf_root):
