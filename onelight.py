@@ -1197,7 +1197,6 @@ class Index:
         self._session_cache = {}
         self._eids = None
         self._by_eid = None
-        self._rank = None
         # per session, from ONE cache tables when a repository publishes them: their ids
         # (session path -> uuid.UUID) and metadata (projects, task_protocol)
         self.session_ids: dict = {}
@@ -1332,12 +1331,14 @@ class Index:
         """One row per session (index: the session path), columns lab, subject, date, number."""
         if self._sessions is None:
             cats = self.df['session'].cat.categories
-            table = pd.DataFrame(
-                [dict(zip(SESSION_FIELDS, _session_fields(s))) for s in cats],
+            # column by column: a dict per session took 50 ms for 20,000 sessions
+            parts = [_session_fields(s) for s in cats.tolist()]
+            columns = list(zip(*parts)) if parts else [()] * len(SESSION_FIELDS)
+            self._sessions = pd.DataFrame(
+                dict(zip(SESSION_FIELDS, columns)),
                 index=pd.Index(cats, name='session'),
                 columns=SESSION_FIELDS,
             )
-            self._sessions = table
         return self._sessions
 
     @property
@@ -1353,22 +1354,16 @@ class Index:
             self._eids = pd.Series(ids, index=pd.Index(cats, name='session'), dtype=object)
         return self._eids
 
-    @property
-    def newest_first(self) -> np.ndarray:
-        """The rank of every session in ONE's order: date, subject, number, newest first."""
-        if self._rank is None:
-            t = self.sessions
-            order = np.lexsort(
-                (
-                    t['lab'].to_numpy(object),
-                    t['number'].astype(int).to_numpy(),
-                    t['subject'].to_numpy(object),
-                    t['date'].to_numpy(object),
-                )
-            )[::-1]
-            self._rank = np.empty(len(order), dtype=np.int64)
-            self._rank[order] = np.arange(len(order))
-        return self._rank
+    @staticmethod
+    def newest_first(sessions: pd.DataFrame) -> list:
+        """Session paths of a table of sessions (``Index.sessions`` rows) in ONE's order:
+        date, subject, number, lab, newest first. Sorting only what a search found is what
+        keeps a search on a million-line index in milliseconds."""
+        columns = [sessions[c].tolist() for c in ('date', 'subject', 'number', 'lab')]
+        keys = [(d, s, int(n), lab) for d, s, n, lab in zip(*columns)]
+        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=True)
+        paths = sessions.index.tolist()
+        return [paths[i] for i in order]
 
     def resolve_session(self, session) -> str:
         """Find the index's session path for a user's session identifier.
@@ -3255,7 +3250,7 @@ class Repository:
         try:
             import pyarrow.feather as feather
 
-            table = feather.read_table(self._parsed_path(key))
+            table = feather.read_table(self._parsed_path(key), memory_map=True)
         except Exception:  # pyarrow missing, or the file is gone, cut short or not Arrow
             logger.info('ignoring the parsed copy of the cached index of %s', self.name)
             return None
@@ -3268,7 +3263,10 @@ class Repository:
             import pyarrow.feather as feather
 
             sink = pa.BufferOutputStream()
-            feather.write_feather(pa.Table.from_pandas(index.df, preserve_index=False), sink)
+            # uncompressed: read back memory-mapped, without copying, in milliseconds (lz4
+            # took 0.1 s a million lines); on disk it is about 1.5 times the index
+            table = pa.Table.from_pandas(index.df, preserve_index=False)
+            feather.write_feather(table, sink, compression='uncompressed')
             atomic_write_bytes(self._parsed_path(key), sink.getvalue().to_pybytes())
         except (ImportError, OSError, ValueError, TypeError) as e:  # a cache: only speed lost
             logger.debug('no parsed copy of the index of %s: %s', self.name, e)
@@ -5561,8 +5559,7 @@ class One:
             if end:
                 keep &= dates <= end
         keep &= self._sessions_with_datasets(index, terms)
-        found = sessions.index[keep]
-        found = list(found[np.argsort(index.newest_first[keep], kind='stable')])
+        found = index.newest_first(sessions[keep])
         if not details:
             return found
         return (found, [self._session_record(index, s) for s in found]) if found else ([], None)
@@ -6588,6 +6585,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo('interrupted', err=True)
             raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:
+            raise  # the reader stopped early (``| head``): click exits quietly
         except OSError as e:
             where = f': {e.filename}' if getattr(e, 'filename', None) else ''
             _fail(ctx, f'{e.strerror or e}{where}')
