@@ -15,21 +15,14 @@ and, last, the command-line interface.
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as _dt
 import fnmatch
 import functools
-import hashlib
 import io
 import json
-import logging
 import os
 import re
-import shutil
-import socket
-import string
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -43,7 +36,7 @@ import click
 class _LazyModule:
     """A module imported on first use, then put in its place among the globals: commands that
     read no data (``--version``, ``--help``, ``repo``, ``config``, ``add_repo``) start without
-    numpy and pandas."""
+    numpy and pandas, nor what they do not use of the standard library."""
 
     def __init__(self, name: str, alias: str):
         self.__dict__.update(_name=name, _alias=alias)
@@ -58,10 +51,36 @@ class _LazyModule:
 
 np = _LazyModule('numpy', 'np')
 pd = _LazyModule('pandas', 'pd')
+# the standard library too, where a module costs a millisecond or more of every start-up and
+# only some commands use it (hashlib loads OpenSSL; shutil the compression modules)
+copy = _LazyModule('copy', 'copy')
+hashlib = _LazyModule('hashlib', 'hashlib')
+shutil = _LazyModule('shutil', 'shutil')
+socket = _LazyModule('socket', 'socket')
+string = _LazyModule('string', 'string')
+tempfile = _LazyModule('tempfile', 'tempfile')
 
 __version__ = '0.1.0'
 
-logger = logging.getLogger('onelight')
+
+class _LazyLogger:
+    """The ``onelight`` logger, made on first use and then put in its place: importing
+    ``logging`` is a few milliseconds of a start-up that ``--version`` or ``repo`` should not
+    pay. The CLI's choice of level (``-v``, ``-q``) waits here until then."""
+
+    setup: tuple | None = None  # (verbose, quiet) from the CLI
+
+    def __getattr__(self, attr):
+        import logging
+
+        real = logging.getLogger('onelight')
+        globals()['logger'] = real
+        if _LazyLogger.setup is not None:
+            _configure_logger(real, *_LazyLogger.setup)
+        return getattr(real, attr)
+
+
+logger = _LazyLogger()
 
 
 # =============================================================================================
@@ -6600,11 +6619,20 @@ def _fail(ctx, message: str):
 
 
 def _setup_logging(verbose: bool, quiet: bool) -> None:
+    if isinstance(logger, _LazyLogger):
+        _LazyLogger.setup = (verbose, quiet)  # applied when something first logs
+    else:
+        _configure_logger(logger, verbose, quiet)
+
+
+def _configure_logger(log, verbose: bool, quiet: bool) -> None:
+    import logging
+
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter('%(levelname)s: %(message)s'))
-    logger.handlers[:] = [handler]
-    logger.propagate = False
-    logger.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
 
 
 def _client(ctx, **settings) -> One:

@@ -259,14 +259,16 @@ def test_wrong_password_is_one_line_and_masked(alf_root, serve):
     ],
 )
 def test_commands_that_read_no_data_start_light(args, home):
-    """numpy, pandas and requests are imported only by commands that need them."""
+    """numpy, pandas and requests are imported only by commands that need them; logging and
+    hashlib (OpenSSL) only when something logs or hashes."""
     script = (
         'import sys, onelight\n'
         'try:\n'
         f'    onelight.cli({args!r})\n'
         'except SystemExit:\n'
         '    pass\n'
-        'heavy = [m for m in ("numpy", "pandas", "requests") if m in sys.modules]\n'
+        'heavy = [m for m in ("numpy", "pandas", "requests", "logging", "hashlib") '
+        'if m in sys.modules]\n'
         'print("HEAVY", heavy, file=sys.stderr)\n'
     )
     env = {**os.environ, 'ONELIGHT_HOME': str(home / 'light'), 'HOME': str(home)}
