@@ -2179,6 +2179,76 @@ class _Stopped(Exception):
     """The user interrupted the transfer."""
 
 
+class _PrefixHasher:
+    """The md5 of a segmented download, computed while its ranges arrive.
+
+    A thread follows the finished prefix of the ``.part``: each time the range at its offset
+    is done it reads that range back (from the page cache, just written) and hashes it, so
+    that when the last range lands only what was still in flight is left to hash. Hashing a
+    whole GiB afterwards took 1.7 s, a third of a fast download.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     part = Path(d, 'x.part')
+    ...     _ = part.write_bytes(b'abcdef')
+    ...     hasher = _PrefixHasher(part, size=6, segment=4)
+    ...     hasher.finished(4)
+    ...     hasher.finished(0)
+    ...     hasher.result() == md5_of_bytes(b'abcdef')
+    True
+    """
+
+    def __init__(self, part: Path, size: int, segment: int | None = None):
+        self.part, self.size, self.segment = part, size, segment or SEGMENT_SIZE
+        self.done: set = set()
+        self.offset = 0
+        self.digest = hashlib.md5(usedforsecurity=False)
+        self.changed = threading.Condition()
+        self.closing = False
+        self.failed = False
+        self.thread = threading.Thread(target=self._follow, name='onelight-md5', daemon=True)
+        self.thread.start()
+
+    def finished(self, start: int) -> None:
+        """The range starting at ``start`` is on disk."""
+        with self.changed:
+            self.done.add(start)
+            self.changed.notify()
+
+    def _follow(self) -> None:
+        try:
+            with open(self.part, 'rb') as f:
+                while True:
+                    with self.changed:
+                        while self.offset not in self.done and not self.closing:
+                            self.changed.wait()
+                        if self.offset not in self.done:
+                            return
+                    end = min(self.offset + self.segment, self.size)
+                    f.seek(self.offset)
+                    while f.tell() < end:
+                        block = f.read(min(CHUNK_SIZE, end - f.tell()))
+                        if not block:
+                            raise OSError('the partial file is shorter than its ranges')
+                        self.digest.update(block)
+                    self.offset = end
+        except OSError:
+            self.failed = True  # the caller hashes the file itself
+
+    def result(self) -> str | None:
+        """The md5 of the whole file once every range is done (None: hash the file)."""
+        self.close()
+        if self.failed or self.offset != self.size:
+            return None
+        return self.digest.hexdigest()
+
+    def close(self) -> None:
+        with self.changed:
+            self.closing = True
+            self.changed.notify()
+        self.thread.join()
+
+
 def in_notebook() -> bool:
     """True inside a Jupyter (IPython kernel) session, where stderr is no terminal but a
     progress display still renders."""
@@ -2662,12 +2732,12 @@ class TransferEngine:
             )
             try:
                 if segmented:
-                    fetched = self._fetch_segmented_or_whole(fh, item, progress, stop)
-                    self._verify(fh, item)
+                    fetched, md5 = self._fetch_segmented_or_whole(fh, item, progress, stop)
+                    self._verify(fh, item, md5)
                 else:
                     try:
-                        self._fetch_with_resume(fh, item, progress, stop)
-                        size = self._verify(fh, item)
+                        md5 = self._fetch_with_resume(fh, item, progress, stop)
+                        size = self._verify(fh, item, md5)
                     except IntegrityError:
                         if not initial:
                             raise
@@ -2675,8 +2745,8 @@ class TransferEngine:
                         # more, from the start
                         fh.truncate(0)
                         initial = 0
-                        self._fetch_with_resume(fh, item, progress, stop)
-                        size = self._verify(fh, item)
+                        md5 = self._fetch_with_resume(fh, item, progress, stop)
+                        size = self._verify(fh, item, md5)
                     fetched = max(size - initial, 0)
             except (_Stopped, KeyboardInterrupt):
                 raise
@@ -2698,21 +2768,22 @@ class TransferEngine:
             os.replace(part, dest)
         return fetched
 
-    def _fetch_segmented_or_whole(self, fh, item: Download, progress, stop) -> int:
-        """Segments when the server honours ``Range``; otherwise one stream from the start."""
+    def _fetch_segmented_or_whole(self, fh, item: Download, progress, stop) -> tuple:
+        """Segments when the server honours ``Range``; otherwise one stream from the start.
+        Returns (bytes fetched now, md5 computed on the way or None)."""
         try:
             return self._fetch_segments(fh, item, progress, stop)
         except _NoRanges:
             logger.debug('%s ignores Range: one stream', item.url)
             fh.truncate(0)
             journal_path(item.dest).unlink(missing_ok=True)
-            self._fetch_with_resume(fh, item, progress, stop)
-            return item.size
+            return item.size, self._fetch_with_resume(fh, item, progress, stop)
 
-    def _fetch_segments(self, fh, item: Download, progress, stop) -> int:
+    def _fetch_segments(self, fh, item: Download, progress, stop) -> tuple:
         """Fetch a large file as ranges over several connections into one preallocated
         ``.part``; a journal beside it (``.part.ranges``) lists the finished ranges, so that
-        an interrupted download resumes range by range. Returns the bytes fetched now."""
+        an interrupted download resumes range by range. The md5 is computed as the ranges
+        land (``_PrefixHasher``). Returns (bytes fetched now, md5 or None)."""
         size, journal = item.size, journal_path(item.dest)
         done = _read_journal(journal, size)
         if os.fstat(fh.fileno()).st_size != size:
@@ -2721,6 +2792,9 @@ class TransferEngine:
         todo = [seg for seg in segments if seg[0] not in done]
         progress.add(sum(e - s + 1 for s, e in segments if s in done))
         lock, fetched = threading.Lock(), []
+        hasher = _PrefixHasher(part_path(item.dest), size) if item.md5 else None
+        for start in done if hasher else ():
+            hasher.finished(start)
 
         def fetch(segment):
             start, end = segment
@@ -2738,27 +2812,33 @@ class TransferEngine:
                     done.add(start)
                     fetched.append(n)
                     _write_journal(journal, size, done)
+                if hasher:
+                    hasher.finished(start)
                 return
             raise TransferError(
                 f'{self.name}: bytes {start}-{end} of {mask_url(item.url)} kept failing after '
                 f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
             )
 
-        if todo:
-            from concurrent.futures import ThreadPoolExecutor
+        try:
+            if todo:
+                from concurrent.futures import ThreadPoolExecutor
 
-            # all ranges at once: a server that ignores Range answers 200 to each, and the
-            # first such answer stops the others (then one stream, from the start)
-            with ThreadPoolExecutor(max_workers=min(SEGMENT_CONNECTIONS, len(todo))) as pool:
-                futures = [pool.submit(fetch, seg) for seg in todo]
-                try:
-                    for future in futures:
-                        future.result()
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
-        return sum(fetched)
+                # all ranges at once: a server that ignores Range answers 200 to each, and
+                # the first such answer stops the others (then one stream, from the start)
+                workers = min(SEGMENT_CONNECTIONS, len(todo))
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = [pool.submit(fetch, seg) for seg in todo]
+                    try:
+                        for future in futures:
+                            future.result()
+                    except BaseException:
+                        for future in futures:
+                            future.cancel()
+                        raise
+        finally:
+            md5 = hasher.result() if hasher else None
+        return sum(fetched), md5
 
     def _fetch_range(self, item: Download, start: int, end: int, progress, stop) -> int:
         """One ranged GET, written at its place in the ``.part`` through a file object of its
@@ -2801,7 +2881,9 @@ class TransferEngine:
         resp.release_conn()
         return end + 1 - start
 
-    def _fetch_with_resume(self, fh, item: Download, progress, stop) -> None:
+    def _fetch_with_resume(self, fh, item: Download, progress, stop) -> str | None:
+        """Fetch the missing bytes of ``item`` into ``fh``, resuming after breaks; the md5
+        of the file when one stream carried all of it (None: hash the file)."""
         last = None
         for attempt in range(self.retries + 1):
             if stop.is_set():
@@ -2817,28 +2899,32 @@ class TransferEngine:
             f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
         )
 
-    def _fetch_into(self, fh, item: Download, progress, stop) -> None:
-        """One request: append the missing bytes of ``item`` to ``fh``."""
+    def _fetch_into(self, fh, item: Download, progress, stop) -> str | None:
+        """One request: append the missing bytes of ``item`` to ``fh``; the md5 of the file
+        when this request carried all of it (hashed on the way: no second read)."""
 
         offset = os.fstat(fh.fileno()).st_size
         if item.size is not None and offset > item.size:
             fh.truncate(0)
             offset = 0
         if item.size is not None and offset == item.size and offset:
-            return
+            return None
         headers = {'Accept-Encoding': 'identity'}
         if offset:
             headers['Range'] = f'bytes={offset}-'
+        digest = hashlib.md5(usedforsecurity=False) if item.md5 and not offset else None
         resp = self.stream(item.url, headers)
         try:
-            self._receive(resp, fh, item, offset, progress, stop)
+            self._receive(resp, fh, item, offset, progress, stop, digest)
         except BaseException:
             resp.close()  # a half-read connection is never reused
             raise
         resp.release_conn()
+        return digest.hexdigest() if digest else None
 
-    def _receive(self, resp, fh, item: Download, offset: int, progress, stop) -> None:
-        """Append the body of a download response to ``fh``, checking what the server says."""
+    def _receive(self, resp, fh, item: Download, offset: int, progress, stop, digest=None):
+        """Append the body of a download response to ``fh``, checking what the server says;
+        ``digest`` (from offset 0 only) is fed every byte written."""
         import urllib3
 
         if resp.status == 416 and offset:
@@ -2875,6 +2961,8 @@ class TransferEngine:
                 if stop.is_set():
                     raise _Stopped()
                 fh.write(chunk)
+                if digest:
+                    digest.update(chunk)
                 written += len(chunk)
                 progress.add(len(chunk))
         except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
@@ -2884,8 +2972,9 @@ class TransferEngine:
         if total is not None and offset + written < total:
             raise _Resumable('connection closed before the end of the file')
 
-    def _verify(self, fh, item: Download) -> int:
-        """Check the size (and md5 when known) of a finished ``.part``; return its size."""
+    def _verify(self, fh, item: Download, md5: str | None = None) -> int:
+        """Check the size (and md5 when known) of a finished ``.part``; return its size.
+        ``md5``: the file's, computed on the way (else the file is read again)."""
         fh.flush()
         size = os.fstat(fh.fileno()).st_size
         if item.size is not None and size != item.size:
@@ -2894,7 +2983,7 @@ class TransferEngine:
                 f'{item.size}; it was discarded'
             )
         if item.md5:
-            actual = md5sum(part_path(item.dest))
+            actual = md5 or md5sum(part_path(item.dest))
             if actual != item.md5.lower():
                 raise IntegrityError(
                     f'{self.name}: {item.dest.name} failed its md5 check (expected {item.md5}, '

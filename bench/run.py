@@ -74,6 +74,66 @@ def run_quiet(cmd, **kwargs):
     )
 
 
+def timed_interleaved(fns: dict, repeat: int) -> dict:
+    """The median wall time of each of ``fns``, run in turn ``repeat`` times (interleaved, so
+    a machine that slows down for a while slows every contender alike)."""
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def user_env(home: Path) -> dict:
+    """The environment of a user's fresh process: its own ONELIGHT_HOME, and byte-code
+    caching on (an installed package has its .pyc; without it every start compiles the
+    module again)."""
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONDONTWRITEBYTECODE'}
+    return {**env, 'ONELIGHT_HOME': str(home)}
+
+
+def fresh_download(url: str, session: str, home: Path, dest: Path, **settings):
+    """A function running what a user runs: a new Python process that downloads ``session``
+    from the http repository at ``url`` into ``dest`` (emptied first), md5 checks included."""
+    template = str(dest / '{lab}' / '{subject}' / '{date}' / '{number}')
+    script = (
+        f'import onelight; onelight.One(base_url={url!r}, progress=False, '
+        f'download_dir={template!r}, **{settings!r}).download({session!r})'
+    )
+
+    def run():
+        shutil.rmtree(dest, ignore_errors=True)
+        subprocess.run([sys.executable, '-c', script], env=user_env(home), check=True)
+
+    return run
+
+
+def curl_parallel(url: str, rels: list, dest: Path, tmp: Path, connections: int = 8):
+    """A function running one ``curl --parallel`` process that fetches ``rels`` into
+    ``dest`` (emptied first) over up to ``connections`` connections."""
+    config = tmp / f'curl-{dest.name}.cfg'
+    config.write_text(''.join(f'url = "{url}{r}"\noutput = "{dest / r}"\n' for r in rels))
+
+    def run():
+        shutil.rmtree(dest, ignore_errors=True)
+        cmd = ['curl', '-s', '-f', '--create-dirs', '--parallel', '--parallel-max']
+        run_quiet([*cmd, str(connections), '-K', str(config)])
+
+    return run
+
+
+def scratch_folder(tmp: Path) -> Path:
+    """Where the small-file cases write: tmpfs when there is one. Creating a file on this
+    kind of virtual disk costs from 10 to 500 us depending on the moment, which would measure
+    the disk, not the tools; both contenders write to the same place."""
+    shm = Path('/dev/shm')
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix='onelight-bench-', dir=shm))
+    return tmp
+
+
 def make_tree(root: Path, sessions: int, per_session: int) -> None:
     """``sessions`` sessions of ``per_session`` empty ALF files each."""
     names = [f'alf/obj{i // 10}.attr{i % 10}.npy' for i in range(per_session)]
@@ -140,13 +200,14 @@ http {{
 """
 
 
-def start_server(root: Path, tmp: Path, limit_rate: str = ''):
+def start_server(root: Path, tmp: Path, limit_rate: str = '', write: bool = True):
     """nginx when it is installed (the reference server of the targets), else ``onelight
     serve``, in its own process; return (process, url, server name). ``limit_rate`` caps
     each connection (nginx only), as CDNs and object stores do."""
     import requests
 
-    onelight.write_index(root)
+    if write:
+        onelight.write_index(root)
     nginx = shutil.which('nginx') or shutil.which('nginx', path='/usr/sbin')
     if nginx:
         import socket
@@ -361,22 +422,12 @@ print(json.dumps({{"build": time.perf_counter() - t}}))
 
 
 def bench_download(tmp: Path, quick: bool):
-    print('4. downloads over loopback HTTP', flush=True)
+    print('4. many small files over loopback HTTP', flush=True)
     root = tmp / 'served'
-    big_session = root / 'lab/Subjects/big/2020-01-01/001'
-    small_session = root / 'lab/Subjects/small/2020-01-01/001'
+    small = 'lab/Subjects/small/2020-01-01/001'
     mid_session = root / 'lab/Subjects/mid/2020-01-01/001'
-    big_size = (256 if quick else 1024) << 20
     n_small = 500 if quick else 2000
-    (big_session / 'raw').mkdir(parents=True)
-    with open(big_session / 'raw' / 'ephys.data.bin', 'wb') as f:
-        block = np.random.default_rng(0).bytes(1 << 20)
-        for _ in range(big_size >> 20):
-            f.write(block)
-    (small_session / 'alf').mkdir(parents=True)
-    payload = np.random.default_rng(1).bytes(20_000)
-    for i in range(n_small):
-        (small_session / 'alf' / f'obj{i}.attr.npy').write_bytes(payload)
+    rels = make_small_files(root, n_small, small)
     (mid_session / 'alf').mkdir(parents=True)
     mid_mb = 2 if quick else 20  # the original loop moves well under 1 MB/s
     (mid_session / 'alf' / 'spikes.times.npy').write_bytes(
@@ -384,90 +435,41 @@ def bench_download(tmp: Path, quick: bool):
     )
     proc, url, server = start_server(root, tmp)
     print(f'   server: {server}', flush=True)
+    scratch = scratch_folder(tmp)
     try:
-        _downloads(tmp, url, big_size, n_small, mid_mb, server)
+        onelight.write_index(root, base_url=url, checksums=True)  # as a lab publishes
+        t = timed_interleaved(
+            {
+                'ours': fresh_download(url, small, tmp / 'dl-home', scratch / 'ol'),
+                'curl': curl_parallel(url, rels, scratch / 'curl', tmp),
+            },
+            3,
+        )
+        ratio = t['curl'] / t['ours']
+        row(
+            f'{n_small} files of 20 KB from {server} on loopback (fresh process, md5 checked)',
+            f'{n_small / t["ours"]:.0f} files/s',
+            f'one curl --parallel --parallel-max 8: {n_small / t["curl"]:.0f} files/s',
+            f'{ratio:.2f}x curl',
+            '>= 0.7x curl --parallel',
+            ratio >= 0.7,
+        )
+        _original_loop(url, tmp, mid_mb)
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)
         proc.terminate()
         proc.wait()
 
 
-def _downloads(tmp, url, big_size, n_small, mid_mb, server):
-    out = tmp / 'out'
-    template = str(out / 'ol' / '{lab}' / '{subject}' / '{date}' / '{number}')
-
-    def ours(session, **settings):
-        shutil.rmtree(out / 'ol', ignore_errors=True)
-        one = onelight.One(base_url=url, download_dir=template, progress=False, **settings)
-        one.download(session)
-
-    repeat = 3
-    big_rel = 'lab/Subjects/big/2020-01-01/001/raw/ephys.data.bin'
-    t_ours = timed(lambda: ours('lab/Subjects/big/2020-01-01/001'), repeat)
-
-    def curl_big():
-        run_quiet(['curl', '-s', '-f', '-o', str(out / 'curl.bin'), url + big_rel])
-
-    t_curl = timed(curl_big, repeat)
-    mbps = big_size / 1e6 / t_ours
-    row(
-        f'one {big_size >> 20} MiB file from {server}',
-        f'{mbps:.0f} MB/s',
-        f'curl {big_size / 1e6 / t_curl:.0f} MB/s',
-        f'{t_curl / t_ours:.2f}x curl',
-        '>= 0.8x curl',
-        t_curl / t_ours >= 0.8,
-    )
-
-    rels = [f'lab/Subjects/small/2020-01-01/001/alf/obj{i}.attr.npy' for i in range(n_small)]
-    t_small = timed(lambda: ours('lab/Subjects/small/2020-01-01/001'), repeat)
-    seq_n = min(n_small, 300)
-
-    def curl_each():
-        for rel in rels[:seq_n]:
-            run_quiet(
-                ['curl', '-s', '-f', '--create-dirs', '-o', str(out / 'seq' / rel), url + rel]
-            )
-
-    t_seq = timed(curl_each, 1) * n_small / seq_n
-    listing = out / 'list.txt'
-    listing.write_text(''.join(r + '\n' for r in rels))
-
-    def curl_parallel():
-        shutil.rmtree(out / 'par', ignore_errors=True)
-        subprocess.run(
-            f'xargs -P 8 -I{{}} curl -s -f --create-dirs -o {out}/par/{{}} {url}{{}} < {listing}',
-            shell=True,
-            check=True,
-        )
-
-    t_par = timed(curl_parallel, repeat)
-    rate = n_small / t_small
-    t_one = timed(lambda: ours('lab/Subjects/small/2020-01-01/001', jobs=1), repeat)
-    row(
-        f'{n_small} files of 20 KB from {server}, -j 1',
-        f'{n_small / t_one:.0f} files/s',
-        f'curl per file {n_small / t_seq:.0f}/s',
-        f'{t_seq / t_one:.1f}x curl',
-        '(the default is -j 8)',
-        True,
-    )
-    row(
-        f'{n_small} files of 20 KB from {server}, -j 8 (default)',
-        f'{rate:.0f} files/s',
-        f'curl per file {n_small / t_seq:.0f}/s; xargs -P 8 curl {n_small / t_par:.0f}/s',
-        f'{t_seq / t_small:.1f}x curl, {t_par / t_small:.1f}x xargs -P 8',
-        '>= 1000 files/s and >= 7x curl per file',
-        rate >= 1000 and t_seq / t_small >= 7,
-    )
-
-    mid_rel = 'lab/Subjects/mid/2020-01-01/001/alf/spikes.times.npy'
-    t_mid = timed(lambda: ours('lab/Subjects/mid/2020-01-01/001'), repeat)
+def _original_loop(url, tmp, mid_mb):
+    mid = 'lab/Subjects/mid/2020-01-01/001'
+    t_mid = timed(fresh_download(url, mid, tmp / 'dl-home', tmp / 'mid'), 3)
 
     def original_loop():
         import requests
 
-        resp = requests.get(url + mid_rel, stream=True, timeout=600)
-        with open(out / 'orig.bin', 'wb') as f:
+        resp = requests.get(f'{url}{mid}/alf/spikes.times.npy', stream=True, timeout=600)
+        with open(tmp / 'orig.bin', 'wb') as f:
             for chunk in resp.iter_content():  # the original ONE light: 1 byte at a time
                 f.write(chunk)
 
@@ -481,6 +483,70 @@ def _downloads(tmp, url, big_size, n_small, mid_mb, server):
         '-',
         True,
     )
+
+
+def bench_latency(tmp: Path, quick: bool, with_one_api: bool):
+    print('10. many small files from a server 20 ms away', flush=True)
+    root = tmp / 'far'
+    session = 'lab/Subjects/m1/2020-01-01/001'
+    n = 500 if quick else 2000
+    rels = make_small_files(root, n, session)
+    onelight.write_index(root, checksums=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / 'delay_server.py'), str(root), '--delay', '0.02'],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    url = proc.stdout.readline().split(' at ')[1].strip()
+    scratch = scratch_folder(tmp)
+    home = tmp / 'far-home'
+    try:
+        contenders = {
+            'default': fresh_download(url, session, home, scratch / 'ol'),
+            'curl': curl_parallel(url, rels, scratch / 'curl', tmp),
+        }
+        for jobs in (8, 32):
+            contenders[jobs] = fresh_download(url, session, home, scratch / 'ol', jobs=jobs)
+        t = timed_interleaved(contenders, 1 if quick else 3)
+        reference = f'curl --parallel --parallel-max 8: {n / t["curl"]:.0f} files/s'
+        ratio, target = f'{t["curl"] / t["default"]:.2f}x curl', '>= 1x curl --parallel'
+        met = t['curl'] / t['default'] >= 1
+        if with_one_api:
+            theirs = in_one_api(
+                'import json, os, time\n'
+                'from one.webclient import http_download_file_list\n'
+                f'urls = [{url!r} + r for r in {rels!r}]\n'
+                f'os.makedirs({str(scratch / "one")!r}, exist_ok=True)\n'
+                't = time.perf_counter()\n'
+                f'http_download_file_list(urls, target_dir={str(scratch / "one")!r}, '
+                'silent=True)\n'
+                'print(json.dumps({"seconds": time.perf_counter() - t}))\n'
+            )['seconds']
+            reference += f'; ONE-api http_download_file_list {n / theirs:.0f} files/s'
+            ratio += f', {theirs / t["default"]:.1f}x ONE-api'
+            target += ', >= 3x ONE-api'
+            met = met and theirs / t['default'] >= 3
+        row(
+            f'{n} files of 20 KB, 20 ms before each response (defaults: -j 16)',
+            f'{n / t["default"]:.0f} files/s',
+            reference,
+            ratio,
+            target,
+            met,
+        )
+        for jobs in (8, 32):
+            row(
+                f'  ... the same with -j {jobs}',
+                f'{n / t[jobs]:.0f} files/s',
+                f'curl --parallel --parallel-max 8: {n / t["curl"]:.0f} files/s',
+                f'{t["curl"] / t[jobs]:.2f}x curl',
+                '(what chose the default)',
+                True,
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        proc.terminate()
+        proc.wait()
 
 
 def bench_load(tmp: Path, quick: bool, with_one_api: bool):
@@ -604,17 +670,7 @@ def bench_segments(tmp: Path, quick: bool):
         try:
             onelight.write_index(root, base_url=url, checksums=True)  # sizes: segments
             home = tmp / f'seg-home-{cap or "free"}'
-            script = (
-                f'import onelight; onelight.One(base_url={url!r}, progress=False, download_dir='
-                f'{str(home / "dl" / "{subject}" / "{date}" / "{number}")!r})'
-                f'.download({session!r})'
-            )
-            env = {**os.environ, 'ONELIGHT_HOME': str(home)}
-
-            def ours(script=script, env=env, home=home):
-                shutil.rmtree(home / 'dl', ignore_errors=True)
-                subprocess.run([sys.executable, '-c', script], env=env, check=True)
-
+            ours = fresh_download(url, session, home, home / 'dl')
             t_ours = timed(ours, 1 if cap else 3)
             source = url + rel
             t_curl = timed(
@@ -662,13 +718,83 @@ def bench_segments(tmp: Path, quick: bool):
         )
 
 
-def make_small_files(root: Path, n: int) -> Path:
-    """One session of ``n`` random 20 KB files under ``root`` (for the transfer cases)."""
-    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
+def bench_startup(tmp: Path, quick: bool):
+    print('11. start-up, and a cold search of a 1,000,000-line index', flush=True)
+    home = tmp / 'startup-home'
+    env = user_env(home)
+    mini = tmp / 'miniclick.py'
+    mini.write_text(
+        'import click\n\n\n@click.group()\n@click.version_option("1.0")\ndef main():\n'
+        '    pass\n\n\nmain()\n'
+    )
+    script = Path(sys.executable).with_name('onelight')  # the installed command
+    onelight_cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'onelight']
+    for warm in ([sys.executable, str(mini), '--version'], [*onelight_cmd, '--version']):
+        run_quiet(warm, env=env)  # byte code written once, as an install does
+    repeat = 7 if quick else 21
+    contenders = {'click': lambda: run_quiet([sys.executable, str(mini), '--version'], env=env)}
+    commands = {'--version': ['--version'], '--help': ['--help'], 'repo': ['repo']}
+    commands['config'] = ['config']
+    for name, args in commands.items():
+        contenders[name] = lambda args=args: run_quiet([*onelight_cmd, *args], env=env)
+    t = timed_interleaved(contenders, repeat)
+    for name in commands:
+        ratio = t[name] / t['click']
+        row(
+            f'onelight {name} (new process)',
+            f'{t[name] * 1000:.0f} ms',
+            f'a minimal click program --version {t["click"] * 1000:.0f} ms',
+            f'{ratio:.2f}x',
+            '<= 1.5x' if name == '--version' else '-',
+            ratio <= 1.5 or name != '--version',
+        )
+
+    index_root = tmp / 'big-served'
+    index_root.mkdir()
+    make_big_index(index_root / '.one_root', 1_000_000)
+    proc, url, server = start_server(index_root, tmp, write=False)
+    try:
+        run_quiet([*onelight_cmd, 'add_repo', 'big', '--type', 'http', '--base-url', url], env=env)
+        search = [*onelight_cmd, 'search', '--subject', 'subj001']
+        run_quiet(search, env=env)  # the index fetched and cached, its parsed copy written
+        parsed = next((home / 'cache' / 'index').glob('*.parsed.arrow'))
+
+        def without_copy():
+            parsed.unlink()
+            run_quiet(search, env=env)
+
+        t = timed_interleaved(
+            {
+                'pandas': lambda: run_quiet([sys.executable, '-c', 'import pandas'], env=env),
+                'with': lambda: run_quiet(search, env=env),
+                'without': without_copy,
+            },
+            3 if quick else 7,
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+    for name, label in (('with', 'with'), ('without', 'without (parsed anew)')):
+        ratio = t[name] / t['pandas']
+        row(
+            f'cold onelight search of a 1M-line index from {server}, parsed copy {label}',
+            f'{t[name]:.2f} s',
+            f"python -c 'import pandas' {t['pandas']:.2f} s",
+            f'{ratio:.2f}x',
+            '<= 1.5x' if name == 'with' else '-',
+            ratio <= 1.5 or name != 'with',
+        )
+
+
+def make_small_files(root: Path, n: int, session: str = 'lab/Subjects/m1/2020-01-01/001'):
+    """One session of ``n`` random 20 KB files under ``root``; their relative paths."""
+    folder = root / session / 'alf'
     folder.mkdir(parents=True)
+    rels = []
     for i in range(n):
         (folder / f'obj{i}.attr.npy').write_bytes(os.urandom(20_000))
-    return root
+        rels.append(f'{session}/alf/obj{i}.attr.npy')
+    return rels
 
 
 def bench_s3(tmp: Path, quick: bool):
@@ -678,7 +804,8 @@ def bench_s3(tmp: Path, quick: bool):
     from test_s3 import Moto
 
     n = 100 if quick else 200
-    root = make_small_files(tmp / 's3', n)
+    root = tmp / 's3'
+    make_small_files(root, n)
     big_root = tmp / 's3big'
     big = big_root / 'lab/Subjects/m1/2020-01-01/001/alf'
     big.mkdir(parents=True)
@@ -753,7 +880,8 @@ def bench_figshare(tmp: Path, quick: bool):
     from figshare_emulator import Emulator
 
     n = 100 if quick else 200
-    root = make_small_files(tmp / 'fs', n)
+    root = tmp / 'fs'
+    make_small_files(root, n)
     emu = Emulator()
     try:
         article = emu.create_article('t' * 40)
@@ -822,7 +950,7 @@ def main():
     parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
     parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
     args = parser.parse_args()
-    only = set(args.only.split(',')) if args.only else set('123456789')
+    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 12)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
@@ -844,6 +972,10 @@ def main():
             bench_s3(tmp, args.quick)
         if '9' in only:
             bench_segments(tmp, args.quick)
+        if '10' in only:
+            bench_latency(tmp, args.quick, args.with_one_api)
+        if '11' in only:
+            bench_startup(tmp, args.quick)
     seconds = time.perf_counter() - start
     write_results(HERE / 'RESULTS.md', args, seconds)
     print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')

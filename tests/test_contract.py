@@ -240,3 +240,10 @@ def test_uploading_a_folder_twice_into_a_fresh_repository(target, tree, tmp_path
     shutil.copytree(tree, copy)
     target.client().upload(copy)
     assert target.client().upload(tree).files == 0  # the same files, from another folder
+
+
+def test_the_examples_in_docstrings_hold():
+    import doctest
+
+    result = doctest.testmod(onelight, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 20 and result.failed == 0

@@ -76,3 +76,26 @@ def test_small_files_keep_one_request(big, serve, tmp_path):
     with_sizes(server, big)
     http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
     assert [r[3] for r in server.requests_for(REL)] == [None]  # below 64 MiB: one stream
+
+
+def test_a_corrupt_range_fails_the_md5_computed_on_the_way(big, serve, tmp_path, small_segments):
+    server = serve(big)
+    with_sizes(server, big)
+    server.add_fault(REL, ('slow', 0), ('slow', 0), ('corrupt',))  # the third range
+    with pytest.raises(onelight.IntegrityError, match='md5'):
+        http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert not dest(tmp_path).exists()
+    assert not list((tmp_path / 'dl').rglob('*.part*'))
+
+
+def test_the_prefix_hasher_follows_ranges_in_any_order(tmp_path):
+    data = bytes(range(256)) * 4096  # 1 MiB
+    part = tmp_path / 'x.part'
+    part.write_bytes(data)
+    hasher = onelight._PrefixHasher(part, len(data), segment=100_000)
+    for start in reversed(range(0, len(data), 100_000)):
+        hasher.finished(start)
+    assert hasher.result() == onelight.md5_of_bytes(data)
+    unfinished = onelight._PrefixHasher(part, len(data), segment=100_000)
+    unfinished.finished(100_000)  # the first range never came: no md5, the file is read
+    assert unfinished.result() is None
