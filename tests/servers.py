@@ -40,6 +40,13 @@ class FaultHandler(onelight.RangeRequestHandler):
             return
         if kind == 'slow':
             time.sleep(fault[1])
+        if self.server.delay and rel != '.one_root':  # a server far away: counts who waits
+            with self.server.lock:
+                self.server.in_flight += 1
+                self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
+            time.sleep(self.server.delay)
+            with self.server.lock:
+                self.server.in_flight -= 1
         if kind == 'ignore_range':
             del self.headers['Range']
         self.fault = fault
@@ -100,6 +107,8 @@ class FaultServer(onelight.AlfServer):
         self.requests = []
         self.faults = {}
         self.throttle = 0
+        self.delay = 0  # seconds before each file's response
+        self.in_flight = self.most_in_flight = 0
         self.fixed_etag = None
         self.auth = None
         if auth:

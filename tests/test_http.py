@@ -334,3 +334,29 @@ def test_parsed_copy_of_a_large_index_skips_parsing(tmp_path, serve, monkeypatch
     assert http_one(server, tmp_path).search(['o3'], subject='m1') == expected
     server.set_index(lines[:11_000])
     assert len(http_one(server, tmp_path).index) == 11_000
+
+
+def many_small_files(root, n):
+    folder = root / 'lab/Subjects/m1/2020-01-01/001/alf'
+    folder.mkdir(parents=True)
+    for i in range(n):
+        (folder / f'obj{i}.attr.npy').write_bytes(b'x' * 100)
+    return 'lab/Subjects/m1/2020-01-01/001'
+
+
+def test_transfers_at_once_double_while_a_far_server_pays(tmp_path, serve):
+    session = many_small_files(tmp_path / 'far', 300)
+    server = serve(tmp_path / 'far')
+    server.delay = 0.1  # 16 at once: 160 files/s; 32 at once: 320
+    paths = http_one(server, tmp_path).download(session)
+    assert len(paths) == 300 and all(p.read_bytes() == b'x' * 100 for p in paths)
+    assert server.most_in_flight > onelight.PACE_START  # it doubled
+    assert server.most_in_flight <= 32  # never above jobs
+
+
+def test_jobs_caps_the_transfers_at_once(tmp_path, serve):
+    session = many_small_files(tmp_path / 'far', 40)
+    server = serve(tmp_path / 'far')
+    server.delay = 0.02
+    http_one(server, tmp_path, jobs=3).download(session)
+    assert 1 < server.most_in_flight <= 3
