@@ -786,6 +786,60 @@ def bench_startup(tmp: Path, quick: bool):
         )
 
 
+def bench_memory(tmp: Path, quick: bool):
+    print('12. memory of one call downloading 10,000 and 100,000 files', flush=True)
+    root = tmp / 'many'
+    counts = (2_000, 20_000) if quick else (10_000, 100_000)
+    scratch = scratch_folder(tmp)
+    sessions = {}
+    for n in counts:  # one session of n files of 1 KB
+        sessions[n] = f'lab/Subjects/n{n}/2020-01-01/001'
+        folder = root / sessions[n] / 'alf'
+        folder.mkdir(parents=True)
+        for i in range(n):
+            (folder / f'obj{i}.attr.npy').write_bytes(b'x' * 1000)
+    proc, url, server = start_server(root, tmp)
+    peaks = {}
+    try:
+        for n in counts:
+            template = str(scratch / 'mem' / '{lab}' / '{subject}' / '{date}' / '{number}')
+            script = (
+                'import json, resource, onelight\n'
+                f'one = onelight.One(base_url={url!r}, progress=False,\n'
+                f'                   download_dir={template!r})\n'
+                f'paths = one.download({sessions[n]!r})\n'
+                'print(json.dumps({"n": len(paths), "rss": '
+                'resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n'
+            )
+            shutil.rmtree(scratch / 'mem', ignore_errors=True)
+            out = subprocess.run(
+                [sys.executable, '-c', script],
+                env=user_env(tmp / 'mem-home'),
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode:
+                raise RuntimeError(out.stderr)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            if result['n'] != n:
+                raise RuntimeError(f'{result["n"]} of {n} files downloaded')
+            peaks[n] = result['rss']
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        proc.terminate()
+        proc.wait()
+    small, large = counts
+    per_file = (peaks[large] - peaks[small]) * 2**20 / (large - small)
+    row(
+        f'peak RSS of one call downloading {large:,} files',
+        f'{peaks[large]:.0f} MB',
+        f'the same call for {small:,} files {peaks[small]:.0f} MB',
+        f'{peaks[large] / peaks[small]:.2f}x ({per_file:.0f} bytes a file more)',
+        '<= 1.5x (flat)',
+        peaks[large] / peaks[small] <= 1.5,
+    )
+
+
 def make_small_files(root: Path, n: int, session: str = 'lab/Subjects/m1/2020-01-01/001'):
     """One session of ``n`` random 20 KB files under ``root``; their relative paths."""
     folder = root / session / 'alf'
@@ -950,7 +1004,7 @@ def main():
     parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
     parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
     args = parser.parse_args()
-    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 12)}
+    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 13)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
@@ -976,6 +1030,8 @@ def main():
             bench_latency(tmp, args.quick, args.with_one_api)
         if '11' in only:
             bench_startup(tmp, args.quick)
+        if '12' in only:
+            bench_memory(tmp, args.quick)
     seconds = time.perf_counter() - start
     write_results(HERE / 'RESULTS.md', args, seconds)
     print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')
