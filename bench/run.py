@@ -527,7 +527,7 @@ def bench_latency(tmp: Path, quick: bool, with_one_api: bool):
             target += ', >= 3x ONE-api'
             met = met and theirs / t['default'] >= 3
         row(
-            f'{n} files of 20 KB, 20 ms before each response (defaults: -j 16)',
+            f'{n} files of 20 KB, 20 ms before each response (defaults: 16 at once, up to 32)',
             f'{n / t["default"]:.0f} files/s',
             reference,
             ratio,
@@ -678,7 +678,7 @@ def bench_segments(tmp: Path, quick: bool):
                 1 if cap else 3,
             )
             reference = f'curl {size / 1e6 / t_curl:.0f} MB/s'
-            ratio = f'{t_curl / t_ours:.1f}x curl'
+            ratio = f'{t_curl / t_ours:.2f}x curl'
             if aria2 and cap:
                 t_aria = timed(
                     lambda source=source: run_quiet(
