@@ -2138,10 +2138,11 @@ class Download:
 # the server decides the speed of small files; on a fast link (loopback, a LAN) extra threads
 # only compete for the interpreter. Measured with 2,000 files of 20 KB in a new process: from
 # a server 20 ms away, 8 / 16 / 32 transfers at once gave 311 / 579 / 825 files/s; from nginx
-# on loopback, 4 to 32 all gave 650 to 870 files/s (start-up and per-file work decide there).
+# on loopback, in one process, 1 / 4 / 16 at once gave 2,090 / 1,690 / 1,130 files/s.
 # Starting at 4 and doubling cost the far server 0.75 s of ramp, a quarter of its run. So a
 # call starts PACE_START transfers and doubles them, up to ``jobs`` (default 32), while each
-# doubling raises the bytes moved per second by PACE_GAIN over a window of PACE_WINDOW s.
+# doubling raises the bytes moved per second by PACE_GAIN over a window of PACE_WINDOW s;
+# when the first doubling does not pay, it halves them while that costs less than PACE_GAIN.
 PACE_START = 16
 PACE_GAIN = 1.15
 PACE_WINDOW = 0.25
@@ -2193,8 +2194,14 @@ class _Stopped(Exception):
 
 class _Pace:
     """How many of a call's transfers may run at once (see PACE_START): workers take a slot
-    before each item; ``adjust``, called by the coordinating thread, doubles the slots while
-    the byte rate keeps rising, and settles on the last level that paid.
+    before each item; ``adjust``, called by the coordinating thread with the bytes moved so
+    far, changes the number of slots once a window is over. It doubles them while that raises
+    the byte rate by PACE_GAIN; when the first doubling does not pay, it halves them while
+    that costs less than PACE_GAIN (fewer threads moving as much compete less for the
+    interpreter and weigh less on the server), then settles.
+
+    A server far away: more at once pays, up to the ceiling or the first doubling that
+    does not.
 
     >>> pace = _Pace(most=64, clock=iter([0.0, 1.0, 2.0, 3.0]).__next__)
     >>> pace.limit
@@ -2208,16 +2215,28 @@ class _Pace:
     >>> pace.adjust(400)  # 100 bytes/s with 64: back to 32, for good
     >>> pace.limit, pace.settled
     (32, True)
+
+    A fast link: more does not pay, fewer moves as much.
+
+    >>> pace = _Pace(most=32, clock=iter([0.0, 1.0, 2.0, 3.0, 4.0]).__next__)
+    >>> for moved in (1000, 1900, 2900, 3600):  # 1000, 900, 1000, 700 bytes/s
+    ...     pace.adjust(moved)
+    ...     print(pace.limit, pace.settled)
+    32 False
+    8 False
+    4 False
+    8 True
     """
 
     def __init__(self, most: int, clock=time.monotonic):
         self.most, self.clock = most, clock
-        self.limit = min(PACE_START, most)
+        self.first = self.limit = min(PACE_START, most)
         self.settled = self.limit >= most
+        self.rising = True
         self.active = 0
         self.freed = threading.Condition()
         self.window = (self.clock(), 0)  # (start, bytes then)
-        self.best = (self.limit, 0.0)  # (level, its byte rate)
+        self.best = (self.limit, 0.0)  # (level to keep, the byte rate to beat)
 
     @contextlib.contextmanager
     def slot(self):
@@ -2242,22 +2261,32 @@ class _Pace:
             return
         rate = (moved - before) / (now - start)
         self.window = (now, moved)
+        level, target = self.best
         with self.freed:
-            if rate >= self.best[1] * PACE_GAIN and self.limit < self.most:
+            if self.rising and rate >= target * PACE_GAIN:
                 self.best = (self.limit, rate)
-                self.limit = min(2 * self.limit, self.most)
-                self.freed.notify_all()
-            elif rate >= self.best[1] * PACE_GAIN:
-                self.settled = True  # the ceiling paid
+                if self.limit < self.most:
+                    self.limit = min(2 * self.limit, self.most)
+                else:
+                    self.settled = True  # the ceiling paid
+            elif self.rising and level == self.first and self.first > 1:
+                self.rising, self.limit = False, self.first // 2  # more did not pay: fewer?
+            elif not self.rising and rate * PACE_GAIN >= target:
+                self.best = (self.limit, max(rate, target))
+                if self.limit > 1:
+                    self.limit //= 2
+                else:
+                    self.settled = True
             else:
-                self.limit, self.settled = self.best[0], True
+                self.limit, self.settled = level, True
+            self.freed.notify_all()
 
 
 class _PrefixHasher:
     """The md5 of a segmented download, computed while its ranges arrive.
 
     A thread follows the finished prefix of the ``.part``: each time the range at its offset
-    is done it reads that range back (from the page cache, just written) and hashes it, so
+    is done it hashes that range through a memory map (from the page cache, just written), so
     that when the last range lands only what was still in flight is left to hash. Hashing a
     whole GiB afterwards took 1.7 s, a third of a fast download.
 
