@@ -718,6 +718,22 @@ def bench_segments(tmp: Path, quick: bool):
         )
 
 
+def rows_against(times, reference, cases: dict, reference_text, shown, targeted, most=1.5):
+    """A row for each of ``cases`` (name: label) timed against ``times[reference]``; the
+    ``targeted`` one must take at most ``most`` times as long."""
+    for name, label in cases.items():
+        ratio = times[name] / times[reference]
+        target = f'<= {most}x' if name == targeted else '-'
+        row(
+            label,
+            shown(times[name]),
+            reference_text,
+            f'{ratio:.2f}x',
+            target,
+            ratio <= most or name != targeted,
+        )
+
+
 def bench_startup(tmp: Path, quick: bool):
     print('11. start-up, and a cold search of a 1,000,000-line index', flush=True)
     home = tmp / 'startup-home'
@@ -738,16 +754,14 @@ def bench_startup(tmp: Path, quick: bool):
     for name, args in commands.items():
         contenders[name] = lambda args=args: run_quiet([*onelight_cmd, *args], env=env)
     t = timed_interleaved(contenders, repeat)
-    for name in commands:
-        ratio = t[name] / t['click']
-        row(
-            f'onelight {name} (new process)',
-            f'{t[name] * 1000:.0f} ms',
-            f'a minimal click program --version {t["click"] * 1000:.0f} ms',
-            f'{ratio:.2f}x',
-            '<= 1.5x' if name == '--version' else '-',
-            ratio <= 1.5 or name != '--version',
-        )
+    rows_against(
+        t,
+        'click',
+        {name: f'onelight {name} (new process)' for name in commands},
+        f'a minimal click program --version {t["click"] * 1000:.0f} ms',
+        lambda seconds: f'{seconds * 1000:.0f} ms',
+        targeted='--version',
+    )
 
     index_root = tmp / 'big-served'
     index_root.mkdir()
@@ -774,16 +788,15 @@ def bench_startup(tmp: Path, quick: bool):
     finally:
         proc.terminate()
         proc.wait()
-    for name, label in (('with', 'with'), ('without', 'without (parsed anew)')):
-        ratio = t[name] / t['pandas']
-        row(
-            f'cold onelight search of a 1M-line index from {server}, parsed copy {label}',
-            f'{t[name]:.2f} s',
-            f"python -c 'import pandas' {t['pandas']:.2f} s",
-            f'{ratio:.2f}x',
-            '<= 1.5x' if name == 'with' else '-',
-            ratio <= 1.5 or name != 'with',
-        )
+    cold = f'cold onelight search of a 1M-line index from {server}, parsed copy'
+    rows_against(
+        t,
+        'pandas',
+        {'with': f'{cold} with', 'without': f'{cold} without (parsed anew)'},
+        f"python -c 'import pandas' {t['pandas']:.2f} s",
+        lambda seconds: f'{seconds:.2f} s',
+        targeted='with',
+    )
 
 
 def bench_memory(tmp: Path, quick: bool):
@@ -1016,22 +1029,19 @@ def main():
                 bench_search(index, tree, args.quick, args.with_one_api)
             if '7' in only:
                 bench_tables(tmp, tree, index, args.quick, args.with_one_api)
-        if '4' in only:
-            bench_download(tmp, args.quick)
-        if '5' in only:
-            bench_load(tmp, args.quick, args.with_one_api)
-        if '6' in only:
-            bench_figshare(tmp, args.quick)
-        if '8' in only:
-            bench_s3(tmp, args.quick)
-        if '9' in only:
-            bench_segments(tmp, args.quick)
-        if '10' in only:
-            bench_latency(tmp, args.quick, args.with_one_api)
-        if '11' in only:
-            bench_startup(tmp, args.quick)
-        if '12' in only:
-            bench_memory(tmp, args.quick)
+        standalone = {  # the cases that need nothing from the others
+            '4': lambda: bench_download(tmp, args.quick),
+            '5': lambda: bench_load(tmp, args.quick, args.with_one_api),
+            '6': lambda: bench_figshare(tmp, args.quick),
+            '8': lambda: bench_s3(tmp, args.quick),
+            '9': lambda: bench_segments(tmp, args.quick),
+            '10': lambda: bench_latency(tmp, args.quick, args.with_one_api),
+            '11': lambda: bench_startup(tmp, args.quick),
+            '12': lambda: bench_memory(tmp, args.quick),
+        }
+        for case, run in standalone.items():
+            if case in only:
+                run()
     seconds = time.perf_counter() - start
     write_results(HERE / 'RESULTS.md', args, seconds)
     print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')
