@@ -307,3 +307,31 @@ def test_a_releases_default_revision_is_honoured(alf_root, tmp_path):
     assert one.list_datasets(IBL, filename='*stimOn*', default_revisions_only=True) == [
         'alf/_ibl_trials.stimOn_times.npy'
     ]
+
+
+def test_an_index_built_with_tables_is_kept_parsed(alf_root, serve, tmp_path, monkeypatch):
+    monkeypatch.setattr(onelight, 'PARSED_CACHE_MIN_LINES', 10)
+    eids, _ = one_style_tables(alf_root, qc={f'{CORI1}/alf/eye.area.npy': 'FAIL'})
+    server = serve(alf_root)
+    server.index_data = None  # a release of tables only
+    server.files['sessions.pqt'] = alf_root / 'sessions.pqt'
+    server.files['datasets.pqt'] = alf_root / 'datasets.pqt'
+    first = http_one(server, tmp_path)
+    expected = first.search(datasets='eye.area', dataset_qc_lte='WARNING')
+    assert list((onelight.app_dirs().cache / 'index').glob('*.tables.arrow'))
+
+    def no_building(*args, **kwargs):
+        raise AssertionError('built again')
+
+    with monkeypatch.context() as m:
+        m.setattr(onelight.OneTables, 'from_files', no_building)
+        m.setattr(onelight.Index, 'from_bytes', no_building)
+        again = http_one(server, tmp_path)
+        assert again.search(datasets='eye.area', dataset_qc_lte='WARNING') == expected
+        assert again.to_eid(CORI1) == uuid.UUID(eids[CORI1])  # the release's ids, kept
+        assert again.get_details(IBL)['task_protocol'] == first.get_details(IBL)['task_protocol']
+        assert list(again.index.df.columns) == list(first.index.df.columns)
+        assert http_one(server, tmp_path, offline=True).to_eid(IBL) == uuid.UUID(eids[IBL])
+    # a changed table: built anew from it
+    one_style_tables(alf_root, qc={})
+    assert CORI1 in http_one(server, tmp_path).search(datasets='eye.area', dataset_qc_lte='PASS')
