@@ -1217,7 +1217,8 @@ class Index:
         self._eids = None
         self._by_eid = None
         # per session, from ONE cache tables when a repository publishes them: their ids
-        # (session path -> uuid.UUID) and metadata (projects, task_protocol)
+        # (session path -> uuid.UUID, or its text until first needed) and metadata (projects,
+        # task_protocol)
         self.session_ids: dict = {}
         self.session_meta: pd.DataFrame | None = None
 
@@ -1365,11 +1366,14 @@ class Index:
         """The eid (``uuid.UUID``) of every session, indexed by session path."""
         if self._eids is None:
             cats = self.df['session'].cat.categories
-            ids = [
-                self.session_ids.get(s)
-                or uuid.uuid3(SESSION_NAMESPACE, normalised_session(*_session_fields(s)))
-                for s in cats
-            ]
+            ids = []
+            for s in cats:
+                known = self.session_ids.get(s)
+                if isinstance(known, str):
+                    known = uuid.UUID(known)
+                ids.append(
+                    known or uuid.uuid3(SESSION_NAMESPACE, normalised_session(*_session_fields(s)))
+                )
             self._eids = pd.Series(ids, index=pd.Index(cats, name='session'), dtype=object)
         return self._eids
 
@@ -3809,7 +3813,7 @@ class WebRepository(RemoteRepository):
         if not all(self._still(url, md5) for url, md5 in files):
             return None
         index.base_url = self.base_url
-        index.session_ids = {p: uuid.UUID(i) for p, i in extra['session_ids'].items()}
+        index.session_ids = extra['session_ids']  # text: made UUIDs only if eids are asked
         meta = extra.get('session_meta')
         if meta is not None:
             index.session_meta = pd.DataFrame(

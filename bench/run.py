@@ -230,7 +230,7 @@ def start_server(root: Path, tmp: Path, limit_rate: str = '', write: bool = True
         url, name = proc.stdout.readline().split(' at ')[1].strip(), 'onelight serve'
     for _ in range(100):
         try:
-            requests.get(url + '.one_root', timeout=1).raise_for_status()
+            requests.get(url + '.one_root', timeout=1)  # any answer: the server is up
             break
         except requests.RequestException:
             time.sleep(0.05)
@@ -418,6 +418,16 @@ print(json.dumps({{"build": time.perf_counter() - t}}))
         '-',
         '< 1 s',
         read < 1.0,
+    )
+    t, server = cold_searches(big, tmp, tmp / 'release-home', '*.tables.arrow', quick)
+    cold = f'cold onelight search of a release of tables only ({n:,} datasets), parsed copy'
+    rows_against(
+        t,
+        'pandas',
+        {'with': f'{cold} with', 'without': f'{cold} without (built anew)'},
+        f"python -c 'import pandas' {t['pandas']:.2f} s",
+        lambda seconds: f'{seconds:.2f} s',
+        targeted='with',
     )
 
 
@@ -718,6 +728,42 @@ def bench_segments(tmp: Path, quick: bool):
         )
 
 
+def onelight_command() -> list:
+    """The installed ``onelight`` command (as a user runs it), else ``python -m onelight``."""
+    script = Path(sys.executable).with_name('onelight')
+    return [str(script)] if script.exists() else [sys.executable, '-m', 'onelight']
+
+
+def cold_searches(root: Path, tmp: Path, home: Path, copy_glob: str, quick: bool) -> tuple:
+    """Median times of a cold ``onelight search`` (new process) of the repository served
+    from ``root``, with its parsed copy and without (the copy matching ``copy_glob`` deleted
+    first), and of ``python -c 'import pandas'``; and the server's name."""
+    env, cmd = user_env(home), onelight_command()
+    proc, url, server = start_server(root, tmp, write=False)
+    try:
+        run_quiet([*cmd, 'add_repo', 'r', '--type', 'http', '--base-url', url], env=env)
+        search = [*cmd, 'search', '--subject', 'subj001']
+        run_quiet(search, env=env)  # the index fetched and cached, its parsed copy written
+        parsed = next((home / 'cache' / 'index').glob(copy_glob))
+
+        def without_copy():
+            parsed.unlink()
+            run_quiet(search, env=env)
+
+        t = timed_interleaved(
+            {
+                'pandas': lambda: run_quiet([sys.executable, '-c', 'import pandas'], env=env),
+                'with': lambda: run_quiet(search, env=env),
+                'without': without_copy,
+            },
+            3 if quick else 7,
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+    return t, server
+
+
 def rows_against(times, reference, cases: dict, reference_text, shown, targeted, most=1.5):
     """A row for each of ``cases`` (name: label) timed against ``times[reference]``; the
     ``targeted`` one must take at most ``most`` times as long."""
@@ -743,8 +789,7 @@ def bench_startup(tmp: Path, quick: bool):
         'import click\n\n\n@click.group()\n@click.version_option("1.0")\ndef main():\n'
         '    pass\n\n\nmain()\n'
     )
-    script = Path(sys.executable).with_name('onelight')  # the installed command
-    onelight_cmd = [str(script)] if script.exists() else [sys.executable, '-m', 'onelight']
+    onelight_cmd = onelight_command()
     for warm in ([sys.executable, str(mini), '--version'], [*onelight_cmd, '--version']):
         run_quiet(warm, env=env)  # byte code written once, as an install does
     repeat = 7 if quick else 21
@@ -766,28 +811,7 @@ def bench_startup(tmp: Path, quick: bool):
     index_root = tmp / 'big-served'
     index_root.mkdir()
     make_big_index(index_root / '.one_root', 1_000_000)
-    proc, url, server = start_server(index_root, tmp, write=False)
-    try:
-        run_quiet([*onelight_cmd, 'add_repo', 'big', '--type', 'http', '--base-url', url], env=env)
-        search = [*onelight_cmd, 'search', '--subject', 'subj001']
-        run_quiet(search, env=env)  # the index fetched and cached, its parsed copy written
-        parsed = next((home / 'cache' / 'index').glob('*.parsed.arrow'))
-
-        def without_copy():
-            parsed.unlink()
-            run_quiet(search, env=env)
-
-        t = timed_interleaved(
-            {
-                'pandas': lambda: run_quiet([sys.executable, '-c', 'import pandas'], env=env),
-                'with': lambda: run_quiet(search, env=env),
-                'without': without_copy,
-            },
-            3 if quick else 7,
-        )
-    finally:
-        proc.terminate()
-        proc.wait()
+    t, server = cold_searches(index_root, tmp, home, '*.parsed.arrow', quick)
     cold = f'cold onelight search of a 1M-line index from {server}, parsed copy'
     rows_against(
         t,
