@@ -419,16 +419,8 @@ print(json.dumps({{"build": time.perf_counter() - t}}))
         '< 1 s',
         read < 1.0,
     )
-    t, server = cold_searches(big, tmp, tmp / 'release-home', '*.tables.arrow', quick)
-    cold = f'cold onelight search of a release of tables only ({n:,} datasets), parsed copy'
-    rows_against(
-        t,
-        'pandas',
-        {'with': f'{cold} with', 'without': f'{cold} without (built anew)'},
-        f"python -c 'import pandas' {t['pandas']:.2f} s",
-        lambda seconds: f'{seconds:.2f} s',
-        targeted='with',
-    )
+    what = f'a release of tables only ({n:,} datasets)'
+    cold_searches(big, tmp, tmp / 'release-home', '*.tables.arrow', quick, what, 'built anew')
 
 
 def bench_download(tmp: Path, quick: bool):
@@ -734,10 +726,10 @@ def onelight_command() -> list:
     return [str(script)] if script.exists() else [sys.executable, '-m', 'onelight']
 
 
-def cold_searches(root: Path, tmp: Path, home: Path, copy_glob: str, quick: bool) -> tuple:
-    """Median times of a cold ``onelight search`` (new process) of the repository served
+def cold_searches(root, tmp, home, copy_glob: str, quick: bool, what: str, anew: str):
+    """Rows for a cold ``onelight search`` (new process) of ``what``, the repository served
     from ``root``, with its parsed copy and without (the copy matching ``copy_glob`` deleted
-    first), and of ``python -c 'import pandas'``; and the server's name."""
+    first: ``anew`` says what happens then), against ``python -c 'import pandas'``."""
     env, cmd = user_env(home), onelight_command()
     proc, url, server = start_server(root, tmp, write=False)
     try:
@@ -761,7 +753,15 @@ def cold_searches(root: Path, tmp: Path, home: Path, copy_glob: str, quick: bool
     finally:
         proc.terminate()
         proc.wait()
-    return t, server
+    cold = f'cold onelight search of {what} from {server}, parsed copy'
+    rows_against(
+        t,
+        'pandas',
+        {'with': f'{cold} with', 'without': f'{cold} without ({anew})'},
+        f"python -c 'import pandas' {t['pandas']:.2f} s",
+        lambda seconds: f'{seconds:.2f} s',
+        targeted='with',
+    )
 
 
 def rows_against(times, reference, cases: dict, reference_text, shown, targeted, most=1.5):
@@ -811,16 +811,7 @@ def bench_startup(tmp: Path, quick: bool):
     index_root = tmp / 'big-served'
     index_root.mkdir()
     make_big_index(index_root / '.one_root', 1_000_000)
-    t, server = cold_searches(index_root, tmp, home, '*.parsed.arrow', quick)
-    cold = f'cold onelight search of a 1M-line index from {server}, parsed copy'
-    rows_against(
-        t,
-        'pandas',
-        {'with': f'{cold} with', 'without': f'{cold} without (parsed anew)'},
-        f"python -c 'import pandas' {t['pandas']:.2f} s",
-        lambda seconds: f'{seconds:.2f} s',
-        targeted='with',
-    )
+    cold_searches(index_root, tmp, home, '*.parsed.arrow', quick, 'a 1M-line index', 'parsed anew')
 
 
 def bench_memory(tmp: Path, quick: bool):
