@@ -276,3 +276,28 @@ def test_commands_that_read_no_data_start_light(args, home):
         [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=60
     )
     assert 'HEAVY []' in done.stderr, done.stderr
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path, home):
+    root = tmp_path / 'many'
+    for i in range(3000):  # more output than a pipe holds
+        folder = root / f'lab/Subjects/mouse{i:04d}/2020-01-01/001/alf'
+        folder.mkdir(parents=True)
+        (folder / 'trials.choice.npy').write_bytes(b'')
+    env = {**os.environ, 'ONELIGHT_HOME': str(home / 'pipe'), 'HOME': str(home)}
+    cmd = [sys.executable, str(MODULE)]
+    subprocess.run(
+        [*cmd, 'add_repo', 'many', '--type', 'local', '--root-dir', str(root)],
+        env=env,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    search = subprocess.Popen(
+        [*cmd, 'search'], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    first = search.stdout.readline()
+    search.stdout.close()  # as `| head -1` does
+    _, err = search.communicate(timeout=60)
+    assert first.startswith(b'lab/Subjects/mouse') and err == b''
