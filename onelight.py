@@ -2139,6 +2139,12 @@ class Download:
     md5: str | None = None
 
 
+# Windows refuses to rename or delete an open file (Python opens files without
+# FILE_SHARE_DELETE): there a download's .part is closed first, and then moved. POSIX moves
+# it while still holding its lock, so that a process waiting for that lock never writes
+# into a file already moved away.
+OPEN_FILES_MOVE = os.name != 'nt'
+
 # How many transfers are in flight. Over a real network the number of requests waiting on
 # the server decides the speed of small files; on a fast link (loopback, a LAN) extra threads
 # only compete for the interpreter. Measured with 2,000 files of 20 KB in a new process: from
@@ -2834,59 +2840,77 @@ class TransferEngine:
         A large file from a server that honours ``Range`` comes in segments over several
         connections (``_fetch_segments``); any other in one stream, resumed where it broke.
         """
+        moves = []  # what becomes of the .part, where Windows allows it only once closed
+
+        def settle(op):
+            if OPEN_FILES_MOVE:
+                op()
+            else:
+                moves.append(op)
+
+        try:
+            with _locked_part(part_path(item.dest)) as fh:
+                fetched = self._fill_part(fh, item, progress, stop, force, settle)
+        finally:
+            for op in moves:
+                op()
+        return fetched
+
+    def _fill_part(self, fh, item: Download, progress, stop, force: bool, settle):
+        """The body of ``_download_one``, the ``.part`` open and locked: ``settle(op)`` runs
+        what renames or deletes it (at once, or once it is closed: ``OPEN_FILES_MOVE``)."""
         dest = item.dest
         part, journal = part_path(dest), journal_path(dest)
-        with _locked_part(part) as fh:
-            if not force and file_is_complete(dest, item.size, item.md5):
-                if os.fstat(fh.fileno()).st_size == 0:
-                    part.unlink()
-                journal.unlink(missing_ok=True)
-                return None  # another process finished it while we waited
-            if force:
-                fh.truncate(0)  # a forced download trusts nothing already on disk
-                journal.unlink(missing_ok=True)
-            initial = os.fstat(fh.fileno()).st_size
-            segmented = (
-                item.size is not None
-                and item.size >= SEGMENT_THRESHOLD
-                and (initial == 0 or journal.exists())
-            )
-            try:
-                if segmented:
-                    fetched, md5 = self._fetch_segmented_or_whole(fh, item, progress, stop)
-                    self._verify(fh, item, md5)
-                else:
-                    try:
-                        md5 = self._fetch_with_resume(fh, item, progress, stop)
-                        size = self._verify(fh, item, md5)
-                    except IntegrityError:
-                        if not initial:
-                            raise
-                        # the bytes kept from an earlier attempt may be the bad ones: once
-                        # more, from the start
-                        fh.truncate(0)
-                        initial = 0
-                        md5 = self._fetch_with_resume(fh, item, progress, stop)
-                        size = self._verify(fh, item, md5)
-                    fetched = max(size - initial, 0)
-            except (_Stopped, KeyboardInterrupt):
-                raise
-            except OSError as e:
-                fh.truncate(0)
-                part.unlink(missing_ok=True)
-                journal.unlink(missing_ok=True)
-                raise TransferError(f'cannot write {dest}: {e.strerror or e}') from None
-            except IntegrityError:
-                part.unlink(missing_ok=True)
-                journal.unlink(missing_ok=True)
-                raise
-            except OneLightError:
-                if os.fstat(fh.fileno()).st_size == 0:
-                    part.unlink(missing_ok=True)
-                raise
-            if segmented or initial:  # a journal goes with a .part that had bytes
-                journal.unlink(missing_ok=True)
-            os.replace(part, dest)
+        if not force and file_is_complete(dest, item.size, item.md5):
+            if os.fstat(fh.fileno()).st_size == 0:
+                settle(part.unlink)
+            journal.unlink(missing_ok=True)
+            return None  # another process finished it while we waited
+        if force:
+            fh.truncate(0)  # a forced download trusts nothing already on disk
+            journal.unlink(missing_ok=True)
+        initial = os.fstat(fh.fileno()).st_size
+        segmented = (
+            item.size is not None
+            and item.size >= SEGMENT_THRESHOLD
+            and (initial == 0 or journal.exists())
+        )
+        try:
+            if segmented:
+                fetched, md5 = self._fetch_segmented_or_whole(fh, item, progress, stop)
+                self._verify(fh, item, md5)
+            else:
+                try:
+                    md5 = self._fetch_with_resume(fh, item, progress, stop)
+                    size = self._verify(fh, item, md5)
+                except IntegrityError:
+                    if not initial:
+                        raise
+                    # the bytes kept from an earlier attempt may be the bad ones: once
+                    # more, from the start
+                    fh.truncate(0)
+                    initial = 0
+                    md5 = self._fetch_with_resume(fh, item, progress, stop)
+                    size = self._verify(fh, item, md5)
+                fetched = max(size - initial, 0)
+        except (_Stopped, KeyboardInterrupt):
+            raise
+        except OSError as e:
+            fh.truncate(0)
+            settle(functools.partial(part.unlink, missing_ok=True))
+            journal.unlink(missing_ok=True)
+            raise TransferError(f'cannot write {dest}: {e.strerror or e}') from None
+        except IntegrityError:
+            settle(functools.partial(part.unlink, missing_ok=True))
+            journal.unlink(missing_ok=True)
+            raise
+        except OneLightError:
+            if os.fstat(fh.fileno()).st_size == 0:
+                settle(functools.partial(part.unlink, missing_ok=True))
+            raise
+        if segmented or initial:  # a journal goes with a .part that had bytes
+            journal.unlink(missing_ok=True)
+        settle(functools.partial(os.replace, part, dest))
         return fetched
 
     def _fetch_segmented_or_whole(self, fh, item: Download, progress, stop) -> tuple:

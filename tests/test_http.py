@@ -1,6 +1,9 @@
 """http repositories through the transfer engine, against real servers on 127.0.0.1."""
 
+import io
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -360,3 +363,44 @@ def test_jobs_caps_the_transfers_at_once(tmp_path, serve):
     server.delay = 0.02
     http_one(server, tmp_path, jobs=3).download(session)
     assert 1 < server.most_in_flight <= 3
+
+
+def test_the_part_is_moved_only_once_closed_where_the_os_wants_that(
+    alf_root, serve, tmp_path, monkeypatch
+):
+    """Windows cannot rename or delete an open file: there the .part is closed first."""
+    monkeypatch.setattr(onelight, 'OPEN_FILES_MOVE', False)
+    opened = set()
+    real_open, real_replace, real_unlink = open, os.replace, Path.unlink
+
+    class Tracked(io.FileIO):
+        def close(self):
+            opened.discard(os.path.abspath(self.name))
+            super().close()
+
+    def tracked_open(file, mode='r', *args, **kwargs):
+        if str(file).endswith('.part') and 'a' in mode:
+            opened.add(os.path.abspath(file))
+            return io.BufferedRandom(Tracked(file, 'a+'))
+        return real_open(file, mode, *args, **kwargs)
+
+    def replace(src, dst):
+        assert os.path.abspath(src) not in opened, 'renamed while open'
+        real_replace(src, dst)
+
+    def unlink(self, missing_ok=False):
+        assert os.path.abspath(self) not in opened, 'deleted while open'
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(onelight, 'open', tracked_open, raising=False)
+    monkeypatch.setattr(onelight.os, 'replace', replace)
+    monkeypatch.setattr(Path, 'unlink', unlink)
+    server = serve(alf_root)
+    checksum_index(server, alf_root)
+    server.add_fault(SPIKES, ('corrupt',))
+    with pytest.raises(onelight.IntegrityError, match='md5'):  # the .part is deleted
+        download_one(server, tmp_path)
+    dest = dest_of(tmp_path, SPIKES)
+    assert not dest.exists() and not dest.with_name(dest.name + '.part').exists()
+    _, path = download_one(server, tmp_path)  # and renamed
+    assert md5_of(path) == md5_of(alf_root / SPIKES) and not opened
