@@ -3835,6 +3835,8 @@ class WebRepository(RemoteRepository):
             return None
         files = [(self.index_url, extra.get('index')), *map(tuple, extra.get('tables') or [])]
         if not all(self._still(url, md5) for url, md5 in files):
+            with contextlib.suppress(OSError):  # stale: never asked about again
+                path.unlink()
             return None
         index.base_url = self.base_url
         index.session_ids = extra['session_ids']  # text: made UUIDs only if eids are asked
