@@ -173,11 +173,13 @@ def test_demo_runs_quickly():
     assert not onelight.app_dirs().config_file.exists()  # registers nothing
 
 
-def test_real_subprocess(alf_root, home):
-    env = {**os.environ, 'ONELIGHT_HOME': str(home / 'sub'), 'HOME': str(home)}
+def cli_with_local_repository(root, home, name):
+    """(command, environment) of ``python onelight.py`` in a home of its own where ``root``
+    is the current repository, added through the command line."""
+    env = {**os.environ, 'ONELIGHT_HOME': str(home / name), 'HOME': str(home)}
     cmd = [sys.executable, str(MODULE)]
     done = subprocess.run(
-        [*cmd, 'add_repo', 'lab', '--type', 'local', '--root-dir', str(alf_root)],
+        [*cmd, 'add_repo', name, '--type', 'local', '--root-dir', str(root)],
         env=env,
         capture_output=True,
         text=True,
@@ -185,6 +187,11 @@ def test_real_subprocess(alf_root, home):
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+    return cmd, env
+
+
+def test_real_subprocess(alf_root, home):
+    cmd, env = cli_with_local_repository(alf_root, home, 'sub')
     done = subprocess.run(
         [*cmd, 'search', 'wheelMoves'], env=env, capture_output=True, text=True, timeout=60
     )
@@ -284,16 +291,7 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path, home):
         folder = root / f'lab/Subjects/mouse{i:04d}/2020-01-01/001/alf'
         folder.mkdir(parents=True)
         (folder / 'trials.choice.npy').write_bytes(b'')
-    env = {**os.environ, 'ONELIGHT_HOME': str(home / 'pipe'), 'HOME': str(home)}
-    cmd = [sys.executable, str(MODULE)]
-    subprocess.run(
-        [*cmd, 'add_repo', 'many', '--type', 'local', '--root-dir', str(root)],
-        env=env,
-        check=True,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    cmd, env = cli_with_local_repository(root, home, 'pipe')
     search = subprocess.Popen(
         [*cmd, 'search'], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
