@@ -1225,6 +1225,20 @@ class Index:
     def __len__(self):
         return len(self.df)
 
+    def set_session_info(self, ids: dict, meta: pd.DataFrame | None) -> None:
+        """Give the sessions the ids (session path -> UUID or its text) and metadata
+        (``projects``, ``task_protocol``) that ONE cache tables hold for them."""
+        self.session_ids, self.session_meta = ids, meta
+        self._eids = self._by_eid = None
+
+    def set_file_column(self, column: str, values) -> None:
+        """Set a per-file column, row for row (``qc`` as ONE's ordered categories)."""
+        if column == 'qc':
+            values = pd.Series(values, dtype=object).fillna('NOT_SET')
+            values = pd.Categorical(values, categories=QC_LEVELS, ordered=True)
+        self.df[column] = values
+        self._session_cache = {}
+
     def __repr__(self):
         return f'<Index of {len(self.df)} files in {len(self.sessions)} sessions>'
 
@@ -1586,11 +1600,15 @@ class ScanResult:
         return Index.from_paths(self.files, base_url=base_url)
 
     @property
+    def local_paths(self) -> list:
+        """The files' paths on this computer (from the scan itself when it made them)."""
+        return self.paths or [safe_join(self.root, f) for f in self.files]
+
+    @property
     def sizes(self) -> list:
         """The files' sizes in bytes (read when first asked: a scan itself never stats)."""
         if not hasattr(self, '_sizes'):
-            paths = self.paths or [safe_join(self.root, f) for f in self.files]
-            stats = list(map(os.stat, paths))
+            stats = list(map(os.stat, self.local_paths))
             self._sizes = [st.st_size for st in stats]
             self._newest = max((st.st_mtime for st in stats), default=0.0)
         return self._sizes
@@ -1606,7 +1624,7 @@ class ScanResult:
     def md5s(self) -> list:
         """The files' md5 digests (computed when first asked)."""
         if not hasattr(self, '_md5s'):
-            self._md5s = [md5sum(safe_join(self.root, f)) for f in self.files]
+            self._md5s = [md5sum(p) for p in self.local_paths]
         return self._md5s
 
     @property
@@ -1880,12 +1898,14 @@ class OneTables:
         """Give an index the tables' ids (session and dataset), metadata and QC."""
         paths = self.session_paths()
         known = set(index.df['session'].cat.categories)
-        index.session_ids = {p: _as_uuid(i) for i, p in paths.items() if p in known}
         meta = self.sessions
         meta = meta.assign(session=meta['id'].map(paths)).dropna(subset=['session'])
         meta = meta.drop_duplicates('session').set_index('session')
         columns = [c for c in ('task_protocol', 'projects') if c in meta.columns]
-        index.session_meta = meta[columns].astype(object).where(meta[columns].notna(), '')
+        index.set_session_info(
+            {p: _as_uuid(i) for i, p in paths.items() if p in known},
+            meta[columns].astype(object).where(meta[columns].notna(), ''),
+        )
         d = self.datasets
         full = d['eid'].astype(str).map(paths) + '/' + d['rel_path'].astype(str)
         if 'exists' in d.columns:
@@ -1901,7 +1921,7 @@ class OneTables:
         )
         for column, values in columns.items():
             if same_rows:  # an index built from these very tables: row for row
-                _set_column(index, column, values.to_numpy(object))
+                index.set_file_column(column, values.to_numpy(object))
             else:
                 _set_by_path(index, column, full.to_numpy(object), values.to_numpy(object))
         return index
@@ -1911,30 +1931,21 @@ def _set_by_path(index: Index, column: str, paths, values) -> None:
     """Set a per-file column of an index from (path, value) pairs."""
     by_path = pd.Series(values, index=pd.Index(paths, dtype=object))
     by_path = by_path[~by_path.index.duplicated()]
-    _set_column(index, column, index.df['path'].astype(object).map(by_path).to_numpy(object))
-
-
-def _set_column(index: Index, column: str, values) -> None:
-    """Set a per-file column of an index, row for row (``qc`` as ONE's ordered categories)."""
-    if column == 'qc':
-        values = pd.Series(values, dtype=object).fillna('NOT_SET')
-        values = pd.Categorical(values, categories=QC_LEVELS, ordered=True)
-    index.df[column] = values
-    index._eids = index._by_eid = None
-    index._session_cache = {}
+    index.set_file_column(column, index.df['path'].astype(object).map(by_path).to_numpy(object))
 
 
 def adopt_ids(index: Index, source: Index) -> Index:
     """Give ``index`` the ids, metadata and QC that ``source`` has for the same sessions and
     files (a download folder keeps its repository's ids)."""
     ids = source.eids
-    index.session_ids = {s: ids[s] for s in index.df['session'].cat.categories if s in ids.index}
-    index.session_meta = source.session_meta
+    index.set_session_info(
+        {s: ids[s] for s in index.df['session'].cat.categories if s in ids.index},
+        source.session_meta,
+    )
     paths = source.df['path'].astype(object).to_numpy()
     for column in ('id', 'qc'):
         if column in source.df.columns:
             _set_by_path(index, column, paths, source.df[column].astype(object).to_numpy())
-    index._eids = None
     return index
 
 
@@ -2988,8 +2999,6 @@ class TransferEngine:
     def _fetch_range(self, item: Download, start: int, end: int, progress, stop) -> int:
         """One ranged GET, written at its place in the ``.part`` through a file object of its
         own (the locked one appends); the bytes written."""
-        import urllib3
-
         headers = {'Range': f'bytes={start}-{end}', 'Accept-Encoding': 'identity'}
         resp = self.stream(item.url, headers)
         try:
@@ -3002,23 +3011,11 @@ class TransferEngine:
             if resp.status != 206 or first != start:
                 raise _Resumable('the server sent another range')
             if total is not None and total != item.size:
-                raise IntegrityError(
-                    f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
-                    f'{item.size} in the index; nothing was saved'
-                )
-            offset = start
-            try:
-                with open(part_path(item.dest), 'r+b') as out:
-                    out.seek(start)
-                    for chunk in _body_chunks(resp):
-                        if stop.is_set():
-                            raise _Stopped()
-                        out.write(chunk)
-                        offset += len(chunk)
-                        progress.add(len(chunk))
-            except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
-                raise _Resumable(_reason(e)) from None
-            if offset != end + 1:
+                raise self._size_mismatch(item, total)
+            with open(part_path(item.dest), 'r+b') as out:
+                out.seek(start)
+                written = _copy_body(resp, out, progress, stop)
+            if start + written != end + 1:
                 raise _Resumable('connection closed before the end of the range')
         except BaseException:
             resp.close()
@@ -3070,7 +3067,6 @@ class TransferEngine:
     def _receive(self, resp, fh, item: Download, offset: int, progress, stop, digest=None):
         """Append the body of a download response to ``fh``, checking what the server says;
         ``digest`` (from offset 0 only) is fed every byte written."""
-        import urllib3
 
         if resp.status == 416 and offset:
             _, total = _content_range(resp.headers.get('content-range'))
@@ -3096,26 +3092,16 @@ class TransferEngine:
                 total = int(resp.headers['content-length'])
         if item.size is not None and total is not None and total != item.size:
             fh.truncate(0)
-            raise IntegrityError(
-                f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
-                f'{item.size} in the index; nothing was saved'
-            )
-        written = 0
-        try:
-            for chunk in _body_chunks(resp):
-                if stop.is_set():
-                    raise _Stopped()
-                fh.write(chunk)
-                if digest:
-                    digest.update(chunk)
-                written += len(chunk)
-                progress.add(len(chunk))
-        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
-            fh.flush()
-            raise _Resumable(_reason(e)) from None
-        fh.flush()
+            raise self._size_mismatch(item, total)
+        written = _copy_body(resp, fh, progress, stop, digest)
         if total is not None and offset + written < total:
             raise _Resumable('connection closed before the end of the file')
+
+    def _size_mismatch(self, item: Download, total: int) -> IntegrityError:
+        return IntegrityError(
+            f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
+            f'{item.size} in the index; nothing was saved'
+        )
 
     def _verify(self, fh, item: Download, md5: str | None = None) -> int:
         """Check the size (and md5 when known) of a finished ``.part``; return its size.
@@ -3158,6 +3144,29 @@ class LocalPaths(list):
     def __init__(self, paths=(), report: TransferReport | None = None):
         super().__init__(paths)
         self.report = report
+
+
+def _copy_body(resp, out, progress, stop, digest=None) -> int:
+    """Write a response's body to ``out`` as it arrives (feeding ``digest``, when given,
+    every byte); the bytes written. Ctrl-C stops it between chunks; a broken connection is
+    ``_Resumable``, what arrived before it kept (flushed)."""
+    import urllib3
+
+    written = 0
+    try:
+        for chunk in _body_chunks(resp):
+            if stop.is_set():
+                raise _Stopped()
+            out.write(chunk)
+            if digest:
+                digest.update(chunk)
+            written += len(chunk)
+            progress.add(len(chunk))
+    except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
+        out.flush()
+        raise _Resumable(_reason(e)) from None
+    out.flush()
+    return written
 
 
 def _body_chunks(resp):
@@ -3478,38 +3487,14 @@ class Repository:
         return meta if isinstance(meta, dict) and body_path.exists() else {}
 
     def _note_cached(self, key: str, **fields) -> None:
-        """Add facts to a cached body's validators (whether tables came with it, its parsed
-        copy), rewriting the small validators file only."""
+        """Add facts to a cached body's validators (whether tables came with it), rewriting
+        the small validators file only."""
         meta = self._read_cached_meta(key)
         if meta:
             with contextlib.suppress(OSError):
                 atomic_write_bytes(
                     self._index_cache(key)[1], json.dumps({**meta, **fields}).encode()
                 )
-
-    def _parsed_path(self, key: str) -> Path:
-        """The parsed copy of a cached index (Arrow IPC): a new process skips the parsing."""
-        body_path, _ = self._index_cache(key)
-        return body_path.with_name(body_path.name + '.parsed.arrow')
-
-    def _parsed_stamp(self, meta: dict) -> dict:
-        """What a parsed copy must have been made from to be used."""
-        return {'md5': meta.get('md5'), 'version': __version__, 'strict': self.strict}
-
-    def _load_parsed(self, key: str, meta: dict) -> Index | None:
-        """The parsed copy of a cached index, None when absent, stale or unreadable."""
-        if meta.get('parsed') != self._parsed_stamp(meta):
-            return None
-        copy = _read_index_copy(self._parsed_path(key))
-        if copy is None:
-            logger.info('ignoring the parsed copy of the cached index of %s', self.name)
-            return None
-        return copy[0]
-
-    def _save_parsed(self, key: str, index: Index) -> None:
-        meta = self._read_cached_meta(key)
-        if _write_index_copy(self._parsed_path(key), index):
-            self._note_cached(key, parsed=self._parsed_stamp(meta))
 
     def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
         body_path, meta_path = self._index_cache(key)
@@ -3746,21 +3731,13 @@ class WebRepository(RemoteRepository):
         """``.one_root``, and ONE cache tables where the repository has them: their ids win,
         ``.one_root`` gives the URLs. With tables only, the index is built from them."""
         origin, key = mask_url(self.index_url), self.index_url
+        self._validated = {}  # each file is asked about once per reading
         meta = self._read_cached_meta(key)
-        index = self._load_tables_copy()  # no copy (a plain repository): one stat
+        index = self._load_parsed()
         if index is not None:
             return index
-        # an unchanged index with no tables and a parsed copy: not even read, let alone parsed
-        quick = not meta.get('tables') and not self.settings['tables_url']
-        quick = quick and meta.get('parsed') == self._parsed_stamp(meta)
         try:
-            data = self._cached_get(key, key=key, body_if_unchanged=not quick)
-            if data is None:
-                index = self._load_parsed(key, meta)
-                if index is not None:
-                    index.base_url = self.base_url
-                    return index
-                data = self._cached_get(key, key=key)
+            data = self._cached_get(key, key=key)
         except NotFoundError:
             data = None
         except OfflineError as offline:  # unless a release of tables only was cached
@@ -3776,32 +3753,30 @@ class WebRepository(RemoteRepository):
             tables = self.read_tables() if meta.get('tables') else None
         elif not self.offline:
             tables = self.read_tables(required=True)
+        with_index = data is not None
         if data is None:
             url_of = self._uuid_name_urls if self.settings['uuid_names'] else None
             data = tables.index_lines(url_of)
             origin = f'ONE cache tables of {mask_url(self.tables_location)}'
-        with_index = origin == mask_url(self.index_url)
         index = Index.from_bytes(data, base_url=self.base_url, strict=self.strict, origin=origin)
         if tables is not None:
             index = tables.attach_to(index)
         if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
-            if tables is None:
-                self._save_parsed(key, index)
-            elif tables.sources:
-                self._save_tables_copy(index, tables.sources, with_index)
+            self._save_parsed(index, tables.sources if tables is not None else [], with_index)
         return index
 
-    # An index built with ONE cache tables is kept too (``<cache>.tables.arrow``), with what it
-    # was made from in its schema: the md5s of the index (none for a release of tables only)
-    # and of each table file. A new process revalidates them all without reading them, and
-    # uses the copy only when none changed; building the index anew from 1,000,000 datasets
-    # took 2 s.
-    def _tables_copy_path(self) -> Path:
+    # A large index is kept parsed (``<cache>.parsed.arrow``), with what it was made from in
+    # its schema: the md5s of the index (none for a release of tables only) and of each ONE
+    # cache table it was built with, and the ids and metadata the tables gave. A new process
+    # revalidates those files without reading them and uses the copy only when none changed:
+    # parsing a 1,000,000-line index took 2 s, building one from tables of 1,000,000
+    # datasets 5 s.
+    def _parsed_path(self) -> Path:
         body_path, _ = self._index_cache(self.index_url)
-        return body_path.with_name(body_path.name + '.tables.arrow')
+        return body_path.with_name(body_path.name + '.parsed.arrow')
 
-    def _tables_copy_shape(self) -> dict:
-        """What else decides the index built from the same files."""
+    def _parsed_shape(self) -> dict:
+        """What else decides the index made from the same files."""
         return {
             'version': __version__,
             'strict': self.strict,
@@ -3809,29 +3784,31 @@ class WebRepository(RemoteRepository):
             'uuid_names': bool(self.settings['uuid_names']),
         }
 
-    def _save_tables_copy(self, index: Index, sources: list, with_index: bool) -> None:
+    def _save_parsed(self, index: Index, sources: list, with_index: bool) -> None:
+        """Keep ``index``, made from ``.one_root`` (``with_index``) and the table files at
+        ``sources``."""
         files = [[url, self._read_cached_meta(url).get('md5')] for url in sources]
         extra = {
             'index': self._read_cached_meta(self.index_url).get('md5') if with_index else None,
             'tables': files,
-            **self._tables_copy_shape(),
+            **self._parsed_shape(),
             'session_ids': {p: str(i) for p, i in index.session_ids.items()},
             'session_meta': None
             if index.session_meta is None
             else index.session_meta.to_dict(orient='split'),
         }
         if all(md5 for _, md5 in files):
-            _write_index_copy(self._tables_copy_path(), index, extra)
+            _write_index_copy(self._parsed_path(), index, extra)
 
-    def _load_tables_copy(self) -> Index | None:
-        """The index an earlier process built with the tables, when the index and the tables
-        are all unchanged; None otherwise (then built anew)."""
-        path = self._tables_copy_path()
+    def _load_parsed(self) -> Index | None:
+        """The index an earlier process kept, when the index and the tables it was made from
+        are all unchanged; None otherwise (then made anew)."""
+        path = self._parsed_path()
         copy = _read_index_copy(path) if path.exists() else None
         if copy is None or not isinstance(copy[1], dict):
             return None
         index, extra = copy
-        if any(extra.get(k) != v for k, v in self._tables_copy_shape().items()):
+        if any(extra.get(k) != v for k, v in self._parsed_shape().items()):
             return None
         files = [(self.index_url, extra.get('index')), *map(tuple, extra.get('tables') or [])]
         if not all(self._still(url, md5) for url, md5 in files):
@@ -3839,14 +3816,15 @@ class WebRepository(RemoteRepository):
                 path.unlink()
             return None
         index.base_url = self.base_url
-        index.session_ids = extra['session_ids']  # text: made UUIDs only if eids are asked
         meta = extra.get('session_meta')
         if meta is not None:
-            index.session_meta = pd.DataFrame(
+            meta = pd.DataFrame(
                 meta['data'],
                 index=pd.Index(meta['index'], name='session'),
                 columns=meta['columns'],
             )
+        # the ids stay text: made UUIDs only if eids are asked for
+        index.set_session_info(extra['session_ids'], meta)
         return index
 
     def _still(self, url: str, md5: str | None) -> bool:
@@ -3914,9 +3892,11 @@ class WebRepository(RemoteRepository):
     def _cached_get(
         self, url: str, key: str, what: str = 'index', body_if_unchanged: bool = True
     ) -> bytes | None:
-        """GET a file through the cache: revalidated with ETag / Last-Modified. With
-        ``body_if_unchanged=False`` an unchanged file is not even read from the cache: None."""
+        """GET a file through the cache: revalidated with ETag / Last-Modified, once per
+        reading of the index (``_validated``). With ``body_if_unchanged=False`` an unchanged
+        file is not even read from the cache: None."""
         meta = self._read_cached_meta(key)
+        validated = getattr(self, '_validated', {})
         if self.offline:
             body = None
             if meta and body_if_unchanged:
@@ -3927,6 +3907,14 @@ class WebRepository(RemoteRepository):
                     'without --offline'
                 )
             return body
+        if key in validated:  # the server was asked already: the cache answers
+            if not validated[key]:
+                raise self._missing(what, url)
+            if not body_if_unchanged:
+                return None
+            body, _ = self._read_cached_index(key)
+            if body is not None:
+                return body
         headers = {}
         if meta.get('etag'):
             headers['If-None-Match'] = meta['etag']
@@ -3934,6 +3922,7 @@ class WebRepository(RemoteRepository):
             headers['If-Modified-Since'] = meta['last_modified']
         resp = self.engine.request('GET', url, headers=headers)
         if resp.status_code == 304 and meta:
+            validated[key] = True
             if not body_if_unchanged:
                 return None
             body, _ = self._read_cached_index(key)
@@ -3941,10 +3930,8 @@ class WebRepository(RemoteRepository):
                 return body
             resp = self.engine.request('GET', url)  # the cached copy is corrupt: all again
         if resp.status_code == 404:
-            raise NotFoundError(
-                f'repository "{self.name}": no {what} at {mask_url(url)} (is base_url right? '
-                'publish one with "onelight upload" or "onelight index")'
-            )
+            validated[key] = False
+            raise self._missing(what, url)
         self.engine.check(resp, f'{what} download')
         body = resp.content
         self._write_cached_index(
@@ -3956,7 +3943,14 @@ class WebRepository(RemoteRepository):
                 'last_modified': resp.headers.get('last-modified'),
             },
         )
+        validated[key] = True
         return body
+
+    def _missing(self, what: str, url: str) -> NotFoundError:
+        return NotFoundError(
+            f'repository "{self.name}": no {what} at {mask_url(url)} (is base_url right? '
+            'publish one with "onelight upload" or "onelight index")'
+        )
 
     def file_url(self, row) -> str:
         url = row.url
@@ -6365,19 +6359,19 @@ class One:
                 [d.dest.exists() or part_path(d.dest).exists() for d in checks], dtype=bool
             )
             rows, checks = rows[keep], [d for d, k in zip(checks, keep) if k]
-        problems = [
-            (problem, d.dest)
-            for d in checks
-            if (problem := local_copy_problem(d.dest, d.size, d.md5))
-        ]
-        if repair and problems:
-            broken = {str(dest) for _, dest in problems}
-            mask = np.array([str(d.dest) in broken for d in checks], dtype=bool)
-            self.repository.fetch(rows[mask], force=True)
-            problems = [
+
+        def problems() -> list:
+            return [
                 (p, d.dest) for d in checks if (p := local_copy_problem(d.dest, d.size, d.md5))
             ]
-        return problems
+
+        found = problems()
+        if repair and found:
+            broken = {str(dest) for _, dest in found}
+            mask = np.array([str(d.dest) in broken for d in checks], dtype=bool)
+            self.repository.fetch(rows[mask], force=True)
+            found = problems()
+        return found
 
 
 ONE = One

@@ -425,7 +425,7 @@ print(json.dumps({{"build": time.perf_counter() - t}}))
         read < 1.0,
     )
     what = f'a release of tables only ({n:,} datasets)'
-    cold_searches(big, tmp, tmp / 'release-home', '*.tables.arrow', quick, what, 'built anew')
+    cold_searches(big, tmp, tmp / 'release-home', quick, what, 'built anew')
 
 
 def bench_download(tmp: Path, quick: bool):
@@ -731,17 +731,17 @@ def onelight_command() -> list:
     return [str(script)] if script.exists() else [sys.executable, '-m', 'onelight']
 
 
-def cold_searches(root, tmp, home, copy_glob: str, quick: bool, what: str, anew: str):
+def cold_searches(root, tmp, home, quick: bool, what: str, anew: str):
     """Rows for a cold ``onelight search`` (new process) of ``what``, the repository served
-    from ``root``, with its parsed copy and without (the copy matching ``copy_glob`` deleted
-    first: ``anew`` says what happens then), against ``python -c 'import pandas'``."""
+    from ``root``, with its parsed copy and without (deleted first: ``anew`` says what
+    happens then), against ``python -c 'import pandas'``."""
     env, cmd = user_env(home), onelight_command()
     proc, url, server = start_server(root, tmp, write=False)
     try:
         run_quiet([*cmd, 'add_repo', 'r', '--type', 'http', '--base-url', url], env=env)
         search = [*cmd, 'search', '--subject', 'subj001']
         run_quiet(search, env=env)  # the index fetched and cached, its parsed copy written
-        parsed = next((home / 'cache' / 'index').glob(copy_glob))
+        parsed = next((home / 'cache' / 'index').glob('*.parsed.arrow'))
 
         def without_copy():
             parsed.unlink()
@@ -816,7 +816,7 @@ def bench_startup(tmp: Path, quick: bool):
     index_root = tmp / 'big-served'
     index_root.mkdir()
     make_big_index(index_root / '.one_root', 1_000_000)
-    cold_searches(index_root, tmp, home, '*.parsed.arrow', quick, 'a 1M-line index', 'parsed anew')
+    cold_searches(index_root, tmp, home, quick, 'a 1M-line index', 'parsed anew')
 
 
 def bench_memory(tmp: Path, quick: bool):

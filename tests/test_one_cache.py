@@ -318,7 +318,7 @@ def test_an_index_built_with_tables_is_kept_parsed(alf_root, serve, tmp_path, mo
     server.files['datasets.pqt'] = alf_root / 'datasets.pqt'
     first = http_one(server, tmp_path)
     expected = first.search(datasets='eye.area', dataset_qc_lte='WARNING')
-    assert list((onelight.app_dirs().cache / 'index').glob('*.tables.arrow'))
+    assert list((onelight.app_dirs().cache / 'index').glob('*.parsed.arrow'))
 
     def no_building(*args, **kwargs):
         raise AssertionError('built again')

@@ -25,6 +25,15 @@ IBL = 'angelakilab/Subjects/IBL-T1/2019-02-20/001'
 CSH = 'churchlandlab/Subjects/CSH_ZAD_003/2021-06-01/001'
 # The published namespace (README) fixes every eid for ever: this one must never change.
 IBL_EID = uuid.UUID('d52acc0e-e647-3e25-bf82-dc8c7a1d58e7')
+# ONE's session record of IBL (no ONE cache tables: empty protocol and projects)
+IBL_RECORD = {
+    'lab': 'angelakilab',
+    'subject': 'IBL-T1',
+    'date': datetime.date(2019, 2, 20),
+    'number': 1,
+    'task_protocol': '',
+    'projects': '',
+}
 
 
 # ------------------------------------------------------------------------------- construction
@@ -204,17 +213,7 @@ def test_search_details_and_terms(alf_root):
     one = onelight.One(cache_dir=alf_root)
     sessions, records = one.search(subject='IBL', details=True)
     assert sessions == [IBL]
-    assert records == [
-        {
-            'lab': 'angelakilab',
-            'subject': 'IBL-T1',
-            'date': datetime.date(2019, 2, 20),
-            'number': 1,
-            'task_protocol': '',
-            'projects': '',
-            'eid': IBL_EID,
-        }
-    ]
+    assert records == [{**IBL_RECORD, 'eid': IBL_EID}]
     assert one.search(subject='nobody', details=True) == ([], None)
     assert one.search_terms() == (
         'datasets',
@@ -296,14 +295,7 @@ def test_list_collections_revisions_subjects_details(alf_root):
     assert one.list_subjects() == ['CSH_ZAD_003', 'Cori', 'IBL-T1', 'NYU-01', 'Theiler']
     details = one.get_details(IBL)
     assert details.name == IBL_EID
-    assert details.to_dict() == {
-        'lab': 'angelakilab',
-        'subject': 'IBL-T1',
-        'date': datetime.date(2019, 2, 20),
-        'number': 1,
-        'task_protocol': '',
-        'projects': '',
-    }
+    assert details.to_dict() == IBL_RECORD
     full = one.get_details(IBL, full=True)
     assert len(full) == 20 and (full['subject'] == 'IBL-T1').all()
     with pytest.raises(onelight.ALFObjectNotFound):
