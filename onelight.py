@@ -138,6 +138,14 @@ class TransferError(RepositoryError):
     """A download or upload failed (network, server error, disk)."""
 
 
+class UnsafeURLError(TransferError):
+    """A URL (an index line, a redirect) that onelight refuses to send a request to."""
+
+
+class TooLargeError(TransferError):
+    """A body, index, table or listing is larger than onelight's cap for it."""
+
+
 class IntegrityError(TransferError):
     """Downloaded bytes do not match the size or md5 the index or server announced."""
 
@@ -2105,6 +2113,7 @@ class TransferReport:
     bytes: int = 0
     seconds: float = 0.0
     paths: list = field(default_factory=list)
+    verified: list = field(default_factory=list)  # (path, size, md5 or None) fetched
 
     def summary(self, verb: str) -> str:
         mb = self.bytes / 1e6
@@ -2118,26 +2127,176 @@ class TransferReport:
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 CHUNK_SIZE = 1 << 20
 MAX_REDIRECTS = 10
+# A server may ask to be left alone for a while (Retry-After); onelight waits at most this
+# long, or the repository's timeout when shorter: "Retry-After: 100000" is no reason to hang.
+MAX_RETRY_WAIT = 30.0
+MAX_BACKOFF = 10.0
+# Methods that may be sent again after a broken connection: the server ends in the same state
+# however often it saw them. A POST may have been acted upon; its caller looks before it
+# sends again.
+REPEATABLE_METHODS = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'MKCOL'})
+# Bodies onelight reads whole (API answers, listings) are capped; indexes and tables have
+# their own cap, a repository setting (max_index_mb).
+MAX_RESPONSE_BYTES = 64 << 20
+
+# The URLs onelight sends requests to, credentials or not: http(s), an ASCII host name or
+# IP address, an optional port, then a path with no whitespace, control character or
+# backslash. What this refuses (user-info, backslashes, spaces, non-ASCII hosts) is where
+# URL parsers disagree on the host a request goes to, so that a credential meant for one
+# host would be sent to another (an index line ``http://evil\@trusted/f`` is "trusted" to
+# urllib.parse and goes to "evil" with urllib3). One pattern (RE2 and Python alike), used
+# on index lines, redirects and every request.
+SAFE_URL_PATTERN = (
+    r'^https?://(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])'
+    r'(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f\\]*)?$'
+)
+_SAFE_URL = re.compile(SAFE_URL_PATTERN)
 
 
-def backoff_sleep(base: float, attempt: int) -> None:
-    """Wait before retry ``attempt`` (0, 1, ...): ``base`` doubling each time, 10 s at most."""
-    time.sleep(min(base * 2**attempt, 10.0))
+def unsafe_url_reason(url) -> str | None:
+    """Why onelight refuses to send a request to ``url`` (None: it does not).
+
+    >>> unsafe_url_reason('https://example.org/a b')
+    'it holds whitespace'
+    >>> unsafe_url_reason('http://127.0.0.2:81\\\\@127.0.0.1/f')
+    'it holds a backslash'
+    >>> unsafe_url_reason('http://user:pw@host/f')
+    'it holds user-info (user@host)'
+    >>> unsafe_url_reason('https://host.org:8080/a?b=1') is None
+    True
+    """
+    if not isinstance(url, str) or not url:
+        return 'it is empty'
+    if _SAFE_URL.match(url):
+        return None
+    if not url.lower().startswith(('http://', 'https://')):
+        return 'it is not an http(s) URL'
+    if '\\' in url:
+        return 'it holds a backslash'
+    if any(c.isspace() for c in url):
+        return 'it holds whitespace'
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return 'it holds a control character'
+    if '@' in url.split('/', 3)[2]:
+        return 'it holds user-info (user@host)'
+    return 'its host is not a plain ASCII name or address'
+
+
+def check_url(url: str, what: str) -> str:
+    """``url`` when onelight may send a request to it; UnsafeURLError naming it otherwise."""
+    reason = unsafe_url_reason(url)
+    if reason:
+        raise UnsafeURLError(f'{what}: refused the URL {_printable(str(url))}: {reason}')
+    return url
 
 
 def origin_of(url: str) -> tuple:
-    """The (scheme, host, port) a URL is sent to; credentials stay within one origin.
+    """The (scheme, host, port) a URL is sent to; credentials stay within one origin. It is
+    read by urllib3, the parser that opens the connection, from a URL that passed
+    ``check_url`` (where every parser finds the same host).
 
     >>> origin_of('https://Host.org/a'), origin_of('http://h:8080/')
     (('https', 'host.org', 443), ('http', 'h', 8080))
     """
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
+    from urllib3.util import parse_url
+
+    parts = parse_url(url)
+    scheme = (parts.scheme or '').lower()
     return (
         scheme,
-        (parts.hostname or '').lower(),
+        (parts.host or '').lower(),
         parts.port or {'http': 80, 'https': 443}.get(scheme),
     )
+
+
+def _retry_after(value) -> float | None:
+    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date), None if none."""
+    if not value:
+        return None
+    value = str(value).strip()
+    if value.isdigit():
+        return float(value)
+    import email.utils
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    import datetime
+
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+class RetryPolicy:
+    """The one rule for trying again: how often (``retries`` more times), how long to wait
+    (``backoff`` seconds, doubling, at most MAX_BACKOFF; a server's ``Retry-After`` is
+    honoured up to the repository's timeout or MAX_RETRY_WAIT, whichever is shorter), and
+    what is given up (the last reason, in one error). Requests, ranges, streams, FTP and the
+    figshare API all retry through it; so do the loops that wait for a server's state.
+
+    >>> policy = RetryPolicy(retries=3, backoff=0.5, timeout=20)
+    >>> [policy.wait(a) for a in range(3)], policy.wait(0, retry_after='100000')
+    ([0.5, 1.0, 2.0], 20.0)
+    """
+
+    def __init__(self, retries: int = 5, backoff: float = 0.5, timeout: float = 60.0):
+        self.retries, self.backoff, self.timeout = retries, backoff, timeout
+
+    def wait(self, attempt: int, retry_after=None) -> float:
+        """Seconds to wait before retry ``attempt`` (0, 1, ...)."""
+        delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
+        asked = _retry_after(retry_after)
+        if asked is not None:
+            delay = max(delay, min(asked, self.timeout, MAX_RETRY_WAIT))
+        return delay
+
+    def sleep(self, attempt: int, retry_after=None, stop=None) -> None:
+        """Wait before retry ``attempt``; a set ``stop`` event cuts the wait short."""
+        delay = self.wait(attempt, retry_after)
+        if stop is not None:
+            stop.wait(delay)
+        else:
+            time.sleep(delay)
+
+    def run(self, action, what: str, retry_on: tuple, *, stop=None, on_retry=None, hint=''):
+        """``action(attempt)`` until it returns, retrying on ``retry_on`` exceptions; a
+        TransferError with the last reason once the retries are spent."""
+        last = None
+        for attempt in range(self.retries + 1):
+            if stop is not None and stop.is_set():
+                raise _Stopped()
+            try:
+                return action(attempt)
+            except retry_on as e:
+                last = e
+                logger.debug('%s: %s (attempt %d)', what, e, attempt + 1)
+                if on_retry is not None:
+                    on_retry(e)
+                if attempt < self.retries:
+                    self.sleep(attempt, getattr(e, 'retry_after', None), stop)
+        tries = f'{self.retries + 1} attempt{"s" if self.retries else ""}'
+        if isinstance(last, _NotSent):
+            raise TransferError(
+                f'{what}: cannot reach the server ({_reason(last)}) after {tries}; check the '
+                'address and the network, or work from what is cached with --offline'
+            )
+        raise TransferError(f'{what} kept failing after {tries} ({_reason(last)}){hint}')
+
+    def poll(self, check, what: str, *, limit: float, first: float = 0.05):
+        """Ask ``check()`` until it returns something other than None, waiting ``first``
+        seconds, doubling up to 2 s, for at most ``limit`` seconds in all; then a
+        TransferError saying what is still awaited."""
+        deadline, delay = time.monotonic() + limit, first
+        while True:
+            answer = check()
+            if answer is not None:
+                return answer
+            if time.monotonic() + delay > deadline:
+                raise TransferError(f'{what} (gave up after {limit:.0f} s)')
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 @dataclass
@@ -2182,28 +2341,121 @@ def journal_path(dest: Path) -> Path:
     return dest.with_name(dest.name + JOURNAL_SUFFIX)
 
 
-def _read_journal(journal: Path, size: int) -> set:
-    """The starts of the finished ranges of a ``size``-byte download (none if unusable)."""
-    try:
-        data = json.loads(journal.read_text())
-    except (OSError, ValueError):
-        return set()
-    if (
-        not isinstance(data, dict)
-        or data.get('size') != size
-        or data.get('segment') != SEGMENT_SIZE
-    ):
-        return set()
-    return {int(s) for s in data.get('done', []) if isinstance(s, int)}
+def _validator_of(resp) -> str | None:
+    """What identifies the version of a file a server sent, for ``If-Range``: its strong
+    ETag, else its Last-Modified (None: nothing, and then a broken download starts over)."""
+    etag = resp.headers.get('etag') or ''
+    value = etag if etag and not etag.startswith('W/') else resp.headers.get('last-modified')
+    if value and re.fullmatch(r'[\x20-\x7e]{1,1024}', value):
+        return value
+    return None
 
 
-def _write_journal(journal: Path, size: int, done: set) -> None:
-    data = {'size': size, 'segment': SEGMENT_SIZE, 'done': sorted(done)}
-    atomic_write_bytes(journal, json.dumps(data).encode())
+@dataclass
+class _PartState:
+    """What the bytes of a ``.part`` are, kept beside it (``.part.ranges``) when a download
+    stops before its end: the version of the file they belong to (``validator``, sent back
+    as ``If-Range``), and for a segmented download the finished ranges with the CRC-32 of
+    each. Bytes without it count for nothing: a preallocated or half-journaled file is
+    never taken for data. Read back as hostile (someone else may have written it)."""
+
+    size: int | None = None
+    validator: str | None = None
+    segment: int | None = None
+    done: dict = field(default_factory=dict)  # range start -> CRC-32 of its bytes
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def load(cls, journal: Path, size: int | None):
+        """The state saved beside a ``.part`` for a download of ``size`` bytes; None when
+        there is none, or it does not fit."""
+        try:
+            with open(journal, 'rb') as f:
+                data = json.loads(f.read(1 << 20))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get('size') != size:
+            return None
+        validator, segment, done = data.get('validator'), data.get('segment'), data.get('done')
+        if not (isinstance(validator, str) and re.fullmatch(r'[\x20-\x7e]{1,1024}', validator)):
+            return None
+        if segment not in (None, SEGMENT_SIZE) or not isinstance(done, dict):
+            return None
+        ranges = {}
+        for start, crc in done.items():
+            if not (str(start).isdigit() and isinstance(crc, int)) or segment is None:
+                return None
+            start = int(start)
+            if size is None or start % SEGMENT_SIZE or start >= size:
+                return None
+            ranges[start] = crc
+        return cls(size=size, validator=validator, segment=segment, done=ranges)
+
+    def save(self, journal: Path) -> None:
+        data = {
+            'size': self.size,
+            'validator': self.validator,
+            'segment': self.segment,
+            'done': {str(s): c for s, c in sorted(self.done.items())},
+        }
+        atomic_write_bytes(journal, json.dumps(data).encode(), mode=0o600)
+
+    def resumable(self) -> bool:
+        return self.validator is not None
+
+    def reset(self) -> None:
+        self.validator, self.done = None, {}
+
+    def agree(self, resp) -> None:
+        """Take the version of the file from a response; a response of another version
+        than the bytes kept means the file changed on the server (``_NoRanges``: start over
+        in one stream)."""
+        value = _validator_of(resp)
+        with self.lock:
+            if self.validator is None:
+                self.validator = value
+            elif value is not None and value != self.validator:
+                raise _NoRanges('the file changed on the server')
+
+    def same_version(self, resp) -> bool:
+        value = _validator_of(resp)
+        return self.validator is None or value is None or value == self.validator
+
+    def drop_unproven(self, part: Path) -> None:
+        """Forget the finished ranges whose bytes in ``part`` do not match their CRC-32."""
+        import zlib
+
+        try:
+            with open(part, 'rb') as f:
+                for start in sorted(self.done):
+                    f.seek(start)
+                    crc, left = 0, min(SEGMENT_SIZE, self.size - start)
+                    while left:
+                        chunk = f.read(min(CHUNK_SIZE, left))
+                        if not chunk:
+                            break
+                        crc, left = zlib.crc32(chunk, crc), left - len(chunk)
+                    if left or crc != self.done[start]:
+                        logger.debug('%s: bytes at %d do not match their record', part, start)
+                        del self.done[start]
+        except OSError:
+            self.done = {}
+
+
+class _Crc:
+    """The CRC-32 of the bytes written of a range (``update`` as hashlib's)."""
+
+    def __init__(self):
+        self.value = 0
+
+    def update(self, data) -> None:
+        import zlib
+
+        self.value = zlib.crc32(data, self.value)
 
 
 class _NoRanges(Exception):
-    """The server sent the whole file to a ranged request."""
+    """The server sent the whole file to a ranged request, or another version of it."""
 
 
 class _Resumable(Exception):
@@ -2573,13 +2825,123 @@ def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
     return local_copy_problem(path, size, md5) is None
 
 
+class Reply:
+    """A finished exchange read whole (``TransferEngine.request``): status, headers, the
+    body (decoded, bounded) and the URL that answered after redirects."""
+
+    def __init__(self, status: int, reason: str, headers, content: bytes, url: str):
+        self.status, self.reason, self.headers = status, reason, headers
+        self.content, self.url = content, url
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    @property
+    def text(self) -> str:
+        return self.content.decode('utf-8', 'replace')
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def read_bounded(resp, limit: int, what: str) -> bytes:
+    """The body of a urllib3 response, decoded (gzip, deflate) here so that no more than
+    ``limit`` bytes are ever held: a small gzip bomb stops at the cap, not in memory.
+    TooLargeError when the body is larger."""
+    import zlib
+
+    encoding = (resp.headers.get('content-encoding') or 'identity').strip().lower()
+    if encoding in ('gzip', 'x-gzip'):
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == 'deflate':
+        decoder = zlib.decompressobj()
+    elif encoding == 'identity':
+        decoder = None
+    else:
+        raise TransferError(f'{what}: the server sent an unsupported Content-Encoding {encoding}')
+    out, size = [], 0
+    try:
+        for raw in _body_chunks(resp):
+            pieces = [raw]
+            if decoder is not None:
+                pieces, data = [], raw
+                while data:  # decoded in bounded steps: never more than the cap at once
+                    pieces.append(decoder.decompress(data, CHUNK_SIZE))
+                    data = decoder.unconsumed_tail
+                    if size + sum(map(len, pieces)) > limit:
+                        break
+            for piece in pieces:
+                size += len(piece)
+                if size > limit:
+                    raise TooLargeError(
+                        f'{what} is larger than {limit / 2**20:.0f} MiB (decoded); refused'
+                    )
+                out.append(piece)
+    except zlib.error as e:
+        raise TransferError(f'{what}: the server sent a corrupt compressed body ({e})') from None
+    except _urllib3_errors() as e:
+        raise TransferError(f'{what}: the connection broke ({_reason(e)})') from None
+    return b''.join(out)
+
+
+def _urllib3_errors() -> tuple:
+    import urllib3
+
+    return (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+
+
+class _RetryableStatus(Exception):
+    """A server answered with a status worth asking again (429, 5xx)."""
+
+    def __init__(self, resp):
+        super().__init__(f'the server answered {resp.status} {resp.reason or ""}'.strip())
+        self.retry_after = resp.headers.get('retry-after')
+
+
+class _NotSent(Exception):
+    """A connection could not be made: the request never left (safe to send again)."""
+
+
+RETRYABLE = (_NotSent, _Resumable, _RetryableStatus)  # what the policy tries again
+
+
+def _discard(resp) -> None:
+    """Be done with an unwanted response (a redirect, a retried status): a short body is
+    read so that its connection is reused; a long or unknown one closes the connection."""
+    length = resp.headers.get('content-length', '')
+    if length.isdigit() and int(length) <= 1 << 16:
+        try:
+            resp.drain_conn()
+            resp.release_conn()
+            return
+        except Exception:  # noqa: BLE001 - the connection is closed below
+            pass
+    resp.close()
+
+
+def _tls_options() -> dict:
+    """Certificates are verified against the bundle requests uses (certifi, or
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), so that onelight trusts what requests trusts."""
+    bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+    if not bundle:
+        try:
+            import certifi
+        except ImportError:
+            return {}
+        bundle = certifi.where()
+    return {'cert_reqs': 'CERT_REQUIRED', 'ca_certs': bundle}
+
+
 class TransferEngine:
     """The one HTTP code path of every remote backend.
 
-    A ``requests.Session`` with urllib3 ``Retry`` (connection errors, 429 and 5xx, exponential
-    backoff, ``Retry-After`` honoured), timeouts, a connection pool sized to the workers,
-    credentials sent only to trusted origins (redirects are followed here, hop by hop), and
-    parallel, resumable, verified downloads through ``<name>.part`` files.
+    ``send`` is the one function through which every request goes (indexes, tables,
+    listings, downloads, ranges, uploads, the figshare API, S3): it checks each URL
+    (``check_url``), decides which origin gets the credential on the URL as urllib3 will
+    connect to it, follows redirects hop by hop, applies proxies and timeouts, and retries
+    through the one ``RetryPolicy``. Downloads on top of it are parallel, resumable and
+    verified, through ``<name>.part`` files.
     """
 
     def __init__(
@@ -2596,156 +2958,240 @@ class TransferEngine:
         transient_download_statuses: tuple = (),
         progress: bool | None = None,
     ):
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
+        import urllib.request
+
+        import urllib3
 
         self.name = name
         self.auth = auth
-        self.trusted = {origin_of(u) for u in trusted}
+        self.trusted = {origin_of(check_url(u, name)) for u in trusted}
         self.jobs = jobs
         self.timeout = (min(10.0, timeout), timeout)
-        self.retries = retries
-        self.backoff = backoff
+        self.policy = RetryPolicy(retries, backoff, timeout)
+        self.retries, self.backoff = retries, backoff
+        self.retry_statuses = frozenset(retry_statuses)
         self.progress = progress
         # statuses a download host answers for a while before it serves the file again
         self.transient_download_statuses = transient_download_statuses
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            redirect=False,
-            backoff_factor=backoff,
-            status_forcelist=retry_statuses,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        self.retry = retry
-        self.session = requests.Session()
+        self.headers = {'User-Agent': f'onelight/{__version__}'}
         # room for every worker, and for the ranges of a segmented download
-        maxsize = max(jobs, 4) + SEGMENT_CONNECTIONS
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=maxsize)
-        self.session.mount('http://', adapter)
-        self.session.mount('https://', adapter)
-        self.session.headers['User-Agent'] = f'onelight/{__version__}'
-        import urllib.request
-
+        self._pool_options = dict(
+            num_pools=16, maxsize=max(jobs, 4) + SEGMENT_CONNECTIONS, **_tls_options()
+        )
+        self.pools = urllib3.PoolManager(**self._pool_options)
+        self._proxy_pools = {}
         self.env_proxies = urllib.request.getproxies()  # read once, not per request
-        self._pools = {}
-        self._stream_settings = None
+        self._urllib3_timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
+        self._auth_cache = None
 
     def close(self) -> None:
-        self.session.close()
+        self.pools.clear()
+        for pool in self._proxy_pools.values():
+            pool.clear()
 
     # ---------------------------------------------------------------------------- requests
     def is_trusted(self, url: str) -> bool:
         return origin_of(url) in self.trusted
 
-    def request(self, method: str, url: str, *, follow: bool = True, **kwargs):
-        """Send a request; redirects are followed here so credentials never leave the trusted
-        origins. Network failures become TransferError (after the retries)."""
-        import requests
+    def trust(self, urls) -> None:
+        """Send the credential to these URLs' origins too (figshare's private file host)."""
+        for url in urls:
+            if not unsafe_url_reason(url):
+                self.trusted.add(origin_of(url))
 
-        kwargs.setdefault('timeout', self.timeout)
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict | None = None,
+        body=None,
+        follow: bool = True,
+        repeatable: bool | None = None,
+        stop=None,
+        retry: bool = True,
+    ):
+        """Send one request and return the unread urllib3 response (``status``, ``headers``,
+        ``read1``), with ``onelight_url`` set to the URL that answered.
+
+        Every URL (the first and each redirect) must pass ``check_url``; the credential goes
+        only to trusted origins, as urllib3 parses them. Connection failures, and the
+        statuses of RETRY_STATUSES, are retried by the policy: a request that may have
+        reached the server only when ``repeatable`` (by default, the methods of
+        REPEATABLE_METHODS); a POST is sent again only when its connection was never made,
+        or after a 429 / 503, which say it was not acted upon. ``retry=False``: the caller
+        retries (its exceptions are RETRYABLE).
+        """
+        repeatable = method in REPEATABLE_METHODS if repeatable is None else repeatable
+        start = body.tell() if hasattr(body, 'seek') else None
         for _ in range(MAX_REDIRECTS + 1):
-            auth = self.auth if self.is_trusted(url) else None
-            try:
-                resp = self.session.request(
-                    method, url, auth=auth, allow_redirects=False, **kwargs
+            check_url(url, self.name)
+            if retry:
+                resp = self.policy.run(
+                    functools.partial(
+                        self._send_attempt, method, url, headers, body, start, repeatable
+                    ),
+                    f'{self.name}: {method} {mask_url(url)}',
+                    RETRYABLE,
+                    stop=stop,
                 )
-            except requests.exceptions.RequestException as e:
-                raise TransferError(
-                    f'{self.name}: cannot reach {mask_url(url)}: {_reason(e)}'
-                ) from None
-            if not (follow and resp.is_redirect and 'location' in resp.headers):
+            else:  # the caller retries (downloads resume where they broke)
+                resp = self._send_once(method, url, headers, body, start, repeatable, False)
+            location = resp.headers.get('location')
+            if not (follow and resp.status in (301, 302, 303, 307, 308) and location):
+                resp.onelight_url = url
                 return resp
-            resp.close()
-            url = urllib.parse.urljoin(url, resp.headers['location'])
-            if resp.status_code == 303 or (resp.status_code in (301, 302) and method == 'POST'):
-                method, kwargs = 'GET', {k: v for k, v in kwargs.items() if k != 'data'}
+            _discard(resp)
+            target = urllib.parse.urljoin(url, location.strip())
+            reason = unsafe_url_reason(target)
+            if reason:
+                logger.warning(
+                    '%s: refused the redirect from %s to %s: %s',
+                    self.name,
+                    mask_url(url),
+                    _printable(target),
+                    reason,
+                )
+                raise UnsafeURLError(
+                    f'{self.name}: refused the redirect from {mask_url(url)} to '
+                    f'{_printable(target)}: {reason}'
+                )
+            url = target
+            if resp.status == 303 or (resp.status in (301, 302) and method == 'POST'):
+                method, body, start = 'GET', None, None
         raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
 
-    def _auth_headers(self) -> dict:
-        if self.auth is None or hasattr(self.auth, 'headers_for'):
-            return {}
-        if isinstance(self.auth, TokenAuth):
-            return {'Authorization': f'token {self.auth.token}'}
+    def _send_attempt(self, method, url, headers, body, start, repeatable, attempt: int):
+        return self._send_once(
+            method, url, headers, body, start, repeatable, attempt >= self.retries
+        )
+
+    def _send_once(self, method, url, headers, body, start, repeatable, final: bool):
+        """One attempt of ``send``: the raw response, or a retryable exception."""
         import urllib3
 
-        return urllib3.util.make_headers(basic_auth=':'.join(self.auth))
+        if start is not None:
+            body.seek(start)  # a retried upload sends its body from the start again
+        send = {**self.headers, **self._credentials_for(method, url), **(headers or {})}
+        pool, target = self._connection_pool(url)
+        try:
+            resp = pool.urlopen(
+                method,
+                target,
+                body=body,
+                headers=send,
+                redirect=False,
+                retries=False,
+                assert_same_host=False,
+                preload_content=False,
+                decode_content=False,
+                timeout=self._urllib3_timeout,
+            )
+        except (
+            urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.ConnectTimeoutError,
+        ) as e:
+            raise _NotSent(_reason(e)) from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            if repeatable:
+                raise _Resumable(_reason(e)) from None
+            raise TransferError(
+                f'{self.name}: {method} {mask_url(url)} broke off ({_reason(e)}); it may '
+                'have reached the server'
+            ) from None
+        retryable = resp.status in self.retry_statuses and (
+            repeatable or resp.status in (429, 503)
+        )
+        if retryable and not final:
+            error = _RetryableStatus(resp)
+            _discard(resp)
+            raise error
+        return resp
+
+    def _credentials_for(self, method: str, url: str) -> dict:
+        """The credential headers for ``url``: none unless its origin, as urllib3 parses
+        it, is trusted."""
+        if self.auth is None or origin_of(url) not in self.trusted:
+            return {}
+        if hasattr(self.auth, 'headers_for'):  # signed per request (S3)
+            return self.auth.headers_for(method, url)
+        if self._auth_cache is None:
+            if isinstance(self.auth, TokenAuth):
+                self._auth_cache = {'Authorization': f'token {self.auth.token}'}
+            else:
+                import urllib3
+
+                self._auth_cache = urllib3.util.make_headers(basic_auth=':'.join(self.auth))
+        return self._auth_cache
 
     def _connection_pool(self, url: str) -> tuple:
-        """(urllib3 pool, request target) for a URL, from the session's adapter's pools
-        (a proxy's when one applies); pools are looked up once per origin."""
-        import requests
+        """(urllib3 pool, request target) for a URL: a proxy's when one applies (then the
+        request names the whole URL)."""
         import urllib3
 
+        if self.env_proxies:
+            import requests.utils
+
+            if not requests.utils.should_bypass_proxies(url, None):
+                proxy = requests.utils.select_proxy(url, self.env_proxies)
+                if proxy:
+                    manager = self._proxy_pools.get(proxy)
+                    if manager is None:
+                        manager = self._proxy_pools[proxy] = urllib3.ProxyManager(
+                            proxy, **self._pool_options
+                        )
+                    return manager.connection_from_url(url), url
         parsed = urllib3.util.parse_url(url)
-        key = (parsed.scheme, parsed.host, parsed.port)
-        pool = self._pools.get(key)
-        if pool is not None:
-            return pool, parsed.request_uri
-        adapter = self.session.get_adapter(url)
-        manager = adapter.poolmanager
-        if self.env_proxies and not requests.utils.should_bypass_proxies(url, None):
-            proxy = requests.utils.select_proxy(url, self.env_proxies)
-            if proxy:  # through a proxy the request names the whole URL
-                return adapter.proxy_manager_for(proxy), url
-        pool = self._pools[key] = manager.connection_from_url(url)
-        return pool, parsed.request_uri
+        return self.pools.connection_from_url(url), parsed.request_uri
 
-    def stream(self, url: str, headers: dict):
-        """GET ``url`` to read its body: the hot path of downloads.
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        json=None,
+        data=None,
+        headers: dict | None = None,
+        follow: bool = True,
+        limit: int = MAX_RESPONSE_BYTES,
+        what: str = 'answer',
+        repeatable: bool | None = None,
+    ) -> Reply:
+        """``send`` a request and read its answer whole (decoded, at most ``limit`` bytes)."""
+        headers = {'Accept-Encoding': 'gzip', **(headers or {})}
+        if params:
+            url += ('&' if '?' in url else '?') + urllib.parse.urlencode(params)
+        if json is not None:
+            import json as json_module
 
-        It goes straight to the session's own urllib3 pools (the same connections, Retry and
-        timeouts) without requests' per-call work, which costs more than a small file's
-        transfer. Redirects are followed here, credentials only to trusted origins. Returns
-        an unread urllib3 response (``status``, ``headers``, ``read1``) with ``url`` set.
-        """
-        import urllib3
-
-        if self._stream_settings is None:
-            base = dict(self.session.headers)
-            self._stream_settings = (
-                urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
-                base,
-                {**base, **self._auth_headers()},
-            )
-        timeout, plain, with_auth = self._stream_settings
-        for _ in range(MAX_REDIRECTS + 1):
-            trusted = self.is_trusted(url)
-            send = {**(with_auth if trusted else plain), **headers}
-            if trusted and hasattr(self.auth, 'headers_for'):  # signed per request (S3)
-                send.update(self.auth.headers_for('GET', url))
-            try:
-                pool, target = self._connection_pool(url)
-                resp = pool.urlopen(
-                    'GET',
-                    target,
-                    headers=send,
-                    redirect=False,
-                    retries=self.retry,
-                    preload_content=False,
-                    timeout=timeout,
+            data = json_module.dumps(json).encode()
+            headers.setdefault('Content-Type', 'application/json')
+        if data is not None and not isinstance(data, (bytes, bytearray)):
+            headers.setdefault('Content-Length', str(len(data)))
+        resp = self.send(
+            method, url, headers=headers, body=data, follow=follow, repeatable=repeatable
+        )
+        try:
+            content = (
+                b''
+                if method == 'HEAD'
+                else read_bounded(
+                    resp, limit, f'{self.name}: the {what} from {mask_url(resp.onelight_url)}'
                 )
-            except urllib3.exceptions.HTTPError as e:
-                raise TransferError(
-                    f'{self.name}: cannot reach {mask_url(url)}: {_reason(e)}'
-                ) from None
-            location = resp.headers.get('location')
-            if resp.status in (301, 302, 303, 307, 308) and location:
-                resp.drain_conn()
-                resp.release_conn()
-                url = urllib.parse.urljoin(url, location)
-                continue
-            resp.onelight_url = url
-            return resp
-        raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
+            )
+        finally:
+            resp.release_conn()
+        return Reply(resp.status, resp.reason, resp.headers, content, resp.onelight_url)
+
+    def stream(self, url: str, headers: dict, stop=None):
+        """GET ``url`` to read its body as it arrives (downloads, ranges): ``send``'s raw
+        response, not decoded."""
+        return self.send('GET', url, headers=headers, stop=stop, retry=False)
 
     def check(self, resp, what: str = '') -> None:
-        """Raise the onelight error that a failed response (requests or urllib3) means."""
-        status = getattr(resp, 'status_code', None) or resp.status
+        """Raise the onelight error that a failed response (``Reply`` or urllib3) means."""
+        status = resp.status
         if status < 400:
             return
         url = mask_url(getattr(resp, 'onelight_url', None) or resp.url)
@@ -2821,7 +3267,8 @@ class TransferEngine:
         """Download files in parallel; a complete file already in place is never fetched.
 
         A local copy counts as complete with the right size and, with ``check_hash``, the
-        right md5 (when known); what is downloaded is always verified.
+        right md5 (when known); what is downloaded is always verified. The report's
+        ``verified`` lists (path, size, md5 or None) of each file fetched, as received.
         """
         start = time.perf_counter()
         todo = [
@@ -2833,20 +3280,26 @@ class TransferEngine:
             folder.mkdir(parents=True, exist_ok=True)
         report = TransferReport(skipped=len(items) - len(todo))
         total = sum(d.size or 0 for d in todo)
-        sizes = self.run_parallel(
+        results = self.run_parallel(
             lambda d, p, s: self._download_one(d, p, s, force),
             todo,
             label=f'downloading {len(todo)} files',
             total_bytes=total,
         )
-        report.files = sum(1 for n in sizes if n is not None)
-        report.skipped += sum(1 for n in sizes if n is None)
-        report.bytes = sum(n or 0 for n in sizes)
+        for item, result in zip(todo, results):
+            if result is None:
+                report.skipped += 1
+                continue
+            fetched, size, md5 = result
+            report.files += 1
+            report.bytes += fetched
+            report.verified.append((item.dest, size, md5))
         report.seconds = time.perf_counter() - start
         return report
 
-    def _download_one(self, item: Download, progress, stop, force: bool) -> int | None:
-        """Fetch one file through its ``.part``; return the bytes fetched (None: skipped).
+    def _download_one(self, item: Download, progress, stop, force: bool):
+        """Fetch one file through its ``.part``; (bytes fetched, size, md5 or None), or None
+        when another process finished it meanwhile.
 
         A large file from a server that honours ``Range`` comes in segments over several
         connections (``_fetch_segments``); any other in one stream, resumed where it broke.
@@ -2869,7 +3322,11 @@ class TransferEngine:
 
     def _fill_part(self, fh, item: Download, progress, stop, force: bool, settle):
         """The body of ``_download_one``, the ``.part`` open and locked: ``settle(op)`` runs
-        what renames or deletes it (at once, or once it is closed: ``OPEN_FILES_MOVE``)."""
+        what renames or deletes it (at once, or once it is closed: ``OPEN_FILES_MOVE``).
+
+        Bytes already in the ``.part`` are kept only with the state that says what they are
+        (``_PartState``: the server's validator, the finished ranges and their checksums);
+        without it they count for nothing, whatever the file's size."""
         dest = item.dest
         part, journal = part_path(dest), journal_path(dest)
         if not force and file_is_complete(dest, item.size, item.md5):
@@ -2877,22 +3334,23 @@ class TransferEngine:
                 settle(part.unlink)
             journal.unlink(missing_ok=True)
             return None  # another process finished it while we waited
-        if force:
-            fh.truncate(0)  # a forced download trusts nothing already on disk
-            journal.unlink(missing_ok=True)
+        state = None if force else _PartState.load(journal, item.size)
+        if state is None or os.fstat(fh.fileno()).st_size == 0:
+            fh.truncate(0)  # bytes nobody can vouch for are fetched again
+            state = _PartState(size=item.size)
         initial = os.fstat(fh.fileno()).st_size
         segmented = (
             item.size is not None
             and item.size >= SEGMENT_THRESHOLD
-            and (initial == 0 or journal.exists())
+            and (initial == 0 or state.segment is not None)
         )
         try:
             if segmented:
-                fetched, md5 = self._fetch_segmented_or_whole(fh, item, progress, stop)
-                self._verify(fh, item, md5)
+                fetched, md5 = self._fetch_segmented_or_whole(fh, item, state, progress, stop)
+                size = self._verify(fh, item, md5)
             else:
                 try:
-                    md5 = self._fetch_with_resume(fh, item, progress, stop)
+                    md5 = self._fetch_with_resume(fh, item, state, progress, stop)
                     size = self._verify(fh, item, md5)
                 except IntegrityError:
                     if not initial:
@@ -2900,81 +3358,101 @@ class TransferEngine:
                     # the bytes kept from an earlier attempt may be the bad ones: once
                     # more, from the start
                     fh.truncate(0)
-                    initial = 0
-                    md5 = self._fetch_with_resume(fh, item, progress, stop)
+                    initial, state = 0, _PartState(size=item.size)
+                    md5 = self._fetch_with_resume(fh, item, state, progress, stop)
                     size = self._verify(fh, item, md5)
                 fetched = max(size - initial, 0)
-        except (_Stopped, KeyboardInterrupt):
+        except (_Stopped, KeyboardInterrupt, TransferError):
+            if isinstance(sys.exc_info()[1], IntegrityError):
+                settle(functools.partial(part.unlink, missing_ok=True))
+                journal.unlink(missing_ok=True)
+                raise
+            self._keep_for_resume(fh, part, journal, state, settle)
             raise
         except OSError as e:
             fh.truncate(0)
             settle(functools.partial(part.unlink, missing_ok=True))
             journal.unlink(missing_ok=True)
             raise TransferError(f'cannot write {dest}: {e.strerror or e}') from None
-        except IntegrityError:
-            settle(functools.partial(part.unlink, missing_ok=True))
-            journal.unlink(missing_ok=True)
-            raise
         except OneLightError:
-            if os.fstat(fh.fileno()).st_size == 0:
-                settle(functools.partial(part.unlink, missing_ok=True))
+            self._keep_for_resume(fh, part, journal, state, settle)
             raise
-        if segmented or initial:  # a journal goes with a .part that had bytes
-            journal.unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
         settle(functools.partial(os.replace, part, dest))
-        return fetched
+        return fetched, size, md5 if md5 else item.md5
 
-    def _fetch_segmented_or_whole(self, fh, item: Download, progress, stop) -> tuple:
-        """Segments when the server honours ``Range``; otherwise one stream from the start.
-        Returns (bytes fetched now, md5 computed on the way or None)."""
+    @staticmethod
+    def _keep_for_resume(fh, part: Path, journal: Path, state, settle) -> None:
+        """After a failed or interrupted transfer: keep the ``.part`` with its state when
+        what it holds can be resumed, else remove both."""
         try:
-            return self._fetch_segments(fh, item, progress, stop)
-        except _NoRanges:
-            logger.debug('%s ignores Range: one stream', item.url)
+            fh.flush()
+            has_bytes = os.fstat(fh.fileno()).st_size > 0
+        except (OSError, ValueError):
+            has_bytes = False
+        if has_bytes and state.resumable():
+            with contextlib.suppress(OSError):
+                state.save(journal)
+                return
+        with contextlib.suppress(OSError, ValueError):
             fh.truncate(0)
-            journal_path(item.dest).unlink(missing_ok=True)
-            return item.size, self._fetch_with_resume(fh, item, progress, stop)
+        settle(functools.partial(part.unlink, missing_ok=True))
+        journal.unlink(missing_ok=True)
 
-    def _fetch_segments(self, fh, item: Download, progress, stop) -> tuple:
+    def _fetch_segmented_or_whole(self, fh, item: Download, state, progress, stop) -> tuple:
+        """Segments when the server honours ``Range``; otherwise (or when the file changed
+        on the server since the ranges kept) one stream from the start. Returns (bytes
+        fetched now, md5 computed on the way or None)."""
+        try:
+            return self._fetch_segments(fh, item, state, progress, stop)
+        except _NoRanges as e:
+            logger.debug('%s: %s; one stream from the start', item.url, e)
+            fh.truncate(0)
+            state.reset()
+            journal_path(item.dest).unlink(missing_ok=True)
+            return item.size, self._fetch_with_resume(fh, item, state, progress, stop)
+
+    def _fetch_segments(self, fh, item: Download, state, progress, stop) -> tuple:
         """Fetch a large file as ranges over several connections into one preallocated
-        ``.part``; a journal beside it (``.part.ranges``) lists the finished ranges, so that
-        an interrupted download resumes range by range. The md5 is computed as the ranges
-        land (``_PrefixHasher``). Returns (bytes fetched now, md5 or None)."""
+        ``.part``; its state (``.part.ranges``) lists the finished ranges with a checksum
+        of each, and the server's validator, so that an interrupted download resumes range
+        by range, and only from the same version of the file. Ranges the state claims are
+        checked against their checksums before they count. The md5 is computed as the
+        ranges land (``_PrefixHasher``). Returns (bytes fetched now, md5 or None)."""
         size, journal = item.size, journal_path(item.dest)
-        done = _read_journal(journal, size)
+        state.segment = SEGMENT_SIZE
         if os.fstat(fh.fileno()).st_size != size:
+            state.save(journal)  # before the preallocation: zeros never pass for data
             fh.truncate(size)  # preallocated (sparse where the filesystem allows)
+        else:
+            state.drop_unproven(part_path(item.dest))
         segments = [(s, min(s + SEGMENT_SIZE, size) - 1) for s in range(0, size, SEGMENT_SIZE)]
-        todo = [seg for seg in segments if seg[0] not in done]
-        progress.add(sum(e - s + 1 for s, e in segments if s in done))
+        todo = [seg for seg in segments if seg[0] not in state.done]
+        progress.add(sum(e - s + 1 for s, e in segments if s in state.done))
         lock, fetched = threading.Lock(), []
         hasher = _PrefixHasher(part_path(item.dest), size) if item.md5 else None
-        for start in done if hasher else ():
+        for start in state.done if hasher else ():
             hasher.finished(start)
 
         def fetch(segment):
             start, end = segment
-            last = None
-            for attempt in range(self.retries + 1):
-                if stop.is_set():
-                    raise _Stopped()
-                try:
-                    n = self._fetch_range(item, start, end, progress, stop)
-                except _Resumable as e:
-                    last = e
-                    backoff_sleep(self.backoff, attempt)
-                    continue
-                with lock:
-                    done.add(start)
-                    fetched.append(n)
-                    _write_journal(journal, size, done)
-                if hasher:
-                    hasher.finished(start)
-                return
-            raise TransferError(
-                f'{self.name}: bytes {start}-{end} of {mask_url(item.url)} kept failing after '
-                f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
+
+            def attempt(_):
+                return self._fetch_range(item, state, start, end, progress, stop)
+
+            crc = self.policy.run(
+                attempt,
+                f'{self.name}: bytes {start}-{end} of {mask_url(item.url)}',
+                RETRYABLE,
+                hint='; the partial file is kept for resuming',
+                stop=stop,
             )
+            with lock:
+                state.done[start] = crc
+                fetched.append(end + 1 - start)
+                state.save(journal)
+            if hasher:
+                hasher.finished(start)
 
         try:
             if todo:
@@ -2989,21 +3467,24 @@ class TransferEngine:
                         for future in futures:
                             future.result()
                     except BaseException:
-                        for future in futures:
-                            future.cancel()
+                        stop_ranges = [f.cancel() for f in futures]
+                        del stop_ranges
                         raise
         finally:
             md5 = hasher.result() if hasher else None
         return sum(fetched), md5
 
-    def _fetch_range(self, item: Download, start: int, end: int, progress, stop) -> int:
+    def _fetch_range(self, item: Download, state, start: int, end: int, progress, stop) -> int:
         """One ranged GET, written at its place in the ``.part`` through a file object of its
-        own (the locked one appends); the bytes written."""
+        own (the locked one appends); the CRC-32 of the range. Bytes past the asked end are
+        never written: the range is taken, the rest of the answer dropped."""
         headers = {'Range': f'bytes={start}-{end}', 'Accept-Encoding': 'identity'}
-        resp = self.stream(item.url, headers)
+        if state.validator:
+            headers['If-Range'] = state.validator
+        resp = self.stream(item.url, headers, stop)
         try:
             if resp.status == 200:
-                raise _NoRanges()
+                raise _NoRanges('the server sent the whole file')
             if resp.status in self.transient_download_statuses:
                 raise _Resumable(f'the download host answered {resp.status}')
             self.check(resp, 'download')
@@ -3012,67 +3493,59 @@ class TransferEngine:
                 raise _Resumable('the server sent another range')
             if total is not None and total != item.size:
                 raise self._size_mismatch(item, total)
+            state.agree(resp)
+            length = end + 1 - start
+            crc = _Crc()
             with open(part_path(item.dest), 'r+b') as out:
                 out.seek(start)
-                written = _copy_body(resp, out, progress, stop)
-            if start + written != end + 1:
+                written = _copy_body(resp, out, progress, stop, crc, limit=length)
+            if written != length:
                 raise _Resumable('connection closed before the end of the range')
         except BaseException:
             resp.close()
             raise
-        resp.release_conn()
-        return end + 1 - start
+        _finish(resp, written < length)
+        return crc.value
 
-    def _fetch_with_resume(self, fh, item: Download, progress, stop) -> str | None:
+    def _fetch_with_resume(self, fh, item: Download, state, progress, stop) -> str | None:
         """Fetch the missing bytes of ``item`` into ``fh``, resuming after breaks; the md5
         of the file when one stream carried all of it (None: hash the file)."""
-        last = None
-        for attempt in range(self.retries + 1):
-            if stop.is_set():
-                raise _Stopped()
-            try:
-                return self._fetch_into(fh, item, progress, stop)
-            except _Resumable as e:
-                last = e
-                logger.debug('%s: %s; resuming (attempt %d)', item.url, e, attempt + 1)
-                backoff_sleep(self.backoff, attempt)
-        raise TransferError(
-            f'{self.name}: download of {mask_url(item.url)} kept failing after '
-            f'{self.retries + 1} attempts ({last}); the partial file is kept for resuming'
+        return self.policy.run(
+            lambda _: self._fetch_into(fh, item, state, progress, stop),
+            f'{self.name}: download of {mask_url(item.url)}',
+            RETRYABLE,
+            hint='; the partial file is kept for resuming',
+            stop=stop,
         )
 
-    def _fetch_into(self, fh, item: Download, progress, stop) -> str | None:
+    def _fetch_into(self, fh, item: Download, state, progress, stop) -> str | None:
         """One request: append the missing bytes of ``item`` to ``fh``; the md5 of the file
-        when this request carried all of it (hashed on the way: no second read)."""
-
+        when this request carried all of it (hashed on the way: no second read). A resume
+        asks only for the version whose bytes are kept (``If-Range``)."""
         offset = os.fstat(fh.fileno()).st_size
-        if item.size is not None and offset > item.size:
-            fh.truncate(0)
+        if offset and (not state.validator or (item.size is not None and offset > item.size)):
+            fh.truncate(0)  # nothing proves the kept bytes are of the file the server has
             offset = 0
-        if item.size is not None and offset == item.size and offset:
-            return None
         headers = {'Accept-Encoding': 'identity'}
         if offset:
             headers['Range'] = f'bytes={offset}-'
-        digest = hashlib.md5(usedforsecurity=False) if item.md5 and not offset else None
-        resp = self.stream(item.url, headers)
+            headers['If-Range'] = state.validator
+        digest = None if offset else hashlib.md5(usedforsecurity=False)
+        resp = self.stream(item.url, headers, stop)
         try:
-            self._receive(resp, fh, item, offset, progress, stop, digest)
+            self._receive(resp, fh, item, state, offset, progress, stop, digest)
         except BaseException:
             resp.close()  # a half-read connection is never reused
             raise
-        resp.release_conn()
         return digest.hexdigest() if digest else None
 
-    def _receive(self, resp, fh, item: Download, offset: int, progress, stop, digest=None):
+    def _receive(self, resp, fh, item: Download, state, offset, progress, stop, digest=None):
         """Append the body of a download response to ``fh``, checking what the server says;
-        ``digest`` (from offset 0 only) is fed every byte written."""
-
+        ``digest`` (from offset 0 only) is fed every byte written. A body never grows the
+        file past the size the index or the server announced."""
         if resp.status == 416 and offset:
-            _, total = _content_range(resp.headers.get('content-range'))
-            if total == offset:
-                return
             fh.truncate(0)
+            state.reset()
             raise _Resumable('range not satisfiable; starting again')
         if resp.status in self.transient_download_statuses:
             raise _Resumable(f'the download host answered {resp.status}')
@@ -3080,22 +3553,28 @@ class TransferEngine:
         total = None
         if resp.status == 206:
             start, total = _content_range(resp.headers.get('content-range'))
-            if start != offset:
+            if start != offset or not state.same_version(resp):
                 fh.truncate(0)
-                raise _Resumable('server sent another range; starting again')
+                state.reset()
+                raise _Resumable('the server sent another range or version; starting again')
         else:
             if offset:
-                logger.debug('%s ignored Range; starting again', item.url)
+                logger.debug('%s: a new version or no Range; starting again', item.url)
                 fh.truncate(0)
                 offset = 0
+            state.reset()  # a whole file: its version is the one this answer names
             if resp.headers.get('content-length', '').isdigit():
                 total = int(resp.headers['content-length'])
         if item.size is not None and total is not None and total != item.size:
             fh.truncate(0)
             raise self._size_mismatch(item, total)
-        written = _copy_body(resp, fh, progress, stop, digest)
-        if total is not None and offset + written < total:
+        state.agree(resp)
+        expected = item.size if item.size is not None else total
+        limit = None if expected is None else expected - offset
+        written = _copy_body(resp, fh, progress, stop, digest, limit=limit)
+        if expected is not None and offset + written < expected:
             raise _Resumable('connection closed before the end of the file')
+        _finish(resp, limit is not None and written == limit)
 
     def _size_mismatch(self, item: Download, total: int) -> IntegrityError:
         return IntegrityError(
@@ -3146,27 +3625,40 @@ class LocalPaths(list):
         self.report = report
 
 
-def _copy_body(resp, out, progress, stop, digest=None) -> int:
+def _copy_body(resp, out, progress, stop, digest=None, limit: int | None = None) -> int:
     """Write a response's body to ``out`` as it arrives (feeding ``digest``, when given,
-    every byte); the bytes written. Ctrl-C stops it between chunks; a broken connection is
+    every byte), at most ``limit`` bytes: what a server sends past that is never written.
+    Returns the bytes written. Ctrl-C stops it between chunks; a broken connection is
     ``_Resumable``, what arrived before it kept (flushed)."""
-    import urllib3
-
     written = 0
     try:
         for chunk in _body_chunks(resp):
             if stop.is_set():
                 raise _Stopped()
+            if limit is not None and written + len(chunk) > limit:
+                chunk = chunk[: limit - written]
             out.write(chunk)
             if digest:
                 digest.update(chunk)
             written += len(chunk)
             progress.add(len(chunk))
-    except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as e:
+            if limit is not None and written >= limit:
+                break
+    except _urllib3_errors() as e:
         out.flush()
         raise _Resumable(_reason(e)) from None
     out.flush()
     return written
+
+
+def _finish(resp, cut: bool) -> None:
+    """Be done with a download response: its connection goes back to the pool when the
+    body was read to its end, and is closed when reading stopped at a limit with more to
+    come (a server sending past the announced end)."""
+    if cut and resp.length_remaining != 0:
+        resp.close()
+    else:
+        resp.release_conn()
 
 
 def _body_chunks(resp):
@@ -4187,21 +4679,23 @@ class _FtpClient:
         return ftp
 
     def _retrying(self, action, what: str):
+        """``action(ftp)`` on a live connection, reconnecting and retrying after drops by
+        the one RetryPolicy; a permanent refusal (5xx) is not retried."""
         import ftplib
 
-        retries, backoff = self.settings['retries'], self.settings['backoff']
-        for attempt in range(retries + 1):
+        s = self.settings
+
+        def attempt(_):
             try:
                 return action(self.connect())
             except ftplib.error_perm as e:
                 raise RepositoryError(f'{self.name}: FTP {what}: {_ftp_reason(e)}') from None
-            except (ftplib.Error, OSError, EOFError) as e:
-                last = e
-                logger.debug('FTP %s failed (%s); reconnecting', what, e)
-                self.reset()
-                backoff_sleep(backoff, attempt)
-        raise TransferError(
-            f'{self.name}: FTP {what} kept failing after {retries + 1} attempts ({last})'
+
+        return RetryPolicy(s['retries'], s['backoff'], s['timeout']).run(
+            attempt,
+            f'{self.name}: FTP {what}',
+            (ftplib.Error, OSError, EOFError),
+            on_retry=lambda e: self.reset(),
         )
 
     def remote(self, rel: str) -> str:
@@ -4595,16 +5089,10 @@ class FigshareRepository(RemoteRepository):
 
     # ---------------------------------------------------------------------------------- API
     def api(self, method: str, path: str, *, expect=(200,), **kwargs):
-        """Call the API; return the decoded JSON (None for an empty body).
-
-        POST is retried here on 429 / 5xx (urllib3 retries only idempotent methods).
-        """
+        """Call the API; return the decoded JSON (None for an empty body). Retries are
+        the engine's (a POST only when it cannot have been acted upon)."""
         url = f'{self.settings["api_url"]}/{path}'
-        for attempt in range(self.settings['retries'] + 1):
-            resp = self.engine.request(method, url, **kwargs)
-            if method != 'POST' or resp.status_code not in RETRY_STATUSES:
-                break
-            backoff_sleep(self.settings['backoff'], attempt)
+        resp = self.engine.request(method, url, **kwargs)
         if resp.status_code in expect:
             return resp.json() if resp.content else None
         raise self._api_error(resp, path)
@@ -5062,6 +5550,7 @@ def parse_range(header: str, size: int) -> tuple | None:
 def _serving() -> tuple:
     """``(RangeRequestHandler, AlfServer)``, made on first use: http.server is imported only
     by what serves (it costs a command that reads no data a fifth of its start-up)."""
+    import email.utils
     import http.server
 
     class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
@@ -5097,7 +5586,8 @@ def _serving() -> tuple:
             self.send_file(path, head)
 
         def send_index(self, head: bool) -> None:
-            body = self.server.index_data
+            agent = self.headers.get('User-Agent') or ''
+            body = self.server.index_for(self.headers.get('Host'), agent.startswith('onelight/'))
             etag = '"' + md5_of_bytes(body) + '"'
             if self.headers.get('If-None-Match') == etag:
                 self.send_response(304)
@@ -5120,9 +5610,13 @@ def _serving() -> tuple:
                 self.send_error(404)
                 return
             with f:
-                size = os.fstat(f.fileno()).st_size
+                stat = os.fstat(f.fileno())
+                size = stat.st_size
+                etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+                modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
                 start, end, status = 0, size - 1, 200
-                if self.headers.get('Range') and size:
+                if_range = self.headers.get('If-Range')
+                if self.headers.get('Range') and size and if_range in (None, etag, modified):
                     span = parse_range(self.headers['Range'], size)
                     if span is None:
                         self.send_response(416)
@@ -5136,6 +5630,8 @@ def _serving() -> tuple:
                 self.send_header('Content-Type', 'application/octet-stream')
                 self.send_header('Content-Length', str(length))
                 self.send_header('Accept-Ranges', 'bytes')
+                self.send_header('ETag', etag)
+                self.send_header('Last-Modified', modified)
                 if status == 206:
                     self.send_header('Content-Range', f'bytes {start}-{end}/{size}')
                 self.end_headers()
@@ -5158,11 +5654,30 @@ def _serving() -> tuple:
         def __init__(self, root, bind: str = '127.0.0.1', port: int = 0, handler=None):
             result = scan(root)
             self.files = {rel: safe_join(result.root, rel) for rel in result.files}
-            self.index_data = index_bytes(result)
+            own = result.root / INDEX_NAME
+            if own.is_file() and not own.is_symlink():  # the folder's own index, as published
+                self.index_data = self.plain_index = own.read_bytes()
+            else:  # sizes for onelight's readers; the original client asserts two columns
+                sizes = [f'{p}\t\t{n}\t' for p, n in zip(result.files, result.sizes)]
+                self.index_data = ''.join(line + '\n' for line in sizes).encode('utf-8')
+                self.plain_index = None
+            self.result = result
             self.root = result.root
             if ':' in bind:
                 self.address_family = socket.AF_INET6
             super().__init__((bind, port), handler or RangeRequestHandler)
+
+        def index_for(self, host: str | None, onelight_reader: bool) -> bytes:
+            """The index a reader gets: the folder's own, else sizes for onelight and two
+            columns (path, URL on the host the reader asked for) for the original client."""
+            if onelight_reader or self.plain_index is not None or self.index_data is None:
+                return self.index_data
+            base = self.url
+            if host and re.fullmatch(
+                r'[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?', host
+            ):
+                base = f'http://{host}/'
+            return index_bytes(self.result, base_url=base)
 
         @property
         def url(self) -> str:

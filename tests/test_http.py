@@ -112,25 +112,67 @@ def test_429_retry_after_is_honoured(alf_root, serve, tmp_path):
     assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
 
 
-def test_server_ignoring_range_restarts_the_part(alf_root, serve, tmp_path):
-    server = serve(alf_root)
+def server_etag(server, rel):
+    """The validator the server gives a file (asked with a plain HEAD)."""
+    import urllib.request
+
+    request = urllib.request.Request(server.url + rel, method='HEAD')
+    with urllib.request.urlopen(request) as resp:
+        etag = resp.headers['ETag']
+    server.requests.clear()
+    return etag
+
+
+def plant_part(tmp_path, data, validator=None, size=None):
+    """A .part holding ``data``, with the state a broken download keeps when ``validator``."""
     part = dest_of(tmp_path, SPIKES).with_name('spikes.times.npy.part')
     part.parent.mkdir(parents=True)
-    part.write_bytes(b'garbage' * 100)
+    part.write_bytes(data)
+    if validator:
+        journal = part.with_name(part.name + '.ranges')
+        onelight._PartState(size=size, validator=validator).save(journal)
+    return part
+
+
+def test_server_ignoring_range_restarts_the_part(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    data = (alf_root / SPIKES).read_bytes()
+    plant_part(tmp_path, b'garbage' * 100, server_etag(server, SPIKES), len(data))
     server.add_fault(SPIKES, ('ignore_range',))
     _, path = download_one(server, tmp_path)
     assert server.requests_for(SPIKES)[0][3] == 'bytes=700-'
-    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+    assert path.read_bytes() == data
 
 
 def test_existing_part_is_resumed(alf_root, serve, tmp_path):
     server = serve(alf_root)
     data = (alf_root / SPIKES).read_bytes()
-    part = dest_of(tmp_path, SPIKES).with_name('spikes.times.npy.part')
-    part.parent.mkdir(parents=True)
-    part.write_bytes(data[:5000])
+    plant_part(tmp_path, data[:5000], server_etag(server, SPIKES), len(data))
     _, path = download_one(server, tmp_path)
     assert server.requests_for(SPIKES)[0][3] == 'bytes=5000-'
+    assert path.read_bytes() == data
+
+
+def test_a_part_nobody_vouches_for_is_fetched_again(alf_root, serve, tmp_path):
+    """Bytes without the state of the download that wrote them (a preallocated file, a
+    planted one) are never taken for data."""
+    server = serve(alf_root)
+    data = (alf_root / SPIKES).read_bytes()
+    part = plant_part(tmp_path, b'\0' * len(data))
+    _, path = download_one(server, tmp_path)
+    assert server.requests_for(SPIKES)[0][3] is None
+    assert path.read_bytes() == data and not part.exists()
+
+
+def test_a_resume_is_never_spliced_onto_a_new_version(alf_root, serve, tmp_path):
+    """The kept bytes are of an older version: If-Range makes the server send the whole new
+    file, which replaces them."""
+    server = serve(alf_root)
+    data = (alf_root / SPIKES).read_bytes()
+    plant_part(tmp_path, b'v1' * 2500, '"an-older-version"', len(data))
+    _, path = download_one(server, tmp_path)
+    first = server.requests_for(SPIKES)[0]
+    assert first[3] == 'bytes=5000-'
     assert path.read_bytes() == data
 
 
