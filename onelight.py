@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import threading
 import time
@@ -262,6 +263,29 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
+def private_folder(folder: Path) -> Path:
+    """``folder`` (made if needed) readable by this user only: onelight's caches hold
+    what private repositories list."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.name != 'nt':
+        with contextlib.suppress(OSError):
+            if folder.stat().st_mode & 0o077:
+                os.chmod(folder, 0o700)
+    return folder
+
+
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write one of onelight's own cache files: 0600, in a 0700 folder (and its cache
+    root, when it is one)."""
+    path = Path(path)
+    cache = app_dirs().cache
+    if cache in path.parents:
+        private_folder(cache)
+    private_folder(path.parent)
+    atomic_write_bytes(path, data, mode=0o600)
+
+
 def read_json_file(path: Path, what: str) -> dict:
     """Read a JSON object from ``path``; a syntax error names the file, line and column."""
     try:
@@ -298,6 +322,11 @@ def validate_config(cfg: dict, path) -> dict:
         name, rtype = repo.get('name'), repo.get('type')
         if not isinstance(name, str) or not name:
             raise ConfigError(f'config file {path}: repository #{i + 1} has no "name"')
+        if not is_safe_segment(name):
+            raise ConfigError(
+                f'config file {path}: repository name {_printable(name)} is not one safe '
+                'folder name (no "/", "\\", "..", control characters)'
+            )
         if name in names:
             raise ConfigError(f'config file {path}: two repositories are named "{name}"')
         names.add(name)
@@ -307,6 +336,11 @@ def validate_config(cfg: dict, path) -> dict:
                 f'{rtype!r} (known: {", ".join(sorted(REPOSITORY_TYPES))})'
             )
     current = out['current_repository']
+    if current is not None and not isinstance(current, str):
+        raise ConfigError(
+            f'config file {path}: "current_repository" must be a repository name (text), '
+            f'not {type(current).__name__}'
+        )
     if current is not None and current not in names:
         raise ConfigError(
             f'config file {path}: current_repository "{current}" is not one of '
@@ -464,7 +498,7 @@ def session_download_dir(
         date=date,
         number=number,
     )
-    for key in ('repository', 'lab', 'subject'):
+    for key in ('repository', 'lab', 'subject', 'date', 'number'):
         if not is_safe_segment(values[key]):
             raise ConfigError(f'unsafe {key} name for a folder: {values[key]!r}')
     path = Path(os.path.expanduser(template.format(**values)))
@@ -848,7 +882,18 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip('/') + '/' + quote_path(path)
 
 
-_URL_RE = r'^https?://[^\x00-\x1f\x7f]+$'
+# The URLs onelight sends requests to, credentials or not: http(s), an ASCII host name or
+# IP address, an optional port, then a path with no whitespace, control character or
+# backslash. What this refuses (user-info, backslashes, spaces, non-ASCII hosts) is where
+# URL parsers disagree on the host a request goes to, so that a credential meant for one
+# host would be sent to another (an index line ``http://evil\@trusted/f`` is "trusted" to
+# urllib.parse and goes to "evil" with urllib3). One pattern (RE2 and Python alike), used
+# on index lines, redirects and every request.
+SAFE_URL_PATTERN = (
+    r'^https?://(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])'
+    r'(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f\\]*)?$'
+)
+_SAFE_URL = re.compile(SAFE_URL_PATTERN)
 _SIZE_RE = r'^[0-9]{1,18}$'
 _MD5_RE = r'^[0-9a-fA-F]{32}$'
 _SESSION_PATH_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
@@ -1031,10 +1076,7 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     if not four.all() and four.any():
         size, md5 = pc.if_else(pa.array(four), size, null), pc.if_else(pa.array(four), md5, null)
     size_ok = _np(pc.or_kleene(pc.is_null(size), pc.match_substring_regex(size, _SIZE_RE)))
-    url_ok = pc.and_kleene(
-        pc.or_kleene(pc.starts_with(url, 'http://'), pc.starts_with(url, 'https://')),
-        pa.array(~control),
-    )
+    url_ok = pc.and_kleene(pc.match_substring_regex(url, SAFE_URL_PATTERN), pa.array(~control))
     if not size_ok.all():
         size = pc.if_else(pa.array(size_ok), size, null)
     sizes = pc.cast(size, pa.int64())
@@ -1147,7 +1189,7 @@ def _columns_with_pandas(data: bytes) -> _IndexColumns:
         not_utf8=np.isin(lineno, sorted(bad_utf8)),
         path=path,
         url=url,
-        url_ok=(url.isna() | url.fillna('').str.match(_URL_RE)).to_numpy(bool),
+        url_ok=(url.isna() | url.fillna('').str.match(SAFE_URL_PATTERN)).to_numpy(bool),
         size=pd.Series(pd.array(pd.to_numeric(size.where(size_ok, None)), dtype='Int64')),
         size_ok=size_ok,
         md5=md5.str.lower(),
@@ -1303,7 +1345,11 @@ class Index:
             for f in filename.categories
         ]
         flag(~_per_category(filename, names_ok), 'unsafe or reserved file name')
-        flag(~cols.url_ok, 'URL column is not an http(s) URL')
+        flag(
+            ~cols.url_ok,
+            'URL refused: not a plain http(s) URL (user-info, backslash, whitespace or a '
+            'host that is not an ASCII name)',
+        )
         flag(~cols.size_ok, 'size is not a number')
         flag(~cols.md5_ok, 'md5 is not 32 hex digits')
         flag(
@@ -2139,19 +2185,6 @@ REPEATABLE_METHODS = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'MKCO
 # their own cap, a repository setting (max_index_mb).
 MAX_RESPONSE_BYTES = 64 << 20
 
-# The URLs onelight sends requests to, credentials or not: http(s), an ASCII host name or
-# IP address, an optional port, then a path with no whitespace, control character or
-# backslash. What this refuses (user-info, backslashes, spaces, non-ASCII hosts) is where
-# URL parsers disagree on the host a request goes to, so that a credential meant for one
-# host would be sent to another (an index line ``http://evil\@trusted/f`` is "trusted" to
-# urllib.parse and goes to "evil" with urllib3). One pattern (RE2 and Python alike), used
-# on index lines, redirects and every request.
-SAFE_URL_PATTERN = (
-    r'^https?://(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])'
-    r'(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f\\]*)?$'
-)
-_SAFE_URL = re.compile(SAFE_URL_PATTERN)
-
 
 def unsafe_url_reason(url) -> str | None:
     """Why onelight refuses to send a request to ``url`` (None: it does not).
@@ -2236,7 +2269,7 @@ class RetryPolicy:
     what is given up (the last reason, in one error). Requests, ranges, streams, FTP and the
     figshare API all retry through it; so do the loops that wait for a server's state.
 
-    >>> policy = RetryPolicy(retries=3, backoff=0.5, timeout=20)
+    >>> policy = RetryPolicy(retries=3, backoff=0.5, timeout=20.0)
     >>> [policy.wait(a) for a in range(3)], policy.wait(0, retry_after='100000')
     ([0.5, 1.0, 2.0], 20.0)
     """
@@ -2766,7 +2799,7 @@ def _locked_part(part: Path):
     and stops. The lock is taken on the file itself, so nothing but the ``.part`` is created.
     """
     while True:
-        fh = open(part, 'a+b')
+        fh = _open_part(part)
         try:
             _lock_file(fh)
             try:
@@ -2783,6 +2816,30 @@ def _locked_part(part: Path):
         yield fh
     finally:
         fh.close()
+
+
+def _open_part(part: Path):
+    """Open a ``.part`` for appending without following a symlink: one planted there (by
+    whoever could write the download folder) is removed, never written through."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, 'O_BINARY', 0)
+    nofollow = getattr(os, 'O_NOFOLLOW', 0)
+    for _ in range(2):
+        if not nofollow and part.is_symlink():
+            part.unlink()
+        try:
+            fd = os.open(part, flags | nofollow, 0o644)
+        except OSError as e:
+            if not part.is_symlink():
+                raise
+            logger.warning('removed the symlink %s (a partial download is a plain file)', part)
+            part.unlink()
+            last = e
+            continue
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise TransferError(f'{part} is not a regular file; remove it and try again')
+        return os.fdopen(fd, 'a+b')
+    raise TransferError(f'cannot open {part}: {last}')
 
 
 def _lock_file(fh) -> None:
@@ -2808,9 +2865,12 @@ def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | N
     is there, ``truncated``, ``wrong size``, ``wrong md5``), or None when it is good: the
     expected size, and md5 when known. The one rule for "is this local copy good"."""
     try:
-        actual = path.stat().st_size
+        info = path.stat()
     except OSError:
         return 'incomplete' if part_path(path).exists() else 'missing'
+    if not stat.S_ISREG(info.st_mode):
+        return 'not a regular file'
+    actual = info.st_size
     if size is not None and actual < size:
         return 'truncated'
     if size is not None and actual != size:
@@ -3820,6 +3880,12 @@ class Repository:
         for name, setting in cls.declared.items():
             out[name] = setting.convert(out.get(name), origin)
         cls.check(out, origin)
+        for name, setting in cls.declared.items():
+            if setting.kind == 'url' and out.get(name) and unsafe_url_reason(out[name]):
+                raise ConfigError(
+                    f'{origin}: {name} {mask_url(out[name])} is refused: '
+                    f'{unsafe_url_reason(out[name])} (credentials go in their own settings)'
+                )
         return out
 
     @classmethod
@@ -3984,7 +4050,7 @@ class Repository:
         meta = self._read_cached_meta(key)
         if meta:
             with contextlib.suppress(OSError):
-                atomic_write_bytes(
+                write_cache_file(
                     self._index_cache(key)[1], json.dumps({**meta, **fields}).encode()
                 )
 
@@ -3992,8 +4058,8 @@ class Repository:
         body_path, meta_path = self._index_cache(key)
         meta = {**meta, 'md5': md5_of_bytes(body)}
         with contextlib.suppress(OSError):  # a read-only cache only costs speed
-            atomic_write_bytes(body_path, body)
-            atomic_write_bytes(meta_path, json.dumps(meta).encode())
+            write_cache_file(body_path, body)
+            write_cache_file(meta_path, json.dumps(meta).encode())
 
 
 class LocalRepository(Repository):
@@ -4125,8 +4191,10 @@ class RemoteRepository(Repository):
             raise RepositoryError(f'repository "{self.name}": no URL for {row.path}')
         return row.url
 
-    def downloads(self, rows: pd.DataFrame) -> list:
-        """The Download of each index row, into the session's download folder."""
+    def downloads(self, rows: pd.DataFrame, *, with_md5: bool = False) -> list:
+        """The Download of each index row, into the session's download folder. Where the
+        index gives no size (or, ``with_md5``, no md5), what was verified when the file was
+        downloaded stands in (``VerifiedCopies``)."""
         out = []
         for row in rows.itertuples():
             rel = row.path[len(str(row.session)) + 1 :]
@@ -4134,10 +4202,36 @@ class RemoteRepository(Repository):
             md5 = row.md5 if isinstance(row.md5, str) else None
             dest = safe_join(self.session_dir(str(row.session)), rel)
             out.append(Download(self.file_url(row), dest, size, md5))
-        return out
+        return self.verified_copies.fill(out, with_md5=with_md5)
 
     def local_copies(self, rows: pd.DataFrame) -> list:
-        return self.downloads(rows)
+        return self.downloads(rows, with_md5=True)
+
+    def _refuse_symlinked_folders(self, items: list) -> None:
+        """Downloads never write through a symlinked folder inside the download folder
+        (the folder itself may be a link, to another disk): TransferError naming it."""
+        template = self.download_dir.replace('{data_dir}', str(self.dirs.data))
+        root = Path(os.path.expanduser(template.replace('{repository}', self.name)))
+        root = Path(str(root).split('{', 1)[0])
+        checked = set()
+        for folder in {d.dest.parent for d in items}:
+            while folder not in checked and root in folder.parents:
+                checked.add(folder)
+                if folder.is_symlink():
+                    raise TransferError(
+                        f'repository "{self.name}": refused to download through the symlink '
+                        f'{folder} inside the download folder {root}; remove it'
+                    )
+                folder = folder.parent
+
+    @property
+    def verified_copies(self) -> VerifiedCopies:
+        if getattr(self, '_verified', None) is None:
+            key = f'{self.name}\n{self.download_dir}\n{self.dirs.data}'
+            digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
+            name = re.sub(r'[^\w.-]', '_', self.name)
+            self._verified = VerifiedCopies(self.dirs.cache / 'verified' / f'{name}-{digest}.tsv')
+        return self._verified
 
     def fetch(self, rows, *, force=False, check_hash=True):
         items = self.downloads(rows)
@@ -4153,8 +4247,78 @@ class RemoteRepository(Repository):
                     f'{missing[0].dest}'
                 )
             return LocalPaths([d.dest for d in items])
+        self._refuse_symlinked_folders(items)
+        unsure = {d.dest for d in items if d.size is None or d.md5 is None}
         report = self.engine.download(items, force=force, check_hash=check_hash)
+        self.verified_copies.add([v for v in report.verified if v[0] in unsure])
         return LocalPaths([d.dest for d in items], report)
+
+
+class VerifiedCopies:
+    """What was verified of each file downloaded from an index that gives no size or md5
+    (every 1- and 2-column ``.one_root``): its size as received and the md5 of the bytes
+    received, kept in onelight's cache (a TSV: path, size, md5), so that ``verify`` and the
+    next download catch a copy damaged since (truncated, overwritten) with any index. Read
+    back as hostile: a line that does not parse is ignored."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._known: dict | None = None
+        self._lines = 0
+        self.lock = threading.Lock()
+
+    def _load(self) -> dict:
+        if self._known is None:
+            known, lines = {}, 0
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                with open(self.path, 'rb') as f:
+                    text = f.read(MAX_RESPONSE_BYTES).decode('utf-8')
+                for line in text.splitlines():
+                    lines += 1
+                    cells = line.split('\t')
+                    if len(cells) != 3 or not re.fullmatch(r'[0-9]{1,18}', cells[1]):
+                        continue
+                    md5 = cells[2] if re.fullmatch(r'[0-9a-f]{32}', cells[2]) else None
+                    known[cells[0]] = (int(cells[1]), md5)
+            self._known, self._lines = known, lines
+        return self._known
+
+    def fill(self, items: list, *, with_md5: bool = False) -> list:
+        """``items`` with the recorded size (and md5) where they have none."""
+        if not any(d.size is None or (with_md5 and d.md5 is None) for d in items):
+            return items
+        known = self._load()
+        for d in items:
+            record = known.get(str(d.dest))
+            if record is not None:
+                if d.size is None:
+                    d.size = record[0]
+                if with_md5 and d.md5 is None:
+                    d.md5 = record[1]
+        return items
+
+    def add(self, verified: list) -> None:
+        """Record (path, size, md5 or None) of files just downloaded and verified."""
+        if not verified:
+            return
+        with self.lock:
+            known = self._load()
+            for path, size, md5 in verified:
+                known[str(path)] = (size, md5)
+            lines = [f'{p}\t{s}\t{m or ""}' for p, s, m in verified]
+            try:
+                if self._lines + len(lines) > 2 * len(known) + 1000:  # mostly superseded
+                    rows = [f'{p}\t{s}\t{m or ""}' for p, (s, m) in known.items()]
+                    write_cache_file(self.path, ''.join(r + '\n' for r in rows).encode())
+                    self._lines = len(rows)
+                    return
+                private_folder(self.path.parent)
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                with os.fdopen(fd, 'ab') as f:
+                    f.write(''.join(r + '\n' for r in lines).encode())
+                self._lines += len(lines)
+            except OSError as e:  # a cache: only the later checks lose
+                logger.debug('cannot record verified copies in %s: %s', self.path, e)
 
 
 def _write_index_copy(path: Path, index: Index, extra: dict | None = None) -> bool:
@@ -4172,7 +4336,7 @@ def _write_index_copy(path: Path, index: Index, extra: dict | None = None) -> bo
             table = table.replace_schema_metadata(metadata)
         sink = pa.BufferOutputStream()
         feather.write_feather(table, sink, compression='uncompressed')
-        atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        write_cache_file(path, sink.getvalue().to_pybytes())
     except (ImportError, OSError, ValueError, TypeError) as e:
         logger.debug('no parsed copy at %s: %s', path, e)
         return False
@@ -4467,6 +4631,7 @@ class HttpRepository(WebRepository):
 
     @classmethod
     def check(cls, settings, origin):
+        _move_userinfo(settings, 'base_url', origin)
         super().check(settings, origin)
         if settings.get('password') and not settings.get('login'):
             raise ConfigError(f'{origin}: a password needs a login')
@@ -5178,7 +5343,7 @@ class FigshareRepository(RemoteRepository):
 
     def _download_index(self, entry: dict) -> bytes:
         """Fetch a ``.one_root`` file through the transfer engine (verified by its md5)."""
-        self.dirs.cache.mkdir(parents=True, exist_ok=True)
+        private_folder(self.dirs.cache)
         tmp = self.dirs.cache / f'.figshare-{self.article_id}-{entry["id"]}.one_root'
         item = Download(
             entry['download_url'], tmp, entry.get('size'), entry.get('computed_md5') or None
@@ -5276,7 +5441,7 @@ class FigshareRepository(RemoteRepository):
                 if f is not current:
                     self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
             return False
-        self.dirs.cache.mkdir(parents=True, exist_ok=True)
+        private_folder(self.dirs.cache)
         fd, tmp = tempfile.mkstemp(prefix='upload.', dir=self.dirs.cache)
         try:
             with os.fdopen(fd, 'wb') as f:
@@ -5484,6 +5649,24 @@ def _check_url(value, what: str) -> str:
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise ConfigError(f'{what} must be an http(s) URL, not {mask_url(url)!r}')
     return url if url.endswith('/') else url + '/'
+
+
+def _move_userinfo(settings: dict, key: str, origin: str) -> None:
+    """``http://user:pw@host/`` in a URL setting: the user and password move to ``login``
+    and ``password`` (unless set), and the URL loses them, so that no URL onelight prints,
+    caches or sends holds a password."""
+    url = settings.get(key)
+    parts = urllib.parse.urlsplit(url or '')
+    if not url or '@' not in parts.netloc:
+        return
+    user, _, password = parts.netloc.rpartition('@')[0].partition(':')
+    settings.setdefault('login', None)
+    if not settings.get('login'):
+        settings['login'] = urllib.parse.unquote(user)
+    if not settings.get('password') and password:
+        settings['password'] = urllib.parse.unquote(password)
+    host = parts.netloc.rpartition('@')[2]
+    settings[key] = urllib.parse.urlunsplit(parts._replace(netloc=host))
 
 
 def _check_number(value, what: str, kind, low, high):

@@ -24,8 +24,22 @@ def home(tmp_path, monkeypatch):
     monkeypatch.setenv('USERPROFILE', str(home))
     monkeypatch.delenv('ONELIGHT_OFFLINE', raising=False)
     onelight.reset_default()
+    reset_logger()
     yield home
     onelight.reset_default()
+    reset_logger()
+
+
+def reset_logger():
+    """Undo what an in-process CLI run did to the onelight logger (its own handler, no
+    propagation), so that caplog sees what the next test logs."""
+    import logging
+
+    log = logging.getLogger('onelight')
+    log.handlers[:] = []
+    log.propagate = True
+    log.setLevel(logging.NOTSET)
+    onelight._LazyLogger.setup = None
 
 
 def add_edge_cases(root: Path) -> None:

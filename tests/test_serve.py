@@ -20,14 +20,32 @@ def server(alf_root):
         yield srv
 
 
-def test_index_is_one_column_and_revalidates(server, alf_root):
+def test_index_has_two_columns_for_the_original_client_and_revalidates(server, alf_root):
     resp = requests.get(server.url + '.one_root', timeout=5)
-    lines = resp.text.splitlines()
-    assert lines == onelight.scan(alf_root).files
+    lines = [line.split('\t') for line in resp.text.splitlines()]
+    assert [path for path, _ in lines] == onelight.scan(alf_root).files
+    assert all(url == onelight.join_url(server.url, path) for path, url in lines)
     again = requests.get(
         server.url + '.one_root', headers={'If-None-Match': resp.headers['ETag']}, timeout=5
     )
     assert again.status_code == 304
+
+
+def test_onelight_readers_get_sizes(server, alf_root):
+    agent = {'User-Agent': f'onelight/{onelight.__version__}'}
+    resp = requests.get(server.url + '.one_root', headers=agent, timeout=5)
+    rows = [line.split('\t') for line in resp.text.splitlines()]
+    assert all(len(r) == 4 and r[1] == '' and r[3] == '' for r in rows)
+    assert {r[0]: int(r[2]) for r in rows} == {
+        p: (alf_root / p).stat().st_size for p in onelight.scan(alf_root).files
+    }
+
+
+def test_a_folder_s_own_index_is_published(alf_root):
+    onelight.write_index(alf_root, base_url='http://example.org/data/', checksums=True)
+    own = (alf_root / '.one_root').read_bytes()
+    with onelight.AlfServer(alf_root, port=0) as srv:
+        assert requests.get(srv.url + '.one_root', timeout=5).content == own
 
 
 def test_ranges(server, alf_root):
