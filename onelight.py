@@ -143,6 +143,11 @@ class UnsafeURLError(TransferError):
     """A URL (an index line, a redirect) that onelight refuses to send a request to."""
 
 
+class MaybeSentError(TransferError):
+    """A request that is not safe to repeat (a POST) broke off after it was sent: the
+    server may have acted on it."""
+
+
 class TooLargeError(TransferError):
     """A body, index, table or listing is larger than onelight's cap for it."""
 
@@ -3155,7 +3160,7 @@ class TransferEngine:
         except (urllib3.exceptions.HTTPError, OSError) as e:
             if repeatable:
                 raise _Resumable(_reason(e)) from None
-            raise TransferError(
+            raise MaybeSentError(
                 f'{self.name}: {method} {mask_url(url)} broke off ({_reason(e)}); it may '
                 'have reached the server'
             ) from None
@@ -5493,28 +5498,51 @@ class FigshareRepository(RemoteRepository):
         return size
 
     def _create(self, name: str, size: int, md5: str) -> dict:
-        body = self.api(
-            'POST',
-            self._files_path(True),
-            expect=(201,),
-            json={'name': name, 'size': size, 'md5': md5},
+        """Create a file record. A POST whose connection broke may have created it: before
+        sending it again, the article's listing is asked for a record of this name, size
+        and md5 still waiting for its parts, which is then used (no duplicate file)."""
+
+        def attempt(number):
+            if number:
+                for f in self.list_files(private=True):
+                    if (f.get('name'), f.get('size'), f.get('supplied_md5')) == (
+                        name,
+                        size,
+                        md5,
+                    ) and _status(f) == 'created':
+                        return self._file_record(int(f['id']))
+            body = self.api(
+                'POST',
+                self._files_path(True),
+                expect=(201,),
+                json={'name': name, 'size': size, 'md5': md5},
+            )
+            return self._file_record(_figshare_id(body.get('location'), 'file'))
+
+        return self.engine.policy.run(
+            attempt, f'repository "{self.name}": creating {name} on figshare', (MaybeSentError,)
         )
-        file_id = int(str(body['location']).rstrip('/').rsplit('/', 1)[1])
-        return self._file_record(file_id)
 
     def _file_record(self, file_id: int) -> dict:
         """GET a file record; a new one can answer 404 for a short while."""
         path = f'{self._files_path(True)}/{file_id}'
-        delay = 0.05
-        for _ in range(12):
-            resp = self.engine.request('GET', f'{self.settings["api_url"]}/{path}')
-            if resp.status_code != 404:
-                break
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+        url = f'{self.settings["api_url"]}/{path}'
+        last = []
+
+        def answered():
+            last[:] = [self.engine.request('GET', url)]
+            return None if last[0].status_code == 404 else last[0]
+
+        try:
+            resp = self.engine.policy.poll(answered, f'{path} is not there yet', limit=10.0)
+        except TransferError:
+            resp = last[0]
         if resp.status_code != 200:
             raise self._api_error(resp, path)
-        return resp.json()
+        record = resp.json()
+        if not isinstance(record, dict):
+            raise RepositoryError(f'repository "{self.name}": figshare sent no file record')
+        return record
 
     def _send_parts(self, record: dict, path: Path, progress, stop) -> None:
         """PUT the parts the upload service does not have yet (several at once if big)."""
@@ -5549,25 +5577,23 @@ class FigshareRepository(RemoteRepository):
         """Tell figshare the parts are in, then wait for its md5 check to pass."""
         path = f'{self._files_path(True)}/{record["id"]}'
         self.api('POST', path, expect=(201, 202))
-        delay = 0.05
-        deadline = time.monotonic() + max(60.0, self.settings['timeout'])
-        while True:
+
+        def checked():
             status = _status(self._file_record(record['id']))
-            if status == 'available':
-                return
             if status == 'ic_failure':
                 raise IntegrityError(
                     f'repository "{self.name}": figshare found that '
                     f'{record["name"]} does not match its md5; it will be '
                     'uploaded again next time'
                 )
-            if time.monotonic() > deadline:
-                raise TransferError(
-                    f'repository "{self.name}": {record["name"]} is still '
-                    f"'{status}' on figshare; run the upload again later"
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            return True if status == 'available' else None
+
+        self.engine.policy.poll(
+            checked,
+            f'repository "{self.name}": {record["name"]} is not yet available on figshare; '
+            'run the upload again later',
+            limit=max(60.0, self.settings['timeout']),
+        )
 
     def _add_usage(self) -> None:
         """Add onelight's usage instructions to the article description, once."""
@@ -5609,6 +5635,15 @@ class FigshareRepository(RemoteRepository):
         self.publish_listing_index(sorted(kept), checksums=checksums)
         self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
         return {'removed': removed, 'files': len(kept), 'article_id': self.article_id}
+
+
+def _figshare_id(value, what: str) -> int:
+    """The number at the end of a figshare ``location`` URL (or a number); RepositoryError
+    when the API sent something else."""
+    text = str(value or '').rstrip('/').rsplit('/', 1)[-1]
+    if not re.fullmatch(r'[0-9]{1,18}', text):
+        raise RepositoryError(f'figshare sent a {what} location that is no id: {_printable(text)}')
+    return int(text)
 
 
 def _status(entry: dict) -> str:

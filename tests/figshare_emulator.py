@@ -72,6 +72,9 @@ class Emulator:
         self.status_delay = 0.0  # seconds from completion to 'available' / 'ic_failure'
         self.invalid_token_status = 403  # figshare answers 403 in practice (401 documented)
         self.transient_500 = 0  # the next N API requests answer 500
+        # the next N "create file" POSTs are acted upon, then the connection drops unanswered
+        # (what a client sees when a connection resets after the server took the request)
+        self.reset_after_create = 0
         self.download_403 = 0  # the next N download-host requests answer 403
         self.part_size = PART_SIZE
         self.quota = 20 * 10**9
@@ -332,6 +335,11 @@ def _make_handler(emu, role):
                 )
                 article.files[record.id] = record
                 location = f'{emu.api_url}/account/articles/{article.id}/files/{record.id}'
+                if emu.reset_after_create > 0:
+                    emu.reset_after_create -= 1
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
                 return self.reply(201, {'location': location}, {'Location': location})
             if file_id:
                 record = article.files.get(int(file_id))

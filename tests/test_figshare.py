@@ -303,3 +303,20 @@ def test_quota_error_shows_figshares_message(alf_root, figshare, tmp_path):
     with pytest.raises(onelight.RepositoryError, match='Quota exceeded') as err:
         upload(emu, article, alf_root, tmp_path)
     assert not isinstance(err.value, onelight.AuthError)
+
+
+def test_a_create_that_broke_off_is_looked_for_before_it_is_sent_again(
+    alf_root, figshare, tmp_path
+):
+    """The connection resets after figshare created the file record: the upload finds that
+    record and uses it, instead of failing or creating a second one."""
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    emu.reset_after_create = 2
+    report = upload(emu, article, alf_root, tmp_path)
+    source = onelight.scan(alf_root).files
+    assert report.files == len(source)
+    names = emu.names(article)
+    assert len(names) == len(set(names)) == len(source) + 1
+    creates = [e for e in emu.log if e[0] == 'api' and e[1] == 'POST' and e[2].endswith('/files')]
+    assert len(creates) == len(source) + 1  # each file (and the index) created exactly once
