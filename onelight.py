@@ -899,6 +899,7 @@ SAFE_URL_PATTERN = (
     r'(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f\\]*)?$'
 )
 _SAFE_URL = re.compile(SAFE_URL_PATTERN)
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # never in a name: tab and newline included
 _SIZE_RE = r'^[0-9]{1,18}$'
 _MD5_RE = r'^[0-9a-fA-F]{32}$'
 _SESSION_PATH_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
@@ -1000,7 +1001,11 @@ def _arrow_lines(data: bytes):
         return pa.array([], pa.string())
     table = pv.read_csv(
         io.BytesIO(data),
-        read_options=pv.ReadOptions(column_names=['line'], use_threads=False),
+        # one block for the whole piece: a line longer than a block (1 MiB by default) would
+        # stop the reader; here it is one more line, too long, skipped with a warning
+        read_options=pv.ReadOptions(
+            column_names=['line'], use_threads=False, block_size=len(data) + 1
+        ),
         parse_options=pv.ParseOptions(
             delimiter='\x1f', quote_char=False, escape_char=False, ignore_empty_lines=False
         ),
@@ -1899,11 +1904,11 @@ class OneTables:
         return out
 
     @classmethod
-    def from_files(cls, files: dict, origin: str) -> OneTables:
+    def from_files(cls, files: dict, origin: str, limit: int = 1 << 30) -> OneTables:
         """Read the tables from their bytes (``{'sessions.pqt': ..., 'datasets.pqt': ...}``
         or ``{'cache.zip': ...}``); DataFormatError when they are not ONE's tables."""
         if ONE_CACHE_ZIP in files:
-            files = _unzip_tables(files[ONE_CACHE_ZIP], origin)
+            files = _unzip_tables(files[ONE_CACHE_ZIP], origin, limit)
         pq = _require('pyarrow.parquet', 'parquet', 'reading ONE cache tables')
         frames, created = [], ''
         for name in ONE_TABLES:
@@ -1912,7 +1917,9 @@ class OneTables:
             except KeyError:
                 raise DataFormatError(f'{origin}: no {name} among the ONE cache tables') from None
             except Exception as e:  # pyarrow raises several kinds for a bad file
-                raise DataFormatError(f'{origin}: {name} is not a parquet table: {e}') from None
+                raise DataFormatError(
+                    f'{origin}: {name} is not a parquet table: {_first_line(e)}'
+                ) from None
             meta = (table.schema.metadata or {}).get(b'one_metadata')
             if meta:
                 with contextlib.suppress(ValueError):
@@ -1920,7 +1927,7 @@ class OneTables:
             frames.append(table.to_pandas(ignore_metadata=True))  # no index rebuilt: flat
         sessions = _flat_table(frames[0], ['id'], ('lab', 'subject', 'date', 'number'), origin)
         datasets = _flat_table(frames[1], ['eid', 'id'], ('rel_path',), origin)
-        return cls(sessions, datasets, 0, created)
+        return cls(*_checked_tables(sessions, datasets, origin), 0, created)
 
     def index_lines(self, url_of=None) -> bytes:
         """A 4-column ``.one_root`` of the datasets that exist (``url_of(paths, ids)`` gives
@@ -2079,15 +2086,41 @@ def _parquet_bytes(frame: pd.DataFrame, meta: dict) -> bytes:
     return sink.getvalue()
 
 
-def _unzip_tables(data: bytes, origin: str) -> dict:
+def _unzip_tables(data: bytes, origin: str, limit: int = 1 << 30) -> dict:
+    """The tables inside ``cache.zip``, each at most ``limit`` bytes once inflated (read
+    against the limit, whatever the zip's directory claims); DataFormatError naming the file
+    for anything else (a bad CRC, corrupt deflate, encryption, an unknown method)."""
     import zipfile
+    import zlib
 
+    where = f'{origin}: {ONE_CACHE_ZIP}'
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = {PurePosixPath(n).name: n for n in z.namelist()}
-            return {t: z.read(names[t]) for t in ONE_TABLES if t in names}
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DataFormatError(f'{origin}: {ONE_CACHE_ZIP} is not a zip file: {e}') from None
+            out = {}
+            for table in ONE_TABLES:
+                if table not in names:
+                    continue
+                with z.open(names[table]) as member:
+                    body = member.read(limit + 1)
+                if len(body) > limit:
+                    raise TooLargeError(
+                        f'{where}: {table} is larger than {limit >> 20} MiB inflated; refused '
+                        '(raise the max_index_mb setting if it is right)'
+                    )
+                out[table] = body
+            return out
+    except TooLargeError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
+        raise DataFormatError(f'{where} is not a readable zip file: {_first_line(e)}') from None
+    except (NotImplementedError, RuntimeError) as e:  # an unknown method, encryption
+        raise DataFormatError(f'{where} cannot be read: {_first_line(e)}') from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return _printable(text.splitlines()[0], 160) if text else type(error).__name__
 
 
 def _flat_table(frame: pd.DataFrame, keys: list, columns, origin: str) -> pd.DataFrame:
@@ -2101,6 +2134,65 @@ def _flat_table(frame: pd.DataFrame, keys: list, columns, origin: str) -> pd.Dat
         raise DataFormatError(f'{origin}: {name} lacks the column(s) {", ".join(missing)}')
     text = pd.api.types.is_string_dtype
     return frame.assign(**{k: frame[k].astype(str) for k in keys if not text(frame[k].dtype)})
+
+
+def _checked_tables(sessions: pd.DataFrame, datasets: pd.DataFrame, origin: str) -> tuple:
+    """ONE cache tables read from outside, checked before anything in them names a path or
+    a URL: DataFormatError (one line, naming the table) for what makes them unusable (no
+    rows of sessions, null or non-text lab and subject, numbers or dates that are none);
+    a warning, and the rows left out, for text that would inject lines or leave a folder
+    (control characters, ``..``, absolute paths) and for duplicate ids (the first wins)."""
+    if len(sessions) == 0 and len(datasets):
+        raise DataFormatError(f'{origin}: sessions.pqt has no rows')
+    for column in ('lab', 'subject'):
+        values = sessions[column]
+        if values.isna().any() or not all(isinstance(v, str) for v in values.to_numpy(object)):
+            raise DataFormatError(f'{origin}: sessions.pqt has a null or non-text {column}')
+    if pd.to_numeric(sessions['number'], errors='coerce').isna().any():
+        raise DataFormatError(f'{origin}: sessions.pqt has a number that is not one')
+    dates = pd.to_datetime(
+        sessions['date'].astype(str).str[:10], errors='coerce', format='%Y-%m-%d'
+    )
+    if dates.isna().any():
+        raise DataFormatError(f'{origin}: sessions.pqt has a date that is not one')
+    sessions = _drop_rows(
+        sessions,
+        sessions['id'].duplicated().to_numpy(),
+        origin,
+        'sessions.pqt',
+        'duplicate id',
+    )
+    text = (sessions['lab'] + '/' + sessions['subject']).to_numpy(object)
+    sessions = _drop_rows(
+        sessions, ~_safe_relpaths(text), origin, 'sessions.pqt', 'unsafe lab or subject'
+    )
+    rel = datasets['rel_path']
+    if not all(isinstance(r, str) for r in pd.unique(rel.to_numpy(object))):
+        raise DataFormatError(f'{origin}: datasets.pqt has a rel_path that is not text')
+    rel = rel.astype(str).str.replace('\\', '/', regex=False)
+    distinct = pd.unique(rel.to_numpy(object))
+    safe = dict(zip(distinct, _safe_relpaths(distinct)))
+    ok = rel.map(safe).to_numpy(bool)
+    datasets = _drop_rows(datasets, ~ok, origin, 'datasets.pqt', 'unsafe rel_path')
+    dup = datasets.duplicated(['eid', 'id']).to_numpy()
+    datasets = _drop_rows(datasets, dup, origin, 'datasets.pqt', 'duplicate id')
+    return sessions, datasets
+
+
+def _drop_rows(table: pd.DataFrame, bad, origin: str, name: str, why: str) -> pd.DataFrame:
+    bad = np.asarray(bad, dtype=bool)
+    if not bad.any():
+        return table
+    first = table[bad].iloc[0].to_dict()
+    logger.warning(
+        '%s: %s: %d row(s) left out (%s), e.g. %s',
+        origin,
+        name,
+        int(bad.sum()),
+        why,
+        _printable(str(first), 160),
+    )
+    return table[~bad].reset_index(drop=True)
 
 
 def write_one_tables(root: Path, index: Index, sizes, md5s=None, date_created='') -> OneTables:
@@ -2379,14 +2471,17 @@ def journal_path(dest: Path) -> Path:
     return dest.with_name(dest.name + JOURNAL_SUFFIX)
 
 
+def _header_safe(value) -> bool:
+    """Whether ``value`` may be sent as a header value (printable ASCII, bounded)."""
+    return isinstance(value, str) and re.fullmatch(r'[\x20-\x7e]{1,1024}', value) is not None
+
+
 def _validator_of(resp) -> str | None:
     """What identifies the version of a file a server sent, for ``If-Range``: its strong
     ETag, else its Last-Modified (None: nothing, and then a broken download starts over)."""
     etag = resp.headers.get('etag') or ''
     value = etag if etag and not etag.startswith('W/') else resp.headers.get('last-modified')
-    if value and re.fullmatch(r'[\x20-\x7e]{1,1024}', value):
-        return value
-    return None
+    return value if _header_safe(value) else None
 
 
 @dataclass
@@ -2415,7 +2510,7 @@ class _PartState:
         if not isinstance(data, dict) or data.get('size') != size:
             return None
         validator, segment, done = data.get('validator'), data.get('segment'), data.get('done')
-        if not (isinstance(validator, str) and re.fullmatch(r'[\x20-\x7e]{1,1024}', validator)):
+        if not _header_safe(validator):
             return None
         if segment not in (None, SEGMENT_SIZE) or not isinstance(done, dict):
             return None
@@ -4171,7 +4266,21 @@ class RemoteRepository(Repository):
             'backoff', 'float', 0.5, 'seconds before the first retry, doubling', low=0, high=60
         ),
         Setting('one_cache', 'bool', False, "downloads keep ONE's cache tables up to date"),
+        Setting(
+            'max_index_mb',
+            'int',
+            1024,
+            'largest index, table or listing accepted, in MiB once decoded',
+            low=1,
+            high=1 << 20,
+        ),
     )
+
+    @property
+    def index_limit(self) -> int:
+        """The most bytes an index, a table (or a member of ``cache.zip``) or a listing
+        may hold, decoded: a small compressed bomb stops there."""
+        return self.settings['max_index_mb'] << 20
 
     def _engine_options(self) -> dict:
         s = self.settings
@@ -4408,10 +4517,10 @@ class WebRepository(RemoteRepository):
                 raise offline from None
         changed = self._read_cached_meta(key).get('md5') != meta.get('md5')
         if data is not None and (changed or self.settings['tables_url']):
-            tables = self.read_tables()
+            tables = self._tables_beside_index()
             self._note_cached(self.index_url, tables=tables is not None)  # once per version
         elif data is not None:
-            tables = self.read_tables() if meta.get('tables') else None
+            tables = self._tables_beside_index() if meta.get('tables') else None
         elif not self.offline:
             tables = self.read_tables(required=True)
         with_index = data is not None
@@ -4513,6 +4622,16 @@ class WebRepository(RemoteRepository):
         base = where if where.endswith('/') else where.rsplit('/', 1)[0] + '/'
         return [(name, base + name) for name in (*ONE_TABLES, ONE_CACHE_ZIP)]
 
+    def _tables_beside_index(self) -> OneTables | None:
+        """The tables of a repository that has a ``.one_root``: optional, so that tables
+        that cannot be read (a catch-all server's HTML page, a broken zip, a bomb) cost one
+        warning, and the index is used without them."""
+        try:
+            return self.read_tables()
+        except (DataFormatError, TooLargeError) as e:
+            logger.warning('%s; using %s without ONE cache tables', e, INDEX_NAME)
+            return None
+
     def read_tables(self, required: bool = False) -> OneTables | None:
         """The repository's ONE cache tables (cached like the index), None when it has none;
         ``required``: their absence is a NotFoundError. ``sources`` lists the URLs read."""
@@ -4539,16 +4658,29 @@ class WebRepository(RemoteRepository):
                     '"onelight upload" or "onelight index")'
                 )
             return None
-        tables = OneTables.from_files(files, f'ONE cache tables at {mask_url(where)}')
+        tables = OneTables.from_files(
+            files, f'ONE cache tables at {mask_url(where)}', self.index_limit
+        )
         tables.sources = sources
         return tables
 
     def _uuid_name_urls(self, paths: pd.Series, ids: pd.Series) -> pd.Series:
         """URLs of files stored with their dataset id before the extension
-        (``spikes.times.<uuid>.npy``), as the IBL release stores them."""
+        (``spikes.times.<uuid>.npy``), as the IBL release stores them. An id that is not
+        letters, digits and hyphens would take the URL out of its folder: no URL."""
+        good = ids.str.fullmatch(r'[0-9A-Za-z-]{1,64}').fillna(False).to_numpy(bool)
+        if not good.all():
+            logger.warning(
+                'repository "%s": %d dataset id(s) refused for file names, e.g. %s',
+                self.name,
+                int((~good).sum()),
+                _printable(str(ids[~good].iloc[0])),
+            )
+            ids = ids.where(good, '')
         head, _, ext = (paths.str.rpartition('.')[i] for i in range(3))
         named = (head + '.' + ids + '.' + ext).tolist()
-        return pd.Series(_urls_of(self.base_url, named), index=paths.index)
+        urls = pd.Series(_urls_of(self.base_url, named), index=paths.index)
+        return urls.where(good, 'refused:')  # not http(s): the index skips that line
 
     def _cached_get(
         self, url: str, key: str, what: str = 'index', body_if_unchanged: bool = True
@@ -4577,11 +4709,11 @@ class WebRepository(RemoteRepository):
             if body is not None:
                 return body
         headers = {}
-        if meta.get('etag'):
+        if _header_safe(meta.get('etag')):  # read back from a cache file: checked
             headers['If-None-Match'] = meta['etag']
-        if meta.get('last_modified'):
+        if _header_safe(meta.get('last_modified')):
             headers['If-Modified-Since'] = meta['last_modified']
-        resp = self.engine.request('GET', url, headers=headers)
+        resp = self._get_bounded(url, headers, what)
         if resp.status_code == 304 and meta:
             validated[key] = True
             if not body_if_unchanged:
@@ -4589,7 +4721,7 @@ class WebRepository(RemoteRepository):
             body, _ = self._read_cached_index(key)
             if body is not None:
                 return body
-            resp = self.engine.request('GET', url)  # the cached copy is corrupt: all again
+            resp = self._get_bounded(url, {}, what)  # the cached copy is corrupt: all again
         if resp.status_code == 404:
             validated[key] = False
             raise self._missing(what, url)
@@ -4606,6 +4738,15 @@ class WebRepository(RemoteRepository):
         )
         validated[key] = True
         return body
+
+    def _get_bounded(self, url: str, headers: dict, what: str) -> Reply:
+        """GET an index, table or listing, at most ``max_index_mb`` of it."""
+        try:
+            return self.engine.request(
+                'GET', url, headers=headers, limit=self.index_limit, what=what
+            )
+        except TooLargeError as e:
+            raise TooLargeError(f'{e} (raise the max_index_mb setting if it is right)') from None
 
     def _missing(self, what: str, url: str) -> NotFoundError:
         return NotFoundError(
@@ -5034,7 +5175,8 @@ class S3Repository(WebRepository):
         prefix = self.settings['prefix'] + '/' if self.settings['prefix'] else ''
         path_style = bool(self.settings.get('endpoint_url'))
         url = self.bucket_url.rstrip('/') if path_style else self.bucket_url
-        found, token = {}, None
+        found, token, seen, where = {}, None, set(), f'the listing of {self.bucket_url}'
+        most = self.index_limit // 64  # keys at most: a listing as large as an index may be
         while True:
             params = {'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url'}
             if prefix:
@@ -5042,32 +5184,55 @@ class S3Repository(WebRepository):
             if token:
                 params['continuation-token'] = token
             query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
-            resp = self.engine.request('GET', f'{url}?{query}')
+            resp = self.engine.request('GET', f'{url}?{query}', what='bucket listing')
             if resp.status_code == 404:
                 raise NotFoundError(
                     f'repository "{self.name}": bucket {self.settings["bucket"]} does not exist '
                     f'at {mask_url(self.bucket_url)}'
                 )
             self.engine.check(resp, 'bucket listing')
-            page = _parse_xml(resp.content, f'the listing of {self.bucket_url}')
+            page = _parse_xml(resp.content, where)
             for item in page.iter(f'{S3_NAMESPACE}Contents'):
-                key = urllib.parse.unquote(item.findtext(f'{S3_NAMESPACE}Key') or '')
+                key = item.findtext(f'{S3_NAMESPACE}Key')
+                size = (item.findtext(f'{S3_NAMESPACE}Size') or '').strip()
+                if key is None or not re.fullmatch(r'[0-9]{1,18}', size):
+                    raise DataFormatError(
+                        f'{where}: an entry without a Key or with a Size that is no number '
+                        f'({_printable(str(key))}, {_printable(size)})'
+                    )
+                key = urllib.parse.unquote(key)
                 etag = (item.findtext(f'{S3_NAMESPACE}ETag') or '').strip('"').lower()
-                size = int(item.findtext(f'{S3_NAMESPACE}Size') or 0)
                 if key.startswith(prefix):
                     md5 = etag if re.fullmatch(r'[0-9a-f]{32}', etag) else None
-                    found[key[len(prefix) :]] = (size, md5)
+                    found[key[len(prefix) :]] = (int(size), md5)
+            if len(found) > most:
+                raise TooLargeError(
+                    f'{where} holds more than {most} keys; refused (raise the max_index_mb '
+                    'setting if it is right)'
+                )
             token = page.findtext(f'{S3_NAMESPACE}NextContinuationToken')
             if page.findtext(f'{S3_NAMESPACE}IsTruncated') != 'true' or not token:
                 return found
+            if token in seen:
+                raise RepositoryError(f'{where} repeats a continuation token: it would never end')
+            seen.add(token)
 
-    @staticmethod
-    def _listing_lines(objects: dict) -> bytes:
-        """A 4-column index of the objects inside session folders (the rest is not data)."""
+    def _listing_lines(self, objects: dict) -> bytes:
+        """A 4-column index of the objects inside session folders (the rest is not data).
+        A key with a control character (a newline would make it two index lines) is
+        refused, with a warning."""
+        unsafe = [rel for rel in objects if _CONTROL.search(rel)]
+        if unsafe:
+            logger.warning(
+                'repository "%s": %d key(s) with control characters refused, e.g. %s',
+                self.name,
+                len(unsafe),
+                _printable(unsafe[0]),
+            )
         lines = [
             f'{rel}\t\t{size}\t{md5 or ""}'
             for rel, (size, md5) in sorted(objects.items())
-            if rel.count('/') >= 5 and not is_partial_name(rel)
+            if rel.count('/') >= 5 and not is_partial_name(rel) and not _CONTROL.search(rel)
         ]
         return ''.join(line + '\n' for line in lines).encode('utf-8')
 
@@ -5299,20 +5464,24 @@ class FigshareRepository(RemoteRepository):
         """Every file of the article (``page_size`` 1000, until a short page)."""
         private = self.private if private is None else private
         files, page = [], 1
+        most = self.index_limit // 256  # records at most: a listing as large as an index
         while True:
             batch = self.api(
                 'GET',
                 self._files_path(private),
                 params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE},
             )
-            files += batch
+            files += _checked_file_records(batch, f'figshare article {self.article_id}')
             if len(batch) < FIGSHARE_PAGE_SIZE:
                 break
+            if len(files) > most:
+                raise TooLargeError(
+                    f'repository "{self.name}": figshare article {self.article_id} lists more '
+                    f'than {most} files; refused (raise the max_index_mb setting if it is right)'
+                )
             page += 1
         if private:  # private files are downloaded with the token, from their own host
-            self.engine.trusted |= {
-                origin_of(f['download_url']) for f in files if f.get('download_url')
-            }
+            self.engine.trust(f['download_url'] for f in files if f.get('download_url'))
         return files
 
     # ------------------------------------------------------------------------------ reading
@@ -5347,7 +5516,14 @@ class FigshareRepository(RemoteRepository):
         return index
 
     def _download_index(self, entry: dict) -> bytes:
-        """Fetch a ``.one_root`` file through the transfer engine (verified by its md5)."""
+        """Fetch a ``.one_root`` file through the transfer engine (verified by its md5),
+        at most ``max_index_mb`` of it."""
+        if not isinstance(entry.get('size'), int) or entry['size'] > self.index_limit:
+            raise TooLargeError(
+                f'repository "{self.name}": the {INDEX_NAME} of figshare article '
+                f'{self.article_id} is larger than {self.index_limit >> 20} MiB or has no size; '
+                'refused (raise the max_index_mb setting if it is right)'
+            )
         private_folder(self.dirs.cache)
         tmp = self.dirs.cache / f'.figshare-{self.article_id}-{entry["id"]}.one_root'
         item = Download(
@@ -5656,6 +5832,38 @@ def _group_by_name(files: list) -> dict:
     for f in sorted(files, key=lambda f: f['id']):
         groups.setdefault(f['name'], []).append(f)
     return groups
+
+
+def _checked_file_records(batch, where: str) -> list:
+    """A page of figshare's file listing, read as hostile: a list of records, each with an
+    integer id and a name without control characters (others are left out, with a
+    warning), a size that is a number or none, and a download URL that passes
+    ``check_url`` or none."""
+    if not isinstance(batch, list):
+        raise DataFormatError(f'{where}: the file listing is not a list')
+    out, refused = [], []
+    for f in batch:
+        if not isinstance(f, dict):
+            raise DataFormatError(f'{where}: the file listing holds a record that is no object')
+        ok = (
+            isinstance(f.get('id'), int)
+            and isinstance(f.get('name'), str)
+            and not _CONTROL.search(f['name'])
+            and (f.get('size') is None or isinstance(f.get('size'), int))
+        )
+        url = f.get('download_url')
+        if ok and url is not None and unsafe_url_reason(url):
+            ok = False
+        (out if ok else refused).append(f)
+    if refused:
+        logger.warning(
+            '%s: %d file record(s) refused (no id, a name with control characters or a URL '
+            'that is not plain), e.g. %s',
+            where,
+            len(refused),
+            _printable(str(refused[0]), 160),
+        )
+    return out
 
 
 def _fill_from_listing(index: Index, listing: list) -> None:
