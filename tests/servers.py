@@ -3,6 +3,7 @@ switchable faults, WebDAV (wsgidav) and FTP (pyftpdlib). Each binds port 0 and i
 the fixture that made it."""
 
 import base64
+import gzip
 import hashlib
 import threading
 import time
@@ -34,7 +35,7 @@ class FaultHandler(onelight.RangeRequestHandler):
             return
         if kind == 'redirect':
             self.send_response(302)
-            self.send_header('Location', fault[1] + rel)
+            self.send_header('Location', fault[1] + (rel if len(fault) < 3 else fault[2]))
             self.send_header('Content-Length', '0')
             self.end_headers()
             return
@@ -49,6 +50,27 @@ class FaultHandler(onelight.RangeRequestHandler):
                 self.server.in_flight -= 1
         if kind == 'ignore_range':
             del self.headers['Range']
+        if kind == 'overrun' and self.headers.get('Range'):  # a 206 past the end asked for
+            start = self.headers['Range'].split('=', 1)[1].split('-', 1)[0]
+            del self.headers['Range']
+            self.headers['Range'] = f'bytes={start}-'
+        if kind == 'gzip_bomb':  # decoded, the body is far larger than the file
+            body = gzip.compress(b'\0' * fault[1], compresslevel=1)
+            self.send_response(200)
+            self.send_header('Content-Encoding', 'gzip')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if kind == 'body':  # any answer at all, e.g. HTML from a catch-all server
+            _, code, headers, body = fault
+            self.send_response(code)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self.fault = fault
         super().serve(head)
 
@@ -101,8 +123,8 @@ class FaultHandler(onelight.RangeRequestHandler):
 class FaultServer(onelight.AlfServer):
     """An AlfServer that records requests and plays queued faults."""
 
-    def __init__(self, root, auth=None):
-        super().__init__(root, port=0, handler=FaultHandler)
+    def __init__(self, root, auth=None, bind='127.0.0.1'):
+        super().__init__(root, bind=bind, port=0, handler=FaultHandler)
         self.lock = threading.Lock()
         self.requests = []
         self.faults = {}

@@ -1,0 +1,180 @@
+"""Attacks by a hostile publisher, a hostile network and a hostile neighbour on disk, against
+real servers on 127.0.0.1 (the repository) and 127.0.0.2 (the attacker). Each test is
+written as the attack first: what the attacker tries, then what onelight must not do."""
+
+import gzip
+import io
+import json
+import logging
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import http_one
+from servers import FaultServer
+
+import onelight
+
+CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
+SPIKES = f'{CORI1}/alf/spikes.times.npy'
+AUTH = ('alice', 's3cret')
+
+
+@pytest.fixture
+def attacker(tmp_path, serve):
+    """A server on another origin (127.0.0.2) that records every request it gets."""
+    root = tmp_path / 'attacker'
+    (root / 'f').parent.mkdir(parents=True, exist_ok=True)
+    (root / 'f').write_bytes(b'evil')
+    try:
+        server = FaultServer(root, bind='127.0.0.2').start()
+    except OSError:  # pragma: no cover - a system without 127.0.0.2
+        pytest.skip('127.0.0.2 is not available here')
+    server.add_fault('*', *[('body', 200, {}, b'evil')] * 50)  # any path: the attacker's bytes
+    yield server
+    server.stop()
+
+
+def index_lines(root: Path, url: str) -> list:
+    onelight.write_index(root, base_url=url)
+    return (root / '.one_root').read_text().splitlines()
+
+
+def dest_of(tmp_path, rel):
+    lab, _, subject, date, number, *rest = rel.split('/')
+    return tmp_path.joinpath('dl', lab, subject, date, number, *rest)
+
+
+def credentials_seen(server) -> list:
+    return [r for r in server.requests if r[2]]
+
+
+# ----------------------------------------------------------------------------- 1. secrets
+@pytest.mark.parametrize(
+    'make_url',
+    [
+        lambda a, r: f'http://127.0.0.2:{a}\\@127.0.0.1:{r}/f',  # urllib.parse vs urllib3
+        lambda a, r: f'http://127.0.0.2:{a}/f#@127.0.0.1:{r}/',
+        lambda a, r: f'http://alice:s3cret@127.0.0.2:{a}/f',
+        lambda a, r: f'http://127.0.0.2:{a}/f x',
+        lambda a, r: f'http://127.0.0.2:{a}/f\x0b',
+        lambda a, r: f'http://127.0.0.2:{a}\u3002/f',  # a full stop that IDNA folds
+    ],
+    ids=['backslash', 'fragment-at', 'userinfo', 'space', 'control', 'non-ascii'],
+)
+def test_index_urls_that_parsers_read_differently_are_refused(
+    alf_root, serve, attacker, tmp_path, caplog, make_url
+):
+    server = serve(alf_root, auth=AUTH)
+    lines = index_lines(alf_root, server.url)
+    evil = make_url(attacker.server_address[1], server.server_address[1])
+    lines = [line for line in lines if not line.startswith(SPIKES)]
+    lines.append(f'{SPIKES}\t{evil}')
+    server.set_index(lines)
+    one = http_one(server, tmp_path, login=AUTH[0], password=AUTH[1])
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        paths = one.download(CORI1)
+    assert not credentials_seen(attacker)
+    assert all(r[1] != 'f' or not r[2] for r in attacker.requests)
+    if '#' not in evil:  # a fragment is never sent: that one is a plain URL
+        assert dest_of(tmp_path, SPIKES) not in paths
+        assert attacker.requests == []
+        assert 'URL refused' in caplog.text or 'refused the URL' in caplog.text
+    assert 's3cret' not in caplog.text
+
+
+def test_another_origin_in_the_index_gets_no_credential(alf_root, serve, attacker, tmp_path):
+    server = serve(alf_root, auth=AUTH)
+    lines = [line for line in index_lines(alf_root, server.url) if not line.startswith(SPIKES)]
+    lines.append(f'{SPIKES}\t{attacker.url}f')
+    server.set_index(lines)
+    one = http_one(server, tmp_path, login=AUTH[0], password=AUTH[1])
+    one.download(CORI1)
+    assert [r[:3] for r in attacker.requests] == [('GET', 'f', None)]
+    assert credentials_seen(server)  # the repository's own origin got it
+
+
+@pytest.mark.parametrize('form', ['plain', 'backslash', 'scheme-relative'])
+def test_a_redirect_never_carries_the_credential_away(
+    alf_root, serve, attacker, tmp_path, caplog, form
+):
+    server = serve(alf_root, auth=AUTH)
+    port, own = attacker.server_address[1], server.server_address[1]
+    target = {
+        'plain': (f'http://127.0.0.2:{port}/', 'f'),
+        'backslash': (f'http://127.0.0.2:{port}\\@127.0.0.1:{own}/', 'f'),
+        'scheme-relative': (f'//127.0.0.2:{port}/', 'f'),
+    }[form]
+    server.add_fault(SPIKES, ('redirect', *target))
+    one = http_one(server, tmp_path, login=AUTH[0], password=AUTH[1])
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        if form == 'backslash':
+            with pytest.raises(onelight.UnsafeURLError, match='refused the redirect'):
+                one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+            assert attacker.requests == []
+            assert 'refused the redirect' in caplog.text
+        else:  # followed without the credential; the attacker's bytes do not fit the index
+            with pytest.raises(onelight.IntegrityError, match='nothing was saved'):
+                one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+            assert [r[:3] for r in attacker.requests] == [('GET', 'f', None)]
+    assert not credentials_seen(attacker)
+
+
+def test_uuid_names_ids_cannot_leave_the_base_url(alf_root, serve, attacker, tmp_path, caplog):
+    """Dataset ids from the tables become file names: an id with a slash, dots or '@' would
+    take the URL out of base_url's folder, or to another host."""
+    server = serve(alf_root, auth=AUTH)
+    import pandas as pd
+
+    onelight.write_index(alf_root, base_url=server.url, one_cache=True)
+    datasets = pd.read_parquet(alf_root / 'datasets.pqt')
+    names = list(datasets.index.names)
+    datasets = datasets.reset_index()
+    evil_ids = ['../../../x', f'@127.0.0.2:{attacker.server_address[1]}', 'a/b', 'a\\b', '%2e%2e']
+    datasets['id'] = datasets['id'].astype(object)
+    datasets.loc[: len(evil_ids) - 1, 'id'] = evil_ids
+    datasets.set_index(names).to_parquet(alf_root / 'datasets.pqt')
+    server.files['datasets.pqt'] = alf_root / 'datasets.pqt'
+    server.files['sessions.pqt'] = alf_root / 'sessions.pqt'
+    server.index_data = None  # the URLs come from the ids
+    one = http_one(server, tmp_path, login=AUTH[0], password=AUTH[1], uuid_names=True)
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        one.search()
+        for session in one.search():  # the files are not stored under those names here
+            with pytest.raises(onelight.NotFoundError):
+                one.download(session)
+    assert 'refused' in caplog.text
+    assert attacker.requests == []
+    for rel in evil_ids:
+        assert not any(rel in str(r[1]) for r in server.requests)
+
+
+def test_a_password_in_base_url_is_never_printed_nor_cached(alf_root, serve, tmp_path):
+    from click.testing import CliRunner
+
+    server = serve(alf_root, auth=AUTH)
+    onelight.write_index(alf_root, base_url=server.url)
+    server.index_data = (alf_root / '.one_root').read_bytes()
+    url = server.url.replace('http://', f'http://{AUTH[0]}:{AUTH[1]}@')
+    runner = CliRunner()
+    result = runner.invoke(onelight.cli, ['add_repo', 'lab', '--type', 'http', '--base-url', url])
+    assert result.exit_code == 0, result.output
+    for args in (['-v', 'search'], ['-v', 'download', CORI1], ['repo', 'lab'], ['config']):
+        result = runner.invoke(onelight.cli, args)
+        assert result.exit_code == 0, result.output
+        assert AUTH[1] not in result.output, args
+        if args[0] == '-v':
+            assert 'GET' in result.output  # the verbose log is there, masked
+    assert credentials_seen(server)  # the password was used...
+    cache = Path(onelight.app_dirs().cache)
+    files = [p for p in cache.rglob('*') if p.is_file()]
+    assert files
+    for path in files:  # ...but never written into a cache file, and those are private
+        assert AUTH[1].encode() not in path.read_bytes(), path
+        if os.name != 'nt':
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    if os.name != 'nt':
+        for folder in {p.parent for p in files}:
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
