@@ -291,6 +291,20 @@ def write_cache_file(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data, mode=0o600)
 
 
+def parse_json(data):
+    """``json.loads`` of text from outside, where nesting too deep for the parser is a
+    JSONDecodeError (a ValueError) like any other malformed text, not a RecursionError.
+
+    >>> parse_json('[' * 100000)
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: nested too deeply: line 1 column 1 (char 0)
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError('nested too deeply', str(data[:0]), 0) from None
+
+
 def read_json_file(path: Path, what: str) -> dict:
     """Read a JSON object from ``path``; a syntax error names the file, line and column."""
     try:
@@ -300,7 +314,7 @@ def read_json_file(path: Path, what: str) -> dict:
     except OSError as e:
         raise ConfigError(f'cannot read {what} {path}: {e.strerror}') from None
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as e:
         raise ConfigError(
             f'{what} {path} is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}'
@@ -1922,8 +1936,8 @@ class OneTables:
                 ) from None
             meta = (table.schema.metadata or {}).get(b'one_metadata')
             if meta:
-                with contextlib.suppress(ValueError):
-                    created = json.loads(meta).get('date_created', created)
+                with contextlib.suppress(ValueError, AttributeError):
+                    created = str(parse_json(meta).get('date_created', created))
             frames.append(table.to_pandas(ignore_metadata=True))  # no index rebuilt: flat
         sessions = _flat_table(frames[0], ['id'], ('lab', 'subject', 'date', 'number'), origin)
         datasets = _flat_table(frames[1], ['eid', 'id'], ('rel_path',), origin)
@@ -2504,7 +2518,7 @@ class _PartState:
         there is none, or it does not fit."""
         try:
             with open(journal, 'rb') as f:
-                data = json.loads(f.read(1 << 20))
+                data = parse_json(f.read(1 << 20))
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or data.get('size') != size:
@@ -3002,7 +3016,7 @@ class Reply:
         return self.content.decode('utf-8', 'replace')
 
     def json(self):
-        return json.loads(self.content)
+        return parse_json(self.content)
 
 
 def read_bounded(resp, limit: int, what: str) -> bytes:
@@ -4126,7 +4140,7 @@ class Repository:
         """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
         body_path, meta_path = self._index_cache(key)
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = parse_json(meta_path.read_text())
             body = body_path.read_bytes()
         except (OSError, ValueError):
             return None, {}
@@ -4139,7 +4153,7 @@ class Repository:
         """The validators of a cached body (no body read), {} when there are none."""
         body_path, meta_path = self._index_cache(key)
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = parse_json(meta_path.read_text())
         except (OSError, ValueError):
             return {}
         return meta if isinstance(meta, dict) and body_path.exists() else {}
@@ -4463,7 +4477,7 @@ def _read_index_copy(path: Path) -> tuple | None:
         import pyarrow.feather as feather
 
         table = feather.read_table(path, memory_map=True)
-        extra = json.loads((table.schema.metadata or {}).get(b'onelight', b'null'))
+        extra = parse_json((table.schema.metadata or {}).get(b'onelight', b'null'))
         return Index(table.to_pandas()), extra
     except Exception:  # pyarrow missing, or the file is gone, cut short or not Arrow
         return None
@@ -5724,10 +5738,12 @@ class FigshareRepository(RemoteRepository):
         """PUT the parts the upload service does not have yet (several at once if big)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        upload_url = record['upload_url']
+        upload_url = record.get('upload_url')
+        if not isinstance(upload_url, str):
+            raise RepositoryError(f'repository "{self.name}": figshare sent no upload address')
         resp = self.engine.request('GET', upload_url)
         self.engine.check(resp, 'upload session')
-        pending = [p for p in resp.json()['parts'] if p['status'] != 'COMPLETE']
+        pending = _pending_parts(resp, f'repository "{self.name}": {mask_url(upload_url)}')
 
         def send(part):
             if stop.is_set():
@@ -5864,6 +5880,32 @@ def _checked_file_records(batch, where: str) -> list:
             _printable(str(refused[0]), 160),
         )
     return out
+
+
+def _pending_parts(resp, where: str) -> list:
+    """The parts of a figshare upload the service does not have yet, from its answer
+    (``{"parts": [{"partNo", "startOffset", "endOffset", "status"}, ...]}``), checked."""
+    try:
+        answer = resp.json()
+    except ValueError:
+        answer = None
+    parts = answer.get('parts') if isinstance(answer, dict) else None
+    if not isinstance(parts, list):
+        raise RepositoryError(f'{where}: the upload service sent no list of parts')
+    pending = []
+    for part in parts:
+        fields = [part.get(k) if isinstance(part, dict) else None for k in _PART_FIELDS]
+        number, start, end = fields[:3]
+        if not all(isinstance(v, int) for v in fields) or min(number, start, end + 1) < 0:
+            raise RepositoryError(f'{where}: the upload service sent a malformed part')
+        if end < start - 1:  # an empty file's one part ends before it starts
+            raise RepositoryError(f'{where}: the upload service sent a malformed part')
+        if part.get('status') != 'COMPLETE':
+            pending.append({'partNo': number, 'startOffset': start, 'endOffset': end})
+    return pending
+
+
+_PART_FIELDS = ('partNo', 'startOffset', 'endOffset')
 
 
 def _fill_from_listing(index: Index, listing: list) -> None:
@@ -6316,7 +6358,7 @@ def _load_jsonable(path: Path):
         for n, line in enumerate(f, 1):
             if line.strip():
                 try:
-                    out.append(json.loads(line))
+                    out.append(parse_json(line))
                 except json.JSONDecodeError as e:
                     raise DataFormatError(f'{path.name} line {n} is not JSON: {e.msg}') from None
     return out

@@ -178,3 +178,122 @@ def test_a_password_in_base_url_is_never_printed_nor_cached(alf_root, serve, tmp
     if os.name != 'nt':
         for folder in {p.parent for p in files}:
             assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+# --------------------------------------------------------------------------- 2. integrity
+BIG = 'lab/Subjects/m1/2020-01-01/001/raw/raw.data.bin'
+BIG_SESSION = 'lab/Subjects/m1/2020-01-01/001'
+
+
+@pytest.fixture
+def big(tmp_path, monkeypatch):
+    """A 3 MiB file downloaded in 256 KiB ranges (segments from 1 MiB)."""
+    monkeypatch.setattr(onelight, 'SEGMENT_THRESHOLD', 1 << 20)
+    monkeypatch.setattr(onelight, 'SEGMENT_SIZE', 256 << 10)
+    root = tmp_path / 'src'
+    (root / BIG).parent.mkdir(parents=True)
+    (root / BIG).write_bytes(os.urandom(3 << 20))
+    return root
+
+
+def publish(server, root, checksums: bool):
+    """A 4-column index (size; md5 with ``checksums``) as the repository's .one_root."""
+    onelight.write_index(root, base_url=server.url, checksums=checksums)
+    lines = (root / '.one_root').read_text().splitlines()
+    if not checksums:  # sizes, and no md5: the case where only the bytes themselves can tell
+        lines = [line + '\t' + str((root / line.split('\t')[0]).stat().st_size) + '\t'
+                 for line in lines]
+    server.set_index(lines)
+
+
+@pytest.mark.parametrize('checksums', [False, True], ids=['no-md5', 'md5'])
+@pytest.mark.parametrize('journal', [None, 'all-done', 'all-done-no-validator', 'garbage'])
+def test_preallocated_or_journaled_but_empty_bytes_never_count(
+    big, serve, tmp_path, checksums, journal
+):
+    """Ctrl-C after the .part was preallocated (before its first range was journaled), or a
+    journal that claims every range: the rerun must not keep zeros."""
+    server = serve(big)
+    publish(server, big, checksums)
+    dest = dest_of(tmp_path, BIG)
+    dest.parent.mkdir(parents=True)
+    size = (big / BIG).stat().st_size
+    with open(onelight.part_path(dest), 'wb') as f:
+        f.truncate(size)  # a preallocated, empty .part
+    if journal:
+        from servers import md5_of  # noqa: F401
+
+        data = {
+            'size': size,
+            'validator': '"whatever"' if journal == 'all-done' else None,
+            'segment': 256 << 10,
+            'done': {str(s): 0 for s in range(0, size, 256 << 10)},
+        }
+        text = json.dumps(data) if journal != 'garbage' else '{"size": [' * 1000
+        onelight.journal_path(dest).write_text(text)
+    paths = http_one(server, tmp_path).download(BIG_SESSION)
+    assert paths == [dest] and dest.read_bytes() == (big / BIG).read_bytes()
+    assert not onelight.part_path(dest).exists() and not onelight.journal_path(dest).exists()
+
+
+def test_a_206_past_the_asked_end_is_used_not_retried(big, serve, tmp_path):
+    server = serve(big)
+    publish(server, big, checksums=True)
+    server.add_fault(BIG, *[('overrun',)] * 100)
+    paths = http_one(server, tmp_path).download(BIG_SESSION)
+    assert paths[0].read_bytes() == (big / BIG).read_bytes()
+    assert len(server.requests_for(BIG)) <= 12  # one per range at most: none repeated
+
+
+@pytest.mark.parametrize('checksums', [False, True], ids=['size', 'md5'])
+def test_a_gzip_body_is_not_decoded_past_the_indexed_size(alf_root, serve, tmp_path, checksums):
+    server = serve(alf_root)
+    publish(server, alf_root, checksums)
+    server.add_fault(SPIKES, *[('gzip_bomb', 64 << 20)] * 10)
+    one = http_one(server, tmp_path, retries=0)
+    with pytest.raises(onelight.IntegrityError, match='nothing was saved'):
+        one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+    dest = dest_of(tmp_path, SPIKES)
+    assert not dest.exists() and not onelight.part_path(dest).exists()
+    written = sum(p.stat().st_size for p in (tmp_path / 'dl').rglob('*') if p.is_file())
+    assert written < 1 << 20
+
+
+def test_a_folder_where_a_file_should_be_is_never_complete(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    publish(server, alf_root, checksums=False)
+    one = http_one(server, tmp_path)
+    dest = dest_of(tmp_path, SPIKES)
+    dest.mkdir(parents=True)
+    assert onelight.local_copy_problem(dest, 0, None) == 'not a regular file'
+    assert ('not a regular file', dest) in one.verify([CORI1])
+    with pytest.raises(onelight.OneLightError, match='not a regular file|folder|directory'):
+        one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+
+
+@pytest.mark.parametrize('columns', [2, 1])
+def test_a_damaged_copy_is_caught_with_an_index_that_has_no_size(
+    alf_root, serve, tmp_path, columns
+):
+    """A 1- or 2-column index says nothing of the files: what was verified at download time
+    is kept, so that verify and the next download catch a copy damaged since."""
+    server = serve(alf_root)
+    lines = index_lines(alf_root, server.url)
+    server.set_index([line.split('\t')[0] if columns == 1 else line for line in lines])
+    if columns == 1:  # paths only: the files are beside the index
+        pass
+    one = http_one(server, tmp_path)
+    one.download(CORI1)
+    dest = dest_of(tmp_path, SPIKES)
+    good = dest.read_bytes()
+    dest.write_bytes(good[:100])  # truncated after the download (a full disk, a bad copy)
+    assert one.verify() == [('truncated', dest)] or one.verify()[0][1] == dest
+    before = len(server.requests_for(SPIKES))
+    fresh = http_one(server, tmp_path)
+    fresh.download(CORI1)
+    assert len(server.requests_for(SPIKES)) == before + 1
+    assert dest.read_bytes() == good
+    assert fresh.verify() == []
+    # same size, other bytes: the md5 recorded at download time tells
+    dest.write_bytes(bytes(len(good)))
+    assert http_one(server, tmp_path).verify() == [('wrong md5', dest)]
