@@ -297,3 +297,143 @@ def test_a_damaged_copy_is_caught_with_an_index_that_has_no_size(
     # same size, other bytes: the md5 recorded at download time tells
     dest.write_bytes(bytes(len(good)))
     assert http_one(server, tmp_path).verify() == [('wrong md5', dest)]
+
+
+# ----------------------------------------------------------------------------- 3. bounded
+def test_a_gzip_bomb_index_stops_at_the_cap(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    server.add_fault('.one_root', ('gzip_bomb', 8 << 20))
+    one_line = 'larger than|max_index_mb'
+    with pytest.raises(onelight.TooLargeError, match=one_line):
+        http_one(server, tmp_path, max_index_mb=1).search()
+
+
+def zip_of(members: dict, method=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, 'w', compression=method) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def patch_zip(data: bytes, *, flags: int = 0, method: int | None = None) -> bytes:
+    """Set header fields in both the local header and the central directory."""
+    out = bytearray(data)
+    for signature, offset in ((b'PK\x03\x04', 6), (b'PK\x01\x02', 8)):
+        at = out.find(signature)
+        while at >= 0:
+            if flags:
+                out[at + offset : at + offset + 2] = (
+                    int.from_bytes(out[at + offset : at + offset + 2], 'little') | flags
+                ).to_bytes(2, 'little')
+            if method is not None:
+                out[at + offset + 2 : at + offset + 4] = method.to_bytes(2, 'little')
+            at = out.find(signature, at + 4)
+    return bytes(out)
+
+
+def cache_zip_server(serve, tmp_path, alf_root, body: bytes):
+    caches = tmp_path / 'caches'
+    caches.mkdir(exist_ok=True)
+    (caches / 'cache.zip').write_bytes(body)
+    server = serve(alf_root)
+    server.index_data = None  # the tables are all there is
+    server.files['cache.zip'] = caches / 'cache.zip'
+    return server
+
+
+def real_tables(alf_root) -> dict:
+    onelight.write_index(alf_root, one_cache=True)
+    return {name: (alf_root / name).read_bytes() for name in onelight.ONE_TABLES}
+
+
+def corrupt_deflate(tables):
+    data = bytearray(zip_of(tables))
+    for at in range(200, 400):
+        data[at] ^= 0x55
+    return bytes(data)
+
+
+def bad_crc(tables):
+    data = bytearray(zip_of(tables, zipfile.ZIP_STORED))
+    data[100] ^= 0xFF  # inside the first member's bytes
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    'make, error',
+    [
+        (lambda t: b'<html>not found</html>', 'not a readable zip'),
+        (bad_crc, 'cache.zip'),
+        (corrupt_deflate, 'cache.zip'),
+        (lambda t: patch_zip(zip_of(t), flags=0x1), 'cache.zip'),
+        (lambda t: patch_zip(zip_of(t), method=99), 'cache.zip'),
+        (lambda t: zip_of({'sessions.pqt': b'x', 'datasets.pqt': b'<html>'}), 'parquet'),
+    ],
+    ids=['html', 'bad-crc', 'corrupt-deflate', 'encrypted', 'unknown-method', 'not-parquet'],
+)
+def test_a_malformed_cache_zip_is_one_line(alf_root, serve, tmp_path, make, error):
+    body = make(real_tables(alf_root))
+    server = cache_zip_server(serve, tmp_path, alf_root, body)
+    one = http_one(server, tmp_path, tables_url=server.url + 'cache.zip')
+    with pytest.raises(onelight.DataFormatError, match=error) as caught:
+        one.search()
+    assert '\n' not in str(caught.value) and 'cache.zip' in str(caught.value)
+
+
+def test_a_zip_bomb_in_cache_zip_stops_at_the_cap(alf_root, serve, tmp_path):
+    bomb = zip_of({'sessions.pqt': b'\0' * (16 << 20), 'datasets.pqt': b'\0' * (16 << 20)})
+    assert len(bomb) < 100_000
+    server = cache_zip_server(serve, tmp_path, alf_root, bomb)
+    one = http_one(server, tmp_path, tables_url=server.url + 'cache.zip', max_index_mb=1)
+    with pytest.raises(onelight.TooLargeError, match='max_index_mb'):
+        one.search()
+
+
+@pytest.mark.parametrize('where', ['catch-all', 'tables_url'])
+def test_unreadable_tables_beside_a_good_index_cost_one_warning(
+    alf_root, serve, tmp_path, caplog, where
+):
+    """A catch-all server answers every path, tables included, with an HTML page; or the
+    configured cache.zip is one."""
+    server = serve(alf_root)
+    html = (200, {'Content-Type': 'text/html'}, b'<html><body>Welcome!</body></html>')
+    for name in ('sessions.pqt', 'datasets.pqt', 'cache.zip'):
+        server.add_fault(name, *[('body', *html)] * 5)
+    settings = {'tables_url': server.url + 'cache.zip'} if where == 'tables_url' else {}
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        one = http_one(server, tmp_path, **settings)
+        sessions = one.search()
+        one.list_datasets(sessions[0])
+        http_one(server, tmp_path, **settings).search()
+    assert CORI1 in sessions
+    # once per client; a found index remembers that tables beside it are not readable, but
+    # tables the user named are tried by each new client again
+    assert caplog.text.count('without ONE cache tables') == (2 if settings else 1)
+
+
+def test_retry_after_is_capped_by_the_timeout(alf_root, serve, tmp_path):
+    import time
+
+    server = serve(alf_root)
+    server.add_fault(SPIKES, ('status', 503, {'Retry-After': '100000'}))
+    start = time.monotonic()
+    _, path = (one := http_one(server, tmp_path, timeout=1)), one.load_dataset(
+        CORI1, 'alf/spikes.times.npy', download_only=True
+    )
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
+    assert time.monotonic() - start < 30  # not 100,000 s: the wait is the timeout (1 s)
+    policy = onelight.RetryPolicy(retries=3, backoff=0.1, timeout=600)
+    assert policy.wait(0, '100000') == onelight.MAX_RETRY_WAIT
+    assert policy.wait(0, 'Wed, 21 Oct 2099 07:28:00 GMT') == onelight.MAX_RETRY_WAIT
+
+
+def test_a_huge_index_line_is_skipped_not_a_traceback(alf_root, serve, tmp_path, caplog):
+    server = serve(alf_root)
+    lines = index_lines(alf_root, server.url)
+    lines.insert(3, 'a' * (2 << 20) + '\thttp://x/')
+    server.set_index(lines)
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        sessions = http_one(server, tmp_path).search()
+    assert CORI1 in sessions
+    assert 'line 4' in caplog.text
