@@ -5205,7 +5205,7 @@ class S3Repository(WebRepository):
                     f'at {mask_url(self.bucket_url)}'
                 )
             self.engine.check(resp, 'bucket listing')
-            page = _parse_xml(resp.content, where)
+            page = _parse_xml(resp.content, where, f'{S3_NAMESPACE}ListBucketResult')
             for item in page.iter(f'{S3_NAMESPACE}Contents'):
                 key = item.findtext(f'{S3_NAMESPACE}Key')
                 size = (item.findtext(f'{S3_NAMESPACE}Size') or '').strip()
@@ -5348,13 +5348,20 @@ class S3Repository(WebRepository):
             raise TransferError(f'{who}: cannot read {e.filename}: {e.strerror}') from None
 
 
-def _parse_xml(data: bytes, what: str):
+def _parse_xml(data: bytes, what: str, root: str | None = None):
+    """The XML document of a server's answer; a DTD (entities that expand) is refused, and
+    so is a document whose root element is not ``root``."""
     import xml.etree.ElementTree as ET
 
+    if re.search(rb'<!(DOCTYPE|ENTITY)', data, re.IGNORECASE):
+        raise DataFormatError(f'{what} holds a DTD; refused')
     try:
-        return ET.fromstring(data)
+        tree = ET.fromstring(data)
     except ET.ParseError as e:
         raise DataFormatError(f'{what} is not XML: {e}') from None
+    if root is not None and tree.tag != root:
+        raise DataFormatError(f'{what} is not an S3 listing (its root is {_printable(tree.tag)})')
+    return tree
 
 
 FIGSHARE_API_URL = 'https://api.figshare.com/v2'

@@ -437,3 +437,129 @@ def test_a_huge_index_line_is_skipped_not_a_traceback(alf_root, serve, tmp_path,
         sessions = http_one(server, tmp_path).search()
     assert CORI1 in sessions
     assert 'line 4' in caplog.text
+
+
+# ---------------------------------------------------------------------- S3 and figshare
+class FakeS3:
+    """A path-style S3 endpoint on 127.0.0.1 serving one bucket's ``.one_root`` (or a 404)
+    and listings from ``pages`` (token -> XML), recording every request's Authorization."""
+
+    def __init__(self, index: bytes | None = None, pages: dict | None = None):
+        import http.server
+        import threading
+        import urllib.parse
+
+        fake = self
+        self.index, self.pages, self.requests = index, pages or {}, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                fake.requests.append((url.path, query, self.headers.get('Authorization')))
+                body, status = b'', 404
+                if url.path.endswith('/.one_root') and fake.index is not None:
+                    body, status = fake.index, 200
+                elif query.get('list-type') == '2':
+                    body, status = fake.pages[query.get('continuation-token')].encode(), 200
+                self.send_response(status)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_s3():
+    started = []
+
+    def start(**kwargs):
+        started.append(FakeS3(**kwargs))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def listing(entries: list, token: str | None = None) -> str:
+    """A ListObjectsV2 page; each entry a dict of Key/Size/ETag (None: left out)."""
+    items = ''.join(
+        '<Contents>'
+        + ''.join(f'<{k}>{v}</{k}>' for k, v in entry.items() if v is not None)
+        + '</Contents>'
+        for entry in entries
+    )
+    more = f'<IsTruncated>true</IsTruncated><NextContinuationToken>{token}</NextContinuationToken>'
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f'<Name>b</Name>{items}{more if token else "<IsTruncated>false</IsTruncated>"}'
+        '</ListBucketResult>'
+    )
+
+
+GOOD_KEY = {'Key': f'{SPIKES}', 'Size': '10', 'ETag': '"%s"' % ('0' * 32)}
+
+
+def s3_reader(server, tmp_path, **settings):
+    template = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    return onelight.One(
+        bucket='b', endpoint_url=server.url, download_dir=template, backoff=0.01, **settings
+    )
+
+
+def test_an_s3_index_never_takes_the_signature_elsewhere(fake_s3, attacker, tmp_path):
+    evil = f'{SPIKES}\t{attacker.url}f\n'.encode()
+    server = fake_s3(index=evil)
+    one = s3_reader(server, tmp_path, access_key='AKIAEXAMPLE', secret_key='wJalrXUtnFEMI')
+    assert one.search() == [CORI1]
+    assert server.requests[0][2] and server.requests[0][2].startswith('AWS4-HMAC-SHA256')
+    one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+    assert [r[:3] for r in attacker.requests] == [('GET', 'f', None)]
+
+
+@pytest.mark.parametrize(
+    'pages, error',
+    [
+        ({None: listing([GOOD_KEY], 't1'), 't1': listing([GOOD_KEY], 't1')}, 'repeats'),
+        ({None: listing([GOOD_KEY], 't1'), 't1': listing([GOOD_KEY], 't2'),
+          't2': listing([GOOD_KEY], 't1')}, 'repeats'),
+        ({None: listing([{**GOOD_KEY, 'Size': 'ten'}])}, 'Size that is no number'),
+        ({None: listing([{**GOOD_KEY, 'Size': '-1'}])}, 'Size that is no number'),
+        ({None: listing([{**GOOD_KEY, 'Key': None}])}, 'without a Key'),
+        ({None: '<ListBucketResult><Contents>'}, 'listing'),
+        ({None: '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'}, 'listing'),
+    ],
+    ids=['same-token', 'token-cycle', 'text-size', 'negative-size', 'no-key', 'cut-xml', 'dtd'],
+)
+def test_a_hostile_s3_listing_is_one_line(fake_s3, tmp_path, pages, error):
+    server = fake_s3(pages=pages)
+    with pytest.raises(onelight.OneLightError, match=error) as caught:
+        s3_reader(server, tmp_path, public=True).search()
+    assert '\n' not in str(caught.value)
+    assert len(server.requests) < 10
+
+
+def test_s3_keys_with_control_characters_never_become_index_lines(fake_s3, tmp_path, caplog):
+    evil = f'{CORI1}/alf/x.y.npy%0A{CORI1}/alf/../../../../../../etc/passwd'
+    pages = {None: listing([GOOD_KEY, {**GOOD_KEY, 'Key': evil}])}
+    server = fake_s3(pages=pages)
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        one = s3_reader(server, tmp_path, public=True)
+        assert one.search() == [CORI1]
+    assert one.list_datasets(CORI1) == ['alf/spikes.times.npy']
+    assert 'control characters refused' in caplog.text
