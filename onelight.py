@@ -775,8 +775,8 @@ def is_safe_segment(segment: str) -> bool:
     A segment that percent-decodes (repeatedly, any case) to an unsafe one is unsafe too:
     other clients join index paths to URLs unencoded, and web servers decode ``%2e%2e``.
 
-    >>> is_safe_segment('..'), is_safe_segment('C:'), is_safe_segment('alf')
-    (False, False, True)
+    >>> is_safe_segment('..'), is_safe_segment('C:'), is_safe_segment('a/b'), is_safe_segment('alf')
+    (False, False, False, True)
     >>> is_safe_segment('%2E%2e'), is_safe_segment('a%252fb'), is_safe_segment('%23v2%23')
     (False, False, True)
     """
@@ -792,6 +792,7 @@ def _is_plain_safe_segment(segment: str) -> bool:
     return (
         bool(segment)
         and segment not in ('.', '..')
+        and '/' not in segment
         and len(segment.encode('utf-8', 'replace')) <= 255
         and not _UNSAFE_CHARS_RE.search(segment)
         and segment == segment.strip()
@@ -1316,6 +1317,29 @@ class Index:
     def __repr__(self):
         return f'<Index of {len(self.df)} files in {len(self.sessions)} sessions>'
 
+    def looks_sound(self) -> bool:
+        """Whether an index read back from a cache (someone else may have written it) names
+        only what a fresh parse would allow: session folders, folders and file names that
+        are safe, checked once per distinct value. Each path is checked again where it
+        becomes a local path (``safe_join``), and each URL where it is sent (``check_url``)."""
+        df = self.df
+        needed = ('path', 'url', 'size', 'md5', 'session', *SESSION_FIELDS, 'dirs', 'filename')
+        if any(c not in df.columns for c in needed):
+            return False
+        try:
+            sessions = [str(s) for s in df['session'].cat.categories]
+            dirs = [str(d).rstrip('/') for d in df['dirs'].cat.categories]
+            names = [str(f) for f in df['filename'].cat.categories]
+        except AttributeError:  # not the categoricals this module writes
+            return False
+        return (
+            all(_SESSION_PATH_RE.fullmatch(s) for s in sessions)
+            and bool(_safe_relpaths(sessions).all())
+            and bool(_safe_relpaths(d for d in dirs if d).all())
+            and all(is_safe_segment(f) for f in names)
+            and not df['session'].isna().any()
+        )
+
     # ----------------------------------------------------------------------- reading and writing
     @classmethod
     def from_file(cls, path, **kwargs) -> Index:
@@ -1722,7 +1746,8 @@ def scan(root) -> ScanResult:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise NotFoundError(f'not a folder: {root}')
-    files, outside = [], []
+    files, outside, foreign = [], [], []
+    real_root = os.path.realpath(root)
     safe_names = {}
     # (relative prefix, folder, depth, inside a session folder)
     stack = [('', os.fspath(root), 0, False)]
@@ -1748,13 +1773,28 @@ def scan(root) -> ScanResult:
                 else:
                     outside.append(rel + '/')
             elif entry.is_file():
-                if in_session and safe:
+                if entry.is_symlink() and not _links_inside(entry.path, real_root):
+                    foreign.append(prefix + name)
+                elif in_session and safe:
                     files.append((prefix + name, entry.path))
                 else:
                     outside.append(prefix + name)
+    if foreign:  # never publish what a link brings in from elsewhere (~/.ssh, /etc)
+        logger.warning(
+            'scan: %d symlink(s) to files outside %s left out, e.g. %s',
+            len(foreign),
+            root,
+            _printable(foreign[0]),
+        )
     files.sort()
     # the local paths come from scandir: stat needs no joining of paths again
     return ScanResult(root, [r for r, _ in files], sorted(outside), [p for _, p in files])
+
+
+def _links_inside(path: str, real_root: str) -> bool:
+    """Whether the symlink ``path`` leads to a file inside ``real_root`` (a resolved path)."""
+    target = os.path.realpath(path)
+    return os.path.commonpath([target, real_root]) == real_root
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
@@ -4593,6 +4633,11 @@ class WebRepository(RemoteRepository):
             return None
         index, extra = copy
         if any(extra.get(k) != v for k, v in self._parsed_shape().items()):
+            return None
+        if not index.looks_sound():
+            logger.warning('ignoring a damaged parsed copy of the index at %s', path)
+            with contextlib.suppress(OSError):
+                path.unlink()
             return None
         files = [(self.index_url, extra.get('index')), *map(tuple, extra.get('tables') or [])]
         if not all(self._still(url, md5) for url, md5 in files):

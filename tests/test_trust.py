@@ -201,8 +201,9 @@ def publish(server, root, checksums: bool):
     onelight.write_index(root, base_url=server.url, checksums=checksums)
     lines = (root / '.one_root').read_text().splitlines()
     if not checksums:  # sizes, and no md5: the case where only the bytes themselves can tell
-        lines = [line + '\t' + str((root / line.split('\t')[0]).stat().st_size) + '\t'
-                 for line in lines]
+        lines = [
+            line + '\t' + str((root / line.split('\t')[0]).stat().st_size) + '\t' for line in lines
+        ]
     server.set_index(lines)
 
 
@@ -418,8 +419,9 @@ def test_retry_after_is_capped_by_the_timeout(alf_root, serve, tmp_path):
     server = serve(alf_root)
     server.add_fault(SPIKES, ('status', 503, {'Retry-After': '100000'}))
     start = time.monotonic()
-    _, path = (one := http_one(server, tmp_path, timeout=1)), one.load_dataset(
-        CORI1, 'alf/spikes.times.npy', download_only=True
+    _, path = (
+        (one := http_one(server, tmp_path, timeout=1)),
+        one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True),
     )
     assert path.read_bytes() == (alf_root / SPIKES).read_bytes()
     assert time.monotonic() - start < 30  # not 100,000 s: the wait is the timeout (1 s)
@@ -536,8 +538,14 @@ def test_an_s3_index_never_takes_the_signature_elsewhere(fake_s3, attacker, tmp_
     'pages, error',
     [
         ({None: listing([GOOD_KEY], 't1'), 't1': listing([GOOD_KEY], 't1')}, 'repeats'),
-        ({None: listing([GOOD_KEY], 't1'), 't1': listing([GOOD_KEY], 't2'),
-          't2': listing([GOOD_KEY], 't1')}, 'repeats'),
+        (
+            {
+                None: listing([GOOD_KEY], 't1'),
+                't1': listing([GOOD_KEY], 't2'),
+                't2': listing([GOOD_KEY], 't1'),
+            },
+            'repeats',
+        ),
         ({None: listing([{**GOOD_KEY, 'Size': 'ten'}])}, 'Size that is no number'),
         ({None: listing([{**GOOD_KEY, 'Size': '-1'}])}, 'Size that is no number'),
         ({None: listing([{**GOOD_KEY, 'Key': None}])}, 'without a Key'),
@@ -563,3 +571,159 @@ def test_s3_keys_with_control_characters_never_become_index_lines(fake_s3, tmp_p
         assert one.search() == [CORI1]
     assert one.list_datasets(CORI1) == ['alf/spikes.times.npy']
     assert 'control characters refused' in caplog.text
+
+
+def test_a_figshare_index_never_takes_the_token_elsewhere(figshare, attacker, tmp_path, caplog):
+    from conftest import figshare_one
+
+    emu, token = figshare, 'reader-token'
+    article = emu.create_article(token)
+    rel = f'{CORI1}/alf/a.b.npy'
+    record = emu.add_available_file(article, onelight.figshare_name(rel), b'figshare')
+    own = f'{emu.url("download")}/files/{record.id}'
+    port = attacker.server_address[1]
+    host, api_port = emu.url('api').split('//')[1].split(':')[0], emu.url('api').rsplit(':')[-1]
+    lines = [
+        f'{rel}\t{own}',
+        f'{CORI1}/alf/c.d.npy\t{attacker.url}f',
+        f'{CORI1}/alf/e.f.npy\thttp://127.0.0.2:{port}\\@{host}:{api_port.rstrip("/")}/f',
+    ]
+    emu.add_available_file(article, '.one_root', ('\n'.join(lines) + '\n').encode())
+    one = figshare_one(emu, article, tmp_path, token=token, private=True)
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        paths = one.download(CORI1)
+    assert sorted(p.name for p in paths) == ['a.b.npy', 'c.d.npy']
+    assert [r[:3] for r in attacker.requests] == [('GET', 'f', None)]
+    assert 'refused' in caplog.text and token not in caplog.text
+
+
+def test_figshare_ids_from_listings_are_checked(figshare, tmp_path):
+    """A listing whose ids, names or sizes are not what figshare sends is one line."""
+    from conftest import figshare_one
+
+    emu = figshare
+    article = emu.create_article('t')
+    emu.add_available_file(article, '.one_root', f'{SPIKES}\thttp://x/\n'.encode())
+    bad = emu.add_available_file(article, 'evil\nname.npy', b'x')
+    bad.name = 'lab~Subjects~x~2020-01-01~001~a\tb.c.npy'
+    emu.articles[article].public_files = list(emu.articles[article].files)
+    one = figshare_one(emu, article, tmp_path)
+    try:
+        sessions = one.search()
+    except onelight.OneLightError as e:
+        assert '\n' not in str(e)
+    else:
+        assert sessions == [CORI1]
+
+
+# -------------------------------------------------------------------- 5. the file system
+needs_symlinks = pytest.mark.skipif(os.name == 'nt', reason='symlinks need privileges')
+
+
+@needs_symlinks
+def test_a_planted_part_symlink_is_not_followed(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    victim = tmp_path / 'victim.txt'
+    victim.write_text('precious')
+    dest = dest_of(tmp_path, SPIKES)
+    dest.parent.mkdir(parents=True)
+    onelight.part_path(dest).symlink_to(victim)
+    _, path = (
+        (one := http_one(server, tmp_path)),
+        one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True),
+    )
+    assert victim.read_text() == 'precious'
+    assert path.read_bytes() == (alf_root / SPIKES).read_bytes() and not path.is_symlink()
+
+
+@needs_symlinks
+def test_a_symlinked_folder_inside_the_download_tree_is_refused(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    session = dest_of(tmp_path, SPIKES).parent.parent
+    session.parent.mkdir(parents=True)
+    session.symlink_to(elsewhere, target_is_directory=True)
+    one = http_one(server, tmp_path)
+    with pytest.raises(onelight.TransferError, match='symlink'):
+        one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+    assert list(elsewhere.iterdir()) == []
+
+
+@needs_symlinks
+def test_links_to_files_outside_the_tree_are_never_published(alf_root, serve, tmp_path, caplog):
+    secret = tmp_path / 'id_rsa'
+    secret.write_text('PRIVATE KEY')
+    folder = alf_root / CORI1 / 'alf'
+    (folder / 'key.stolen.npy').symlink_to(secret)
+    (folder / 'spikes.alias.npy').symlink_to(folder / 'spikes.times.npy')  # inside: fine
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        result = onelight.scan(alf_root)
+    assert f'{CORI1}/alf/spikes.alias.npy' in result.files
+    assert not any('stolen' in f for f in result.files)
+    assert 'outside' in caplog.text and 'key.stolen.npy' in caplog.text
+    server = serve(alf_root)  # serving uses the same scan
+    assert f'{CORI1}/alf/key.stolen.npy' not in server.files
+    onelight.write_index(alf_root, base_url=server.url)
+    assert 'stolen' not in (alf_root / '.one_root').read_text()
+
+
+@pytest.mark.parametrize('name', ['../../evil', 'a/b', '..', 'x\ny', ''])
+def test_a_repository_name_is_one_safe_segment(tmp_path, name):
+    from click.testing import CliRunner
+
+    args = ['add_repo', name, '--type', 'local', '--root-dir', str(tmp_path)]
+    result = CliRunner().invoke(onelight.cli, args, catch_exceptions=False)
+    assert result.exit_code != 0 and 'Traceback' not in result.output
+    assert len(result.output.strip().splitlines()) == 1 or 'Usage' in result.output
+    config = {'repositories': [{'name': name, 'type': 'local', 'root_dir': str(tmp_path)}]}
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps(config))
+    with pytest.raises(onelight.ConfigError) as caught:
+        onelight.validate_config(json.loads(path.read_text()), path)
+    assert '\n' not in str(caught.value)
+    assert not (tmp_path.parent.parent / 'evil').exists()
+
+
+@pytest.mark.parametrize('value', [42, ['lab'], {'a': 1}, True])
+def test_a_config_with_a_non_text_current_repository_is_one_line(tmp_path, value):
+    path = tmp_path / 'config.json'
+    path.write_text(json.dumps({'repositories': [], 'current_repository': value}))
+    with pytest.raises(onelight.ConfigError, match='current_repository') as caught:
+        onelight.validate_config(json.loads(path.read_text()), path)
+    assert '\n' not in str(caught.value)
+
+
+@pytest.mark.parametrize('part', ['session', 'dirs', 'filename'])
+def test_a_tampered_parsed_copy_of_the_index_is_not_used(
+    alf_root, serve, tmp_path, monkeypatch, caplog, part
+):
+    """Someone with access to the cache rewrites the parsed index copy so that a path leaves
+    the download folder: the copy is dropped and the index parsed anew."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    monkeypatch.setattr(onelight, 'PARSED_CACHE_MIN_LINES', 10)
+    server = serve(alf_root)
+    http_one(server, tmp_path).search()
+    (copy,) = (onelight.app_dirs().cache / 'index').glob('*.parsed.arrow')
+    table = feather.read_table(copy)
+    df = table.to_pandas()
+    evil = {
+        'session': '../../../../tmp/Subjects/x/2020-01-01/001',
+        'dirs': '../../',
+        'filename': '..',
+    }[part]
+    first = df[part].cat.categories[0]
+    df[part] = df[part].cat.rename_categories({first: evil})
+    out = pa.Table.from_pandas(df, preserve_index=False)
+    feather.write_feather(
+        out.replace_schema_metadata(table.schema.metadata), copy, compression='uncompressed'
+    )
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        one = http_one(server, tmp_path)
+        sessions = one.search()
+        one.download(CORI1)
+    assert 'damaged parsed copy' in caplog.text
+    assert all('..' not in s for s in sessions) and CORI1 in sessions
+    assert not any('..' in str(p) for p in one.index.df['path'])
