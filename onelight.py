@@ -775,8 +775,8 @@ def is_safe_segment(segment: str) -> bool:
     A segment that percent-decodes (repeatedly, any case) to an unsafe one is unsafe too:
     other clients join index paths to URLs unencoded, and web servers decode ``%2e%2e``.
 
-    >>> is_safe_segment('..'), is_safe_segment('C:'), is_safe_segment('a/b'), is_safe_segment('alf')
-    (False, False, False, True)
+    >>> [is_safe_segment(s) for s in ('..', 'C:', 'a/b', 'alf')]
+    [False, False, False, True]
     >>> is_safe_segment('%2E%2e'), is_safe_segment('a%252fb'), is_safe_segment('%23v2%23')
     (False, False, True)
     """
@@ -8110,7 +8110,7 @@ def settings_table() -> str:
     for s, types in all_settings():
         default = 'required' if s.required else f'`{json.dumps(s.default)}`'
         secret = 'yes' if s.secret else ''
-        kind = f'{s.kind}, {s.low:g} to {s.high:g}' if s.low is not None else s.kind
+        kind = f'{s.kind}, {s.low:,} to {s.high:,}' if s.low is not None else s.kind
         text = f'| `{s.name}` | {", ".join(types)} | {kind} | {default} | {secret} | {s.help} |'
         lines.append(text)
     return '\n'.join(lines) + '\n'

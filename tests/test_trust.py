@@ -2,7 +2,6 @@
 real servers on 127.0.0.1 (the repository) and 127.0.0.2 (the attacker). Each test is
 written as the attack first: what the attacker tries, then what onelight must not do."""
 
-import gzip
 import io
 import json
 import logging
@@ -222,8 +221,6 @@ def test_preallocated_or_journaled_but_empty_bytes_never_count(
     with open(onelight.part_path(dest), 'wb') as f:
         f.truncate(size)  # a preallocated, empty .part
     if journal:
-        from servers import md5_of  # noqa: F401
-
         data = {
             'size': size,
             'validator': '"whatever"' if journal == 'all-done' else None,
@@ -281,8 +278,6 @@ def test_a_damaged_copy_is_caught_with_an_index_that_has_no_size(
     server = serve(alf_root)
     lines = index_lines(alf_root, server.url)
     server.set_index([line.split('\t')[0] if columns == 1 else line for line in lines])
-    if columns == 1:  # paths only: the files are beside the index
-        pass
     one = http_one(server, tmp_path)
     one.download(CORI1)
     dest = dest_of(tmp_path, SPIKES)
