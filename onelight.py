@@ -28,6 +28,7 @@ import threading
 import time
 import urllib.parse
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -97,6 +98,10 @@ class OneLightError(Exception):
 
 class ConfigError(OneLightError):
     """The configuration file or a repository's settings are missing or malformed."""
+
+
+class ModeError(ConfigError, ValueError):
+    """A ``mode`` that ``One`` does not have (a ValueError, as in ONE)."""
 
 
 class ALFError(OneLightError, ValueError):
@@ -536,30 +541,74 @@ def session_download_dir(
 ALF_PARTS = ('namespace', 'object', 'attribute', 'timescale', 'extra', 'extension')
 PATH_PARTS = ('collection', 'revision', *ALF_PARTS)
 
-_FILE_SPEC = (
-    r'_?(?P<namespace>(?<=_)[a-zA-Z0-9]+)?_?(?P<object>\w+)\.'
-    r'(?P<attribute>(?:_[a-z]+_)?[a-zA-Z0-9]+(?:_times(?=[_.])|_intervals(?=[_.]))?)'
-    r'(?:_(?P<timescale>\w+))?(?:\.(?P<extra>[.\w-]+))*\.(?P<extension>\w+)'
-)
-_COLLECTION_SPEC = r'(?:(?P<collection>[\w./-]+)/)?(?:#(?P<revision>[\w.-]+)#/)?'
-_SESSION_SPEC = (
-    r'(?:(?P<lab>\w+)/Subjects/)?(?P<subject>[\w.-]+)/'
-    r'(?P<date>\d{4}-\d{2}-\d{2})/(?P<number>\d{1,3})'
-)
-FILE_RE = re.compile(_FILE_SPEC + '$')
-REL_PATH_RE = re.compile(_COLLECTION_SPEC + _FILE_SPEC + '$')
-FULL_PATH_RE = re.compile(_SESSION_SPEC + '/' + _COLLECTION_SPEC + _FILE_SPEC + '$')
-SESSION_RE = re.compile(_SESSION_SPEC)
-SESSION_END_RE = re.compile(_SESSION_SPEC + '/?$')
-# Session identifiers given to the API: the tail of a path, lab optional, lab/subject lenient.
-SESSION_TAIL_RE = re.compile(
-    r'(?:^|/)(?:(?P<lab>[^/]+)/Subjects/)?(?P<subject>[^/]+)/'
-    r'(?P<date>\d{4}-\d{2}-\d{2})/(?P<number>\d{1,3})(?=/|$)'
-)
-SESSION_WITH_LAB_RE = re.compile(
-    r'(?:^|/)(?P<lab>[^/]+)/Subjects/(?P<subject>[^/]+)/'
-    r'(?P<date>\d{4}-\d{2}-\d{2})/(?P<number>\d{1,3})(?=/|$)'
-)
+# The one table of part patterns (ONE-api's one/alf/spec.py), and the shapes they fill. Every
+# ALF rule in this module is ``alf_regex(shape)``; a variant is an override of a part, never a
+# second regular expression.
+ALF_SPEC = {
+    'lab': r'\w+',
+    'subject': r'[\w.-]+',
+    'date': r'\d{4}-\d{2}-\d{2}',
+    'number': r'\d{1,3}',
+    'collection': r'[\w./-]+',
+    'revision': r'[\w.-]+',
+    'namespace': r'(?<=_)[a-zA-Z0-9]+',
+    'object': r'\w+',
+    'attribute': r'(?:_[a-z]+_)?[a-zA-Z0-9]+(?:_times(?=[_.])|_intervals(?=[_.]))?',
+    'timescale': r'\w+',
+    'extra': r'[.\w-]+',
+    'extension': r'\w+',
+}
+ALF_SHAPES = {
+    'session': r'(?:{lab}/Subjects/)?{subject}/{date}/{number}',
+    'session_folder': r'{lab}/Subjects/{subject}/{date}/{number}',  # as a repository holds it
+    'ref': r'{date}_{number}_{subject}',  # an experiment reference, 2020-01-01_001_subject
+    'collection': r'(?:{collection}/)?(?:#{revision}#/)?',
+    'file': r'_?{namespace}?_?{object}\.{attribute}(?:_{timescale})?(?:\.{extra})*\.{extension}',
+}
+ALF_SHAPES['rel_path'] = ALF_SHAPES['collection'] + ALF_SHAPES['file']
+ALF_SHAPES['full_path'] = ALF_SHAPES['session'] + '/' + ALF_SHAPES['rel_path']
+
+
+def alf_regex(shape: str, **overrides) -> str:
+    r"""The pattern of an ALF shape (a name of ALF_SHAPES, or a format string of parts), with
+    named groups; ``overrides`` replace a part's pattern.
+
+    >>> re.fullmatch(alf_regex('session'), 'lab/Subjects/m1/2020-01-01/001')['subject']
+    'm1'
+    >>> re.fullmatch(alf_regex('{subject}', subject=r'\d+'), 'm1') is None
+    True
+    """
+    parts = {**ALF_SPEC, **overrides}
+    return ALF_SHAPES.get(shape, shape).format(**{k: f'(?P<{k}>{v})' for k, v in parts.items()})
+
+
+def _tail(pattern: str) -> str:
+    """A pattern found as whole segments anywhere in a path."""
+    return r'(?:^|/)' + pattern + r'(?=/|$)'
+
+
+FILE_RE = re.compile(alf_regex('file') + '$')
+REL_PATH_RE = re.compile(alf_regex('rel_path') + '$')
+FULL_PATH_RE = re.compile(alf_regex('full_path') + '$')
+SESSION_RE = re.compile(alf_regex('session'))
+SESSION_END_RE = re.compile(alf_regex('session') + '/?$')
+# session identifiers given to the API: the tail of a path, with or without its lab
+SESSION_TAIL_RE = re.compile(_tail(alf_regex('session')))
+SESSION_WITH_LAB_RE = re.compile(_tail(alf_regex('session_folder')))
+SESSION_FOLDER_RE = re.compile(alf_regex('session_folder'))  # a repository's session folders
+FOLDER_RE = re.compile(alf_regex('session') + '/' + alf_regex('collection') + '$')
+
+
+def in_session_folder(rel: str) -> bool:
+    """Whether a path relative to a repository root names something inside a session folder.
+
+    >>> in_session_folder('lab/Subjects/m1/2020-01-01/001/alf/x.y.npy'), in_session_folder('a/b')
+    (True, False)
+    """
+    m = SESSION_FOLDER_RE.match(rel)
+    return m is not None and rel[m.end() : m.end() + 1] == '/' and len(rel) > m.end() + 1
+
+
 _UNSAFE_CHARS_RE = re.compile(r'[\x00-\x1f\x7f\\:*?"<>|\udc80-\udcff]')
 
 
@@ -653,12 +702,30 @@ def rel_path_parts(rel_path, as_dict: bool = False, assert_valid: bool = True):
 
 
 def full_path_parts(path, as_dict: bool = False, assert_valid: bool = True):
-    """lab, subject, date, number, collection, revision and the six file name parts."""
-    try:
-        parts = parse_full_path(path)
-    except ALFInvalid:
-        parts = None
+    """lab, subject, date, number, collection, revision and the six file name parts; of a
+    folder (a name with fewer than two dots) or a bare file name, the parts it has, as in ONE.
+
+    >>> full_path_parts('spikes.clusters.npy')[6:]
+    (None, 'spikes', 'clusters', None, None, 'npy')
+    >>> full_path_parts('lab/Subjects/m1/2020-01-01/001/alf')[:5]
+    ('lab', 'm1', '2020-01-01', '001', 'alf')
+    """
+    text = str(path).replace('\\', '/').rstrip('/')
+    name = text.rsplit('/', 1)[-1]
     fields = (*SESSION_FIELDS, *PATH_PARTS)
+    if name.count('.') < 2:  # a folder
+        m = FOLDER_RE.search(text + '/')
+        parts = {**dict.fromkeys(fields), **m.groupdict()} if m else None
+        if parts and name not in (*parts.values(), f'#{parts["revision"]}#'):
+            parts = None  # the last folder is not one of the parts found
+    elif '/' not in text:  # a file name
+        m = FILE_RE.match(name)
+        parts = {**dict.fromkeys(fields), **m.groupdict()} if m else None
+    else:
+        try:
+            parts = parse_full_path(text)
+        except ALFInvalid:
+            parts = None
     return _one_parts(parts, fields, path, 'full path', as_dict, assert_valid)
 
 
@@ -700,7 +767,7 @@ def parse_session(session) -> dict:
 # in every copy of a repository: uuid3 of its normalised path under this fixed namespace
 # (uuid3, not uuid5: ONE-api's eid2path accepts only versions 3 and 4).
 SESSION_NAMESPACE = uuid.UUID('11d5742a-a161-4da2-874e-24f909dec590')
-_REF_RE = re.compile(r'(?P<date>\d{4}-\d{2}-\d{2})_(?P<number>\d{1,3})_(?P<subject>[^/\\]+)')
+_REF_RE = re.compile(alf_regex('ref'))
 _UUID_RE = re.compile(r'[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}')
 
 
@@ -857,14 +924,17 @@ def dataset_parts(filename: str, dirs: str = '') -> dict:
 
 
 def wildcard_regex(patterns) -> re.Pattern:
-    """Compile one or several terms, where ``*`` matches anything, into one full-match regex.
+    """Compile one or several globs (``*``, ``?``, ``[...]``, as ONE's filters and
+    ``fnmatch``) into one full-match regex.
 
     >>> bool(wildcard_regex(['trials.*', 'wheel']).fullmatch('trials.goCue_times'))
     True
+    >>> [bool(wildcard_regex('probe0[0-9]').fullmatch(c)) for c in ('probe01', 'probe0a')]
+    [True, False]
     """
     if isinstance(patterns, str):
         patterns = [patterns]
-    alts = [re.escape(str(p)).replace(r'\*', '.*') for p in patterns]
+    alts = [fnmatch.translate(str(p)) for p in patterns]
     return re.compile('(?:' + '|'.join(alts) + ')', re.DOTALL)
 
 
@@ -917,7 +987,6 @@ _SAFE_URL = re.compile(SAFE_URL_PATTERN)
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # never in a name: tab and newline included
 _SIZE_RE = r'^[0-9]{1,18}$'
 _MD5_RE = r'^[0-9a-fA-F]{32}$'
-_SESSION_PATH_RE = re.compile(r'[^/]+/Subjects/[^/]+/\d{4}-\d{2}-\d{2}/\d{1,3}')
 
 
 @dataclass
@@ -1333,7 +1402,7 @@ class Index:
         except AttributeError:  # not the categoricals this module writes
             return False
         return (
-            all(_SESSION_PATH_RE.fullmatch(s) for s in sessions)
+            all(SESSION_FOLDER_RE.fullmatch(s) for s in sessions)
             and bool(_safe_relpaths(sessions).all())
             and bool(_safe_relpaths(d for d in dirs if d).all())
             and all(is_safe_segment(f) for f in names)
@@ -1372,7 +1441,7 @@ class Index:
         flag(cols.not_utf8, 'not UTF-8')
         flag(cols.too_long, f'line longer than {_MAX_LINE} characters')
         flag(~np.isin(cols.ncols, (1, 2, 4)), 'expected 1, 2 or 4 tab-separated columns')
-        in_session = [bool(_SESSION_PATH_RE.fullmatch(s)) for s in sessions]
+        in_session = [bool(SESSION_FOLDER_RE.fullmatch(s)) for s in sessions]
         flag(
             ~_per_category(cols.session, in_session),
             'path is not inside a session folder lab/Subjects/subject/yyyy-mm-dd/number/',
@@ -1577,14 +1646,6 @@ class Index:
         flags = [match(f) for f in cat.categories]
         return np.append(np.array(flags, dtype=bool), False)[cat.codes.to_numpy()]
 
-    def column_mask(self, column: str, values) -> np.ndarray:
-        """Rows whose categorical ``column`` matches one of ``values`` (``*`` wildcards)."""
-        regex = wildcard_regex(values)
-        cat = self.df[column].cat
-        flags = [bool(regex.fullmatch(str(c))) for c in cat.categories]
-        none_matches = bool(regex.fullmatch(''))
-        return np.append(np.array(flags, dtype=bool), none_matches)[cat.codes.to_numpy()]
-
 
 def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np.ndarray:
     """Lines whose path an earlier line already had (compared by category codes)."""
@@ -1767,7 +1828,7 @@ def scan(root) -> ScanResult:
                 safe = safe_names[name] = is_safe_segment(name)
             if entry.is_dir(follow_symlinks=False):
                 rel = prefix + name
-                session = in_session or (depth == 4 and _SESSION_PATH_RE.fullmatch(rel))
+                session = in_session or (depth == 4 and SESSION_FOLDER_RE.fullmatch(rel))
                 if safe:
                     stack.append((rel + '/', entry.path, depth + 1, bool(session)))
                 else:
@@ -4054,6 +4115,13 @@ class Repository:
     def describe(self) -> dict:
         return {'name': self.name, 'type': self.type, **mask_secrets(self.settings)}
 
+    @property
+    def location(self) -> str:
+        """Where the repository is: its first required setting (``root_dir``, ``base_url``,
+        ``bucket``, ``article_id``, ``host``), secrets masked."""
+        shown = mask_secrets(self.settings)
+        return next((str(shown.get(k)) for k in self.required), self.name)
+
     def read_index(self) -> Index:
         raise NotImplementedError
 
@@ -4260,8 +4328,8 @@ class LocalRepository(Repository):
         root = self.root  # the index is this folder's own scan: every path in it is safe
         paths = [root / p for p in rows['path']]
         missing = [p for p in paths if not p.is_file()]
-        if missing:
-            raise NotFoundError(
+        if missing:  # deleted since the folder was read: ALFObjectNotFound, as ONE raises
+            raise ALFObjectNotFound(
                 f'{len(missing)} indexed file(s) are missing from {self.root}, e.g. {missing[0]}'
             )
         if check_hash and rows['md5'].notna().any():  # files read in place: warn, as ONE does
@@ -5291,7 +5359,7 @@ class S3Repository(WebRepository):
         lines = [
             f'{rel}\t\t{size}\t{md5 or ""}'
             for rel, (size, md5) in sorted(objects.items())
-            if rel.count('/') >= 5 and not is_partial_name(rel) and not _CONTROL.search(rel)
+            if in_session_folder(rel) and not is_partial_name(rel) and not _CONTROL.search(rel)
         ]
         return ''.join(line + '\n' for line in lines).encode('utf-8')
 
@@ -5869,12 +5937,7 @@ class FigshareRepository(RemoteRepository):
                     removed += 1
             if keep is not None:
                 rel = name.replace('~', '/')
-                session = '/'.join(rel.split('/')[:5])
-                if (
-                    rel.count('/') >= 5
-                    and _SESSION_PATH_RE.fullmatch(session)
-                    and (is_safe_relpath(rel))
-                ):
+                if in_session_folder(rel) and is_safe_relpath(rel):
                     kept.append(rel)
         self.publish_listing_index(sorted(kept), checksums=checksums)
         self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
@@ -6265,12 +6328,19 @@ class Bunch(dict):
     def __dir__(self):
         return sorted(set(super().__dir__()) | {k for k in self if k.isidentifier()})
 
+    @property
     def check_dimensions(self) -> int:
-        """0 when the attributes have consistent lengths (ALF broadcasting rules), else 1."""
+        """0 when the attributes have consistent lengths (ALF broadcasting rules), else 1 (a
+        property, as ONE's ``AlfBunch.check_dimensions``)."""
         return check_dimensions(self)
 
     def to_df(self) -> pd.DataFrame:
-        """A DataFrame of the attributes; 2-D arrays become ``key_0``, ``key_1``... columns."""
+        """A DataFrame of the attributes; 2-D arrays become ``key_0``, ``key_1``... columns
+        (at most 10), an (n, 1) array one column ``key``.
+
+        >>> list(Bunch(x=np.zeros((3, 1)), y=np.zeros((3, 2))).to_df().columns)
+        ['x', 'y_0', 'y_1']
+        """
         if check_dimensions(self) != 0:
             raise DataFormatError('attributes have inconsistent lengths; cannot make a table')
         columns = {}
@@ -6279,6 +6349,8 @@ class Bunch(dict):
                 continue
             if value.ndim == 1:
                 columns[key] = value
+            elif value.ndim == 2 and value.shape[1] == 1:
+                columns[key] = value[:, 0]
             elif value.ndim == 2:
                 for i in range(min(value.shape[1], 10)):
                     columns[f'{key}_{i}'] = value[:, i]
@@ -6286,11 +6358,21 @@ class Bunch(dict):
 
     def append(self, other: dict, inplace: bool = False) -> Bunch:
         """Concatenate another Bunch with the same keys along the first axis (trials of two
-        sessions, say); a new Bunch unless ``inplace``.
+        sessions, say); a new Bunch unless ``inplace``. An empty side gives the other (handy
+        in a loop), as in ONE.
 
         >>> Bunch(a=np.arange(2)).append(Bunch(a=np.arange(3))).a
         array([0, 1, 0, 1, 2])
+        >>> Bunch().append({'a': [1]})
+        {'a': [1]}
         """
+        if not other:
+            return self if inplace else Bunch(copy.deepcopy(dict(self)))
+        if not self:
+            if inplace:
+                self.update(copy.deepcopy(dict(other)))
+                return self
+            return Bunch(copy.deepcopy(dict(other)))
         if set(self) != set(other):
             raise NotImplementedError('append needs two Bunches with the same keys')
         out = self if inplace else Bunch(copy.deepcopy(dict(self)))
@@ -6383,7 +6465,16 @@ def _load_npz(path: Path):
             arrays = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, EOFError) as e:
         raise DataFormatError(f'{path.name} is not a valid .npz file: {e}') from None
-    return arrays['arr_0'] if set(arrays) == {'arr_0'} else arrays
+    return arrays['arr_0'] if set(arrays) == {'arr_0'} else NpzArrays(arrays)
+
+
+class NpzArrays(dict):
+    """The arrays of a multi-array ``.npz``, read at once (numpy's ``NpzFile`` keeps the file
+    open); ``files`` and ``[name]`` work as on an ``NpzFile``."""
+
+    @property
+    def files(self) -> list:
+        return list(self)
 
 
 def _table_loader(sep: str):
@@ -6397,11 +6488,14 @@ def _table_loader(sep: str):
 
 
 def _load_json(path: Path):
+    """A JSON file's content; malformed JSON is logged as an error and gives None, as in
+    ONE (a metadata file is not worth a failed load)."""
     try:
         with open(path, encoding='utf-8') as f:
-            return json.load(f)
+            return parse_json(f.read())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataFormatError(f'{path.name} is not valid JSON: {e}') from None
+        logger.error('%s is not valid JSON: %s', path.name, e)
+        return None
 
 
 def _load_jsonable(path: Path):
@@ -6461,8 +6555,10 @@ def load_file_content(path):
     """Load one file by its extension; an empty file gives None, an unknown type its path.
 
     ``.npy`` files are memory-mapped copy-on-write (writable; edits stay in memory) and
-    ``(n, 1)`` arrays flattened to ``(n,)``.
+    ``(n, 1)`` arrays flattened to ``(n,)``. No path (None, ``''``) gives None, as in ONE.
     """
+    if not path:
+        return None
     path = Path(path)
     if path.stat().st_size == 0:
         return None
@@ -6500,16 +6596,17 @@ def _merge_table(out: Bunch) -> None:
     out.update(data)
 
 
-def assemble_object(files: list, metadata: dict, name: str = '') -> Bunch:
+def assemble_object(files: list, metadata: dict, name: str = '', short_keys=False) -> Bunch:
     """Load the files of one ALF object into a Bunch.
 
     ``files`` holds ``(path, parts)`` pairs (parts as ``parse_filename`` gives them);
-    ``metadata`` maps a data file's path to its ``*.metadata.json`` path.
+    ``metadata`` maps a data file's path to its ``*.metadata.json`` path. Keys are
+    ``attribute[_timescale][.extra]``; with ``short_keys`` the extra parts are left out.
     """
     keys = []
     for _, p in files:
         attr = f'{p["attribute"]}_{p["timescale"]}' if p['timescale'] else p['attribute']
-        keys.append('.'.join(filter(None, (attr, p['extra']))))
+        keys.append(attr if short_keys else '.'.join(filter(None, (attr, p['extra']))))
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise ALFMultipleObjectsFound(
@@ -6566,7 +6663,7 @@ SEARCH_KEYWORDS = {
 # Terms answered only by a repository that publishes ONE cache tables (their metadata).
 SESSION_META_TERMS = ('projects', 'task_protocol')
 QC_LEVELS = ('NOT_SET', 'PASS', 'WARNING', 'FAIL', 'CRITICAL')  # ONE's QC enumeration, in order
-MODES = ('auto', 'local', 'remote', 'refresh')
+MODES = ('auto', 'local', 'remote')
 ALF_FILTERS = ('namespace', 'attribute', 'timescale', 'extra', 'extension')
 
 
@@ -6641,6 +6738,14 @@ def _glob_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
     is tested once."""
     regexes = [_pattern(str(p), wildcards) for p in _as_list(patterns)]
     return _per_distinct(values, lambda v: any(r.fullmatch(v) for r in regexes))
+
+
+def collection_mask(values, collection, wildcards: bool = True) -> np.ndarray:
+    """The one collection filter of search, list, load and download: globs (regexes without
+    ``wildcards``) matching the whole collection, ``''`` the session folder, and a trailing
+    ``/`` ignored (``'alf/'`` is ``'alf'``)."""
+    patterns = [str(c).rstrip('/') if str(c) != '/' else '' for c in _as_list(collection)]
+    return _glob_mask(values, patterns, wildcards)
 
 
 def _per_distinct(values, test) -> np.ndarray:
@@ -6747,8 +6852,8 @@ class One:
         jobs: int | None = None,
         **settings,
     ):
-        if mode not in MODES:
-            raise ConfigError(f'mode must be one of {", ".join(MODES)}, not {mode!r}')
+        if mode not in MODES:  # 'refresh' too: ONE 3's One refuses it (a ValueError)
+            raise ModeError(f'mode must be one of {", ".join(MODES)}, not {mode!r}')
         self.mode = mode
         self.wildcards = bool(wildcards)
         dirs = app_dirs()
@@ -6786,7 +6891,12 @@ class One:
         self._index = None
 
     def __repr__(self):
-        return f'One({self.repository.name!r}, type={self.repository.type!r})'
+        """Where the data are and how they are read, e.g.
+        ``One(repository='lab', type='local', location='/data/lab', mode='auto')``."""
+        return (
+            f'One(repository={self.repository.name!r}, type={self.repository.type!r}, '
+            f'location={self.repository.location!r}, mode={self.mode!r})'
+        )
 
     @property
     def index(self) -> Index:
@@ -6797,11 +6907,9 @@ class One:
 
     def _current_index(self, query_type=None) -> Index:
         """The index, read again first when the mode or ``query_type`` asks for remote."""
-        if query_type not in (None, *MODES):
+        if query_type not in (None, *MODES, 'refresh'):  # ONE-Alyx code passes 'refresh'
             raise SearchError(f'query_type must be one of {", ".join(MODES)}, not {query_type!r}')
-        if query_type in ('remote', 'refresh') or (
-            query_type is None and self.mode in ('remote', 'refresh')
-        ):
+        if query_type in ('remote', 'refresh') or (query_type is None and self.mode == 'remote'):
             self._index = None
         return self.index
 
@@ -6815,6 +6923,8 @@ class One:
         session; a list gives a list."""
         if isinstance(id_, (list, tuple)):
             return [self.to_eid(i) for i in id_]
+        if id_ is None:
+            return None
         try:
             return self.index.eids[self.index.resolve_session(id_)]
         except NotFoundError:
@@ -6864,6 +6974,8 @@ class One:
         >>> One.path2ref('lab/Subjects/m1/2020-01-01/002', as_dict=False)
         '2020-01-01_002_m1'
         """
+        if isinstance(path, (list, tuple)):
+            return [One.path2ref(p, as_dict, parse) for p in path]
         try:
             parts = parse_session(path)
         except ALFError:
@@ -6971,7 +7083,7 @@ class One:
         df = index.df
         file_filter = None
         if 'collection' in terms:
-            file_filter = index.column_mask('collection', _as_list(terms['collection']))
+            file_filter = collection_mask(df['collection'], terms['collection'], self.wildcards)
         if 'dataset_qc_lte' in terms:
             if 'qc' not in df.columns:
                 raise SearchError(
@@ -7013,7 +7125,7 @@ class One:
         """The files of a session (ALF or not), relative to the session folder, sorted."""
         rows = self._session_files(session)
         if collection is not None:
-            rows = rows[_glob_mask(rows['collection'], collection, self.wildcards)]
+            rows = rows[collection_mask(rows['collection'], collection, self.wildcards)]
         return sorted(rows['rel'])
 
     list = list_
@@ -7034,7 +7146,7 @@ class One:
             match = name_matcher(filename, self.wildcards)
             keep &= np.array([match(f) for f in rows['filename']], dtype=bool)
         if collection is not None:
-            keep &= _glob_mask(rows['collection'], collection, self.wildcards)
+            keep &= collection_mask(rows['collection'], collection, self.wildcards)
         if revision is not None:
             keep &= _glob_mask(rows['revision'], revision, self.wildcards)
         return rows[keep]
@@ -7048,7 +7160,10 @@ class One:
                 rel=[p[len(s) + 1 :] for p, s in zip(rows['path'], rows['session'])]
             )
         else:
-            rows = index.session_files(index.resolve_session(eid))
+            try:
+                rows = index.session_files(index.resolve_session(eid))
+            except ALFObjectNotFound:  # as in ONE: nothing to list
+                rows = index.df.iloc[:0].assign(rel=pd.Series([], dtype=object))
         return self._filter_files(rows, filename, collection, revision)
 
     def list_datasets(
@@ -7082,8 +7197,8 @@ class One:
             rows = rows[ok.to_numpy(bool)]
         if default_revisions_only:
             rows = rows[_default_revisions(rows)]
-        if details:
-            return self._dataset_table(rows, keep_eid_index)
+        if details:  # every session: the eid level stays, as in ONE
+            return self._dataset_table(rows, keep_eid_index or eid is None)
         if eid is None:
             return list(dict.fromkeys(rows['rel']))
         return sorted(rows['rel'])
@@ -7161,6 +7276,7 @@ class One:
         query_type=None,
         download_only: bool = False,
         check_hash: bool = True,
+        short_keys: bool = False,
         **kwargs,
     ):
         """Load an ALF object of a session as a Bunch (the same keys and values as ONE-api).
@@ -7171,7 +7287,8 @@ class One:
         last at or before X. Keyword filters on ALF parts (``attribute``, ``namespace``,
         ``timescale``, ``extra``, ``extension``; globs or lists) narrow the files.
         ``download_only=True`` returns the local paths. ``check_hash`` verifies local copies
-        against the index's md5 where it has one.
+        against the index's md5 where it has one. Keys are ``attribute[_timescale][.extra]``,
+        without the extra parts with ``short_keys=True``.
         """
         rows = self._session_files(eid, query_type)
         wanted, data, pairs = _object_rows(
@@ -7180,7 +7297,7 @@ class One:
         paths = dict(zip(wanted['path'], self._fetch(wanted, check_hash)))
         if download_only:
             return [paths[p] for p in wanted['path']]
-        return _assemble_rows(data, paths, pairs, obj)
+        return _assemble_rows(data, paths, pairs, obj, short_keys)
 
     def load_dataset(
         self,
@@ -7221,14 +7338,36 @@ class One:
         """
         if isinstance(datasets, (str, dict)):
             raise TypeError('datasets must be a list of datasets, not a single one')
+        if isinstance(datasets, pd.DataFrame):  # list_datasets(details=True) of the session
+            datasets = datasets['rel_path'].tolist()
         datasets = list(datasets)
+        kinds = {isinstance(d, dict) for d in datasets}
+        if len(kinds) > 1 or not all(isinstance(d, (str, dict)) for d in datasets):
+            raise ValueError('datasets must be a list of only strings or only dicts')
+        # one path with a folder makes every string a path, as in ONE: 'spikes.times.npy' is
+        # then the file in the session folder, not a search
+        as_paths = any(isinstance(d, str) and '/' in d.replace('\\', '/') for d in datasets)
+        if as_paths and (collections is not None or revisions is not None):
+            raise ValueError('collections and revisions must be None when datasets are paths')
         collections = _per_dataset(collections, len(datasets), 'collections')
         revisions = _per_dataset(revisions, len(datasets), 'revisions')
-        rows = self._session_files(eid, query_type)
+        try:
+            rows = self._session_files(eid, query_type)
+        except ALFObjectNotFound:
+            if assert_present:
+                raise
+            logger.warning('no datasets found for session %s', eid)
+            return None, []
+        if not datasets:
+            return None, []
+        session = str(rows['session'].iloc[0])
         found = []
         for dataset, coll, rev in zip(datasets, collections, revisions):
             try:
-                found.append(_dataset_row(rows, dataset, coll, rev, self.wildcards))
+                if as_paths:
+                    found.append(_exact_rel_row(rows, dataset, session))
+                else:
+                    found.append(_dataset_row(rows, dataset, coll, rev, self.wildcards))
             except ALFObjectNotFound:
                 if assert_present:
                     raise
@@ -7281,7 +7420,7 @@ class One:
         paths = dict(zip(sel['path'], self._fetch(sel, check_hash)))
         if download_only:
             return tuple(paths[p] for p in sel['path'])
-        out = {}
+        out = Bunch()
         for name in sorted(set(sel['object'])):
             objects = sel[(sel['object'] == name).to_numpy(bool)]
             data = objects[~objects['filename'].map(is_metadata_file).to_numpy(bool)]
@@ -7313,7 +7452,7 @@ class One:
         if obj is not None:
             rows = _object_rows(rows, obj, collection, None, {}, self.wildcards, name)[0]
         elif collection is not None:
-            rows = rows[_glob_mask(rows['collection'], collection, self.wildcards)]
+            rows = rows[collection_mask(rows['collection'], collection, self.wildcards)]
         if rows.empty:
             raise ALFObjectNotFound(f'no files in {name} (collection={collection!r})')
         if dry_run:
@@ -7524,13 +7663,16 @@ def _object_rows(rows, obj, collection, revision, filters, wildcards, session) -
     return wanted, data, pairs
 
 
-def _assemble_rows(data: pd.DataFrame, paths: dict, pairs: list, name: str) -> Bunch:
+def _assemble_rows(
+    data: pd.DataFrame, paths: dict, pairs: list, name: str, short_keys=False
+) -> Bunch:
     """``assemble_object`` for index rows whose local paths are known."""
     parts = {k: data[k].tolist() for k in ALF_PARTS}
     files = [
         (paths[p], {k: _none(parts[k][i]) for k in ALF_PARTS}) for i, p in enumerate(data['path'])
     ]
-    return assemble_object(files, {paths[d]: paths[m] for d, m in pairs}, name=name)
+    metadata = {paths[d]: paths[m] for d, m in pairs}
+    return assemble_object(files, metadata, name=name, short_keys=short_keys)
 
 
 def _dataset_row(rows, dataset, collection, revision, wildcards) -> pd.DataFrame:
@@ -7546,6 +7688,7 @@ def _dataset_row(rows, dataset, collection, revision, wildcards) -> pd.DataFrame
                 raise SearchError(
                     f'dataset {dataset!r} is a path: give no collection or revision with it'
                 )
+            _warn_if_not_default(exact, rows)
             return exact
         if '/' in name:
             folder, name = name.rsplit('/', 1)
@@ -7566,10 +7709,35 @@ def _dataset_row(rows, dataset, collection, revision, wildcards) -> pd.DataFrame
     return sel
 
 
+def _warn_if_not_default(picked: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """ONE's ALFWarning when an exact path loads a revision that is not the default one."""
+    if picked.empty or not picked['revision'].notna().any():
+        return
+    default = pd.Series(_default_revisions(rows), index=rows.index)
+    old = [r for r, i in zip(picked['rel'], picked.index) if not default.get(i, True)]
+    if old:
+        warnings.warn(
+            f'{", ".join(old)}: not the default revision (it may have been revised since); '
+            'give revision= or use load_dataset with a name to take the default',
+            ALFWarning,
+            stacklevel=3,
+        )
+
+
+def _exact_rel_row(rows: pd.DataFrame, rel: str, session: str) -> pd.DataFrame:
+    """The row of a relative path in the session, taken literally: ``'spikes.times.npy'``
+    is the unrevised file in the session folder (as ONE reads a list of paths)."""
+    found = rows[(rows['rel'] == rel.replace('\\', '/').strip('/')).to_numpy(bool)]
+    if found.empty:
+        raise ALFObjectNotFound(f'dataset {rel!r} is not in session {session}')
+    _warn_if_not_default(found, rows)
+    return found
+
+
 def _pick_collection(rows, collection, what: str, session: str, wildcards=True) -> pd.DataFrame:
     colls = rows['collection'].astype(object).fillna('')
     if collection is not None:
-        picked = rows[_glob_mask(colls, str(collection).strip('/'), wildcards)]
+        picked = rows[collection_mask(colls, collection, wildcards)]
         if picked.empty:
             raise ALFObjectNotFound(
                 f'{what} is not in collection {collection!r} of {session}; it is in '
