@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import enum
 import fnmatch
 import functools
 import io
@@ -30,7 +31,7 @@ import urllib.parse
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PosixPath, PurePath, PurePosixPath, PureWindowsPath, WindowsPath
 
 import click
 
@@ -132,7 +133,7 @@ class MissingDependencyError(OneLightError, ImportError):
     """An optional dependency is needed for this file type or repository."""
 
 
-class DataFormatError(OneLightError):
+class DataFormatError(OneLightError, ValueError):
     """A data file cannot be loaded (corrupt, or unsafe such as a pickled object array)."""
 
 
@@ -559,10 +560,10 @@ ALF_SPEC = {
     'extension': r'\w+',
 }
 ALF_SHAPES = {
-    'session': r'(?:{lab}/Subjects/)?{subject}/{date}/{number}',
+    'session': r'({lab}/Subjects/)?{subject}/{date}/{number}',
     'session_folder': r'{lab}/Subjects/{subject}/{date}/{number}',  # as a repository holds it
     'ref': r'{date}_{number}_{subject}',  # an experiment reference, 2020-01-01_001_subject
-    'collection': r'(?:{collection}/)?(?:#{revision}#/)?',
+    'collection': r'({collection}/)?(#{revision}#/)?',
     'file': r'_?{namespace}?_?{object}\.{attribute}(?:_{timescale})?(?:\.{extra})*\.{extension}',
 }
 ALF_SHAPES['rel_path'] = ALF_SHAPES['collection'] + ALF_SHAPES['file']
@@ -578,6 +579,9 @@ def alf_regex(shape: str, **overrides) -> str:
     >>> re.fullmatch(alf_regex('{subject}', subject=r'\d+'), 'm1') is None
     True
     """
+    unknown = set(overrides) - set(ALF_SPEC)
+    if unknown:
+        raise KeyError(f'unknown ALF part(s): {", ".join(sorted(unknown))}')
     parts = {**ALF_SPEC, **overrides}
     return ALF_SHAPES.get(shape, shape).format(**{k: f'(?P<{k}>{v})' for k, v in parts.items()})
 
@@ -761,6 +765,490 @@ def parse_session(session) -> dict:
             f'not a session path: {session!r} (expected lab/Subjects/subject/yyyy-mm-dd/number)'
         )
     return {k: m.group(k) for k in SESSION_FIELDS}
+
+
+# ONE's ALF path objects. ``ALFPath`` is a ``pathlib.Path`` that knows its ALF parts (ONE 3.x
+# returns it from ``eid2path`` and from loads with ``download_only``); ``PureALFPath`` does
+# the same without touching the disk. The parts come from the grammar above.
+def is_uuid_string(text) -> bool:
+    """Whether ``text`` is a UUID (version 3, 4 or 5) written in its canonical form.
+
+    >>> is_uuid_string('a976e418-c8b8-4d24-be47-d05120b18341'), is_uuid_string('spikes')
+    (True, False)
+    """
+    return isinstance(text, str) and is_uuid(text, (3, 4, 5)) and str(uuid.UUID(text)) == text
+
+
+def is_uuid(value, versions=(4, 3)) -> bool:
+    """Whether ``value`` (text, int, bytes or UUID) is a UUID of one of ``versions``."""
+    if isinstance(value, bool) or not isinstance(value, (uuid.UUID, str, bytes, int)):
+        return False
+    try:
+        if isinstance(value, uuid.UUID):
+            parsed = value
+        elif isinstance(value, int):
+            parsed = uuid.UUID(int=value)
+        elif isinstance(value, bytes):
+            parsed = uuid.UUID(bytes=value)
+        else:
+            parsed = uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return parsed.version in versions
+
+
+def add_uuid_string(file_path, uuid_):
+    """``obj.attr.ext`` -> ``obj.attr.<uuid>.ext`` (an id already there is replaced).
+
+    >>> add_uuid_string('/d/trials.intervals.npy', 'a976e418-c8b8-4d24-be47-d05120b18341').name
+    'trials.intervals.a976e418-c8b8-4d24-be47-d05120b18341.npy'
+    """
+    if isinstance(uuid_, str) and not is_uuid_string(uuid_):
+        raise ValueError(f'not a UUID: {uuid_!r}')
+    file_path = Path(file_path) if isinstance(file_path, str) else file_path
+    parts = file_path.stem.split('.')
+    if is_uuid(parts[-1]):
+        parts = parts[:-1]
+    return file_path.parent.joinpath(f'{".".join(parts)}.{uuid_}{file_path.suffix}')
+
+
+def remove_uuid_string(file_path):
+    """``obj.attr.<uuid>.ext`` -> ``obj.attr.ext`` (no id: the same path)."""
+    file_path = Path(file_path) if isinstance(file_path, str) else file_path
+    parts = file_path.stem.split('.')
+    if is_uuid_string(parts[-1]):
+        file_path = file_path.with_name('.'.join(parts[:-1]) + file_path.suffix)
+    return file_path
+
+
+def padded_sequence(file_path):
+    """The same path with its session number zero-padded (``.../2023-01-01/1/x`` ->
+    ``.../2023-01-01/001/x``); ValueError without a session folder."""
+    file_path = ensure_alf_path(file_path)
+    session = file_path.session_path()
+    if session is None:
+        raise ValueError('path must include a valid ALF session path, e.g. subject/YYYY-MM-DD/N')
+    depth = len(file_path.parts) - len(session.parts)
+    return file_path.parents[depth].joinpath(session.name.zfill(3), file_path.relative_to(session))
+
+
+def without_revision(file_path):
+    """A dataset path without its ``#revision#`` folder (ALFInvalid when its folders are not
+    session/collection/revision).
+
+    >>> without_revision('/s/2023-01-01/001/alf/#v1#/obj.attr.ext').as_posix()
+    '/s/2023-01-01/001/alf/obj.attr.ext'
+    """
+    path = Path(file_path) if isinstance(file_path, str) else file_path
+    *_, collection, _ = alf_folder_parts(path.parent)
+    session = ensure_alf_path(path).session_path()
+    return type(path)(session).joinpath(*filter(None, (collection, path.name)))
+
+
+def get_alf_path(path) -> str | None:
+    """The ALF part of a path: from its session folder on, else the relative path, else the
+    file name; None if there is none.
+
+    >>> get_alf_path('etc/etc/subj/2021-01-21/001/collection/file.attr.ext')
+    'subj/2021-01-21/001/collection/file.attr.ext'
+    """
+    text = (path if isinstance(path, str) else PurePath(path).as_posix()).strip('/')
+    m = SESSION_RE.search(text)
+    if m:
+        return text[m.start() :]
+    name = text.rsplit('/', 1)[-1]
+    if FILE_RE.match(name):
+        return text if REL_PATH_RE.match(text) else name
+    return None
+
+
+def _path_class(path) -> type:
+    """The ALFPath class standing for a pathlib class."""
+    if isinstance(path, Path):
+        return ALFPath
+    if isinstance(path, PureWindowsPath) and not isinstance(path, PurePosixPath):
+        return PureWindowsALFPath
+    return PurePosixALFPath if isinstance(path, PurePath) else ALFPath
+
+
+def ensure_alf_path(path):
+    """``path`` as an ALFPath (a pure one for a pure pathlib path); a list gives a list."""
+    if isinstance(path, PureALFPath):
+        return path
+    if isinstance(path, (str, PurePath)):
+        return _path_class(path)(path)
+    if isinstance(path, (list, tuple)) or hasattr(path, '__next__'):
+        return [ensure_alf_path(p) for p in path]
+    raise TypeError(f'expected os.PathLike type, got {type(path)} instead')
+
+
+def _checked_part(part: str, value) -> str:
+    if not (isinstance(value, str) and re.fullmatch(ALF_SPEC[part], value)):
+        raise ValueError(f'invalid ALF {part}: {value!r}')
+    return value
+
+
+class PureALFPath(PurePath):
+    """A pure path that knows its ALF parts, as ONE's ``PureALFPath``.
+
+    >>> p = PureALFPath('lab/Subjects/m1/2020-01-01/001/alf/#v2#/_ibl_trials.goCue_times.npy')
+    >>> p.subject, p.collection, p.revision, p.namespace, p.object, p.attribute
+    ('m1', 'alf', 'v2', 'ibl', 'trials', 'goCue_times')
+    >>> p.with_revision('v3').without_lab().as_posix()
+    'm1/2020-01-01/001/alf/#v3#/_ibl_trials.goCue_times.npy'
+    """
+
+    def __new__(cls, *args):
+        if cls is PureALFPath:
+            cls = PureWindowsALFPath if os.name == 'nt' else PurePosixALFPath
+        return super().__new__(cls, *args)
+
+    # ------------------------------------------------------------------------- what it is
+    def is_dataset(self) -> bool:
+        """Whether the name is an ALF file name."""
+        return FILE_RE.match(self.name) is not None
+
+    def is_valid_alf(path) -> bool:
+        """Whether the path matches any part of the ALF spec (a method or a static call)."""
+        try:
+            return any(full_path_parts(path))
+        except ALFInvalid:
+            return False
+
+    def is_session_path(path) -> bool:
+        """Whether the path ends with a session folder (a method or a static call)."""
+        return is_session_path(path)
+
+    # ---------------------------------------------------------------------------- its parts
+    def session_path(self):
+        """The path up to and including its session folder, or None."""
+        m = SESSION_RE.search(self.as_posix())
+        if m is None:
+            return None
+        depth = len(PurePosixPath(self.as_posix()[m.end() :].strip('/')).parts)
+        return self.parents[depth - 1] if depth else self
+
+    def session_path_short(self, include_lab: bool = False) -> str | None:
+        """``subject/date/number`` (``lab/subject/date/number`` with ``include_lab``)."""
+        parts = self.session_parts[0 if include_lab else 1 :]
+        return '/'.join(p for p in parts if p) if any(parts) else None
+
+    def without_lab(self):
+        """The path without its ``lab/Subjects/`` folders (the same path without them)."""
+        text = self.as_posix()
+        m = re.search(alf_regex('{lab}/Subjects/'), text)
+        return type(self)(text[: m.start()] + text[m.end() :]) if m else self
+
+    def relative_to_lab(self):
+        """The path from the subject folder on; ValueError without ``lab/Subjects/``."""
+        m = re.search(alf_regex('{lab}/Subjects/'), self.as_posix())
+        if m is None:
+            raise ValueError(f'{self} does not contain <lab>/Subjects pattern')
+        return type(self)(self.as_posix()[m.end() :])
+
+    def relative_to_session(self):
+        """The path from the session folder; ValueError without one."""
+        session = self.session_path()
+        if session is None:
+            raise ValueError(f'{self} does not contain session path pattern')
+        return self.relative_to(session)
+
+    def parse_alf_path(self, as_dict: bool = True):
+        return full_path_parts(self, as_dict=as_dict, assert_valid=False)
+
+    def parse_alf_name(self, as_dict: bool = True):
+        return filename_parts(self.name, as_dict=as_dict, assert_valid=False)
+
+    @property
+    def dataset_name_parts(self) -> tuple:
+        return tuple(p or '' for p in self.parse_alf_name(as_dict=False))
+
+    @property
+    def session_parts(self) -> tuple:
+        return tuple(p or '' for p in session_path_parts(self, assert_valid=False))
+
+    @property
+    def alf_parts(self) -> tuple:
+        return tuple(p or '' for p in self.parse_alf_path(as_dict=False))
+
+    lab = property(lambda self: self.session_parts[0], doc='the lab, or ""')
+    subject = property(lambda self: self.session_parts[1], doc='the subject, or ""')
+    date = property(lambda self: self.session_parts[2], doc='the date, or ""')
+    sequence = property(lambda self: self.session_parts[3], doc='the number, or ""')
+    collection = property(lambda self: self.alf_parts[4], doc='the collection, or ""')
+    revision = property(lambda self: self.alf_parts[5], doc='the revision, or ""')
+    namespace = property(lambda self: self.dataset_name_parts[0], doc='the namespace, or ""')
+    object = property(lambda self: self.dataset_name_parts[1], doc='the object, or ""')
+    attribute = property(lambda self: self.dataset_name_parts[2], doc='the attribute, or ""')
+    timescale = property(lambda self: self.dataset_name_parts[3], doc='the timescale, or ""')
+    extra = property(lambda self: self.dataset_name_parts[4], doc='the extra parts, or ""')
+
+    # -------------------------------------------------------------- changing session parts
+    def _session_sub(self, replace: str):
+        """Replace ``subject/date/number`` by ``replace`` (a template of its groups)."""
+        text = self.as_posix()
+        m = re.search(_tail(alf_regex('{subject}/{date}/{number}')), text)
+        if m is None:
+            raise ALFInvalid(str(self))
+        new = replace.format(**m.groupdict())
+        return type(self)(text[: m.start('subject')] + new + text[m.end('number') :])
+
+    def with_lab(self, lab, strict: bool = False):
+        """The path with lab ``lab`` (``lab/Subjects/`` added unless ``strict``)."""
+        _checked_part('lab', lab)
+        if not self.subject or (strict and not self.lab):
+            raise ALFInvalid(str(self))
+        text = self.without_lab().as_posix()
+        m = re.search(_tail(alf_regex('{subject}/{date}/{number}')), text)
+        at = m.start('subject')
+        return type(self)(text[:at] + f'{lab}/Subjects/' + text[at:])
+
+    def with_subject(self, subject):
+        _checked_part('subject', subject)
+        return self._session_sub(subject + '/{date}/{number}')
+
+    def with_date(self, date):
+        if date and not isinstance(date, str):
+            date = date.strftime('%Y-%m-%d')
+        _checked_part('date', date)
+        return self._session_sub('{subject}/' + date + '/{number}')
+
+    def with_sequence(self, number):
+        if isinstance(number, str) and number.isdigit():
+            number = int(number)
+        if not isinstance(number, int) or not 0 <= number <= 999:
+            raise ValueError(f'invalid ALF number: {number!r}')
+        return self._session_sub('{subject}/{date}/' + f'{number:03d}')
+
+    def with_padded_sequence(path):
+        return padded_sequence(path)
+
+    # ----------------------------------------------------------------- changing the name
+    def _name_parts(self) -> dict:
+        if not self.is_dataset():
+            raise ALFInvalid(str(self))
+        return self.parse_alf_name(as_dict=True)
+
+    def _with_name_parts(self, **changes):
+        parts = {**self._name_parts(), **changes}
+        return self.with_name(to_alf(**parts))
+
+    def with_object(self, obj):
+        return self._with_name_parts(object=obj)
+
+    def with_namespace(self, ns):
+        return self._with_name_parts(namespace=ns or None)
+
+    def with_attribute(self, attr):
+        return self._with_name_parts(attribute=attr)
+
+    def with_timescale(self, timescale):
+        return self._with_name_parts(timescale=timescale or None)
+
+    def with_extra(self, extra, append: bool = False):
+        """The name with extra parts ``extra`` (a string or a list), or added to the ones it
+        has with ``append``; None or '' removes them."""
+        extra = [extra] if isinstance(extra, str) else list(extra or [])
+        old = self._name_parts()['extra']
+        parts = ([old] if append and old else []) + [e for e in extra if e]
+        return self._with_name_parts(extra='.'.join(parts) or None)
+
+    def with_extension(self, ext):
+        self._name_parts()
+        return self.with_suffix(f'.{ext}')
+
+    def with_uuid(self, uuid_):
+        self._name_parts()
+        return add_uuid_string(self, uuid_)
+
+    def without_uuid(self):
+        return remove_uuid_string(self) if self.is_dataset() else self
+
+    # --------------------------------------------------------- changing the folder parts
+    def with_collection(self, collection):
+        """The path with collection ``collection`` (between session and revision); a
+        ValueError for a bad name or a path without session parts."""
+        collection = PurePath(collection or '').as_posix().strip('/')
+        if not (collection and re.fullmatch(ALF_SPEC['collection'], collection)):
+            raise ValueError(f'invalid ALF collection: {collection!r}')
+        if not self.session_path():
+            raise ValueError('cannot add a collection to a path without subject/date/number')
+        if self.is_session_path():
+            return self.joinpath(collection)
+        text = self.as_posix()
+        if not self.is_dataset():
+            if not re.fullmatch(
+                alf_regex('collection'), self.relative_to_session().as_posix() + '/'
+            ):
+                raise ALFInvalid(str(self))
+            text += '/'
+        shape = '{subject}/{date}/{number}/' + ALF_SHAPES['collection']
+        m = re.search(alf_regex(shape), text)
+        revision = f'#{m["revision"]}#/' if m['revision'] else ''
+        new = f'{m["subject"]}/{m["date"]}/{m["number"]}/{collection}/{revision}'
+        return type(self)(text[: m.start()] + new + text[m.end() :])
+
+    def with_revision(self, revision):
+        """The path with ``#revision#`` (added, or replacing the one it has); ALFInvalid for
+        a path relative to its session (too ambiguous to tell)."""
+        if not (isinstance(revision, str) and re.fullmatch(ALF_SPEC['revision'], revision)):
+            raise ALFInvalid(f'invalid ALF revision: {revision!r}')
+        if PureALFPath.is_dataset(self):
+            return self.without_revision().parent / f'#{revision}#' / self.name
+        return self.without_revision() / f'#{revision}#'
+
+    def without_revision(self):
+        """The path without its ``#revision#`` folder (the same path without one)."""
+        if PureALFPath.is_dataset(self):
+            return without_revision(self)
+        if not self.is_valid_alf():
+            raise ALFInvalid(f'{self} is not a valid ALF path or is relative to its session')
+        if re.fullmatch(f'#{ALF_SPEC["revision"]}#', self.name):
+            return self.parent
+        return self
+
+
+class ALFPath(Path, PureALFPath):
+    """A ``pathlib.Path`` that knows its ALF parts (ONE's ``ALFPath``): what ``eid2path``
+    and ``download_only`` loads return."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is ALFPath:
+            cls = WindowsALFPath if os.name == 'nt' else PosixALFPath
+        return super().__new__(cls, *args, **kwargs)
+
+    def is_dataset(self) -> bool:
+        """An ALF file name that is not a folder on disk."""
+        return not self.is_dir() and FILE_RE.match(self.name) is not None
+
+    def is_session_path(self) -> bool:
+        """A session folder path that is not a file on disk."""
+        return not self.is_file() and is_session_path(self)
+
+    def is_valid_alf(path) -> bool:
+        """As ``PureALFPath.is_valid_alf``, and a file name that is a folder on disk (or a
+        folder name that is a file) is not valid."""
+        try:
+            parsed = full_path_parts(path, as_dict=True)
+        except ALFInvalid:
+            return False
+        if isinstance(path, str):
+            path = Path(path)
+        is_dataset = parsed['object'] is not None
+        if hasattr(path, 'is_file') and path.is_file():
+            return is_dataset
+        if hasattr(path, 'is_dir') and path.is_dir():
+            return not is_dataset
+        return True
+
+    def iter_datasets(self, recursive: bool = False):
+        """The ALF datasets in this folder (and below with ``recursive``), sorted."""
+        found = self.rglob('*.*.*') if recursive else self.glob('*.*.*')
+        for path in sorted(found):
+            if path.is_file() and FILE_RE.match(path.name):
+                yield path
+
+
+class PurePosixALFPath(PurePosixPath, PureALFPath):
+    """PureALFPath with POSIX separators."""
+
+
+class PureWindowsALFPath(PureWindowsPath, PureALFPath):
+    """PureALFPath with Windows separators."""
+
+
+class PosixALFPath(PosixPath, ALFPath):
+    """ALFPath on POSIX systems."""
+
+
+class WindowsALFPath(WindowsPath, ALFPath):
+    """ALFPath on Windows."""
+
+
+def to_alf(object, attribute, extension, namespace=None, timescale=None, extra=None) -> str:
+    """An ALF file name from its parts, as ONE's ``spec.to_alf``: object, attribute and
+    timescale in camel case (``'ephys clock'`` -> ``ephysClock``), a tuple of timescales
+    joined by ``_``, ``extra`` a string or a list.
+
+    >>> to_alf('spikes', 'times', 'npy', namespace='ibl', timescale=('ephys clock', 'minutes'))
+    '_ibl_spikes.times_ephysClock_minutes.npy'
+    """
+    if not extension:
+        raise TypeError('An extension must be provided')
+    extension = extension[1:] if extension.startswith('.') else extension
+    timescales = [timescale] if isinstance(timescale, str) else list(timescale or [])
+    if any(p is not None and '.' in p for p in (object, attribute, namespace, extension)) or any(
+        '.' in t for t in timescales if t
+    ):
+        raise ValueError('ALF parts must not contain a period (`.`)')
+    if '_' in (namespace or ''):
+        raise ValueError('Namespace must not contain extra underscores')
+    if object.startswith('_'):
+        raise ValueError('Objects must not contain underscores; use namespace arg instead')
+    timescale = '_'.join(_camel(t) for t in timescales if t)
+    m = re.search('_(times|timestamps|intervals)$', attribute)
+    cut = m.start() if m else len(attribute)
+    attribute = _camel(attribute[:cut]) + attribute[cut:]
+    extra = extra.split('.') if isinstance(extra, str) else list(extra or [])
+    head = (f'_{namespace}_' if namespace else '') + _camel(object)
+    parts = (head, attribute + (f'_{timescale}' if timescale else ''), *extra, extension)
+    return '.'.join(parts)
+
+
+def _camel(text: str) -> str:
+    """Camel case of words split by spaces or underscores, all-capital words kept
+    (``'mpci ROIs'`` -> ``'mpciROIs'``)."""
+    if not text:
+        return text
+    first, *rest = re.split(r'[_\s]', text)
+    if not rest:
+        return first[0].lower() + first[1:]
+
+    def capital(word: str) -> bool:
+        return re.fullmatch(r'[A-Z]+s?', word) is not None
+
+    return (first if capital(first) else first.lower()) + ''.join(
+        w if capital(w) else w.capitalize() for w in rest
+    )
+
+
+def readable_alf(name: str, capitalize: bool = False) -> str:
+    """A camel-case ALF part as words, acronyms kept (``'someROIDataset'`` -> ``'some ROI
+    dataset'``), as ONE's ``spec.readableALF``."""
+    starts = [m.start() for m in re.finditer(r'[A-Z](?=[a-rt-z0-9])|(?<=[a-z0-9])[A-Z]', name)]
+    bounds = [0, *starts, len(name)]
+    words = [name[i:j] for i, j in zip(bounds, bounds[1:]) if i < j or not name]
+    text = ' '.join(w if re.fullmatch(r'[A-Z]+s?', w) else w.lower() for w in words)
+    return text[:1].upper() + text[1:] if capitalize else text
+
+
+class QC(enum.IntEnum):
+    """Dataset QC outcomes, as Alyx and ONE number them (``QC.validate('fail')``)."""
+
+    CRITICAL = 50
+    FAIL = 40
+    WARNING = 30
+    NOT_SET = 0
+    PASS = 10
+
+    @staticmethod
+    def validate(value) -> QC:
+        """The QC of a QC, an int or a name (any case); ValueError otherwise."""
+        if isinstance(value, QC):
+            return value
+        if isinstance(value, str):
+            if value.isnumeric():
+                return QC(int(value))
+            try:
+                return QC[value.upper()]
+            except KeyError:
+                raise ValueError(f'{value} is not a valid QC') from None
+        return QC(value)
+
+
+def is_valid(filename) -> bool:
+    """Whether ``filename`` is an ALF file name (ONE's ``spec.is_valid``)."""
+    return FILE_RE.match(str(filename)) is not None
 
 
 # Session ids (eids). Every session has one UUID, the same for everyone, on every machine and
@@ -6354,6 +6842,8 @@ class Bunch(dict):
             elif value.ndim == 2:
                 for i in range(min(value.shape[1], 10)):
                     columns[f'{key}_{i}'] = value[:, i]
+            else:
+                logger.warning('%s has %d dimensions: left out of the table', key, value.ndim)
         return pd.DataFrame(columns)
 
     def append(self, other: dict, inplace: bool = False) -> Bunch:
@@ -6384,8 +6874,8 @@ class Bunch(dict):
                 out[key] = np.concatenate([np.asarray(mine), np.asarray(value)], axis=0)
             elif isinstance(mine, list):
                 out[key] = mine + list(value)
-            else:
-                raise NotImplementedError(f'cannot append values of {key!r}')
+            else:  # kept as it is, as in ONE
+                logger.warning('cannot append %r: a %s; use pandas for that', key, type(mine))
         return out
 
     @staticmethod
@@ -6563,7 +7053,7 @@ def load_file_content(path):
     if path.stat().st_size == 0:
         return None
     loader = LOADERS.get(path.suffix.lower())
-    return loader(path) if loader else path
+    return loader(path) if loader else ALFPath(path)
 
 
 def metadata_pattern(filename: str) -> str:
@@ -6639,6 +7129,202 @@ def assemble_object(files: list, metadata: dict, name: str = '', short_keys=Fals
         )
         logger.warning('inconsistent dimensions for object %s: %s', name, sizes)
     return out
+
+
+# ONE's folder functions (one.alf.io): ALF files straight from a folder, no repository.
+def filter_by(alf_path, wildcards: bool = True, **kwargs) -> tuple:
+    """The ALF files directly in a folder whose parts match ``kwargs`` (globs, or regexes
+    without ``wildcards``; a list matches any; ``None`` matches only a missing part; ``extra``
+    parts must all be there), and their parts: ``(names, [parts tuples])``, as ONE's.
+
+    >>> filter_by(folder, object='wh*', timescale=None)  # doctest: +SKIP
+    """
+    unknown = set(kwargs) - set(ALF_PARTS)
+    if unknown:
+        raise TypeError(f'filter_by() got an unexpected keyword argument {sorted(unknown)[0]!r}')
+    if isinstance(kwargs.get('extra'), str):
+        kwargs['extra'] = kwargs['extra'].split('.')
+    folder = ALFPath(alf_path)
+    names, parts = [], []
+    for path in folder.iter_datasets():
+        found = filename_parts(path.name, as_dict=True)
+        if all(_part_matches(found[k], v, k == 'extra', wildcards) for k, v in kwargs.items()):
+            names.append(ALFPath(path.relative_to(folder)))
+            parts.append(tuple(found.values()))
+    return names, parts
+
+
+def _part_matches(part, pattern, is_extra: bool, wildcards: bool) -> bool:
+    if pattern is None or part is None:
+        return pattern is part
+    if is_extra:
+        return all(e in part.split('.') for e in pattern if e)
+    if not isinstance(pattern, str):
+        if wildcards:
+            return any(_part_matches(part, p, False, True) for p in pattern)
+        return re.match('|'.join(pattern), part) is not None
+    return fnmatch.fnmatchcase(part, pattern) if wildcards else re.match(pattern, part) is not None
+
+
+def _object_files(alfpath, obj=None, **kwargs) -> tuple:
+    """``([paths], [parts])`` of an object in a folder, or of the object of a file's name."""
+    alfpath = ALFPath(alfpath)
+    if alfpath.is_file():
+        obj, alfpath = alfpath.object, alfpath.parent
+    if not alfpath.exists():
+        names = []
+    elif obj is None:
+        names, parts = filter_by(alfpath, **kwargs)
+    else:
+        names, parts = filter_by(alfpath, object=obj, **kwargs)
+    if not names:
+        what = f'object "{obj}"' if obj else 'ALF files'
+        raise ALFObjectNotFound(f'no {what} found in {alfpath}')
+    return [alfpath / n for n in names], parts
+
+
+def alf_load_object(alfpath, object=None, short_keys: bool = False, **kwargs) -> Bunch:
+    """ONE's ``one.alf.io.load_object``: an object from a folder (``object`` needed), from
+    the object of one of its files, or from a list of its files (revisions mixed).
+
+    >>> spikes = alfio.load_object('/data/.../alf', 'spikes')  # doctest: +SKIP
+    """
+    if isinstance(alfpath, (str, os.PathLike)):
+        if Path(alfpath).is_dir() and object is None:
+            raise ValueError('If a directory is provided, the object name should be provided too')
+        paths, _ = _object_files(alfpath, object, **kwargs)
+    else:
+        paths = [ALFPath(p) for p in alfpath]
+        objects = {p.object for p in paths}
+        if len(objects) != 1:
+            raise ALFMultipleObjectsFound(f'files of several objects: {sorted(objects)}')
+        object = objects.pop()
+    data = [p for p in paths if not is_metadata_file(p.name)]
+    metadata = {}
+    for p in data:
+        meta = next(iter(sorted(p.parent.glob(metadata_pattern(p.name)))), None)
+        if meta is not None:
+            metadata[p] = meta
+    files = [(p, filename_parts(p.name, as_dict=True)) for p in data]
+    return assemble_object(files, metadata, name=str(object), short_keys=short_keys)
+
+
+def alf_exists(alfpath, object, attributes=None, **kwargs) -> bool:
+    """Whether an object (and every one of ``attributes``) is in a folder."""
+    try:
+        _, parts = _object_files(alfpath, object, **kwargs)
+    except (FileNotFoundError, ALFObjectNotFound):
+        return False
+    if not attributes:
+        return True
+    attributes = [attributes] if isinstance(attributes, str) else attributes
+    return set(attributes) <= {p[2] for p in parts}
+
+
+def iter_sessions(root_dir, pattern: str = '*'):
+    """The session folders under ``root_dir`` (itself included), sorted, as ALFPaths;
+    ``pattern`` (``'*/Subjects/*/????-??-??/*'``) makes the walk shorter."""
+    if is_session_path(root_dir):
+        yield ALFPath(root_dir)
+    for path in sorted(Path(root_dir).rglob(pattern)):
+        if path.is_dir() and is_session_path(path):
+            yield ALFPath(path)
+
+
+def iter_datasets(session_path):
+    """The ALF datasets of a session, relative to it, sorted."""
+    for path in ALFPath(session_path).iter_datasets(recursive=True):
+        yield path.relative_to(session_path)
+
+
+def save_object_npy(alfpath, dico, object, parts=None, namespace=None, timescale=None) -> list:
+    """Save a dict of arrays as one ALF object's ``.npy`` files; their paths."""
+    if check_dimensions(dico) != 0:
+        shapes = [(k, np.shape(v)) for k, v in dico.items()]
+        raise ValueError(f'Dimensions are not consistent to save in ALF format: {shapes}')
+    folder, out = ALFPath(alfpath), []
+    for key, value in dico.items():
+        name = to_alf(object, key, 'npy', namespace=namespace, timescale=timescale, extra=parts)
+        np.save(folder / name, value)
+        out.append(folder / name)
+    return out
+
+
+def save_metadata(file_alf, dico) -> Path:
+    """Write ``dico`` as the ``.metadata.json`` of an ALF file; its path."""
+    file_alf = ALFPath(file_alf)
+    if not file_alf.is_dataset():
+        raise ALFInvalid(f'not an ALF file name: {file_alf.name}')
+    meta = file_alf.parent / (file_alf.stem + '.metadata.json')
+    meta.write_text(json.dumps(dico, indent=1))
+    return meta
+
+
+def next_num_folder(session_date_folder) -> str:
+    """The next free session number in a date folder (``'001'`` when there is none)."""
+    folder = Path(session_date_folder)
+    numbers = [
+        int(p.name)
+        for p in (folder.iterdir() if folder.exists() else [])
+        if p.is_dir() and p.name.isdigit()
+    ]
+    number = max(numbers or [0]) + 1
+    if number > 999:
+        raise ALFError('ALF spec does not support session numbers > 999')
+    return f'{number:03d}'
+
+
+def remove_empty_folders(folder) -> None:
+    """Remove the empty folders below ``folder``, deepest first."""
+    for path in sorted((p for p in Path(folder).rglob('*') if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def read_ts(filename) -> tuple:
+    """``(times, values)`` of an ALF attribute: its object's ``times*`` file, as a vector."""
+    filename = ALFPath(filename)
+    _, obj, _, _, _, ext = filename.dataset_name_parts
+    names, _ = filter_by(filename.parent, object=obj, attribute='times*', extension=ext)
+    if len(names) != 1:
+        raise FileNotFoundError(f'{obj}.times.{ext} not found! No time-scale for {filename}')
+    values = np.load(filename)
+    times = np.load(filename.parent / names[0])
+    return timestamps_to_vector(times, values.shape[0]), _flat(values)
+
+
+def find_variants(file_list, namespace=True, timescale=True, extra=True, extension=True):
+    """``{file: [its variants on disk]}``: the files with the same session, collection,
+    object and attribute (and namespace, timescale, extra parts, extension, each unless
+    False), in any revision folder, as ONE's ``find_variants``."""
+    compared = [*SESSION_FIELDS, 'collection', 'object', 'attribute']
+    compared += [
+        k
+        for k, on in zip(
+            ('namespace', 'timescale', 'extra', 'extension'),
+            (namespace, timescale, extra, extension),
+        )
+        if on
+    ]
+    out = {}
+    for file in map(ALFPath, file_list):
+        parts = file.parse_alf_path()
+        if parts['object'] is None:
+            raise ValueError(f'not an ALF dataset: {file}')
+        folder = file.without_revision().parent
+        pattern = f'*{parts["object"]}.{parts["attribute"]}*'
+        found = [*folder.glob(pattern), *folder.glob('#*#/' + pattern)]
+        out[file] = [
+            ALFPath(f)
+            for f in found
+            if f != file and all(ALFPath(f).parse_alf_path()[k] == parts[k] for k in compared)
+        ]
+    return out
+
+
+def dataframe(adict) -> pd.DataFrame:
+    """A DataFrame of a dict of arrays (ONE's ``one.alf.io.dataframe``)."""
+    return Bunch(adict).to_df()
 
 
 # =============================================================================================
@@ -6936,7 +7622,7 @@ class One:
         if isinstance(eid, (list, tuple)):
             return [self.eid2path(e) for e in eid]
         try:
-            return self.repository.session_dir(self.index.resolve_session(eid))
+            return ALFPath(self.repository.session_dir(self.index.resolve_session(eid)))
         except NotFoundError:
             return None
 
@@ -7006,7 +7692,7 @@ class One:
         """The local folder of the session an experiment reference names."""
         if isinstance(ref, (list, tuple)):
             return [self.ref2path(r) for r in ref]
-        return self.repository.session_dir(self.index.resolve_session(ref))
+        return ALFPath(self.repository.session_dir(self.index.resolve_session(ref)))
 
     # ------------------------------------------------------------------------------- search
     def search_terms(self, query_type=None) -> tuple:
@@ -7296,7 +7982,7 @@ class One:
         )
         paths = dict(zip(wanted['path'], self._fetch(wanted, check_hash)))
         if download_only:
-            return [paths[p] for p in wanted['path']]
+            return [ALFPath(paths[p]) for p in wanted['path']]
         return _assemble_rows(data, paths, pairs, obj, short_keys)
 
     def load_dataset(
@@ -7316,7 +8002,7 @@ class One:
         rows = self._session_files(eid, query_type)
         row = _dataset_row(rows, dataset, collection, revision, self.wildcards)
         path = self._fetch(row, check_hash)[0]
-        return path if download_only else load_file_content(path)
+        return ALFPath(path) if download_only else load_file_content(path)
 
     def load_datasets(
         self,
@@ -7381,7 +8067,7 @@ class One:
                 records.append(None)
                 continue
             path = next(paths)
-            data.append(path if download_only else load_file_content(path))
+            data.append(ALFPath(path) if download_only else load_file_content(path))
             record = self._dataset_table(row).reset_index().iloc[0].to_dict()
             record.pop('default_revision', None)
             record['revision'] = _none(row['revision'].iloc[0]) or ''
@@ -7419,7 +8105,7 @@ class One:
         sel = _pick_revision(sel, revision, f'collection {folder!r}')
         paths = dict(zip(sel['path'], self._fetch(sel, check_hash)))
         if download_only:
-            return tuple(paths[p] for p in sel['path'])
+            return tuple(ALFPath(paths[p]) for p in sel['path'])
         out = Bunch()
         for name in sorted(set(sel['object'])):
             objects = sel[(sel['object'] == name).to_numpy(bool)]
@@ -7988,6 +8674,95 @@ def set_download_dir(template: str) -> None:
     config['download_dir'] = template
     save_config(config, dirs.config_file)
     reset_default()
+
+
+# ONE's ``one.alf`` modules, as namespaces of this module, so that porting a notebook is one
+# changed import: ``from one.alf import io as alfio`` -> ``from onelight import alfio``.
+def alf_folder_parts(folder_path, as_dict: bool = False, assert_valid: bool = True):
+    """ONE's ``one.alf.path.folder_parts``: lab, subject, date, number, collection and
+    revision of a folder path."""
+    text = PurePath(folder_path).as_posix() if not isinstance(folder_path, str) else folder_path
+    m = FOLDER_RE.search(text.rstrip('/') + '/')
+    parts = {k: m.group(k) for k in (*SESSION_FIELDS, 'collection', 'revision')} if m else None
+    fields = (*SESSION_FIELDS, 'collection', 'revision')
+    return _one_parts(parts, fields, folder_path, 'folder path', as_dict, assert_valid)
+
+
+def _namespace(name: str, doc: str, **members):
+    import types
+
+    module = types.ModuleType(f'{__name__}.{name}', doc)
+    module.__dict__.update(members)
+    sys.modules[module.__name__] = module  # ``import onelight.alfio`` works too
+    return module
+
+
+def _spec_regex(spec: str = ALF_SHAPES['full_path'] + '$', **kwargs) -> re.Pattern:
+    """ONE's ``one.alf.spec.regex``: a compiled pattern of a spec string with named parts."""
+    return re.compile(alf_regex(spec, **kwargs))
+
+
+alfspec = _namespace(
+    'alfspec',
+    "ONE's one.alf.spec: the ALF grammar.",
+    SPEC=ALF_SPEC,
+    SESSION_SPEC=ALF_SHAPES['session'],
+    COLLECTION_SPEC=ALF_SHAPES['collection'],
+    FILE_SPEC=ALF_SHAPES['file'] + '$',
+    REL_PATH_SPEC=ALF_SHAPES['rel_path'] + '$',
+    FULL_SPEC=ALF_SHAPES['full_path'] + '$',
+    regex=_spec_regex,
+    path_pattern=lambda: re.sub(r'[{}?*\\$]', '', ALF_SHAPES['full_path'] + '$'),
+    readableALF=readable_alf,
+    QC=QC,
+    is_valid=is_valid,
+    is_session_path=is_session_path,
+    is_uuid_string=is_uuid_string,
+    is_uuid=is_uuid,
+    to_alf=to_alf,
+)
+alfpath = _namespace(
+    'alfpath',
+    "ONE's one.alf.path: ALF path parts and ALFPath.",
+    ALFPath=ALFPath,
+    PureALFPath=PureALFPath,
+    PosixALFPath=PosixALFPath,
+    WindowsALFPath=WindowsALFPath,
+    PurePosixALFPath=PurePosixALFPath,
+    PureWindowsALFPath=PureWindowsALFPath,
+    ensure_alf_path=ensure_alf_path,
+    rel_path_parts=rel_path_parts,
+    session_path_parts=session_path_parts,
+    filename_parts=filename_parts,
+    full_path_parts=full_path_parts,
+    folder_parts=alf_folder_parts,
+    get_session_path=get_session_path,
+    get_alf_path=get_alf_path,
+    add_uuid_string=add_uuid_string,
+    remove_uuid_string=remove_uuid_string,
+    padded_sequence=padded_sequence,
+    without_revision=without_revision,
+)
+alfio = _namespace(
+    'alfio',
+    "ONE's one.alf.io: ALF objects straight from folders.",
+    AlfBunch=Bunch,
+    dataframe=dataframe,
+    check_dimensions=check_dimensions,
+    ts2vec=timestamps_to_vector,
+    read_ts=read_ts,
+    load_file_content=load_file_content,
+    load_object=alf_load_object,
+    exists=alf_exists,
+    filter_by=filter_by,
+    iter_sessions=iter_sessions,
+    iter_datasets=iter_datasets,
+    save_object_npy=save_object_npy,
+    save_metadata=save_metadata,
+    next_num_folder=next_num_folder,
+    remove_empty_folders=remove_empty_folders,
+    find_variants=find_variants,
+)
 
 
 # =============================================================================================
