@@ -1863,6 +1863,14 @@ class Index:
         self.session_ids, self.session_meta = ids, meta
         self._eids = self._by_eid = None
 
+    def add_sessions(self, sessions: list) -> None:
+        """Sessions that have no file (a catalogue lists them): a search finds them, and
+        they have nothing to list."""
+        if sessions:
+            self.df['session'] = self.df['session'].cat.add_categories(sessions)
+            self._sessions = self._eids = self._by_eid = None
+            self._session_cache = {}
+
     def set_file_column(self, column: str, values) -> None:
         """Set a per-file column, row for row (``qc`` as ONE's ordered categories)."""
         if column == 'qc':
@@ -2529,7 +2537,8 @@ class OneTables:
                     created = str(parse_json(meta).get('date_created', created))
             frames.append(table.to_pandas(ignore_metadata=True))  # no index rebuilt: flat
         sessions = _flat_table(frames[0], ['id'], ('lab', 'subject', 'date', 'number'), origin)
-        datasets = _flat_table(frames[1], ['eid', 'id'], ('rel_path',), origin)
+        datasets = _flat_table(frames[1], ['id'], ('rel_path',), origin)
+        datasets = _flat_table(_eids_from_session_paths(sessions, datasets), ['eid'], (), origin)
         return cls(*_checked_tables(sessions, datasets, origin), 0, created)
 
     def index_lines(self, url_of=None) -> bytes:
@@ -2563,6 +2572,34 @@ class OneTables:
         ok = s['lab'].notna().to_numpy() & (number >= 0).to_numpy()
         return pd.Series(path.to_numpy(object)[ok], index=s['id'].to_numpy(object)[ok])
 
+    def catalogue(self, result: ScanResult, origin: str) -> Index:
+        """The index of a folder whose tables are its catalogue, as in ONE: what the tables
+        list is there even when its file is not on disk (``exists`` False, and a load of it
+        is ALFObjectNotFound), and so are sessions without datasets."""
+        on_disk = result.files
+        scanned = {}
+        for rel in on_disk:
+            session = '/'.join(rel.split('/', 5)[:5])
+            if session not in scanned:
+                scanned[session] = session
+        by_normal = {normalised_session(*_session_fields(s)): s for s in scanned}
+        paths = self.session_paths().map(lambda p: by_normal.get(p, p))
+        d = self.datasets
+        full = d['eid'].astype(str).map(paths)
+        full = (full + '/' + d['rel_path'].astype(str)).dropna()
+        have = set(on_disk)
+        extra = sorted(set(full.tolist()) - have)
+        if extra:
+            lines = '\n'.join([*on_disk, *extra]) + '\n'
+            index = Index.from_bytes(lines.encode('utf-8', 'surrogateescape'), origin=origin)
+        else:
+            index = result.index()
+        index.set_file_column('exists', index.df['path'].isin(have).to_numpy(bool))
+        empty = sorted(set(paths.tolist()) - set(index.df['session'].cat.categories))
+        empty = [e for e in empty if SESSION_FOLDER_RE.fullmatch(e)]
+        index.add_sessions(empty)
+        return index
+
     def attach_to(self, index: Index) -> Index:
         """Give an index the tables' ids (session and dataset), metadata and QC."""
         paths = self.session_paths()
@@ -2577,7 +2614,7 @@ class OneTables:
         )
         d = self.datasets
         full = d['eid'].astype(str).map(paths) + '/' + d['rel_path'].astype(str)
-        if 'exists' in d.columns:
+        if 'exists' in d.columns and 'exists' not in index.df.columns:  # not a catalogue
             present = full.notna() & d['exists'].fillna(True).astype(bool)
             d, full = d[present.to_numpy()], full[present.to_numpy()]
         columns = {'id': d['id'].astype(str)}
@@ -2651,7 +2688,7 @@ def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
             'rel_path': rels,
             'file_size': pd.array(rows['size'], dtype='UInt64'),
             'hash': md5.where(md5.notna(), None).to_numpy(object),
-            'exists': True,
+            'exists': rows['exists'].astype(bool).to_numpy() if 'exists' in rows else True,
             'qc': pd.Categorical(
                 np.broadcast_to(np.asarray(qc, dtype=object), len(rels)),
                 categories=QC_LEVELS,
@@ -2728,15 +2765,54 @@ def _first_line(error: BaseException) -> str:
 
 def _flat_table(frame: pd.DataFrame, keys: list, columns, origin: str) -> pd.DataFrame:
     """A table with its ids as text columns, whether or not it stored them as its index
-    (ONE-api takes the columns named like ``id`` then)."""
+    (ONE-api takes the columns named like ``id`` then). ONE's older schema, which ONE still
+    opens, is read too: ids as two int64 columns (``id_0``, ``id_1``), ``project``, and
+    datasets naming their session by ``session_path``."""
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
+    for key in ('id', 'eid'):
+        frame = _uuid_from_int_pairs(frame, key)
+    if 'project' in frame.columns and 'projects' not in frame.columns:
+        frame = frame.rename(columns={'project': 'projects'})
     name = 'sessions.pqt' if keys == ['id'] else 'datasets.pqt'
     missing = [c for c in (*keys, *columns) if c not in frame.columns]
     if missing:
         raise DataFormatError(f'{origin}: {name} lacks the column(s) {", ".join(missing)}')
     text = pd.api.types.is_string_dtype
     return frame.assign(**{k: frame[k].astype(str) for k in keys if not text(frame[k].dtype)})
+
+
+def _uuid_from_int_pairs(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``key`` as UUID text from the ``key_0``, ``key_1`` int64 columns of ONE's older tables
+    (the two halves of the UUID's 16 bytes, little-endian)."""
+    halves = [f'{key}_0', f'{key}_1']
+    if key in frame.columns or not all(h in frame.columns for h in halves):
+        return frame
+    try:
+        pairs = np.stack([frame[h].to_numpy(dtype='<i8') for h in halves], axis=1)
+    except (TypeError, ValueError):
+        return frame  # not numbers: the missing column is reported by the caller
+    text = [str(uuid.UUID(bytes=pair.tobytes())) for pair in pairs]
+    return frame.drop(columns=halves).assign(**{key: text})
+
+
+def _eids_from_session_paths(sessions: pd.DataFrame, datasets: pd.DataFrame) -> pd.DataFrame:
+    """Datasets of ONE's older tables name their session by path: their eids."""
+    if 'eid' in datasets.columns or 'session_path' not in datasets.columns:
+        return datasets
+    number = pd.to_numeric(sessions['number'], errors='coerce').fillna(-1).astype(int)
+    paths = (
+        sessions['lab'].astype(str)
+        + '/Subjects/'
+        + sessions['subject'].astype(str)
+        + '/'
+        + sessions['date'].astype(str).str[:10]
+        + '/'
+        + number.map('{:03d}'.format)
+    )
+    by_path = pd.Series(sessions['id'].to_numpy(object), index=paths.to_numpy(object))
+    by_path = by_path[~by_path.index.duplicated()]
+    return datasets.assign(eid=datasets['session_path'].astype(str).map(by_path))
 
 
 def _checked_tables(sessions: pd.DataFrame, datasets: pd.DataFrame, origin: str) -> tuple:
@@ -4798,10 +4874,12 @@ class LocalRepository(Repository):
     def read_index(self) -> Index:
         """A fresh scan of the folder; ONE cache tables there (or in ``tables_dir``) give the
         sessions' ids, metadata and QC."""
-        index = scan(self.root).index()
+        result = scan(self.root)
         folder = Path(self.settings.get('tables_dir') or self.root).expanduser()
         tables = read_local_tables(folder, f'ONE cache tables in {folder}')
-        return tables.attach_to(index) if tables is not None else index
+        if tables is None:
+            return result.index()
+        return tables.attach_to(tables.catalogue(result, f'ONE cache tables in {folder}'))
 
     def session_dir(self, session: str) -> Path:
         return safe_join(self.root, session)
@@ -7817,8 +7895,13 @@ class One:
     list = list_
 
     def _session_files(self, eid, query_type=None) -> pd.DataFrame:
+        return self._session_rows(eid, query_type)[1]
+
+    def _session_rows(self, eid, query_type=None) -> tuple:
+        """(session path, its rows) of a session identifier."""
         index = self._current_index(query_type)
-        return index.session_files(index.resolve_session(eid))
+        session = index.resolve_session(eid)
+        return session, index.session_files(session)
 
     def _filter_files(
         self, rows: pd.DataFrame, filename=None, collection=None, revision=None
@@ -7976,9 +8059,9 @@ class One:
         against the index's md5 where it has one. Keys are ``attribute[_timescale][.extra]``,
         without the extra parts with ``short_keys=True``.
         """
-        rows = self._session_files(eid, query_type)
+        session, rows = self._session_rows(eid, query_type)
         wanted, data, pairs = _object_rows(
-            rows, obj, collection, revision, kwargs, self.wildcards, str(rows['session'].iloc[0])
+            rows, obj, collection, revision, kwargs, self.wildcards, session
         )
         paths = dict(zip(wanted['path'], self._fetch(wanted, check_hash)))
         if download_only:
@@ -8038,7 +8121,7 @@ class One:
         collections = _per_dataset(collections, len(datasets), 'collections')
         revisions = _per_dataset(revisions, len(datasets), 'revisions')
         try:
-            rows = self._session_files(eid, query_type)
+            session, rows = self._session_rows(eid, query_type)
         except ALFObjectNotFound:
             if assert_present:
                 raise
@@ -8046,7 +8129,6 @@ class One:
             return None, []
         if not datasets:
             return None, []
-        session = str(rows['session'].iloc[0])
         found = []
         for dataset, coll, rev in zip(datasets, collections, revisions):
             try:
@@ -8089,8 +8171,7 @@ class One:
         ``{object: Bunch}``; ``download_only=True`` gives a tuple of local paths.
 
         (``object`` is ONE's keyword: the builtin is shadowed in here.)"""
-        rows = self._session_files(eid, query_type)
-        session = str(rows['session'].iloc[0])
+        session, rows = self._session_rows(eid, query_type)
         folder = str(collection or '').strip('/')
         colls = rows['collection'].astype('O').fillna('')
         sel = rows[(colls == folder).to_numpy(bool) & rows['is_alf'].to_numpy(bool)]
@@ -8133,8 +8214,7 @@ class One:
         ``one_cache`` (default: the repository's ``one_cache`` setting) keeps ONE's cache
         tables of the download folder up to date, so that ONE-api opens it.
         """
-        rows = self._session_files(session)
-        name = str(rows['session'].iloc[0])
+        name, rows = self._session_rows(session)
         if obj is not None:
             rows = _object_rows(rows, obj, collection, None, {}, self.wildcards, name)[0]
         elif collection is not None:
@@ -8397,7 +8477,7 @@ def _dataset_row(rows, dataset, collection, revision, wildcards) -> pd.DataFrame
 
 def _warn_if_not_default(picked: pd.DataFrame, rows: pd.DataFrame) -> None:
     """ONE's ALFWarning when an exact path loads a revision that is not the default one."""
-    if picked.empty or not picked['revision'].notna().any():
+    if picked.empty or not rows['revision'].notna().any():
         return
     default = pd.Series(_default_revisions(rows), index=rows.index)
     old = [r for r, i in zip(picked['rel'], picked.index) if not default.get(i, True)]
@@ -9375,6 +9455,23 @@ def demo_cmd(ctx):
         f'server stopped; done in {time.perf_counter() - start:.1f} s. Serve it yourself with: '
         f'onelight serve "{root}"'
     )
+    click.echo(_register_demo(dirs, root))
+
+
+def _register_demo(dirs: Dirs, root: Path) -> str:
+    """Make the demo data the ``demo`` repository when no repository is configured, so that
+    the next command (``onelight search spikes``) has something to answer; what was done."""
+    config = load_config(dirs)
+    if any(r['name'] == 'demo' for r in config['repositories']):
+        return 'the repository "demo" holds this data: onelight -r demo search spikes'
+    if config['repositories']:
+        return f'to search it: onelight add_repo demo --type local --root-dir "{root}"'
+    entry = {'name': 'demo', 'type': 'local', 'root_dir': str(root)}
+    config['repositories'].append(entry)
+    config['current_repository'] = 'demo'
+    save_config(validate_config(config, dirs.config_file), dirs.config_file)
+    reset_default()
+    return 'registered it as the repository "demo" (the current one); try: onelight search spikes'
 
 
 if __name__ == '__main__':

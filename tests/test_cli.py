@@ -170,7 +170,17 @@ def test_demo_runs_quickly():
     assert result.exit_code == 0, result.output
     assert "subject='Cori') -> ['nicklab/Subjects/Cori/2016-12-18/001'" in result.stdout
     assert 'feedbackType' in result.stdout and 'rewarded' in result.stdout
-    assert not onelight.app_dirs().config_file.exists()  # registers nothing
+    # with no repository configured, the demo data becomes one: the next command answers
+    assert 'registered it as the repository "demo"' in result.stdout
+    assert 'nicklab/Subjects/Cori/2016-12-18/001' in run('search', 'spikes').stdout
+    again = run('demo')  # a second run keeps that repository, and says so
+    assert again.exit_code == 0 and 'the repository "demo" holds this data' in again.stdout
+
+
+def test_demo_leaves_a_configured_repository_current(configured):
+    result = run('demo')
+    assert result.exit_code == 0 and 'add_repo demo' in result.stdout
+    assert onelight.load_config()['current_repository'] == 'lab'
 
 
 def cli_with_local_repository(root, home, name):

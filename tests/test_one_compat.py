@@ -355,9 +355,10 @@ def test_load_dataset_forms(alf_root):
     np.testing.assert_array_equal(
         one.load_dataset(IBL, 'alf/#2021-06-01#/_ibl_trials.stimOn_times.npy'), revised
     )
-    np.testing.assert_array_equal(
-        one.load_dataset(IBL, 'alf/_ibl_trials.stimOn_times.npy'), original
-    )
+    with pytest.warns(onelight.ALFWarning, match='not the default revision'):  # as ONE warns
+        np.testing.assert_array_equal(
+            one.load_dataset(IBL, 'alf/_ibl_trials.stimOn_times.npy'), original
+        )
     with pytest.raises(onelight.SearchError, match='is a path'):
         one.load_dataset(IBL, 'alf/_ibl_trials.stimOn_times.npy', collection='alf')
     by_parts = one.load_dataset(
