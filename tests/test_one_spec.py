@@ -264,3 +264,76 @@ def test_file_contents_as_in_one(tmp_path, caplog):
     other.write_text('x')
     assert isinstance(onelight.load_file_content(other), ALFPath)
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+# ------------------------------------------------------------ tables as the catalogue
+def int_pairs(ids) -> np.ndarray:
+    """ONE's older id columns: a UUID's 16 bytes as two little-endian int64."""
+    return np.array([np.frombuffer(uuid.UUID(i).bytes, dtype='<i8') for i in ids])
+
+
+def older_tables(folder, sessions: dict, datasets: list):
+    """Tables in ONE's older schema: ids as (id_0, id_1), ``project``, datasets naming their
+    session by ``session_path``. ``sessions``: {path: eid}; ``datasets``: (path, rel)."""
+    eids = list(sessions.values())
+    parts = [p.split('/') for p in sessions]
+    pairs = int_pairs(eids)
+    s = pd.DataFrame(
+        {
+            'id_0': pairs[:, 0],
+            'id_1': pairs[:, 1],
+            'lab': [p[0] for p in parts],
+            'subject': [p[2] for p in parts],
+            'date': [p[3] for p in parts],
+            'number': [int(p[4]) for p in parts],
+            'task_protocol': 'ephys',
+            'project': 'ibl',
+        }
+    ).set_index(['id_0', 'id_1'])
+    ids = [str(uuid.uuid4()) for _ in datasets]
+    dpairs, epairs = int_pairs(ids), int_pairs([sessions[p] for p, _ in datasets])
+    d = pd.DataFrame(
+        {
+            'id_0': dpairs[:, 0],
+            'id_1': dpairs[:, 1],
+            'file_size': 1.0,
+            'hash': None,
+            'rel_path': [r for _, r in datasets],
+            'session_path': [p for p, _ in datasets],
+            'exists': True,
+            'eid_0': epairs[:, 0],
+            'eid_1': epairs[:, 1],
+        }
+    ).set_index(['id_0', 'id_1'])
+    s.to_parquet(folder / 'sessions.pqt')
+    d.to_parquet(folder / 'datasets.pqt')
+
+
+def test_older_tables_are_a_catalogue(tree):
+    eid, empty = str(uuid.uuid4()), str(uuid.uuid4())
+    other = 'lab/Subjects/m2/2020-01-02/001'
+    listed = [(S, 'alf/probe00/spikes.times.npy'), (S, 'alf/trials.choice.npy')]
+    older_tables(tree, {S: eid, other: empty}, listed)
+    one = onelight.One(cache_dir=tree)
+    assert one.to_eid(S) == uuid.UUID(eid)
+    assert one.search() == [other, S]  # the session without datasets is there
+    assert one.list_datasets(other) == []
+    assert one.get_details(S)['projects'] == 'ibl'
+    assert 'alf/trials.choice.npy' in one.list_datasets(S)  # listed, not on disk
+    details = one.list_datasets(S, details=True).set_index('rel_path')
+    assert not details.loc['alf/trials.choice.npy', 'exists']
+    assert details.loc['alf/probe00/spikes.times.npy', 'exists']
+    assert one.search(datasets='trials.choice.npy') == [S]
+    with pytest.raises(onelight.ALFObjectNotFound):
+        one.load_dataset(S, 'trials.choice.npy')
+
+
+def test_a_duplicated_session_record_is_left_out_with_a_warning(tree, caplog):
+    eid = str(uuid.uuid4())
+    older_tables(tree, {S: eid}, [(S, 'alf/probe00/spikes.times.npy')])
+    sessions = pd.read_parquet(tree / 'sessions.pqt')
+    pd.concat([sessions, sessions]).to_parquet(tree / 'sessions.pqt')
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        one = onelight.One(cache_dir=tree)
+        assert one.search() == [S] and one.to_eid(S) == uuid.UUID(eid)
+    assert 'duplicate id' in caplog.text
