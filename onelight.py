@@ -8457,6 +8457,10 @@ def _dataset_row(rows, dataset, collection, revision, wildcards) -> pd.DataFrame
             _warn_if_not_default(exact, rows)
             return exact
         if '/' in name:
+            if '*' in name:  # as ONE warns: a path names one file
+                warnings.warn(
+                    'Wildcards should not be used with relative path as input.', stacklevel=3
+                )
             folder, name = name.rsplit('/', 1)
             if collection is not None and collection != folder:
                 raise SearchError(f'dataset {dataset!r} and collection={collection!r} disagree')

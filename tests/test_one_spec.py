@@ -193,6 +193,12 @@ def test_a_list_of_paths_is_taken_literally(tree):
         assert one.load_dataset(S, 'spikes.times.npy', collection='').shape == (3,)
 
 
+def test_wildcards_in_a_relative_path_warn(tree):
+    one = onelight.One(cache_dir=tree)
+    with pytest.warns(UserWarning, match='Wildcards should not be used with relative path'):
+        assert one.load_dataset(S, 'alf/probe00/spikes.t*').shape == (5,)
+
+
 @pytest.mark.parametrize('collection', ['alf/probe0?', 'alf/probe0[0-1]', 'alf/probe00/'])
 def test_collection_globs_are_one_rule(tree, collection):
     one = onelight.One(cache_dir=tree)
