@@ -366,11 +366,8 @@ def validate_config(cfg: dict, path) -> dict:
             f'config file {path}: "current_repository" must be a repository name (text), '
             f'not {type(current).__name__}'
         )
-    if current is not None and current not in names:
-        raise ConfigError(
-            f'config file {path}: current_repository "{current}" is not one of '
-            f'the repositories ({", ".join(sorted(names)) or "none"})'
-        )
+    # a current_repository that names no repository is reported when a command needs it,
+    # so that the commands that repair the file ("onelight repo NAME") still run
     if not isinstance(out['download_dir'], str):
         raise ConfigError(f'config file {path}: "download_dir" must be a string')
     check_download_template(out['download_dir'], path)
@@ -8630,16 +8627,25 @@ def _is_folder(path) -> bool:
 
 def _find_repository(config: dict, name: str | None) -> dict:
     repos = {r['name']: r for r in config['repositories']}
+    configured = ', '.join(sorted(repos)) or 'none'
+    if name is None and config.get('current_repository') not in (None, *repos):
+        raise ConfigError(
+            f'the current repository "{config["current_repository"]}" is not configured '
+            f'(configured: {configured}); choose one with "onelight repo NAME"'
+        )
     name = name or config.get('current_repository')
+    if name is None and repos:
+        raise ConfigError(
+            f'no current repository (configured: {configured}); choose one with '
+            '"onelight repo NAME" or pass -r NAME'
+        )
     if name is None:
         raise ConfigError(
             'no repository is configured: run "onelight add_repo NAME --type local '
             '--root-dir FOLDER" (or use One(cache_dir=...))'
         )
     if name not in repos:
-        raise NotFoundError(
-            f'no repository named {name!r} (configured: {", ".join(sorted(repos)) or "none"})'
-        )
+        raise NotFoundError(f'no repository named {name!r} (configured: {configured})')
     return repos[name]
 
 
@@ -9099,11 +9105,34 @@ def repo(ctx, name):
             'no repositories yet: add one with "onelight add_repo NAME --type local '
             '--root-dir FOLDER"',
         )
+    rows = []
     for entry in config['repositories']:
         star = '*' if entry['name'] == config['current_repository'] else ' '
-        rest = mask_secrets({k: v for k, v in entry.items() if k not in ('name', 'type')})
-        details = '  '.join(f'{k}={v}' for k, v in rest.items())
-        click.echo(f'{star} {entry["name"]}  ({entry["type"]})  {details}'.rstrip())
+        backend = REPOSITORY_TYPES[entry['type']]
+        rest = {k: v for k, v in entry.items() if k not in ('name', 'type')}
+        shown = mask_secrets(_non_defaults(backend, rest))
+        details = '  '.join(
+            f'{k}={v if isinstance(v, str) else json.dumps(v)}' for k, v in sorted(shown.items())
+        )
+        rows.append((star, entry['name'], f'({entry["type"]})', details))
+    name_width = max((len(r[1]) for r in rows), default=0)
+    type_width = max((len(r[2]) for r in rows), default=0)
+    for star, repo_name, kind, details in rows:
+        line = f'{star} {repo_name.ljust(name_width)}  {kind.ljust(type_width)}  {details}'
+        click.echo(line.rstrip())
+    current = config['current_repository']
+    if current and current not in {e['name'] for e in config['repositories']}:
+        _say(ctx, f'the current repository "{current}" is not configured: onelight repo NAME')
+
+
+def _non_defaults(backend, settings: dict) -> dict:
+    """The settings that differ from the type's defaults (what a user set), in order."""
+    declared = backend.declared
+    return {
+        k: v
+        for k, v in settings.items()
+        if k not in declared or declared[k].required or v != declared[k].default
+    }
 
 
 def all_settings() -> list:
@@ -9180,9 +9209,9 @@ def add_repo(ctx, name, rtype, set_current, **options):
                 raise ConfigError(f'{rtype} repository needs --{key.replace("_", "-")}')
             entry[key] = click.prompt(key.replace('_', ' '), hide_input=is_secret_key(key))
     settings = backend.validate(entry, origin=f'repository "{name}"')
-    entry.update(settings)
+    entry.update(_non_defaults(backend, settings))  # what the user set, checked
     config['repositories'].append(entry)
-    if set_current or not config['current_repository']:
+    if set_current:
         config['current_repository'] = name
     save_config(validate_config(config, dirs.config_file), dirs.config_file)
     reset_default()

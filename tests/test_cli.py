@@ -61,7 +61,7 @@ def test_add_repo_repo_and_config(configured, tmp_path):
         ).exit_code
         == 0
     )
-    assert '  b  (local)' in run('repo').stdout and '* lab' in run('repo').stdout
+    assert '  b    (local)' in run('repo').stdout and '* lab' in run('repo').stdout
     assert run('repo', 'b').exit_code == 0
     assert '* b' in run('repo').stdout
     shown = run('config').stdout
@@ -309,3 +309,50 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path, home):
     search.stdout.close()  # as `| head -1` does
     _, err = search.communicate(timeout=60)
     assert first.startswith(b'lab/Subjects/mouse') and err == b''
+
+
+def test_a_typo_in_current_repository_locks_nobody_out(configured):
+    """Commands that show or repair the configuration run; the others say what to run."""
+    path = onelight.app_dirs().config_file
+    config = json.loads(path.read_text())
+    config['current_repository'] = 'lba'
+    path.write_text(json.dumps(config))
+    result = run('search')
+    assert result.exit_code == 1
+    assert 'the current repository "lba" is not configured' in result.stderr
+    assert 'onelight repo NAME' in result.stderr and 'Traceback' not in result.output
+    assert run('-r', 'lab', 'search').exit_code == 0
+    assert run('config').exit_code == 0
+    listing = run('repo')
+    assert listing.exit_code == 0 and 'lab' in listing.stdout and '"lba"' in listing.stderr
+    assert run('repo', 'lab').exit_code == 0
+    assert run('search').exit_code == 0
+
+
+def test_repo_lists_what_was_set_aligned_and_masked(tmp_path):
+    (tmp_path / 'a').mkdir()
+    assert (
+        run('add_repo', 'local-one', '--type', 'local', '--root-dir', tmp_path / 'a').exit_code
+        == 0
+    )
+    result = run(
+        'add_repo',
+        'web',
+        '--type',
+        'http',
+        '--base-url',
+        'http://u:secretpw@127.0.0.1:9/',
+        '--jobs',
+        '8',
+        '--no-set-current',
+    )
+    assert result.exit_code == 0 and '[current]' not in result.stdout + result.stderr
+    saved = json.loads(onelight.app_dirs().config_file.read_text())
+    web = next(r for r in saved['repositories'] if r['name'] == 'web')
+    assert set(web) == {'name', 'type', 'base_url', 'login', 'password', 'jobs'}  # set only
+    assert saved['current_repository'] == 'local-one'
+    lines = run('repo').stdout.splitlines()
+    assert lines[0].startswith('* local-one  (local)  root_dir=')
+    assert lines[1].startswith('  web        (http)   base_url=http://127.0.0.1:9/')
+    assert 'jobs=8' in lines[1] and 'password=****' in lines[1] and 'secretpw' not in lines[1]
+    assert 'False' not in lines[1] and 'None' not in lines[1]

@@ -60,7 +60,6 @@ def test_malformed_json_names_file_line_column_and_is_not_touched():
         ({'repositories': [{'type': 'local'}]}, 'has no "name"'),
         ({'repositories': [{'name': 'a', 'type': 'gopher'}]}, "unknown type 'gopher'"),
         ({'repositories': [{'name': 'a', 'type': 'local'}] * 2}, 'two repositories'),
-        ({'current_repository': 'zz'}, 'is not one of'),
         ({'download_dir': '/data/{subject}'}, 'must contain {date}, {number}'),
         ({'download_dir': '/data/{oops}/{subject}/{date}/{number}'}, 'unknown field'),
         ([1, 2], 'must hold a JSON object'),
