@@ -2255,6 +2255,18 @@ class ScanResult:
     def index(self, base_url: str | None = None) -> Index:
         return Index.from_paths(self.files, base_url=base_url)
 
+    def require_sessions(self, what: str) -> ScanResult:
+        """Self, when the folder holds session folders; otherwise NotFoundError saying which
+        folder to give (a subject's or a session's folder is not a repository root)."""
+        if self.files:
+            return self
+        found = f'; {len(self.outside)} file(s) outside session folders' if self.outside else ''
+        raise NotFoundError(
+            f'{what}: {self.root} holds no session folder '
+            f'(lab/Subjects/subject/yyyy-mm-dd/number/){found}: give the folder that holds '
+            'the lab folders'
+        )
+
     @property
     def local_paths(self) -> list:
         """The files' paths on this computer (from the scan itself when it made them)."""
@@ -2404,11 +2416,20 @@ def _urls_of(base_url: str, paths: list) -> list:
 
 
 def write_index(
-    root, *, base_url: str | None = None, checksums: bool = False, one_cache: bool = False
+    root,
+    *,
+    base_url: str | None = None,
+    checksums: bool = False,
+    one_cache: bool = False,
+    require_sessions: bool = False,
 ) -> ScanResult:
     """Scan ``root`` and write ``root/.one_root`` atomically (see ``index_files``); with
-    ``one_cache``, ONE's cache tables too (``result.tables`` then holds them)."""
+    ``one_cache``, ONE's cache tables too (``result.tables`` then holds them).
+    ``require_sessions``: a folder without session folders is a NotFoundError, not an
+    empty index."""
     result = scan(root)
+    if require_sessions:
+        result.require_sessions('nothing to index')
     for name, data in index_files(result, base_url, checksums, one_cache).items():
         atomic_write_bytes(result.root / name, data)
     return result
@@ -2935,12 +2956,46 @@ class TransferReport:
     verified: list = field(default_factory=list)  # (path, size, md5 or None) fetched
 
     def summary(self, verb: str) -> str:
-        mb = self.bytes / 1e6
-        rate = mb / self.seconds if self.seconds > 0 else 0.0
-        return (
-            f'{verb} {self.files} files ({mb:.1f} MB) in {self.seconds:.1f} s '
-            f'({rate:.1f} MB/s); {self.skipped} already up to date'
-        )
+        """One line for a person: what moved, how fast, what was already there.
+
+        >>> TransferReport(files=1, bytes=2_500_000, seconds=0.5).summary('downloaded')
+        'downloaded 1 file (2.5 MB) in 0.5 s (5.0 MB/s)'
+        >>> TransferReport(skipped=3).summary('uploaded')
+        'nothing uploaded: 3 files already up to date'
+        >>> TransferReport(files=2, skipped=1, bytes=10).summary('would download')
+        'would download 2 files (10 bytes); 1 file already there'
+        """
+        if verb.startswith('would'):  # a plan: nothing moved, no time to tell
+            text = f'{verb} {plural(self.files, "file")} ({byte_size(self.bytes)})'
+            if not self.files:
+                text = f'nothing to {verb.split(" ", 1)[1]}'
+            return text + (
+                f'; {plural(self.skipped, "file")} already there' if self.skipped else ''
+            )
+        if not self.files:
+            return f'nothing {verb}' + (
+                f': {plural(self.skipped, "file")} already up to date' if self.skipped else ''
+            )
+        text = f'{verb} {plural(self.files, "file")} ({byte_size(self.bytes)})'
+        if self.seconds >= 0.05:
+            text += f' in {self.seconds:.1f} s ({byte_size(self.bytes / self.seconds)}/s)'
+        return text + (f'; {self.skipped} already up to date' if self.skipped else '')
+
+
+def plural(n: int, word: str) -> str:
+    """``'1 session'``, ``'2 sessions'``, ``'1,204 files'``."""
+    return f'{n:,} {word}{"" if n == 1 else "s"}'
+
+
+def byte_size(n: float) -> str:
+    """Bytes for a person: ``'950 bytes'``, ``'2.5 MB'``, ``'1.1 GB'`` (powers of 1,000)."""
+    if n < 1000:
+        return f'{n:.0f} bytes'
+    for unit in ('kB', 'MB', 'GB', 'TB'):
+        n /= 1000
+        if n < 1000 or unit == 'TB':
+            return f'{n:.1f} {unit}'
+    return f'{n:.1f} TB'  # pragma: no cover
 
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -5573,7 +5628,7 @@ class UploadPlan:
 
     @classmethod
     def make(cls, root, limit: int | None) -> UploadPlan:
-        result = scan(root)
+        result = scan(root).require_sessions('nothing to upload')
         items = [(r, safe_join(result.root, r), s) for r, s in zip(result.files, result.sizes)]
         complete = limit is None or limit >= len(items)
         return cls(result, items[:limit] if limit else items, complete)
@@ -7486,7 +7541,10 @@ def parse_date_range(value) -> tuple:
         return _as_date(values[0], 'start date'), None
     if len(values) != 2:
         raise SearchError('date_range takes one date, [start] or [start, end]')
-    return _as_date(values[0], 'start date'), _as_date(values[1], 'end date')
+    start, end = _as_date(values[0], 'start date'), _as_date(values[1], 'end date')
+    if start and end and end < start:
+        raise SearchError(f'date_range ends ({end}) before it starts ({start}): swap them')
+    return start, end
 
 
 def _pattern(text: str, wildcards: bool) -> re.Pattern:
@@ -7550,9 +7608,18 @@ def text_mask(values, patterns, wildcards: bool = True) -> np.ndarray:
 
 
 def _number_mask(numbers: pd.Series, wanted) -> np.ndarray:
+    """Sessions whose number is one of ``wanted`` (ints, digits, or globs such as ``'00*'``);
+    SearchError for what no session number can be."""
     mask = np.zeros(len(numbers), dtype=bool)
     for value in _as_list(wanted):
-        text = str(value)
+        text = str(value).strip()
+        if isinstance(value, bool) or not (
+            (text.isdigit() and int(text) <= 999)
+            or (re.fullmatch(r'[0-9*?\[\]-]+', text) and re.search(r'[*?\[]', text))
+        ):
+            raise SearchError(
+                f'session number {value!r} is not one: give 0 to 999 (or a glob like 00*)'
+            )
         if text.isdigit():
             mask |= numbers.astype(int).to_numpy() == int(text)
         else:
@@ -8218,9 +8285,14 @@ class One:
             rows = rows[collection_mask(rows['collection'], collection, self.wildcards)]
         if rows.empty:
             raise ALFObjectNotFound(f'no files in {name} (collection={collection!r})')
-        if dry_run:
-            folder = self.repository.session_dir(name)
-            return [folder / PurePosixPath(rel) for rel in rows['rel']]
+        if dry_run:  # the paths, and a report of what a download would fetch
+            copies = self.repository.local_copies(rows)
+            there = sum(file_is_complete(d.dest, d.size, d.md5) for d in copies)
+            plan = TransferReport(files=len(copies) - there, skipped=there)
+            plan.bytes = sum(
+                d.size or 0 for d in copies if not file_is_complete(d.dest, d.size, d.md5)
+            )
+            return LocalPaths([d.dest for d in copies], plan)
         paths = self.repository.fetch(rows, force=force)
         if one_cache or (one_cache is None and self.repository.settings.get('one_cache')):
             self.write_download_tables(name)
@@ -9274,11 +9346,13 @@ def index_cmd(ctx, root, base_url, checksums, one_cache):
     """Write ROOT/.one_root for a folder you publish yourself."""
     if base_url and not re.match(r'^https?://', base_url):
         raise ConfigError(f'--base-url must be an http(s) URL, not {base_url!r}')
-    result = write_index(root, base_url=base_url, checksums=checksums, one_cache=one_cache)
+    result = write_index(
+        root, base_url=base_url, checksums=checksums, one_cache=one_cache, require_sessions=True
+    )
     _say(
         ctx,
-        f'wrote {result.root / INDEX_NAME}: {len(result.files)} files in '
-        f'{len(result.sessions)} sessions',
+        f'wrote {result.root / INDEX_NAME}: {plural(len(result.files), "file")} in '
+        f'{plural(len(result.sessions), "session")}',
     )
     if one_cache:
         _say(ctx, _tables_summary(result.tables))
@@ -9327,10 +9401,13 @@ def search_cmd(ctx, datasets, lab, subject, date_range, day, number, collection,
         filters['date_range'] = day
     one = _client(ctx)
     if not as_json:
-        _emit(one.search(list(datasets), **filters), False)
-        return
-    sessions, records = one.search(list(datasets), details=True, **filters)
-    _emit([{'session': s, **r} for s, r in zip(sessions, records or [])], True)
+        found = one.search(list(datasets), **filters)
+        _emit(found, False)
+    else:
+        found, records = one.search(list(datasets), details=True, **filters)
+        _emit([{'session': s, **r} for s, r in zip(found, records or [])], True)
+    if not found:  # said on stderr: stdout stays what a script reads; the exit status is 0
+        _say(ctx, 'no sessions match')
 
 
 @cli.command('list')
@@ -9370,7 +9447,7 @@ def download_cmd(ctx, session, obj, collection, dry_run, force, jobs, one_cache)
     )
     _emit([str(p) for p in paths], False)
     if getattr(paths, 'report', None) is not None:
-        _say(ctx, paths.report.summary('downloaded'))
+        _say(ctx, paths.report.summary('would download' if dry_run else 'downloaded'))
 
 
 @cli.command('verify')

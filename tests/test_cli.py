@@ -162,7 +162,7 @@ def test_upload_to_local_repository(alf_root, tmp_path):
     assert (target / '.one_root').is_file()
     assert sorted(onelight.scan(target).files) == sorted(onelight.scan(alf_root).files)
     again = run('upload', alf_root)
-    assert 'uploaded 0 files' in again.stderr
+    assert 'nothing uploaded: 143 files already up to date' in again.stderr
 
 
 def test_demo_runs_quickly():
@@ -356,3 +356,39 @@ def test_repo_lists_what_was_set_aligned_and_masked(tmp_path):
     assert lines[1].startswith('  web        (http)   base_url=http://127.0.0.1:9/')
     assert 'jobs=8' in lines[1] and 'password=****' in lines[1] and 'secretpw' not in lines[1]
     assert 'False' not in lines[1] and 'None' not in lines[1]
+
+
+def test_no_silent_no_ops(configured, tmp_path):
+    """A folder that is not a repository root, searches that cannot match and empty
+    results each get one line; stdout stays clean."""
+    subject = configured / 'nicklab' / 'Subjects' / 'Cori'
+    for command in ('upload', 'index'):
+        result = run(command, subject)
+        assert result.exit_code == 1 and 'holds no session folder' in result.stderr
+        assert 'outside session folders' in result.stderr and result.stdout == ''
+    assert not (subject / '.one_root').exists()
+    for args, message in [
+        (('--number', 'abc'), 'is not one'),
+        (('--number', '1000'), 'is not one'),
+        (('--date-range', '2020-01-02', '2020-01-01'), 'before it starts'),
+    ]:
+        result = run('search', *args)
+        assert result.exit_code == 1 and message in result.stderr, args
+    for args in (('spikez',), ('--subject', 'cori')):
+        result = run('search', *args)
+        assert result.exit_code == 0 and result.stdout == ''
+        assert 'no sessions match' in result.stderr
+    assert run('search', '--json', 'spikez').stdout.strip() == '[]'
+    with pytest.raises(onelight.SearchError):
+        onelight.One(cache_dir=configured).search(number='abc')
+
+
+def test_summaries_read_well(configured, tmp_path):
+    config = onelight.load_config()
+    config['download_dir'] = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    onelight.save_config(config)
+    result = run('index', configured)
+    assert result.exit_code == 0 and ' in 6 sessions' in result.stderr
+    assert run('add_repo', 'web', '--type', 'local', '--root-dir', configured).exit_code == 0
+    dry = run('download', 'nicklab/Subjects/Cori/2016-12-14/001', '--dry-run')
+    assert dry.stderr.strip() == 'nothing to download; 30 files already there'  # read in place

@@ -184,19 +184,19 @@ def test_private_bucket_with_signatures_and_wrong_keys(alf_root, moto, tmp_path)
     assert key['SecretAccessKey'] not in shown and '****' in shown
 
 
-def test_missing_bucket_and_bad_settings(moto, tmp_path):
+def test_missing_bucket_and_bad_settings(moto, tmp_path, alf_root):
     with pytest.raises(onelight.NotFoundError, match='bucket nothing does not exist'):
         s3_one(moto, tmp_path, bucket='nothing', public=True).search()
     with pytest.raises(onelight.NotFoundError, match='bucket nothing does not exist'):
-        s3_one(moto, tmp_path, bucket='nothing', access_key='a', secret_key='b').upload(tmp_path)
+        s3_one(moto, tmp_path, bucket='nothing', access_key='a', secret_key='b').upload(alf_root)
     with pytest.raises(onelight.ConfigError, match='go together'):
         s3_one(moto, tmp_path, access_key='a')
 
 
-def test_uploading_without_the_s3_extra_says_so(moto, tmp_path, monkeypatch):
+def test_uploading_without_the_s3_extra_says_so(moto, tmp_path, monkeypatch, alf_root):
     import sys
 
     monkeypatch.setitem(sys.modules, 'boto3', None)  # as if it were not installed
     one = s3_one(moto, tmp_path, access_key='a', secret_key='b')
     with pytest.raises(onelight.MissingDependencyError, match=r'onelight\[s3\]'):
-        one.upload(tmp_path)
+        one.upload(alf_root)
