@@ -4706,8 +4706,16 @@ class Repository:
         with defaults filled in (keys nobody declared are kept as they are)."""
         out = {k: v for k, v in settings.items() if k not in ('name', 'type')}
         missing = [k for k in cls.required if out.get(k) in (None, '')]
+        unknown = sorted(set(out) - set(cls.declared))
         if missing:
-            raise ConfigError(f'{origin} ({cls.type}) needs {", ".join(missing)}')
+            raise ConfigError(
+                f'{origin} ({cls.type}) needs {", ".join(missing)}'
+                + _unknown_keys_hint(unknown, cls)
+            )
+        if unknown:  # kept (another version may know them), but said
+            logger.warning(
+                '%s: unknown setting(s) %s', origin, _unknown_keys_hint(unknown, cls)[2:]
+            )
         for name, setting in cls.declared.items():
             out[name] = setting.convert(out.get(name), origin)
         cls.check(out, origin)
@@ -7483,8 +7491,10 @@ MODES = ('auto', 'local', 'remote')
 ALF_FILTERS = ('namespace', 'attribute', 'timescale', 'extra', 'extension')
 
 
-def resolve_search_keyword(key: str) -> str:
-    """Map a keyword, an alias or an unambiguous prefix of one (any case) to its term.
+def resolve_search_keyword(key: str, terms=()) -> str:
+    """Map a keyword, an alias or an unambiguous prefix of one (any case) to its term; an
+    unknown one is a SearchError naming the nearest keyword and ``terms`` (what the
+    repository answers, or a function giving them; all terms when empty).
 
     >>> resolve_search_keyword('subj'), resolve_search_keyword('lab')
     ('subject', 'laboratory')
@@ -7498,8 +7508,18 @@ def resolve_search_keyword(key: str) -> str:
     }
     if len(found) == 1:
         return found.pop()
-    what = 'ambiguous' if found else 'unknown'
-    raise SearchError(f'{what} search keyword {key!r}; search terms: {", ".join(SEARCH_KEYWORDS)}')
+    if found:
+        what, hint = 'ambiguous', f' ({" or ".join(sorted(found))}?)'
+    else:
+        import difflib
+
+        spellings = [s for names in SEARCH_KEYWORDS.values() for s in names]
+        near = difflib.get_close_matches(low, spellings, n=1, cutoff=0.6)
+        what, hint = 'unknown', f'; did you mean {near[0]!r}?' if near else ''
+    terms = terms() if callable(terms) else terms  # asked only now: what the repository answers
+    raise SearchError(
+        f'{what} search keyword {key!r}{hint}; search terms: {", ".join(terms or SEARCH_KEYWORDS)}'
+    )
 
 
 def _as_list(value) -> list:
@@ -7702,6 +7722,8 @@ class One:
         if download_dir:
             check_download_template(download_dir, 'download_dir')
             config = {**config, 'download_dir': download_dir}
+        if not adhoc and _looks_like_a_path(repository, config):
+            raise NotFoundError(f'no folder {repository} (nor a repository of that name)')
         entry = adhoc or {**_find_repository(config, repository), **settings}
         if tables_dir is not None and entry.get('type') == 'local':
             entry['tables_dir'] = str(tables_dir)  # elsewhere ONE's tables_dir has no use
@@ -7867,7 +7889,7 @@ class One:
         """
         terms = {'datasets': _as_list(dataset_types)}
         for key, value in filters.items():
-            canonical = resolve_search_keyword(key)
+            canonical = resolve_search_keyword(key, self.search_terms)
             if canonical == 'datasets':
                 terms['datasets'] = [*terms['datasets'], *_as_list(value)]
             elif value is not None:
@@ -8587,7 +8609,8 @@ def _pick_collection(rows, collection, what: str, session: str, wildcards=True) 
     if len(found) > 1:
         raise ALFMultipleCollectionsFound(
             f'{what} is in several collections of {session}: '
-            f'{", ".join(c or "(session folder)" for c in found)}; pass collection='
+            f'{", ".join(c or "(session folder)" for c in found)}; pass collection= '
+            '(--collection on the command line)'
         )
     return rows
 
@@ -8695,6 +8718,30 @@ def _is_folder(path) -> bool:
         return Path(path).expanduser().is_dir()
     except (OSError, ValueError):
         return False
+
+
+def _unknown_keys_hint(unknown: list, backend) -> str:
+    """``'; unknown key "rootdir" (did you mean "root_dir"?)'``, or ''."""
+    if not unknown:
+        return ''
+    import difflib
+
+    said = []
+    for key in unknown:
+        near = difflib.get_close_matches(key, list(backend.declared), n=1, cutoff=0.6)
+        said.append(f'"{key}"' + (f' (did you mean "{near[0]}"?)' if near else ''))
+    return f'; unknown key{"s" if len(said) > 1 else ""} {", ".join(said)}'
+
+
+def _looks_like_a_path(name, config: dict) -> bool:
+    """Whether a repository name that is no configured repository was meant as a folder."""
+    if name is None or any(r['name'] == name for r in config['repositories']):
+        return False
+    return (
+        isinstance(name, os.PathLike)
+        or any(c in str(name) for c in '/\\~')
+        or str(name).startswith('.')
+    )
 
 
 def _find_repository(config: dict, name: str | None) -> dict:

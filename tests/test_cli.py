@@ -392,3 +392,22 @@ def test_summaries_read_well(configured, tmp_path):
     assert run('add_repo', 'web', '--type', 'local', '--root-dir', configured).exit_code == 0
     dry = run('download', 'nicklab/Subjects/Cori/2016-12-14/001', '--dry-run')
     assert dry.stderr.strip() == 'nothing to download; 30 files already there'  # read in place
+
+
+def test_words_for_the_place_they_are_read(configured, tmp_path, caplog):
+    with pytest.raises(onelight.NotFoundError, match='no folder /no/such/folder'):
+        onelight.One('/no/such/folder')
+    one = onelight.One(cache_dir=configured)
+    with pytest.raises(onelight.SearchError, match="did you mean 'subject'") as caught:
+        one.search(subjects='x')
+    assert 'task_protocol' not in str(caught.value)  # not answerable without ONE's tables
+    result = run(
+        'list', 'churchlandlab/Subjects/CSH_ZAD_003/2021-06-01/001', '--collection', 'alf/probe00/'
+    )
+    assert result.exit_code == 0 and 'alf/probe00/spikes.times.npy' in result.stdout
+    result = run('download', 'churchlandlab/Subjects/CSH_ZAD_003/2021-06-01/001', 'spikes')
+    assert result.exit_code == 1 and '--collection' in result.stderr
+    with pytest.raises(
+        onelight.ConfigError, match='unknown key "rootdir" \\(did you mean "root_dir"'
+    ):
+        onelight.make_repository({'name': 'a', 'type': 'local', 'rootdir': str(tmp_path)})
