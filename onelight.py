@@ -3673,6 +3673,38 @@ def _open_part(part: Path):
     raise TransferError(f'cannot open {part}: {last}')
 
 
+def discard_stray_part(dest: Path) -> bool:
+    """Remove the ``.part`` (and its state file) left beside a complete file by a download
+    that stopped (an interrupted ``--force``), unless a download in another process holds
+    it; True when removed."""
+    part = part_path(dest)
+    if not os.path.lexists(part):
+        return False
+    try:
+        fd = os.open(part, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+    except OSError:  # gone meanwhile, or a symlink: nothing of ours to keep
+        with contextlib.suppress(OSError):
+            if part.is_symlink():
+                part.unlink()
+        return False
+    try:
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a download is writing it
+            os.close(fd)
+            return False
+    except ImportError:  # Windows: one process per download folder; an open file stays
+        pass
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        part.unlink()
+        journal_path(dest).unlink(missing_ok=True)
+        return True
+    return False
+
+
 def _lock_file(fh) -> None:
     try:
         import fcntl
@@ -4162,11 +4194,12 @@ class TransferEngine:
         ``verified`` lists (path, size, md5 or None) of each file fetched, as received.
         """
         start = time.perf_counter()
-        todo = [
-            d
-            for d in items
-            if force or not file_is_complete(d.dest, d.size, d.md5 if check_hash else None)
-        ]
+        todo = []
+        for d in items:
+            if force or not file_is_complete(d.dest, d.size, d.md5 if check_hash else None):
+                todo.append(d)
+            else:
+                discard_stray_part(d.dest)  # left by an interrupted --force: of no use now
         for folder in {d.dest.parent for d in todo}:
             folder.mkdir(parents=True, exist_ok=True)
         report = TransferReport(skipped=len(items) - len(todo))
@@ -8374,8 +8407,9 @@ class One:
 
         Named sessions are checked whole; without sessions, every file that has a local copy
         (or a partial ``.part``) is. Returns the problems as ``(problem, local path)``
-        pairs: ``missing``, ``incomplete`` (only a ``.part``), ``truncated``, ``wrong size``
-        or ``wrong md5``. With ``repair=True`` those files are downloaded again first, and
+        pairs: ``missing``, ``incomplete`` (only a ``.part``), ``truncated``, ``wrong size``,
+        ``wrong md5``, or ``stray partial`` (a ``.part`` beside a good copy). With
+        ``repair=True`` those files are downloaded again (stray partials removed) first, and
         what is still wrong is returned.
         """
         index = self.index
@@ -8391,18 +8425,29 @@ class One:
             )
             rows, checks = rows[keep], [d for d, k in zip(checks, keep) if k]
 
-        def problems() -> list:
-            return [
-                (p, d.dest) for d in checks if (p := local_copy_problem(d.dest, d.size, d.md5))
-            ]
+        def problems(among) -> list:
+            found = []
+            for d in among:
+                problem = local_copy_problem(d.dest, d.size, d.md5)
+                if problem:
+                    found.append((problem, d))
+                elif os.path.lexists(part_path(d.dest)):  # beside a good copy: of no use
+                    found.append(('stray partial', d))
+            return found
 
-        found = problems()
+        found = problems(checks)
         if repair and found:
-            broken = {str(dest) for _, dest in found}
-            mask = np.array([str(d.dest) in broken for d in checks], dtype=bool)
-            self.repository.fetch(rows[mask], force=True)
-            found = problems()
-        return found
+            for what, d in found:
+                if what == 'stray partial':  # an incomplete file's .part is kept: it resumes
+                    discard_stray_part(d.dest)
+            broken = {str(d.dest) for what, d in found if what != 'stray partial'}
+            if broken:
+                mask = np.array([str(d.dest) in broken for d in checks], dtype=bool)
+                self.repository.fetch(rows[mask], force=True)
+            found = problems([d for _, d in found])
+        return [
+            (what, part_path(d.dest) if what == 'stray partial' else d.dest) for what, d in found
+        ]
 
 
 ONE = One

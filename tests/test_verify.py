@@ -66,3 +66,33 @@ def test_verify_library_api(alf_root, serve, tmp_path):
     assert len(problems) == len(one.list_(CORI1)) - 10  # all but the other trials files
     assert one.verify([CORI1], repair=True) == []
     assert path.is_file()
+
+
+def test_stray_partials_are_reported_and_cleaned(alf_root, serve, tmp_path):
+    """An interrupted --force leaves .part files beside complete files: the next download
+    removes them, verify reports them and --repair removes them."""
+    server = serve(alf_root)
+    one = http_one(server, tmp_path)
+    paths = one.download(CORI1)
+    strays = [onelight.part_path(p) for p in paths[:3]]
+    for part in strays:
+        part.write_bytes(b'half of a re-download')
+    problems = one.verify()
+    assert sorted(problems) == sorted(('stray partial', part) for part in strays)
+    assert one.verify(repair=True) == [] and not any(p.exists() for p in strays)
+    for part in strays:
+        part.write_bytes(b'again')
+    assert http_one(server, tmp_path).download(CORI1) == paths
+    assert not any(p.exists() for p in strays)
+
+
+def test_a_partial_another_process_is_writing_is_left_alone(tmp_path):
+    fcntl = __import__('pytest').importorskip('fcntl')
+    dest = tmp_path / 'a.b.npy'
+    dest.write_bytes(b'done')
+    part = onelight.part_path(dest)
+    part.write_bytes(b'in progress')
+    with open(part, 'rb') as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        assert not onelight.discard_stray_part(dest) and part.exists()
+    assert onelight.discard_stray_part(dest) and not part.exists()
