@@ -3506,9 +3506,17 @@ def in_notebook() -> bool:
 
 
 class Progress:
-    """Bytes done, counted from worker threads, and shown where a person watches: a bar on a
-    terminal; in a notebook ``tqdm.auto`` when installed, else one updating line; nothing in
-    scripts and CI logs."""
+    """Bytes done, counted from worker threads, and shown where a person watches: on a
+    terminal one line rewritten in place (done and total bytes, a bar, speed, ETA; bytes and
+    speed when the total is unknown), the cursor never hidden; in a notebook ``tqdm.auto``
+    when it and ipywidgets are installed, else the same line; nothing in scripts and CI logs.
+
+    The speed is smoothed over the last seconds, so the ETA settles instead of following the
+    slow start of a transfer.
+    """
+
+    EVERY = 0.2  # seconds between redraws
+    SMOOTHING = 0.3  # weight of the newest speed sample
 
     def __init__(self, total_bytes: int, label: str, enabled: bool | None = None):
         self.lock = threading.Lock()
@@ -3516,57 +3524,87 @@ class Progress:
         self.total, self.label = total_bytes or None, label  # None: sizes not known
         notebook = enabled is None and in_notebook()
         enabled = (sys.stderr.isatty() or notebook) if enabled is None else enabled
-        self.bar = self.tqdm = None
+        self.tqdm = None
+        self.out = sys.stdout if notebook else sys.stderr
         self._shown = 0
-        self._line_at = 0.0
+        self._drawn = False
+        self._started = self._at = time.monotonic()
+        self._at_bytes = 0
+        self.speed = None  # bytes per second, smoothed
         if not enabled or not label:
             self.mode = None
-        elif notebook:
-            try:
-                from tqdm.auto import tqdm
+        elif notebook and _notebook_widgets():
+            from tqdm.auto import tqdm
 
-                self.tqdm = tqdm(total=self.total, desc=label, unit='B', unit_scale=True)
-                self.mode = 'tqdm'
-            except ImportError:
-                self.mode = 'line'
-        elif not self.total:
-            self.mode = None  # a terminal bar needs a length
+            self.tqdm = tqdm(total=self.total, desc=label, unit='B', unit_scale=True)
+            self.mode = 'tqdm'
         else:
-            self.bar = click.progressbar(length=self.total, label=label, file=sys.stderr)
-            self.mode = 'bar'
+            self.mode = 'line'
 
     def add(self, nbytes: int) -> None:
         with self.lock:
             self.bytes += nbytes
 
     def refresh(self, final: bool = False) -> None:
-        step = min(self.bytes, self.total or self.bytes) - self._shown
-        if self.mode is None or step <= 0:
+        if self.mode is None:
             return
-        if self.mode == 'bar':
-            self.bar.update(step)
-        elif self.mode == 'tqdm':
-            self.tqdm.update(step)
-        elif final or time.monotonic() - self._line_at >= 0.5:
-            self._line_at = time.monotonic()  # a notebook's output area: one line, rewritten
-            done = self._shown + step
-            of = (
-                f' of {self.total / 1e6:.1f} MB ({done / self.total:.0%})' if self.total else ' MB'
+        done = min(self.bytes, self.total or self.bytes)
+        if self.mode == 'tqdm':
+            if done > self._shown:
+                self.tqdm.update(done - self._shown)
+                self._shown = done
+            return
+        now = time.monotonic()
+        if not final and now - self._at < self.EVERY:
+            return
+        if now > self._at:
+            sample = (done - self._at_bytes) / (now - self._at)
+            self.speed = (
+                sample
+                if self.speed is None
+                else self.SMOOTHING * sample + (1 - self.SMOOTHING) * self.speed
             )
-            sys.stdout.write(f'\r{self.label}: {done / 1e6:.1f}{of}')
-            sys.stdout.flush()
-        else:
-            return
-        self._shown += step
+        self._at, self._at_bytes = now, done
+        self.out.write('\r' + self.line(done) + '\x1b[K' * (self.out is sys.stderr))
+        self.out.flush()
+        self._drawn = True
+        self._shown = done
+
+    def line(self, done: int) -> str:
+        """``downloading 30 files  12.3 MB of 45.6 MB [#####-----] 27%  8.1 MB/s  ETA 0:04``"""
+        speed = f'  {byte_size(self.speed)}/s' if self.speed else ''
+        if not self.total:
+            return f'{self.label}  {byte_size(done)}{speed}'
+        share = done / self.total
+        bar = '#' * int(share * 20)
+        eta = ''
+        if self.speed and done < self.total:
+            left = int((self.total - done) / self.speed)
+            eta = f'  ETA {left // 60}:{left % 60:02d}'
+        return (
+            f'{self.label}  {byte_size(done)} of {byte_size(self.total)} '
+            f'[{bar:-<20}] {share:.0%}{speed}{eta}'
+        )
 
     def close(self) -> None:
+        """The last state, then a new line: what is printed next starts on its own line."""
         self.refresh(final=True)
-        if self.mode == 'bar':
-            self.bar.render_finish()
-        elif self.mode == 'tqdm':
+        if self.mode == 'tqdm':
             self.tqdm.close()
-        elif self.mode == 'line':
-            sys.stdout.write('\n')
+        elif self._drawn:
+            self.out.write('\n')
+            self.out.flush()
+
+
+def _notebook_widgets() -> bool:
+    """Whether tqdm's notebook display can render (tqdm and ipywidgets installed); without
+    ipywidgets ``tqdm.auto`` warns ``IProgress not found`` and draws nothing."""
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ('tqdm.auto', 'ipywidgets'))
+    except (ImportError, ValueError, AttributeError):  # a module set to None: not installed
+        return False
 
 
 class _CountingReader:
@@ -4170,11 +4208,16 @@ class TransferEngine:
                 _, pending = wait(pending, timeout=0.1)  # wakes to redraw, pace, for Ctrl-C
                 progress.refresh()
                 pace.adjust(progress.bytes)
-        except BaseException:
+        except BaseException as e:
             stop.set()
             with pace.freed:
                 pace.limit = len(items) + 1  # waiting workers wake up to see the stop
                 pace.freed.notify_all()
+            if isinstance(e, KeyboardInterrupt):  # one line for the terminal and the notebook
+                raise KeyboardInterrupt(
+                    f'{label}: interrupted; what is done is kept (partial files as .part), '
+                    'and running the same again resumes'
+                ) from None
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -9171,8 +9214,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except OneLightError as e:
             _fail(ctx, str(e))
-        except KeyboardInterrupt:
-            click.echo('interrupted', err=True)
+        except KeyboardInterrupt as e:
+            click.echo(str(e) or 'interrupted', err=True)
             raise click.exceptions.Exit(130) from None
         except BrokenPipeError:
             raise  # the reader stopped early (``| head``): click exits quietly
@@ -9625,6 +9668,8 @@ def demo_cmd(ctx):
         shutil.rmtree(root)
     sessions = make_demo_data(root)
     click.echo(f'generated {len(sessions)} sessions under {root}')
+    for old in (*dirs.cache.glob('index/demo-*'), *dirs.cache.glob('verified/demo-*')):
+        old.unlink(missing_ok=True)  # an earlier run's server had another port: another key
     with _serving()[1](root, port=0) as server:
         click.echo(f'serving them at {server.url} (like "onelight serve")')
         template = str(

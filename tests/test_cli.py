@@ -173,8 +173,10 @@ def test_demo_runs_quickly():
     # with no repository configured, the demo data becomes one: the next command answers
     assert 'registered it as the repository "demo"' in result.stdout
     assert 'nicklab/Subjects/Cori/2016-12-18/001' in run('search', 'spikes').stdout
+    cached = sorted(onelight.app_dirs().cache.rglob('demo-*'))
     again = run('demo')  # a second run keeps that repository, and says so
     assert again.exit_code == 0 and 'the repository "demo" holds this data' in again.stdout
+    assert len(sorted(onelight.app_dirs().cache.rglob('demo-*'))) == len(cached)  # no pile-up
 
 
 def test_demo_leaves_a_configured_repository_current(configured):

@@ -48,6 +48,7 @@ def test_ctrl_c_keeps_parts_and_a_rerun_completes(alf_root, serve, tmp_path):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert 'Traceback' not in err
+    assert 'interrupted; what is done is kept' in err and 'resumes' in err
     parts = list(folder.glob('*.part'))
     assert parts, 'interrupted downloads keep their .part files'
     assert not list(folder.glob('spikes.times.npy'))  # not finished: no final file
@@ -77,3 +78,40 @@ def test_two_processes_download_the_same_session(alf_root, serve, tmp_path):
     for rel in onelight.One(root_dir=alf_root).list_(CORI1):
         assert (folder / rel).read_bytes() == (alf_root / CORI1 / rel).read_bytes()
     assert outputs[0][0] == outputs[1][0]
+
+
+def test_progress_on_a_terminal_and_ctrl_c_in_it(alf_root, serve, tmp_path):
+    """Through a pseudo-terminal: bytes done of the total, speed and ETA; the cursor never
+    hidden; after Ctrl-C the message starts on its own line."""
+    pty = __import__('pytest').importorskip('pty')
+    server = serve(alf_root)
+    server.throttle = 0.02
+    env = cli_env(tmp_path / 'h', server, tmp_path)
+    cmd = [sys.executable, onelight.__file__, 'download', CORI1, '-j', '4']
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=terminal) as proc:
+        os.close(terminal)
+        seen = b''
+        deadline = time.time() + 20
+        while time.time() < deadline and b'/s' not in seen:
+            seen += os.read(controller, 4096)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+    os.close(controller)
+    text = seen.decode(errors='replace')
+    assert proc.returncode == 130
+    assert ' of ' in text and ('kB' in text or 'MB' in text)
+    assert '/s' in text and '%' in text
+    assert '\x1b[?25l' not in text  # the cursor is never hidden
+    last = text.replace('\r\n', '\n').split('\n')
+    interrupted = [line for line in last if 'interrupted' in line]
+    assert interrupted and ' of ' not in interrupted[0]  # not glued to the progress line
+    assert interrupted[0].startswith('downloading')

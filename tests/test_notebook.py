@@ -2,6 +2,7 @@
 loop (as in Jupyter); plain scripts stay quiet."""
 
 import asyncio
+import importlib.machinery
 import sys
 import types
 
@@ -32,6 +33,30 @@ def test_a_notebook_shows_one_updating_line(alf_root, serve, tmp_path, monkeypat
     http_one(server, tmp_path).download(CORI1)
     out = capsys.readouterr().out
     assert out.startswith('\rdownloading') and ' MB' in out and out.endswith('\n')
+
+
+def test_tqdm_without_ipywidgets_falls_back_to_the_line(
+    alf_root, serve, tmp_path, monkeypatch, capsys
+):
+    """tqdm.auto without ipywidgets draws nothing and warns "IProgress not found": the text
+    line is shown instead."""
+    server = serve(alf_root)
+    pretend_notebook(monkeypatch, with_tqdm=True)
+    made = []
+    fake_tqdm = types.ModuleType('tqdm')
+    fake_auto = types.ModuleType('tqdm.auto')
+    fake_auto.tqdm = lambda *a, **k: made.append(k)
+    fake_tqdm.auto = fake_auto
+    monkeypatch.setitem(sys.modules, 'tqdm', fake_tqdm)
+    monkeypatch.setitem(sys.modules, 'tqdm.auto', fake_auto)
+    fake_auto.__spec__ = importlib.machinery.ModuleSpec('tqdm.auto', None)
+    monkeypatch.setitem(sys.modules, 'ipywidgets', None)  # as if not installed
+    http_one(server, tmp_path).download(CORI1)
+    assert made == [] and capsys.readouterr().out.startswith('\rdownloading')
+    widgets = types.ModuleType('ipywidgets')
+    widgets.__spec__ = importlib.machinery.ModuleSpec('ipywidgets', None)
+    monkeypatch.setitem(sys.modules, 'ipywidgets', widgets)  # with it, tqdm draws
+    assert onelight.Progress(10, 'x').mode == 'tqdm' and made
 
 
 def test_scripts_and_ci_logs_stay_quiet(alf_root, serve, tmp_path, capsys):
