@@ -5958,7 +5958,7 @@ class S3Repository(WebRepository):
             if s.get('access_key') or s.get('profile'):
                 raise MissingDependencyError(
                     f'repository "{self.name}": signed S3 requests need botocore: '
-                    'pip install "onelight[s3]"'
+                    + _install_hint('boto3', 's3')
                 ) from None
             return None  # anonymous reads need no SDK
         if s.get('access_key'):
@@ -7214,15 +7214,23 @@ def _load_jsonable(path: Path):
     return out
 
 
+def _install_hint(package: str, extra: str) -> str:
+    """How to install what an extra brings, whether onelight came from a folder or an index.
+
+    >>> _install_hint('boto3', 's3')
+    'pip install boto3 (or, in onelight\'s folder, pip install ".[s3]")'
+    """
+    return f'pip install {package} (or, in onelight\'s folder, pip install ".[{extra}]")'
+
+
 def _require(module: str, extra: str, what: str):
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingDependencyError(
-            f'{what} needs {module}: pip install "onelight[{extra}]"'
-        ) from None
+        package = module.split('.')[0]
+        raise MissingDependencyError(f'{what} needs {package}: {_install_hint(package, extra)}') from None
 
 
 def _load_parquet(path: Path):

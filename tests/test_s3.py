@@ -198,5 +198,5 @@ def test_uploading_without_the_s3_extra_says_so(moto, tmp_path, monkeypatch, alf
 
     monkeypatch.setitem(sys.modules, 'boto3', None)  # as if it were not installed
     one = s3_one(moto, tmp_path, access_key='a', secret_key='b')
-    with pytest.raises(onelight.MissingDependencyError, match=r'onelight\[s3\]'):
+    with pytest.raises(onelight.MissingDependencyError, match=r'pip install boto3 .*\.\[s3\]'):
         one.upload(alf_root)
