@@ -7217,8 +7217,8 @@ def _load_jsonable(path: Path):
 def _install_hint(package: str, extra: str) -> str:
     """How to install what an extra brings, whether onelight came from a folder or an index.
 
-    >>> _install_hint('boto3', 's3')
-    'pip install boto3 (or, in onelight\'s folder, pip install ".[s3]")'
+    >>> print(_install_hint('boto3', 's3'))
+    pip install boto3 (or, in onelight's folder, pip install ".[s3]")
     """
     return f'pip install {package} (or, in onelight\'s folder, pip install ".[{extra}]")'
 
@@ -7230,7 +7230,9 @@ def _require(module: str, extra: str, what: str):
         return importlib.import_module(module)
     except ImportError:
         package = module.split('.')[0]
-        raise MissingDependencyError(f'{what} needs {package}: {_install_hint(package, extra)}') from None
+        raise MissingDependencyError(
+            f'{what} needs {package}: {_install_hint(package, extra)}'
+        ) from None
 
 
 def _load_parquet(path: Path):
