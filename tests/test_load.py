@@ -216,7 +216,9 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch, one):
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(importlib, 'import_module', no_pyarrow)
-    with pytest.raises(onelight.MissingDependencyError, match=r'pip install pyarrow .*\.\[parquet\]'):
+    with pytest.raises(
+        onelight.MissingDependencyError, match=r'pip install pyarrow .*\.\[parquet\]'
+    ):
         one.load_dataset(EDGE_SESSION, '_ibl_trials.table.pqt')
 
 
