@@ -1315,6 +1315,9 @@ def parse_session_id(session):
     text = os.fspath(session) if isinstance(session, os.PathLike) else str(session)
     if _UUID_RE.fullmatch(text.strip()):
         return uuid.UUID(text.strip())
+    url = re.fullmatch(r'https?://\S+/sessions/(' + _UUID_RE.pattern + r')/?', text.strip())
+    if url:  # a session's page on an Alyx database names its eid
+        return uuid.UUID(url.group(1))
     m = _REF_RE.fullmatch(text.strip())
     if m:
         return {'lab': None, **{k: m.group(k) for k in ('subject', 'date', 'number')}}
@@ -7916,6 +7919,8 @@ class One:
             parts = parse_session(path)
         except ALFError:
             return None
+        if len(parts['number']) not in (1, 3) and parts['number'].startswith('0'):
+            return None  # a padded number has three digits ('01' is no session number)
         if parse:
             ref = {
                 'subject': parts['subject'],
@@ -7931,6 +7936,78 @@ class One:
         if as_dict:
             return ref
         return f'{parts["date"]}_{parts["number"]}_{parts["subject"]}'
+
+    @staticmethod
+    def is_exp_ref(ref):
+        """Whether ``ref`` is an experiment reference (``'2020-01-01_1_m1'`` or a dict with
+        subject, date and sequence); a list gives a list.
+
+        >>> One.is_exp_ref('2018-07-13_001_flowers'), One.is_exp_ref('2018-invalid_ref-s')
+        (True, False)
+        """
+        if isinstance(ref, (list, tuple)):
+            return [One.is_exp_ref(r) for r in ref]
+        if isinstance(ref, dict):
+            return all(k in ref for k in ('subject', 'date', 'sequence'))
+        return isinstance(ref, str) and _REF_RE.fullmatch(ref) is not None
+
+    @staticmethod
+    def ref2dict(ref, parse: bool = True):
+        """An experiment reference as ``{'date', 'sequence', 'subject'}`` (a date and an int
+        with ``parse``, else text as written); a dict is returned as it is; a list, a list.
+
+        >>> One.ref2dict('2018-07-13_001_flowers', parse=False)
+        {'date': '2018-07-13', 'sequence': '001', 'subject': 'flowers'}
+        """
+        if isinstance(ref, (list, tuple)):
+            return [One.ref2dict(r, parse) for r in ref]
+        if isinstance(ref, dict):
+            return ref
+        m = _REF_RE.fullmatch(str(ref))
+        if m is None:
+            raise ALFInvalid(
+                f'not an experiment reference: {ref!r} (expected date_number_subject)'
+            )
+        date, number = m['date'], m['number']
+        if parse:
+            date, number = _dt.date.fromisoformat(date), int(number)
+        return {'date': date, 'sequence': number, 'subject': m['subject']}
+
+    @staticmethod
+    def dict2ref(ref_dict):
+        """``'2018-07-13_001_flowers'`` from ``{'date', 'sequence', 'subject'}`` (or Alyx's
+        ``start_time`` and ``number``); None for an empty dict; a list gives a list."""
+        if isinstance(ref_dict, (list, tuple)):
+            return [One.dict2ref(r) for r in ref_dict]
+        if not ref_dict:
+            return None
+        date = ref_dict.get('date', ref_dict.get('start_time'))
+        date = date.date() if isinstance(date, _dt.datetime) else date
+        date = date.isoformat() if isinstance(date, _dt.date) else str(date)[:10]
+        number = ref_dict.get('sequence', ref_dict.get('number'))
+        return f'{date}_{number}_{ref_dict["subject"]}'
+
+    def path2record(self, path):
+        """The record of a local path: a dataset's (a Series named by its id, as
+        ``list_datasets(details=True)`` rows) for a file, the session's (as
+        ``get_details``) for a session folder; None when the repository has no such thing."""
+        parts = None
+        with contextlib.suppress(ALFError):
+            parts = parse_session(path)
+        if parts is None:
+            return None
+        try:
+            session = self.index.resolve_session(parts)
+        except NotFoundError:
+            return None
+        text = str(path).replace('\\', '/').rstrip('/')
+        m = SESSION_TAIL_RE.search(text)
+        rel = text[m.end() :].lstrip('/') if m else ''
+        if not rel:
+            return self.get_details(session)
+        table = self.list_datasets(session, details=True)
+        found = table[table['rel_path'] == rel]
+        return found.iloc[0] if len(found) else None
 
     def ref2eid(self, ref):
         """The eid of an experiment reference; NotFoundError unless exactly one session."""

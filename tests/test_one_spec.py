@@ -1,6 +1,7 @@
 """ONE-api's own tests as the specification: the behaviours they pin down, in onelight's words,
 on folders these tests build (ALF names and paths, ONE's folder functions, the One cases)."""
 
+import datetime
 import json
 import logging
 import uuid
@@ -343,3 +344,27 @@ def test_a_duplicated_session_record_is_left_out_with_a_warning(tree, caplog):
         one = onelight.One(cache_dir=tree)
         assert one.search() == [S] and one.to_eid(S) == uuid.UUID(eid)
     assert 'duplicate id' in caplog.text
+
+
+def test_experiment_references_as_in_one(tree):
+    one = onelight.One(cache_dir=tree)
+    assert one.is_exp_ref('2023-03-14_11_HB_003') and not one.is_exp_ref('2018-invalid_ref-s')
+    assert one.is_exp_ref([{'subject': 'a', 'date': 'b', 'sequence': 1}, 'x']) == [True, False]
+    assert one.ref2dict('2018-07-13_1_flowers') == {
+        'date': datetime.date(2018, 7, 13),
+        'sequence': 1,
+        'subject': 'flowers',
+    }
+    assert one.ref2dict(['2020-01-23_002_ibl_witten_01'], parse=False)[0]['sequence'] == '002'
+    assert one.dict2ref({}) is None
+    assert one.dict2ref({'start_time': '2023-04-07T17:34:11', 'number': 1, 'subject': 'f'}) == (
+        '2023-04-07_1_f'
+    )
+    assert one.path2ref('E:/d/Subjects/lab/flowers/2018-07-13/01', as_dict=False) is None
+    assert one.to_eid(f'https://alyx.example.org/sessions/{one.to_eid(S)}') == one.to_eid(S)
+    with pytest.raises(ValueError):
+        one.to_eid('fakeid')
+    record = one.path2record(tree / S / 'alf' / 'probe00' / 'spikes.times.npy')
+    assert record['rel_path'] == 'alf/probe00/spikes.times.npy'
+    assert one.path2record(tree / S).name == one.to_eid(S)
+    assert one.path2record(tree / S / 'alf' / 'nothing.here.npy') is None
