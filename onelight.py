@@ -311,6 +311,20 @@ def parse_json(data):
         raise json.JSONDecodeError('nested too deeply', str(data[:0]), 0) from None
 
 
+# What the JSON parser's messages mean in a hand-edited file.
+_JSON_MISTAKES = {
+    "Expecting ',' delimiter": 'a comma is missing before this point',
+    'Expecting property name enclosed in double quotes': (
+        'a name is not in double quotes, or a comma is left before a closing brace'
+    ),
+    'Expecting value': 'a value is missing (or a comma is left before a closing bracket)',
+    "Expecting ':' delimiter": 'a colon is missing after a name',
+    'Unterminated string starting at': 'a string is not closed with a double quote',
+    'Extra data': 'something follows the closing brace',
+    'Invalid control character at': 'a line break or tab inside a string',
+}
+
+
 def read_json_file(path: Path, what: str) -> dict:
     """Read a JSON object from ``path``; a syntax error names the file, line and column."""
     try:
@@ -323,7 +337,8 @@ def read_json_file(path: Path, what: str) -> dict:
         data = parse_json(text)
     except json.JSONDecodeError as e:
         raise ConfigError(
-            f'{what} {path} is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}'
+            f'{what} {path} is not valid JSON at line {e.lineno} column {e.colno}: '
+            f'{_JSON_MISTAKES.get(e.msg, e.msg)}'
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f'{what} {path} must hold a JSON object, not {type(data).__name__}')

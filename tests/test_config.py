@@ -47,7 +47,9 @@ def test_malformed_json_names_file_line_column_and_is_not_touched():
     text = '{\n  "repositories": [\n    {"name": "x",}\n  ]\n}\n'
     path.write_text(text)
     with pytest.raises(
-        onelight.ConfigError, match=r'config.json is not valid JSON: line 3 column'
+        onelight.ConfigError,
+        match=r'config.json is not valid JSON at line 3 column 18: a name is not in double '
+        r'quotes, or a comma is left before a closing brace',
     ):
         onelight.load_config()
     assert path.read_text() == text
