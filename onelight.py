@@ -4881,6 +4881,8 @@ class Repository:
         self.begin_upload()
         known = {} if force else self.remote_files([rel for rel, _, _ in plan.items])
         todo = [item for item in plan.items if force or not _has_copy(item, known.get(item[0]))]
+        if todo:
+            self.plan_upload(todo)
         sizes = self.put_files(todo, force) if todo else []
         report = plan.report(sizes, 0.0)
         report.skipped += len(plan.items) - len(todo)
@@ -4899,6 +4901,10 @@ class Repository:
 
     def begin_upload(self) -> None:
         """Checks and state an upload needs before anything is sent (a type's hook)."""
+
+    def plan_upload(self, items: list) -> None:
+        """Checks of the files to send, all together, before the first is sent (a type's
+        hook: figshare's quota and articles)."""
 
     def remote_files(self, rels: list) -> dict:
         """What the repository already has of these paths: ``{rel: (size, md5 or None)}``.
@@ -6199,6 +6205,8 @@ def _parse_xml(data: bytes, what: str, root: str | None = None):
 
 FIGSHARE_API_URL = 'https://api.figshare.com/v2'
 FIGSHARE_PAGE_SIZE = 1000
+# In the index article, beside .one_root: the other articles a release spans (JSON)
+FIGSHARE_ARTICLES_NAME = '.one_articles'
 FIGSHARE_USAGE_MARKER = 'onelight-usage'
 FIGSHARE_USAGE = """<div id="{marker}"><h3>Download this dataset with onelight (ONE light)</h3>
 <p>This article holds ALF files named by their relative paths (<code>/</code> written as
@@ -6246,6 +6254,14 @@ class FigshareRepository(RemoteRepository):
         Setting('token', secret=True, help='personal token (upload, private articles)'),
         Setting('private', 'bool', False, 'read the private draft', off_flag='public'),
         Setting('api_url', 'url', FIGSHARE_API_URL, 'the figshare API address'),
+        Setting(
+            'max_files_per_article',
+            'int',
+            500,
+            'files onelight puts in one figshare article (figshare.com: 500; figshare+: 5000)',
+            low=1,
+            high=100_000,
+        ),
     )
 
     @classmethod
@@ -6293,8 +6309,11 @@ class FigshareRepository(RemoteRepository):
         except (ValueError, AttributeError):
             message, code = resp.reason, ''
         status, who = resp.status_code, f'repository "{self.name}"'
-        if re.search(r'quota|too large|size', f'{code} {message}', re.IGNORECASE):
-            return RepositoryError(f'{who}: figshare refused the file: {message}')
+        if re.search(r'quota|too large|size|limit|maximum|exceed', f'{code} {message}', re.I):
+            return RepositoryError(
+                f'{who}: figshare refused: {message} (a limit of the account: ask figshare for '
+                'more, or use figshare+; for files per article, see max_files_per_article)'
+            )
         if status in (401, 403):
             if not self.settings.get('token'):
                 return AuthError(
@@ -6311,21 +6330,23 @@ class FigshareRepository(RemoteRepository):
             )
         return RepositoryError(f'{who}: figshare answered {status}: {message}')
 
-    def _files_path(self, private: bool) -> str:
-        return f'{"account/" if private else ""}articles/{self.article_id}/files'
+    def _files_path(self, private: bool, article: int | None = None) -> str:
+        return f'{"account/" if private else ""}articles/{article or self.article_id}/files'
 
-    def list_files(self, private: bool | None = None) -> list:
-        """Every file of the article (``page_size`` 1000, until a short page)."""
+    def list_files(self, private: bool | None = None, article: int | None = None) -> list:
+        """Every file of an article (the index article by default; ``page_size`` 1000,
+        until a short page)."""
         private = self.private if private is None else private
+        article = article or self.article_id
         files, page = [], 1
         most = self.index_limit // 256  # records at most: a listing as large as an index
         while True:
             batch = self.api(
                 'GET',
-                self._files_path(private),
+                self._files_path(private, article),
                 params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE},
             )
-            files += _checked_file_records(batch, f'figshare article {self.article_id}')
+            files += _checked_file_records(batch, f'figshare article {article}')
             if len(batch) < FIGSHARE_PAGE_SIZE:
                 break
             if len(files) > most:
@@ -6366,8 +6387,23 @@ class FigshareRepository(RemoteRepository):
             body, strict=self.strict, origin=f'figshare article {self.article_id} {INDEX_NAME}'
         )
         if listing is not None:
-            _fill_from_listing(index, listing)
+            _fill_from_listing(index, listing + self._other_listings(listing))
         return index
+
+    def _other_listings(self, index_listing: list) -> list:
+        """The files of the other articles of a release (sizes and md5s for its index); a
+        release whose other articles cannot be listed is read without them, with a warning."""
+        if not any(f['name'] == FIGSHARE_ARTICLES_NAME for f in index_listing):
+            return []
+        try:
+            return [
+                f
+                for article in self._read_manifest(index_listing)['articles']
+                for f in self.list_files(article=article)
+            ]
+        except (NotFoundError, AuthError, DataFormatError) as e:
+            logger.warning('%s; its files are checked by their index alone', e)
+            return []
 
     def _download_index(self, entry: dict) -> bytes:
         """Fetch a ``.one_root`` file through the transfer engine (verified by its md5),
@@ -6398,56 +6434,175 @@ class FigshareRepository(RemoteRepository):
             )
 
     def begin_upload(self):
+        """Read where the release's files are: the index article and the articles its
+        ``.one_articles`` names, with their listings (the state of this upload)."""
         self._require_token('upload')
-        self._listing = self.list_files(private=True)
+        index_listing = self.list_files(private=True)
+        manifest = self._read_manifest(index_listing)
+        listings = {self.article_id: index_listing}
+        for article in manifest['articles']:
+            listings[article] = self.list_files(private=True, article=article)
+        self._upload = FigshareUpload(
+            index=self.article_id,
+            listings=listings,
+            project=manifest.get('project'),
+            collection=manifest.get('collection'),
+            cap=self.settings['max_files_per_article'],
+        )
+
+    def _read_manifest(self, index_listing: list) -> dict:
+        """The ``.one_articles`` of the index article: ``{"articles": [ids], "project": id,
+        "collection": id}`` (the articles that hold the files besides the index article)."""
+        entries = [
+            f
+            for f in index_listing
+            if f['name'] == FIGSHARE_ARTICLES_NAME and _status(f) == 'available'
+        ]
+        empty = {'articles': [], 'project': None, 'collection': None}
+        if not entries:
+            return empty
+        newest = max(entries, key=lambda f: f['id'])
+        try:
+            data = parse_json(self._download_index(newest))
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get('articles'), list):
+            raise DataFormatError(
+                f'repository "{self.name}": {FIGSHARE_ARTICLES_NAME} of figshare article '
+                f'{self.article_id} is not the list of articles onelight writes'
+            )
+        articles = [_figshare_id(a, 'article') for a in data['articles']]
+        ids = {k: data.get(k) for k in ('project', 'collection')}
+        ids = {k: _figshare_id(v, k) if v is not None else None for k, v in ids.items()}
+        return {'articles': [a for a in articles if a != self.article_id], **ids}
+
+    def _write_manifest(self, upload: FigshareUpload) -> None:
+        data = {
+            'articles': [a for a in upload.listings if a != upload.index],
+            'project': upload.project,
+            'collection': upload.collection,
+        }
+        listing = self.list_files(private=True)
+        self.replace_file(FIGSHARE_ARTICLES_NAME, json.dumps(data).encode(), listing)
 
     def remote_files(self, rels):
-        """The article's listing answers: size and figshare's computed md5 of every
-        available file (no request per file)."""
-        available = {}
-        for f in sorted(self._listing, key=lambda f: f['id']):
-            if _status(f) == 'available':
-                available[f['name']] = (f.get('size'), f.get('computed_md5') or None)
+        """The articles' listings answer: size and figshare's computed md5 of every available
+        file (no request per file)."""
+        available = self._upload.available()
         return {
-            rel: available[figshare_name(rel)] for rel in rels if figshare_name(rel) in available
+            rel: available[figshare_name(rel)][1:]
+            for rel in rels
+            if figshare_name(rel) in available
         }
+
+    def plan_upload(self, items: list) -> None:
+        """Before anything is sent: the account's quota and largest file (``GET /account``),
+        then a place for every file: the article it is already in, else one with room (new
+        articles, in a project, are made here, one at a time)."""
+        account = self.api('GET', 'account')
+        if not isinstance(account, dict):
+            raise RepositoryError(f'repository "{self.name}": figshare sent no account record')
+        free = _figshare_number(account.get('quota')) - _figshare_number(account.get('used_quota'))
+        largest = _figshare_number(account.get('maximum_file_size'))
+        total = sum(size for _, _, size in items)
+        too_big = [(rel, size) for rel, _, size in items if largest and size > largest]
+        if too_big:
+            rel, size = too_big[0]
+            raise RepositoryError(
+                f'repository "{self.name}": {rel} is {byte_size(size)}, more than the '
+                f'{byte_size(largest)} figshare accepts in one file on this account'
+            )
+        if account.get('quota') is not None and total > free:
+            raise RepositoryError(
+                f'repository "{self.name}": the upload needs {byte_size(total)} and the figshare '
+                f'account has {byte_size(max(free, 0))} free; nothing was sent (ask figshare '
+                'for more storage, or publish with figshare+ or an institutional account)'
+            )
+        upload = self._upload
+        for rel, _, _ in items:
+            if upload.article_of(figshare_name(rel)) is None:
+                article = upload.article_with_room()
+                if article is None:
+                    article = self._new_data_article(upload)
+                upload.place(figshare_name(rel), article)
+
+    def _new_data_article(self, upload: FigshareUpload) -> int:
+        """Make one more article for files, inside the release's project (made with the
+        first), recorded in ``.one_articles`` at once. A create whose connection broke is
+        looked for in the project (by its title) before it is sent again."""
+        if upload.project is None:
+            title = f'{self._index_title()} (onelight release)'
+            body = self.api('POST', 'account/projects', expect=(201,), json={'title': title})
+            upload.project = _figshare_id(body.get('entity_id') or body.get('location'), 'project')
+        title = f'{self._index_title()} (files, part {len(upload.listings)})'
+        path = f'account/projects/{upload.project}/articles'
+
+        def attempt(number):
+            if number:
+                listed = self.api('GET', path, params={'page': 1, 'page_size': 1000})
+                for entry in listed if isinstance(listed, list) else []:
+                    if isinstance(entry, dict) and entry.get('title') == title:
+                        return _figshare_id(entry.get('id'), 'article')
+            body = self.api('POST', path, expect=(201,), json={'title': title})
+            return _figshare_id(body.get('entity_id') or body.get('location'), 'article')
+
+        article = self.engine.policy.run(
+            attempt, f'repository "{self.name}": creating {title} on figshare', (MaybeSentError,)
+        )
+        upload.listings[article] = []
+        self._write_manifest(upload)
+        return article
+
+    def _index_title(self) -> str:
+        article = self.api('GET', f'account/articles/{self.article_id}')
+        return str((article or {}).get('title') or f'article {self.article_id}')[:200]
 
     def put_file(self, item, progress, stop, force):
         rel, path, _ = item
         name = figshare_name(rel)
-        existing = [f for f in self._listing if f['name'] == name]
-        return self._upload_file(
-            path, name, sorted(existing, key=lambda f: f['id']), force, progress, stop
-        )
+        article = self._upload.article_of(name)
+        existing = sorted(self._upload.records(name, article), key=lambda f: f['id'])
+        return self._upload_file(path, name, existing, force, progress, stop, article)
 
     def publish_index(self, scan, *, checksums=False, one_cache=False, changed=True):
-        """figshare's index names each file's own download URL: it is built from the article's
-        listing (read again when files were sent), then usage notes join the description."""
-        listing = self.list_files(private=True) if changed else self._listing
+        """figshare's index names each file's own download URL: it is built from the
+        articles' listings (read again when files were sent), then usage notes join the
+        index article's description."""
+        upload = self._upload
+        if changed:
+            for article in list(upload.listings):
+                upload.listings[article] = self.list_files(private=True, article=article)
+        listing = upload.listings[upload.index]
         if one_cache:
             for name, data in index_files(scan, None, checksums, True).items():
                 if name != INDEX_NAME:
                     self.replace_file(name, data, listing)
-        self.publish_listing_index(scan.files, checksums=checksums, listing=listing)
+        self.publish_listing_index(
+            scan.files, checksums=checksums, available=upload.available(), listing=listing
+        )
         self._add_usage()
 
     def make_public(self, *, checksums: bool = False) -> dict:
         return self.clean_publish(checksums=checksums)
 
     def publish_listing_index(
-        self, paths: list, *, checksums: bool = False, listing: list | None = None
+        self,
+        paths: list,
+        *,
+        checksums: bool = False,
+        available: dict | None = None,
+        listing: list | None = None,
     ) -> bool:
-        """Upload a ``.one_root`` naming ``paths``, then delete the older ones.
+        """Upload a ``.one_root`` naming ``paths`` (each file's download URL, from whichever
+        article holds it), then delete the older ones.
 
         When the newest available ``.one_root`` already has these bytes (same md5), nothing
         is uploaded or deleted: a rerun never touches the article (on a published article,
         a new file would make a new version). Returns whether a new index was uploaded.
         """
         listing = self.list_files(private=True) if listing is None else listing
-        available = {}
-        for f in sorted(listing, key=lambda f: f['id']):
-            if _status(f) == 'available':
-                available[f['name']] = f
+        if available is None:
+            available = FigshareUpload.of_listings({self.article_id: listing}).available()
         lines = []
         for rel in paths:
             entry = available.get(figshare_name(rel))
@@ -6456,25 +6611,26 @@ class FigshareRepository(RemoteRepository):
                     f'repository "{self.name}": {rel} is not available on '
                     'figshare; the index was not published'
                 )
-            line = f'{rel}\t{entry["download_url"]}'
+            record = entry[0]
+            line = f'{rel}\t{record["download_url"]}'
             if checksums:
-                line += f'\t{entry["size"]}\t{entry["computed_md5"]}'
+                line += f'\t{record["size"]}\t{record["computed_md5"]}'
             lines.append(line)
         data = ''.join(line + '\n' for line in lines).encode()
         return self.replace_file(INDEX_NAME, data, listing)
 
     def replace_file(self, name: str, data: bytes, listing: list) -> bool:
-        """Publish a small file (an index, a table) under ``name``, then delete its older
-        copies; nothing at all when the newest available copy has the same md5 (a rerun never
-        touches the article: on a published one, a new file makes a new version). Returns
-        whether a new copy was uploaded."""
+        """Publish a small file (an index, a table) under ``name`` in the index article,
+        then delete its older copies; nothing at all when the newest available copy has the
+        same md5 (a rerun never touches the article: on a published one, a new file makes a
+        new version). Returns whether a new copy was uploaded."""
         old = [f for f in listing if f['name'] == name]
         ready = [f for f in old if _status(f) == 'available']
         current = max(ready, key=lambda f: f['id']) if ready else None
         if current and current.get('computed_md5') == md5_of_bytes(data):
             for f in old:  # leftovers of an interrupted earlier publication
                 if f is not current:
-                    self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+                    self._delete_file(f, self.article_id)
             return False
         private_folder(self.dirs.cache)
         fd, tmp = tempfile.mkstemp(prefix='upload.', dir=self.dirs.cache)
@@ -6482,17 +6638,23 @@ class FigshareRepository(RemoteRepository):
             with os.fdopen(fd, 'wb') as f:
                 f.write(data)
             progress = Progress(0, '', False)
-            self._upload_file(Path(tmp), name, [], True, progress, threading.Event())
+            self._upload_file(
+                Path(tmp), name, [], True, progress, threading.Event(), self.article_id
+            )
         finally:
             os.unlink(tmp)
         for f in old:
-            self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+            self._delete_file(f, self.article_id)
         return True
 
+    def _delete_file(self, record: dict, article: int) -> None:
+        self.api('DELETE', f'{self._files_path(True, article)}/{record["id"]}', expect=(204, 404))
+
     def _upload_file(
-        self, path: Path, name: str, existing: list, force: bool, progress, stop
+        self, path: Path, name: str, existing: list, force: bool, progress, stop, article: int
     ) -> int | None:
-        """Upload one file unless an identical one is there; return its size (None: skipped)."""
+        """Upload one file into ``article`` unless an identical one is there; return its
+        size (None: skipped)."""
         size = path.stat().st_size
         md5 = md5sum(path)
         same = [
@@ -6518,44 +6680,47 @@ class FigshareRepository(RemoteRepository):
             ):
                 resumable = f
             elif status != 'available':
-                self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
-        record = self._file_record(resumable['id']) if resumable else self._create(name, size, md5)
+                self._delete_file(f, article)
+        if resumable:
+            record = self._file_record(resumable['id'], article)
+        else:
+            record = self._create(name, size, md5, article)
         self._send_parts(record, path, progress, stop)
-        self._complete(record, md5)
+        self._complete(record, md5, article)
         for f in existing:  # older complete copies are replaced by the new one
             if _status(f) == 'available':
-                self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
+                self._delete_file(f, article)
         return size
 
-    def _create(self, name: str, size: int, md5: str) -> dict:
+    def _create(self, name: str, size: int, md5: str, article: int) -> dict:
         """Create a file record. A POST whose connection broke may have created it: before
         sending it again, the article's listing is asked for a record of this name, size
         and md5 still waiting for its parts, which is then used (no duplicate file)."""
 
         def attempt(number):
             if number:
-                for f in self.list_files(private=True):
+                for f in self.list_files(private=True, article=article):
                     if (f.get('name'), f.get('size'), f.get('supplied_md5')) == (
                         name,
                         size,
                         md5,
                     ) and _status(f) == 'created':
-                        return self._file_record(int(f['id']))
+                        return self._file_record(int(f['id']), article)
             body = self.api(
                 'POST',
-                self._files_path(True),
+                self._files_path(True, article),
                 expect=(201,),
                 json={'name': name, 'size': size, 'md5': md5},
             )
-            return self._file_record(_figshare_id(body.get('location'), 'file'))
+            return self._file_record(_figshare_id(body.get('location'), 'file'), article)
 
         return self.engine.policy.run(
             attempt, f'repository "{self.name}": creating {name} on figshare', (MaybeSentError,)
         )
 
-    def _file_record(self, file_id: int) -> dict:
+    def _file_record(self, file_id: int, article: int) -> dict:
         """GET a file record; a new one can answer 404 for a short while."""
-        path = f'{self._files_path(True)}/{file_id}'
+        path = f'{self._files_path(True, article)}/{file_id}'
         url = f'{self.settings["api_url"]}/{path}'
         last = []
 
@@ -6605,13 +6770,13 @@ class FigshareRepository(RemoteRepository):
         with ThreadPoolExecutor(max_workers=min(4, len(pending))) as pool:
             list(pool.map(send, pending))
 
-    def _complete(self, record: dict, md5: str) -> None:
+    def _complete(self, record: dict, md5: str, article: int) -> None:
         """Tell figshare the parts are in, then wait for its md5 check to pass."""
-        path = f'{self._files_path(True)}/{record["id"]}'
+        path = f'{self._files_path(True, article)}/{record["id"]}'
         self.api('POST', path, expect=(201, 202))
 
         def checked():
-            status = _status(self._file_record(record['id']))
+            status = _status(self._file_record(record['id'], article))
             if status == 'ic_failure':
                 raise IntegrityError(
                     f'repository "{self.name}": figshare found that '
@@ -6641,27 +6806,115 @@ class FigshareRepository(RemoteRepository):
         self.api('PUT', path, json={'description': description + usage}, expect=(200, 205))
 
     def clean_publish(self, *, checksums: bool = False) -> dict:
-        """Remove duplicate and broken files, rebuild the index, and publish the article."""
+        """Remove duplicate and broken files, rebuild the index, publish every article of the
+        release and, when it spans several, a collection holding them all (one DOI)."""
         self._require_online('publish')
         self._require_token('publishing')
-        groups = _group_by_name(self.list_files(private=True))
+        self.begin_upload()
+        upload = self._upload
         removed, kept = 0, []
-        for name, files in groups.items():
-            keep = None
-            if name != INDEX_NAME:
+        for article, listing in upload.listings.items():
+            for name, files in _group_by_name(listing).items():
+                if name in (INDEX_NAME, FIGSHARE_ARTICLES_NAME) and article == upload.index:
+                    continue
                 complete = [f for f in files if _status(f) == 'available']
                 keep = max(complete, key=lambda f: f['id']) if complete else None
-            for f in files:
-                if f is not keep and name != INDEX_NAME:
-                    self.api('DELETE', f'{self._files_path(True)}/{f["id"]}', expect=(204, 404))
-                    removed += 1
-            if keep is not None:
+                for f in files:
+                    if f is not keep:
+                        self._delete_file(f, article)
+                        removed += 1
                 rel = name.replace('~', '/')
-                if in_session_folder(rel) and is_safe_relpath(rel):
+                if keep is not None and in_session_folder(rel) and is_safe_relpath(rel):
                     kept.append(rel)
-        self.publish_listing_index(sorted(kept), checksums=checksums)
-        self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
-        return {'removed': removed, 'files': len(kept), 'article_id': self.article_id}
+            upload.listings[article] = self.list_files(private=True, article=article)
+        self.publish_listing_index(
+            sorted(kept),
+            checksums=checksums,
+            available=upload.available(),
+            listing=upload.listings[upload.index],
+        )
+        for article in upload.listings:
+            self.api('POST', f'account/articles/{article}/publish', expect=(201,))
+        out = {'removed': removed, 'files': len(kept), 'article_id': self.article_id}
+        if len(upload.listings) > 1:
+            articles = list(upload.listings)
+            if upload.collection is None:
+                body = self.api(
+                    'POST',
+                    'account/collections',
+                    expect=(201,),
+                    json={'title': self._index_title(), 'articles': articles},
+                )
+                upload.collection = _figshare_id(
+                    body.get('entity_id') or body.get('location'), 'collection'
+                )
+                self._write_manifest(upload)
+                self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
+            else:
+                self.api(
+                    'POST',
+                    f'account/collections/{upload.collection}/articles',
+                    expect=(200, 201),
+                    json={'articles': articles},
+                )
+            self.api('POST', f'account/collections/{upload.collection}/publish', expect=(201,))
+            out.update(collection_id=upload.collection, articles=articles)
+        return out
+
+
+@dataclass
+class FigshareUpload:
+    """One upload to a figshare release: every article's listing (the index article first),
+    where each new file goes, and how full each article is (at most ``cap`` files)."""
+
+    index: int
+    listings: dict  # article id -> file records
+    project: int | None = None
+    collection: int | None = None
+    cap: int = 500
+    placed: dict = field(default_factory=dict)  # figshare name -> article, for new files
+    RESERVED = 4  # room kept in the index article: .one_root, .one_articles and two tables
+
+    @classmethod
+    def of_listings(cls, listings: dict) -> FigshareUpload:
+        return cls(index=next(iter(listings)), listings=listings)
+
+    def available(self) -> dict:
+        """``{name: (record, size, md5)}`` of the newest available copy of every file."""
+        out = {}
+        for listing in self.listings.values():
+            for f in sorted(listing, key=lambda f: f['id']):
+                if _status(f) == 'available':
+                    out[f['name']] = (f, f.get('size'), f.get('computed_md5') or None)
+        return out
+
+    def article_of(self, name: str) -> int | None:
+        """The article a file is in (or was placed in); None for a new file."""
+        if name in self.placed:
+            return self.placed[name]
+        for article, listing in self.listings.items():
+            if any(f['name'] == name for f in listing):
+                return article
+        return None
+
+    def records(self, name: str, article: int) -> list:
+        return [f for f in self.listings.get(article, []) if f['name'] == name]
+
+    def count(self, article: int) -> int:
+        names = {f['name'] for f in self.listings[article]}
+        names |= {n for n, a in self.placed.items() if a == article}
+        return len(names) + (self.RESERVED if article == self.index else 0)
+
+    def article_with_room(self) -> int | None:
+        return next((a for a in self.listings if self.count(a) < self.cap), None)
+
+    def place(self, name: str, article: int) -> None:
+        self.placed[name] = article
+
+
+def _figshare_number(value) -> int:
+    """A count of bytes from figshare (an int, or None as 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _figshare_id(value, what: str) -> int:

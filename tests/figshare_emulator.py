@@ -77,7 +77,16 @@ class Emulator:
         self.reset_after_create = 0
         self.download_403 = 0  # the next N download-host requests answer 403
         self.part_size = PART_SIZE
+        # figshare.com's limits on a free account (two summaries of its "Account limits" page):
+        # 20 GB of storage, 20 GB per file, 500 files per item (article), 500 items. figshare
+        # documents no wording for these refusals: the messages below are the emulator's own
         self.quota = 20 * 10**9
+        self.maximum_file_size = 20 * 10**9
+        self.max_files_per_article = 500
+        self.max_items = 500
+        self.projects = {}  # id -> {'title', 'owner', 'articles': [ids]}
+        self.collections = {}  # id -> {'title', 'owner', 'articles': [ids], 'public': bool}
+        self.reset_after_article_create = 0  # like reset_after_create, for new articles
         self.fail_part = None  # callable(record, partNo) -> True to drop the connection
         self.corrupt_parts = 0  # the next N parts are stored with a flipped byte
         self.servers = {}
@@ -107,11 +116,16 @@ class Emulator:
             self.next_id += 1
             return self.next_id
 
-    def create_article(self, token):
+    def create_article(self, token, title='A dataset'):
         self.tokens.add(token)
-        article = Article(self.new_id(), token)
+        article = Article(self.new_id(), token, title)
         self.articles[article.id] = article
         return article.id
+
+    def used_quota(self, token):
+        return sum(
+            r.size for a in self.articles.values() if a.owner == token for r in a.files.values()
+        )
 
     def add_available_file(self, article_id, name, data, file_id=None):
         """Put a complete file straight into an article (for large listings, duplicates)."""
@@ -208,6 +222,10 @@ def _make_handler(emu, role):
                 emu.transient_500 -= 1
                 self.body()
                 return self.error(500, 'Internal server error')
+            if re.fullmatch(r'/v2/(account|account/projects.*|account/collections.*)', path) or (
+                re.fullmatch(r'/v2/collections/\d+/articles', path)
+            ):
+                return self.account_api(path)
             m = re.fullmatch(r'/v2/(account/)?articles/(\d+)(/files(?:/(\d+))?|/publish)?', path)
             if not m:
                 self.body()
@@ -229,6 +247,110 @@ def _make_handler(emu, role):
             if article is None or article.public_files is None:
                 return self.error(404, 'Article not found', 'EntityNotFound')
             return self.public_api(article, tail or '')
+
+        def owner(self):
+            """The token of an account request, or None after answering the error."""
+            token = self.token()
+            if token is None:
+                self.body()
+                self.error(401, 'Authentication required')
+                return None
+            if token not in emu.tokens:
+                self.body()
+                self.error(emu.invalid_token_status, 'Invalid token')
+                return None
+            return token
+
+        def created(self, kind, entity_id):
+            location = f'{emu.api_url}/account/{kind}/{entity_id}'
+            # swagger's LocationWarnings: entity_id, location, warnings
+            return self.reply(201, {'entity_id': entity_id, 'location': location, 'warnings': []})
+
+        def account_api(self, path):
+            """The account, projects (drafts grouped; an article created inside one) and
+            collections (published articles under one DOI)."""
+            cmd = self.command
+            m = re.fullmatch(r'/v2/collections/(\d+)/articles', path)
+            if m:  # the public view of a published collection
+                collection = emu.collections.get(int(m.group(1)))
+                if collection is None or not collection['public']:
+                    return self.error(404, 'Collection not found', 'EntityNotFound')
+                items = [{'id': a, 'title': emu.articles[a].title} for a in collection['articles']]
+                page, problem = self.page(items)
+                return self.error(422, problem) if problem else self.reply(200, page)
+            token = self.owner()
+            if token is None:
+                return None
+            data = json.loads(self.body() or b'{}') if cmd in ('POST', 'PUT') else {}
+            if path == '/v2/account' and cmd == 'GET':
+                return self.reply(
+                    200,
+                    {
+                        'id': 1,
+                        'quota': emu.quota,
+                        'used_quota': emu.used_quota(token),
+                        'maximum_file_size': emu.maximum_file_size,
+                    },
+                )
+            if path == '/v2/account/projects' and cmd == 'POST':
+                project_id = emu.new_id()
+                emu.projects[project_id] = {
+                    'title': data.get('title', ''),
+                    'owner': token,
+                    'articles': [],
+                }
+                return self.created('projects', project_id)
+            m = re.fullmatch(r'/v2/account/projects/(\d+)/articles', path)
+            if m:
+                project = emu.projects.get(int(m.group(1)))
+                if project is None or project['owner'] != token:
+                    return self.error(404, 'Project not found', 'EntityNotFound')
+                if cmd == 'GET':
+                    items = [
+                        {'id': a, 'title': emu.articles[a].title}
+                        for a in project['articles']
+                        if a in emu.articles
+                    ]
+                    page, problem = self.page(items)
+                    return self.error(422, problem) if problem else self.reply(200, page)
+                if cmd == 'POST':
+                    owned = sum(a.owner == token for a in emu.articles.values())
+                    if owned >= emu.max_items:
+                        return self.error(
+                            403,
+                            f'Maximum number of items reached ({emu.max_items})',
+                            'LimitExceeded',
+                        )
+                    article_id = emu.create_article(token, data.get('title', 'A dataset'))
+                    project['articles'].append(article_id)
+                    if emu.reset_after_article_create > 0:
+                        emu.reset_after_article_create -= 1
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return None
+                    return self.created('articles', article_id)
+            if path == '/v2/account/collections' and cmd == 'POST':
+                collection_id = emu.new_id()
+                emu.collections[collection_id] = {
+                    'title': data.get('title', ''),
+                    'owner': token,
+                    'articles': [int(a) for a in data.get('articles', [])],
+                    'public': False,
+                }
+                return self.created('collections', collection_id)
+            m = re.fullmatch(r'/v2/account/collections/(\d+)(/articles|/publish)', path)
+            if m:
+                collection = emu.collections.get(int(m.group(1)))
+                if collection is None or collection['owner'] != token:
+                    return self.error(404, 'Collection not found', 'EntityNotFound')
+                if m.group(2) == '/articles' and cmd == 'POST':
+                    new = [int(a) for a in data.get('articles', [])]
+                    collection['articles'] += [a for a in new if a not in collection['articles']]
+                    return self.reply(201, {'location': f'{emu.api_url}/collections/{m.group(1)}'})
+                if m.group(2) == '/publish' and cmd == 'POST':
+                    collection['public'] = True
+                    return self.reply(201, {'location': f'{emu.api_url}/collections/{m.group(1)}'})
+            return self.error(405, 'Method not allowed')
 
         def page(self, items):
             q = self.query
@@ -320,10 +442,17 @@ def _make_handler(emu, role):
                     name, size, md5 = data['name'], int(data['size']), data['md5']
                 except (ValueError, KeyError, TypeError):
                     return self.error(400, 'Invalid JSON body')
-                used = sum(r.size for r in article.files.values())
-                if used + size > emu.quota:
+                if emu.used_quota(article.owner) + size > emu.quota:
                     return self.error(
                         403, 'Quota exceeded: not enough free space', 'QuotaExceeded'
+                    )
+                if size > emu.maximum_file_size:
+                    return self.error(403, 'File size exceeds the maximum allowed', 'FileTooLarge')
+                if len(article.files) >= emu.max_files_per_article:
+                    return self.error(
+                        403,
+                        f'Maximum number of files per item reached ({emu.max_files_per_article})',
+                        'LimitExceeded',
                     )
                 record = FileRecord(
                     emu.new_id(),

@@ -10,8 +10,10 @@ TOKEN = 'a' * 40
 CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
 
 
-def upload(emu, article, root, tmp_path, **kwargs):
-    one = figshare_one(emu, article, tmp_path / 'up', token=TOKEN, private=True)
+def upload(emu, article, root, tmp_path, settings=None, **kwargs):
+    one = figshare_one(
+        emu, article, tmp_path / 'up', token=TOKEN, private=True, **(settings or {})
+    )
     return one.upload(root, **kwargs)
 
 
@@ -82,6 +84,7 @@ def test_rerun_sends_nothing_again(alf_root, figshare, tmp_path):
 
 def test_rerun_over_more_than_1000_files_sends_nothing(figshare, tmp_path):
     emu = figshare
+    emu.max_files_per_article = 5000  # a figshare+ item
     article = emu.create_article(TOKEN)
     root = tmp_path / 'big'
     for i in range(1003):  # already on figshare (as from an earlier upload)
@@ -296,13 +299,30 @@ def test_cli_figshare(alf_root, figshare, tmp_path):
     assert wrong.exit_code == 1 and 'article_id must be' in wrong.stderr
 
 
-def test_quota_error_shows_figshares_message(alf_root, figshare, tmp_path):
+def test_limits_are_checked_before_anything_is_sent(alf_root, figshare, tmp_path):
     emu = figshare
     emu.quota = 1000
     article = emu.create_article(TOKEN)
-    with pytest.raises(onelight.RepositoryError, match='Quota exceeded') as err:
+    with pytest.raises(
+        onelight.RepositoryError, match='account has 1.0 kB free; nothing was sent'
+    ):
         upload(emu, article, alf_root, tmp_path)
-    assert not isinstance(err.value, onelight.AuthError)
+    assert uploads_sent(emu) == [] and emu.articles[article].files == {}
+    emu.quota, emu.maximum_file_size = 20 * 10**9, 1000
+    with pytest.raises(onelight.RepositoryError, match='more than the 1.0 kB figshare accepts'):
+        upload(emu, article, alf_root, tmp_path)
+    assert uploads_sent(emu) == []
+
+
+def test_a_limit_figshare_enforces_is_reported_in_its_words(alf_root, figshare, tmp_path):
+    emu = figshare
+    emu.max_files_per_article = 20  # the account's limit is lower than the setting says
+    article = emu.create_article(TOKEN)
+    with pytest.raises(onelight.RepositoryError, match=r'files per item reached \(20\)') as err:
+        upload(emu, article, alf_root, tmp_path)
+    assert not isinstance(err.value, onelight.AuthError) and 'max_files_per_article' in str(
+        err.value
+    )
 
 
 def test_a_create_that_broke_off_is_looked_for_before_it_is_sent_again(
@@ -320,3 +340,116 @@ def test_a_create_that_broke_off_is_looked_for_before_it_is_sent_again(
     assert len(names) == len(set(names)) == len(source) + 1
     creates = [e for e in emu.log if e[0] == 'api' and e[1] == 'POST' and e[2].endswith('/files')]
     assert len(creates) == len(source) + 1  # each file (and the index) created exactly once
+
+
+def release(root, n, start=0):
+    """``n`` small ALF files over sessions of 7 files, with distinct contents."""
+    rels = []
+    for i in range(start, start + n):
+        rel = f'lab/Subjects/m{i % 5}/2020-01-01/{1 + i // 35:03d}/alf/obj{i % 7}.attr.npy'
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(f'file {i}'.encode())
+        rels.append(rel)
+    return rels
+
+
+def articles_of(emu, article):
+    """The articles a release spans, by where each file is: {article: [names]}."""
+    out = {}
+    for a in emu.articles.values():
+        if a.owner == emu.articles[article].owner:
+            out[a.id] = sorted(r.name for r in a.files.values())
+    return out
+
+
+def test_a_release_spans_articles_under_the_per_article_cap(figshare, tmp_path):
+    """1,203 files under figshare's 500 files per article: three articles in one project, an
+    unchanged rerun writes nothing, a changed file is replaced in its own article, new files
+    go where there is room, and one collection publishes them all."""
+    emu = figshare
+    article = emu.create_article(TOKEN, 'Steinmetz release')
+    root = tmp_path / 'release'
+    rels = release(root, 1203)
+    report = upload(emu, article, root, tmp_path)
+    assert report.files == 1203
+    spread = articles_of(emu, article)
+    assert len(spread) == 3 and all(len(names) <= 500 for names in spread.values())
+    assert '.one_root' in spread[article] and '.one_articles' in spread[article]
+    (project,) = emu.projects.values()
+    assert sorted(project['articles']) == sorted(a for a in spread if a != article)
+    # a fresh reader configures the index article only, and finds every file
+    reader = figshare_one(emu, article, tmp_path / 'read', token=TOKEN, private=True)
+    assert len(reader.index) == 1203
+    assert reader.index.df['md5'].notna().all()  # from the listings of the three articles
+    session = 'lab/Subjects/m0/2020-01-01/035'
+    paths = reader.download(session)
+    assert all(
+        p.read_bytes() == (root / session / p.relative_to(paths[0].parents[1])).read_bytes()
+        for p in paths
+    )
+    # rerun unchanged: nothing written
+    before = len(changes(emu))
+    assert upload(emu, article, root, tmp_path).files == 0
+    assert changes(emu)[before:] == []
+    # a changed file stays in its article; ten new files go where there is room
+    changed = rels[1000]
+    home = next(
+        a
+        for a, names in articles_of(emu, article).items()
+        if onelight.figshare_name(changed) in names
+    )
+    (root / changed).write_bytes(b'changed')
+    new = release(root, 10, start=1203)
+    report = upload(emu, article, root, tmp_path)
+    assert report.files == 11
+    after = articles_of(emu, article)
+    assert after[home].count(onelight.figshare_name(changed)) == 1
+    assert len(after) == 3 and all(len(names) <= 500 for names in after.values())
+    assert all(any(onelight.figshare_name(r) in names for names in after.values()) for r in new)
+    # one citable release: every article published, in one collection
+    result = reader.repository.clean_publish()
+    assert result['files'] == 1213 and len(result['articles']) == 3
+    (collection,) = emu.collections.values()
+    assert collection['public'] and sorted(collection['articles']) == sorted(after)
+    assert all(emu.articles[a].public_files for a in after)
+
+
+def test_an_interrupted_article_creation_leaves_no_orphan(figshare, tmp_path):
+    emu = figshare
+    emu.max_files_per_article = 20
+    article = emu.create_article(TOKEN)
+    root = tmp_path / 'release'
+    release(root, 30)
+    emu.reset_after_article_create = 1  # created, then the connection drops unanswered
+    report = upload(emu, article, root, tmp_path, {'max_files_per_article': 20})
+    assert report.files == 30
+    spread = articles_of(emu, article)
+    assert len(spread) == 2  # the article made before the reset was found, not made again
+    names = [n for ns in spread.values() for n in ns if n.endswith('.npy')]
+    assert len(names) == len(set(names)) == 30  # no duplicate file
+    before = len(changes(emu))
+    assert upload(emu, article, root, tmp_path, {'max_files_per_article': 20}).files == 0
+    assert changes(emu)[before:] == []
+
+
+def test_the_original_client_reads_a_release_that_spans_articles(figshare, tmp_path):
+    """ONE light's read_root_file: the public .one_root of the index article, two columns,
+    each URL downloading the file, whichever article holds it."""
+    import requests
+
+    emu = figshare
+    emu.max_files_per_article = 20
+    article = emu.create_article(TOKEN)
+    root = tmp_path / 'release'
+    rels = release(root, 30)
+    upload(emu, article, root, tmp_path, {'max_files_per_article': 20})
+    figshare_one(emu, article, tmp_path / 'p', token=TOKEN).repository.clean_publish()
+    files = requests.get(
+        f'{emu.api_url}/articles/{article}/files', params={'page_size': 1000}, timeout=5
+    ).json()
+    (entry,) = [f for f in files if f['name'] == '.one_root']
+    text = requests.get(entry['download_url'], timeout=5).text
+    lines = [line.split('\t') for line in text.splitlines()]
+    assert sorted(r for r, _ in lines) == sorted(rels) and all(len(cols) == 2 for cols in lines)
+    for rel, url in lines[:5] + lines[-5:]:
+        assert requests.get(url, timeout=5).content == (root / rel).read_bytes()
