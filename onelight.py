@@ -4746,6 +4746,51 @@ class Setting:
 REPOSITORY_TYPES: dict = {}  # type name -> class: every Repository subclass with a type
 
 
+class UploadSession:
+    """One upload to a repository: its state (what the repository holds, folders made,
+    clients) and the type's small operations, for the one flow of ``Repository.upload``:
+    ``have`` (the only place that tells what is already there), ``prepare`` (checks of the
+    whole upload before anything is sent), ``send_all`` / ``send`` (every file is sent: the
+    plan already left out what is there) and ``publish`` (the index, last)."""
+
+    def __init__(self, repository: Repository):
+        self.repository = repository
+
+    def have(self, rels: list) -> dict:
+        """What the repository already holds of these paths: ``{rel: (size, md5 or None)}``."""
+        return {}
+
+    def prepare(self, items: list) -> None:
+        """Checks of the files to send, all together, before the first is sent."""
+
+    def send_all(self, items: list) -> list:
+        """Send ``(rel, local path, size)`` items in parallel; the bytes sent for each."""
+        engine = self.repository.engine
+        return engine.run_parallel(
+            self.send,
+            items,
+            label=f'uploading {plural(len(items), "file")}',
+            total_bytes=sum(size for _, _, size in items),
+        )
+
+    def send(self, item: tuple, progress, stop) -> int | None:
+        raise NotImplementedError
+
+    def send_bytes(self, name: str, data: bytes) -> None:
+        """Publish a small file (an index, a table) at the repository root."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """End the upload (its connections), whether it completed or not."""
+
+    def publish(self, scan: ScanResult, *, checksums=False, one_cache=False, changed=True):
+        """Publish ``.one_root`` (ONE's tables first with ``one_cache``) for a tree whose
+        files are all in place."""
+        base = self.repository.index_base_url
+        for name, data in index_files(scan, base, checksums, one_cache).items():
+            self.send_bytes(name, data)
+
+
 class Repository:
     """Base class of the repository types.
 
@@ -4878,20 +4923,24 @@ class Repository:
             return plan.dry_run_report()
         self._require_online('upload')
         start = time.perf_counter()
-        self.begin_upload()
-        known = {} if force else self.remote_files([rel for rel, _, _ in plan.items])
-        todo = [item for item in plan.items if force or not _has_copy(item, known.get(item[0]))]
-        if todo:
-            self.plan_upload(todo)
-        sizes = self.put_files(todo, force) if todo else []
-        report = plan.report(sizes, 0.0)
-        report.skipped += len(plan.items) - len(todo)
-        if plan.complete:
-            self.publish_index(
-                plan.scan, checksums=checksums, one_cache=one_cache, changed=report.files > 0
-            )
-        else:
-            logger.warning('--limit: the index was not updated until every file is uploaded')
+        session = self.begin_upload()
+        try:
+            # the one place that decides what the repository already has
+            known = {} if force else session.have([rel for rel, _, _ in plan.items])
+            todo = [i for i in plan.items if force or not _has_copy(i, known.get(i[0]))]
+            if todo:
+                session.prepare(todo)
+            sizes = session.send_all(todo) if todo else []
+            report = plan.report(sizes, 0.0)
+            report.skipped += len(plan.items) - len(todo)
+            if plan.complete:
+                session.publish(
+                    plan.scan, checksums=checksums, one_cache=one_cache, changed=report.files > 0
+                )
+            else:
+                logger.warning('--limit: the index was not updated until every file is uploaded')
+        finally:
+            session.close()
         report.seconds = time.perf_counter() - start
         return report
 
@@ -4899,44 +4948,14 @@ class Repository:
         if self.offline:
             raise OfflineError(f'repository "{self.name}": cannot {what} while offline')
 
-    def begin_upload(self) -> None:
-        """Checks and state an upload needs before anything is sent (a type's hook)."""
-
-    def plan_upload(self, items: list) -> None:
-        """Checks of the files to send, all together, before the first is sent (a type's
-        hook: figshare's quota and articles)."""
-
-    def remote_files(self, rels: list) -> dict:
-        """What the repository already has of these paths: ``{rel: (size, md5 or None)}``.
-        Paths it cannot tell about are left out (``put_file`` may still skip them)."""
-        return {}
-
-    def put_files(self, items: list, force: bool) -> list:
-        """Send ``(rel, local path, size)`` items; the bytes sent for each (None: skipped)."""
-        return self.engine.run_parallel(
-            lambda item, progress, stop: self.put_file(item, progress, stop, force),
-            items,
-            label=f'uploading {len(items)} files',
-            total_bytes=sum(size for _, _, size in items),
-        )
-
-    def put_file(self, item: tuple, progress, stop, force: bool) -> int | None:
+    def begin_upload(self) -> UploadSession:
+        """The state of one upload and the type's operations (an ``UploadSession``)."""
         raise NotImplementedError
-
-    def publish_index(self, scan: ScanResult, *, checksums=False, one_cache=False, changed=True):
-        """Publish ``.one_root`` (ONE's tables first with ``one_cache``) for a tree whose
-        files are all in place."""
-        for name, data in index_files(scan, self.index_base_url, checksums, one_cache).items():
-            self.put_bytes(name, data)
 
     @property
     def index_base_url(self) -> str | None:
         """The base URL written into a published index (None: readers use their own)."""
         return None
-
-    def put_bytes(self, name: str, data: bytes) -> None:
-        """Publish a small file (an index, a table) at the repository root."""
-        raise NotImplementedError
 
     def make_public(self, *, checksums: bool = False) -> dict:
         """Make what was uploaded visible to everyone, where a type has such a step."""
@@ -5066,27 +5085,31 @@ class LocalRepository(Repository):
                     logger.warning('local file %s: %s against the index', path, problem)
         return LocalPaths(paths)
 
-    def remote_files(self, rels):
-        copies = {}
+    def begin_upload(self) -> LocalUpload:
+        return LocalUpload(self)
+
+
+class LocalUpload(UploadSession):
+    """An upload into a folder: files copied in (atomically), then the folder's index."""
+
+    def have(self, rels):
+        root, copies = self.repository.root, {}
         for rel in rels:
             with contextlib.suppress(OSError):
-                copies[rel] = (safe_join(self.root, rel).stat().st_size, None)
+                copies[rel] = (safe_join(root, rel).stat().st_size, None)
         return copies
 
-    def put_files(self, items, force):
+    def send_all(self, items):
         sizes = []
         for rel, path, _ in items:
-            dest = safe_join(self.root, rel)
+            dest = safe_join(self.repository.root, rel)
             same = dest.exists() and os.path.samefile(path, dest)  # uploading to itself
             sizes.append(None if same else copy_file_atomic(path, dest))
         return sizes
 
-    def publish_index(self, scan, *, checksums=False, one_cache=False, changed=True):
+    def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
         # the folder may hold more than the tree just copied in: its index lists it all
-        write_index(self.root, checksums=checksums, one_cache=one_cache)
-
-    def put_bytes(self, name, data):
-        atomic_write_bytes(self.root / name, data)
+        write_index(self.repository.root, checksums=checksums, one_cache=one_cache)
 
 
 class RemoteRepository(Repository):
@@ -5654,68 +5677,73 @@ class HttpRepository(WebRepository):
     def index_base_url(self):
         return self.base_url
 
-    def begin_upload(self):
-        self._collections = _CollectionCache()  # WebDAV folders known to exist
+    def begin_upload(self) -> WebDavUpload:
+        return WebDavUpload(self)
 
-    def put_file(self, item, progress, stop, force):
-        return self._put(item, progress, force, self._collections)
 
-    def put_bytes(self, name, data):
-        self._put_bytes(name, data)
+class WebDavUpload(UploadSession):
+    """An upload by WebDAV: what the server holds is asked by HEAD (a web server tells
+    nothing cheaper), for every file at once; each file is PUT, its missing folders made
+    once (MKCOL)."""
 
-    def _put(self, item: tuple, progress, force: bool, collections) -> int | None:
-        """PUT one file, unless a HEAD shows the server has it with the same size (a web
-        server tells nothing cheaper)."""
+    def __init__(self, repository):
+        super().__init__(repository)
+        self.lock = threading.Lock()
+        self.folders = set()  # folders known to exist, shared by the worker threads
+
+    def have(self, rels):
+        r = self.repository
+
+        def head(rel, progress, stop):
+            resp = r.engine.request('HEAD', join_url(r.base_url, rel))
+            if resp.status_code in (401, 403):
+                r.engine.check(resp, 'upload')
+            length = resp.headers.get('content-length') or ''
+            return (int(length), None) if resp.status_code == 200 and length.isdigit() else None
+
+        found = r.engine.run_parallel(head, rels, label='')
+        return {rel: copy for rel, copy in zip(rels, found) if copy is not None}
+
+    def send(self, item, progress, stop):
         rel, path, size = item
-        url = join_url(self.base_url, rel)
-        if not force:
-            head = self.engine.request('HEAD', url)
-            if head.status_code == 200 and head.headers.get('content-length') == str(size):
-                progress.add(size)
-                return None
-            if head.status_code in (401, 403):
-                self.engine.check(head, 'upload')
-        resp = self.engine.put_file(url, path, progress)
+        r = self.repository
+        url = join_url(r.base_url, rel)
+        resp = r.engine.put_file(url, path, progress)
         if resp.status_code in (409, 404):  # missing parent folders (Apache, wsgidav)
-            self._make_collections(rel, collections)
-            resp = self.engine.put_file(url, path, progress)
+            self._make_folders(rel)
+            resp = r.engine.put_file(url, path, progress)
         self._check_put(resp)
         return size
 
-    def _put_bytes(self, rel: str, data: bytes) -> None:
-        resp = self.engine.request('PUT', join_url(self.base_url, rel), data=data, follow=False)
+    def send_bytes(self, name, data):
+        r = self.repository
+        resp = r.engine.request('PUT', join_url(r.base_url, name), data=data, follow=False)
         self._check_put(resp)
 
     def _check_put(self, resp) -> None:
+        r = self.repository
         if resp.status_code in (405, 501):
             raise RepositoryError(
-                f'repository "{self.name}": the server refuses uploads ({resp.status_code}); '
+                f'repository "{r.name}": the server refuses uploads ({resp.status_code}); '
                 'copy the files there yourself and run "onelight index ROOT --base-url URL"'
             )
-        self.engine.check(resp, 'upload')
+        r.engine.check(resp, 'upload')
 
-    def _make_collections(self, rel: str, collections) -> None:
+    def _make_folders(self, rel: str) -> None:
         """MKCOL each missing parent folder of ``rel``, one thread at a time."""
+        r = self.repository
         folders = rel.split('/')[:-1]
-        with collections.lock:
+        with self.lock:
             for i in range(1, len(folders) + 1):
                 prefix = '/'.join(folders[:i]) + '/'
-                if prefix in collections.known:
+                if prefix in self.folders:
                     continue
-                url = join_url(self.base_url, prefix)
-                resp = self.engine.request('MKCOL', url, follow=False)
+                url = join_url(r.base_url, prefix)
+                resp = r.engine.request('MKCOL', url, follow=False)
                 if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
-                    self.engine.check(resp, 'MKCOL')
+                    r.engine.check(resp, 'MKCOL')
                     raise TransferError(f'MKCOL {mask_url(url)} answered {resp.status_code}')
-                collections.known.add(prefix)
-
-
-class _CollectionCache:
-    """WebDAV folders known to exist during one upload, shared by the worker threads."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.known = set()
+                self.folders.add(prefix)
 
 
 def _has_copy(item: tuple, known: tuple | None) -> bool:
@@ -5779,23 +5807,45 @@ class FtpRepository(HttpRepository):
         super().check(settings, origin)
         settings['remote_root'] = '/' + str(settings['remote_root']).strip('/')
 
-    def put_files(self, items, force):
-        """One connection, one file at a time (FTP servers limit connections); a file the
-        server already has with the same SIZE is skipped."""
-        progress = Progress(sum(size for _, _, size in items), 'uploading', self.progress)
+    def begin_upload(self) -> FtpUpload:
+        return FtpUpload(self)
+
+
+class FtpUpload(UploadSession):
+    """An upload by FTP(S): one connection for the whole upload (FTP servers limit them),
+    what the server holds asked by SIZE, one file at a time."""
+
+    def __init__(self, repository):
+        super().__init__(repository)
+        self.client = _FtpClient(repository.settings, repository.name)
+
+    def have(self, rels):
+        client, out = self.client, {}
+        for rel in rels:
+            size = client._retrying(
+                lambda ftp, rel=rel: client.size(ftp, client.remote(rel)), f'SIZE of {rel}'
+            )
+            if size is not None:
+                out[rel] = (size, None)
+        return out
+
+    def send_all(self, items):
+        r = self.repository
+        progress = Progress(sum(size for _, _, size in items), 'uploading', r.progress)
         sizes = []
-        with _FtpClient(self.settings, self.name) as ftp:
-            try:
-                for rel, path, size in items:
-                    sizes.append(ftp.send(path, rel, size, force, progress))
-                    progress.refresh()
-            finally:
-                progress.close()
+        try:
+            for rel, path, size in items:
+                sizes.append(self.client.send(path, rel, size, progress))
+                progress.refresh()
+        finally:
+            progress.close()
         return sizes
 
-    def put_bytes(self, name, data):
-        with _FtpClient(self.settings, self.name) as ftp:
-            ftp.send_bytes(data, name)
+    def send_bytes(self, name, data):
+        self.client.send_bytes(data, name)
+
+    def close(self):
+        self.client.reset()  # the upload's one connection ends with it
 
 
 class _FtpClient:
@@ -5898,11 +5948,8 @@ class _FtpClient:
             ftp.delete(target)
             ftp.rename(tmp, target)
 
-    def send(self, path: Path, rel: str, size: int, force: bool, progress) -> int | None:
+    def send(self, path: Path, rel: str, size: int, progress) -> int:
         def action(ftp):
-            if not force and self.size(ftp, self.remote(rel)) == size:
-                progress.add(size)
-                return None
             with open(path, 'rb') as f:
                 self._store(ftp, f, rel, callback=lambda block: progress.add(len(block)))
             return size
@@ -6113,47 +6160,8 @@ class S3Repository(WebRepository):
         endpoint = s['endpoint_url'].rstrip('/') if s.get('endpoint_url') else None
         return session.client('s3', endpoint_url=endpoint, config=config)
 
-    def begin_upload(self):
-        self._s3 = self._client()
-        with self._s3_errors('list'):
-            self._objects = self.list_objects()
-
-    def remote_files(self, rels):
-        """One listing answers for every file: its size, and its md5 where the ETag is one
-        (a multipart upload's is not: then the size alone)."""
-        return {rel: self._objects[rel] for rel in rels if rel in self._objects}
-
-    def put_file(self, item, progress, stop, force):
-        from boto3.s3.transfer import TransferConfig
-
-        rel, path, size = item
-        config = TransferConfig(
-            multipart_threshold=S3_MULTIPART_THRESHOLD,
-            multipart_chunksize=S3_MULTIPART_THRESHOLD,
-            max_concurrency=4,
-        )
-        with self._s3_errors(f'upload {rel}'):
-            self._s3.upload_file(
-                str(path),
-                self.settings['bucket'],
-                self._key(rel),
-                ExtraArgs={'Metadata': {'md5': md5sum(path)}},
-                Config=config,
-                Callback=progress.add,
-            )
-        return size
-
-    def put_bytes(self, name, data):
-        md5 = md5_of_bytes(data)
-        if self._objects.get(name, (None, None))[1] == md5:
-            return  # the same bytes are there: no PUT
-        with self._s3_errors(f'upload {name}'):
-            self._s3.put_object(
-                Bucket=self.settings['bucket'],
-                Key=self._key(name),
-                Body=data,
-                Metadata={'md5': md5},
-            )
+    def begin_upload(self) -> S3Upload:
+        return S3Upload(self)
 
     @contextlib.contextmanager
     def _s3_errors(self, what: str):
@@ -6185,6 +6193,51 @@ class S3Repository(WebRepository):
             raise TransferError(f'{who}: cannot reach S3 to {what}: {_reason(e)}') from None
         except OSError as e:  # the local file
             raise TransferError(f'{who}: cannot read {e.filename}: {e.strerror}') from None
+
+
+class S3Upload(UploadSession):
+    """An upload to a bucket through boto3: one listing tells what is there (size, and the
+    md5 where the ETag is one: a multipart upload's is not)."""
+
+    def __init__(self, repository):
+        super().__init__(repository)
+        self.client = repository._client()
+        with repository._s3_errors('list'):
+            self.objects = repository.list_objects()
+
+    def have(self, rels):
+        return {rel: self.objects[rel] for rel in rels if rel in self.objects}
+
+    def send(self, item, progress, stop):
+        from boto3.s3.transfer import TransferConfig
+
+        r = self.repository
+        rel, path, size = item
+        config = TransferConfig(
+            multipart_threshold=S3_MULTIPART_THRESHOLD,
+            multipart_chunksize=S3_MULTIPART_THRESHOLD,
+            max_concurrency=4,
+        )
+        with r._s3_errors(f'upload {rel}'):
+            self.client.upload_file(
+                str(path),
+                r.settings['bucket'],
+                r._key(rel),
+                ExtraArgs={'Metadata': {'md5': md5sum(path)}},
+                Config=config,
+                Callback=progress.add,
+            )
+        return size
+
+    def send_bytes(self, name, data):
+        r = self.repository
+        md5 = md5_of_bytes(data)
+        if self.objects.get(name, (None, None))[1] == md5:
+            return  # the same bytes are there: no PUT (an unchanged index)
+        with r._s3_errors(f'upload {name}'):
+            self.client.put_object(
+                Bucket=r.settings['bucket'], Key=r._key(name), Body=data, Metadata={'md5': md5}
+            )
 
 
 def _parse_xml(data: bytes, what: str, root: str | None = None):
@@ -6433,7 +6486,7 @@ class FigshareRepository(RemoteRepository):
                 'the "token" key (figshare.com/account/applications)'
             )
 
-    def begin_upload(self):
+    def begin_upload(self) -> FigshareUpload:
         """Read where the release's files are: the index article and the articles its
         ``.one_articles`` names, with their listings (the state of this upload)."""
         self._require_token('upload')
@@ -6442,9 +6495,9 @@ class FigshareRepository(RemoteRepository):
         listings = {self.article_id: index_listing}
         for article in manifest['articles']:
             listings[article] = self.list_files(private=True, article=article)
-        self._upload = FigshareUpload(
-            index=self.article_id,
-            listings=listings,
+        return FigshareUpload(
+            self,
+            listings,
             project=manifest.get('project'),
             collection=manifest.get('collection'),
             cap=self.settings['max_files_per_article'],
@@ -6485,17 +6538,7 @@ class FigshareRepository(RemoteRepository):
         listing = self.list_files(private=True)
         self.replace_file(FIGSHARE_ARTICLES_NAME, json.dumps(data).encode(), listing)
 
-    def remote_files(self, rels):
-        """The articles' listings answer: size and figshare's computed md5 of every available
-        file (no request per file)."""
-        available = self._upload.available()
-        return {
-            rel: available[figshare_name(rel)][1:]
-            for rel in rels
-            if figshare_name(rel) in available
-        }
-
-    def plan_upload(self, items: list) -> None:
+    def _place_files(self, upload: FigshareUpload, items: list) -> None:
         """Before anything is sent: the account's quota and largest file (``GET /account``),
         then a place for every file: the article it is already in, else one with room (new
         articles, in a project, are made here, one at a time)."""
@@ -6518,7 +6561,6 @@ class FigshareRepository(RemoteRepository):
                 f'account has {byte_size(max(free, 0))} free; nothing was sent (ask figshare '
                 'for more storage, or publish with figshare+ or an institutional account)'
             )
-        upload = self._upload
         for rel, _, _ in items:
             if upload.article_of(figshare_name(rel)) is None:
                 article = upload.article_with_room()
@@ -6557,18 +6599,19 @@ class FigshareRepository(RemoteRepository):
         article = self.api('GET', f'account/articles/{self.article_id}')
         return str((article or {}).get('title') or f'article {self.article_id}')[:200]
 
-    def put_file(self, item, progress, stop, force):
+    def _send_file(self, upload: FigshareUpload, item, progress, stop) -> int:
+        """Send one file into its article (the plan left out what is there already: an
+        older copy is a changed file, replaced once the new one is in)."""
         rel, path, _ = item
         name = figshare_name(rel)
-        article = self._upload.article_of(name)
-        existing = sorted(self._upload.records(name, article), key=lambda f: f['id'])
-        return self._upload_file(path, name, existing, force, progress, stop, article)
+        article = upload.article_of(name)
+        existing = sorted(upload.records(name, article), key=lambda f: f['id'])
+        return self._upload_file(path, name, existing, True, progress, stop, article)
 
-    def publish_index(self, scan, *, checksums=False, one_cache=False, changed=True):
+    def _publish_release(self, upload: FigshareUpload, scan, *, checksums, one_cache, changed):
         """figshare's index names each file's own download URL: it is built from the
         articles' listings (read again when files were sent), then usage notes join the
         index article's description."""
-        upload = self._upload
         if changed:
             for article in list(upload.listings):
                 upload.listings[article] = self.list_files(private=True, article=article)
@@ -6810,8 +6853,7 @@ class FigshareRepository(RemoteRepository):
         release and, when it spans several, a collection holding them all (one DOI)."""
         self._require_online('publish')
         self._require_token('publishing')
-        self.begin_upload()
-        upload = self._upload
+        upload = self.begin_upload()
         removed, kept = 0, []
         for article, listing in upload.listings.items():
             for name, files in _group_by_name(listing).items():
@@ -6862,23 +6904,43 @@ class FigshareRepository(RemoteRepository):
         return out
 
 
-@dataclass
-class FigshareUpload:
+class FigshareUpload(UploadSession):
     """One upload to a figshare release: every article's listing (the index article first),
     where each new file goes, and how full each article is (at most ``cap`` files)."""
 
-    index: int
-    listings: dict  # article id -> file records
-    project: int | None = None
-    collection: int | None = None
-    cap: int = 500
-    placed: dict = field(default_factory=dict)  # figshare name -> article, for new files
     RESERVED = 4  # room kept in the index article: .one_root, .one_articles and two tables
+
+    def __init__(self, repository, listings: dict, project=None, collection=None, cap=500):
+        super().__init__(repository)
+        self.index = next(iter(listings))
+        self.listings = listings  # article id -> file records
+        self.project, self.collection, self.cap = project, collection, cap
+        self.placed = {}  # figshare name -> article, for new files
 
     @classmethod
     def of_listings(cls, listings: dict) -> FigshareUpload:
-        return cls(index=next(iter(listings)), listings=listings)
+        return cls(None, listings)
 
+    # ------------------------------------------------------------------- the upload flow
+    def have(self, rels):
+        """The articles' listings answer: size and figshare's computed md5 of every
+        available file (no request per file)."""
+        available = self.available()
+        names = {rel: figshare_name(rel) for rel in rels}
+        return {rel: available[n][1:] for rel, n in names.items() if n in available}
+
+    def prepare(self, items):
+        self.repository._place_files(self, items)
+
+    def send(self, item, progress, stop):
+        return self.repository._send_file(self, item, progress, stop)
+
+    def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
+        self.repository._publish_release(
+            self, scan, checksums=checksums, one_cache=one_cache, changed=changed
+        )
+
+    # ------------------------------------------------------------------- where files are
     def available(self) -> dict:
         """``{name: (record, size, md5)}`` of the newest available copy of every file."""
         out = {}
