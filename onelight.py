@@ -2273,6 +2273,18 @@ class ScanResult:
     def index(self, base_url: str | None = None) -> Index:
         return Index.from_paths(self.files, base_url=base_url)
 
+    def one_tables(self, checksums: bool = False) -> OneTables:
+        """ONE's cache tables of the scanned tree (made once per scan and ``checksums``)."""
+        made = self.__dict__.setdefault('_tables', {})
+        if checksums not in made:
+            made[checksums] = OneTables.from_index(
+                self.index(),
+                self.sizes,
+                self.md5s if checksums else None,
+                date_created=self.date_modified,
+            )
+        return made[checksums]
+
     def require_sessions(self, what: str) -> ScanResult:
         """Self, when the folder holds session folders; otherwise NotFoundError saying which
         folder to give (a subject's or a session's folder is not a repository root)."""
@@ -2442,7 +2454,7 @@ def write_index(
     require_sessions: bool = False,
 ) -> ScanResult:
     """Scan ``root`` and write ``root/.one_root`` atomically (see ``index_files``); with
-    ``one_cache``, ONE's cache tables too (``result.tables`` then holds them).
+    ``one_cache``, ONE's cache tables too (``result.one_tables(checksums)`` gives them).
     ``require_sessions``: a folder without session folders is a NotFoundError, not an
     empty index."""
     result = scan(root)
@@ -2459,13 +2471,7 @@ def index_files(result: ScanResult, base_url=None, checksums=False, one_cache=Fa
     yet)."""
     out = {}
     if one_cache:
-        result.tables = OneTables.from_index(
-            result.index(),
-            result.sizes,
-            result.md5s if checksums else None,
-            date_created=result.date_modified,
-        )
-        out.update(result.tables.files())
+        out.update(result.one_tables(checksums).files())
     out[INDEX_NAME] = index_bytes(result, base_url=base_url, checksums=checksums)
     return out
 
@@ -2551,7 +2557,9 @@ class OneTables:
         return out
 
     @classmethod
-    def from_files(cls, files: dict, origin: str, limit: int = 1 << 30) -> OneTables:
+    def from_files(
+        cls, files: dict, origin: str, limit: int = 1 << 30, sources: tuple = ()
+    ) -> OneTables:
         """Read the tables from their bytes (``{'sessions.pqt': ..., 'datasets.pqt': ...}``
         or ``{'cache.zip': ...}``); DataFormatError when they are not ONE's tables."""
         if ONE_CACHE_ZIP in files:
@@ -2575,7 +2583,7 @@ class OneTables:
         sessions = _flat_table(frames[0], ['id'], ('lab', 'subject', 'date', 'number'), origin)
         datasets = _flat_table(frames[1], ['id'], ('rel_path',), origin)
         datasets = _flat_table(_eids_from_session_paths(sessions, datasets), ['eid'], (), origin)
-        return cls(*_checked_tables(sessions, datasets, origin), 0, created)
+        return cls(*_checked_tables(sessions, datasets, origin), 0, created, list(sources))
 
     def index_lines(self, url_of=None) -> bytes:
         """A 4-column ``.one_root`` of the datasets that exist (``url_of(paths, ids)`` gives
@@ -5534,11 +5542,9 @@ class WebRepository(RemoteRepository):
                     '"onelight upload" or "onelight index")'
                 )
             return None
-        tables = OneTables.from_files(
-            files, f'ONE cache tables at {mask_url(where)}', self.index_limit
+        return OneTables.from_files(
+            files, f'ONE cache tables at {mask_url(where)}', self.index_limit, sources
         )
-        tables.sources = sources
-        return tables
 
     def _uuid_name_urls(self, paths: pd.Series, ids: pd.Series) -> pd.Series:
         """URLs of files stored with their dataset id before the extension
@@ -7121,8 +7127,10 @@ def make_repository(
     strict: bool = False,
     offline: bool = False,
     dirs: Dirs | None = None,
+    progress: bool | None = None,
 ) -> Repository:
-    """Build the backend for one repository entry of the configuration."""
+    """Build the backend for one repository entry of the configuration (``progress``:
+    None shows progress where a person watches)."""
     config = config or default_config()
     rtype = settings.get('type')
     if rtype not in REPOSITORY_TYPES:
@@ -7136,6 +7144,7 @@ def make_repository(
         download_dir=config['download_dir'],
         strict=strict,
         offline=offline,
+        progress=progress,
     )
 
 
@@ -8154,9 +8163,13 @@ class One:
         if offline is None:
             offline = os.environ.get('ONELIGHT_OFFLINE', '').lower() in ('1', 'true', 'yes')
         self.repository = make_repository(
-            entry, config=config, strict=strict, offline=offline or mode == 'local', dirs=dirs
+            entry,
+            config=config,
+            strict=strict,
+            offline=offline or mode == 'local',
+            dirs=dirs,
+            progress=progress,
         )
-        self.repository.progress = progress
         self._index = None
 
     def __repr__(self):
@@ -9907,7 +9920,7 @@ def index_cmd(ctx, root, base_url, checksums, one_cache):
         f'{plural(len(result.sessions), "session")}',
     )
     if one_cache:
-        _say(ctx, _tables_summary(result.tables))
+        _say(ctx, _tables_summary(result.one_tables(checksums)))
 
 
 def _tables_summary(tables: OneTables) -> str:
