@@ -193,6 +193,11 @@ def _make_handler(emu, role):
             self.end_headers()
             self.wfile.write(data)
 
+        def drop_connection(self):
+            """The request was acted upon; the client sees its connection reset."""
+            self.close_connection = True
+            self.connection.shutdown(2)
+
         def error(self, status, message, code=None):
             body = {'message': message}
             if code:
@@ -325,9 +330,7 @@ def _make_handler(emu, role):
                     project['articles'].append(article_id)
                     if emu.reset_after_article_create > 0:
                         emu.reset_after_article_create -= 1
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return None
+                        return self.drop_connection()
                     return self.created('articles', article_id)
             if path == '/v2/account/collections' and cmd == 'POST':
                 collection_id = emu.new_id()
@@ -466,9 +469,7 @@ def _make_handler(emu, role):
                 location = f'{emu.api_url}/account/articles/{article.id}/files/{record.id}'
                 if emu.reset_after_create > 0:
                     emu.reset_after_create -= 1
-                    self.close_connection = True
-                    self.connection.shutdown(2)
-                    return None
+                    return self.drop_connection()
                 return self.reply(201, {'location': location}, {'Location': location})
             if file_id:
                 record = article.files.get(int(file_id))
