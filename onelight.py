@@ -4648,6 +4648,14 @@ def _finish(resp, cut: bool) -> None:
     """Be done with a download response: its connection goes back to the pool when the
     body was read to its end, and is closed when reading stopped at a limit with more to
     come (a server sending past the announced end)."""
+    if cut and resp.length_remaining is None:  # chunked: does the body end right here?
+        try:
+            more = (getattr(resp, 'read1', None) or resp.read)(1)
+        except Exception:  # noqa: BLE001 - a broken end: the connection is closed below
+            more = b'?'
+        if not more:  # the last chunk: the connection is clean, and reused
+            resp.release_conn()
+            return
     if cut and resp.length_remaining != 0:
         resp.close()
     else:

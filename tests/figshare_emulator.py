@@ -66,6 +66,7 @@ class Emulator:
         self.tokens = set()
         self.next_id = 1000
         self.log = []  # (host, method, path, authorization)
+        self.clients = []  # (host, client port) of each request: connections reused or not
         # switches
         self.default_page_size = 10
         self.create_404_window = 0.0  # seconds a new file record answers 404
@@ -217,6 +218,7 @@ def _make_handler(emu, role):
             self.query = urllib.parse.parse_qs(url.query)
             with emu.lock:
                 emu.log.append((role, self.command, url.path, self.headers.get('Authorization')))
+                emu.clients.append((role, self.client_address[1]))  # which connection
             getattr(self, f'on_{role}')(url.path)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any

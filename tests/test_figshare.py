@@ -453,3 +453,16 @@ def test_the_original_client_reads_a_release_that_spans_articles(figshare, tmp_p
     assert sorted(r for r, _ in lines) == sorted(rels) and all(len(cols) == 2 for cols in lines)
     for rel, url in lines[:5] + lines[-5:]:
         assert requests.get(url, timeout=5).content == (root / rel).read_bytes()
+
+
+def test_chunked_private_downloads_reuse_their_connections(alf_root, figshare, tmp_path):
+    """A private file comes chunked (no Content-Length): reading it to its announced size
+    also reads the last chunk, so the connection goes back to the pool instead of being
+    reset under the server."""
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    upload(emu, article, alf_root, tmp_path)
+    one = figshare_one(emu, article, tmp_path / 'r', token=TOKEN, private=True, jobs=1)
+    one.download(CORI1)
+    ports = [port for role, port in emu.clients if role == 'download']
+    assert len(ports) >= 10 and len(set(ports)) <= 2
