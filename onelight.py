@@ -4818,6 +4818,7 @@ class Repository:
     type = ''
     settings_spec: tuple = ()  # this class's own Setting declarations
     adhoc_key: str | None = None
+    adhoc_also: tuple = ()  # other settings that name a repository of this type
     is_local = False
     # derived from the declarations of the class and its parents:
     declared: dict = {}
@@ -6316,8 +6317,16 @@ class FigshareRepository(RemoteRepository):
 
     type = 'figshare'
     adhoc_key = 'article_id'
+    adhoc_also = ('collection_id',)
     settings_spec = (
-        Setting('article_id', 'article', required=True, help='the article number or URL'),
+        Setting('article_id', 'article', help='the index article: its number or URL'),
+        Setting(
+            'collection_id',
+            'int',
+            help='a published collection whose release to read (instead of article_id)',
+            low=1,
+            high=(1 << 63) - 1,
+        ),
         Setting('token', secret=True, help='personal token (upload, private articles)'),
         Setting('private', 'bool', False, 'read the private draft', off_flag='public'),
         Setting('api_url', 'url', FIGSHARE_API_URL, 'the figshare API address'),
@@ -6336,14 +6345,50 @@ class FigshareRepository(RemoteRepository):
         settings['api_url'] = settings['api_url'].rstrip('/')
         if settings['private'] and not settings.get('token'):
             raise ConfigError(f'{origin}: a private article needs a token')
+        if settings.get('article_id') is None and settings.get('collection_id') is None:
+            raise ConfigError(f'{origin} (figshare) needs article_id (or collection_id)')
 
     @classmethod
     def adhoc_name(cls, settings):
+        if settings.get('article_id') is None:
+            return f'figshare-collection-{settings["collection_id"]}'
         return f'figshare-{parse_article_id(settings["article_id"])}'
 
     @property
     def article_id(self) -> int:
-        return self.settings['article_id']
+        """The index article: configured, or found in the configured collection (the one of
+        its articles that holds a ``.one_root``)."""
+        if self.settings.get('article_id') is not None:
+            return self.settings['article_id']
+        if getattr(self, '_index_article', None) is None:
+            self._index_article = self._find_index_article(self.settings['collection_id'])
+        return self._index_article
+
+    def _find_index_article(self, collection: int) -> int:
+        """The article of a published collection that holds a release's ``.one_root``."""
+        self._require_online(f'find the index article of figshare collection {collection}')
+        articles, page = [], 1
+        while True:
+            batch = self.api(
+                'GET',
+                f'collections/{collection}/articles',
+                params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE},
+            )
+            if not isinstance(batch, list):
+                raise RepositoryError(f'repository "{self.name}": figshare sent no list')
+            articles += [
+                _figshare_id(a.get('id') if isinstance(a, dict) else a, 'article') for a in batch
+            ]
+            if len(batch) < FIGSHARE_PAGE_SIZE:
+                break
+            page += 1
+        for article in articles:
+            if any(f['name'] == INDEX_NAME for f in self.list_files(article=article)):
+                return article
+        raise NotFoundError(
+            f'repository "{self.name}": no article of figshare collection {collection} holds '
+            f'a {INDEX_NAME} (publish with "onelight upload ROOT", then "onelight clean_publish")'
+        )
 
     @property
     def private(self) -> bool:
@@ -9221,7 +9266,9 @@ def _adhoc_repository(name, *, cache_dir=None, **settings) -> dict | None:
     ):
         location['root_dir'], name = os.fspath(name), None
     for cls in sorted(REPOSITORY_TYPES.values(), key=lambda c: c.adhoc_key != 'base_url'):
-        if cls.adhoc_key and cls.adhoc_key in location:
+        if cls.adhoc_key and (
+            cls.adhoc_key in location or any(k in location for k in cls.adhoc_also)
+        ):
             if cls.adhoc_key == 'root_dir':
                 location['root_dir'] = str(location['root_dir'])
             return {'name': name or cls.adhoc_name(location), 'type': cls.type, **location}

@@ -466,3 +466,23 @@ def test_chunked_private_downloads_reuse_their_connections(alf_root, figshare, t
     one.download(CORI1)
     ports = [port for role, port in emu.clients if role == 'download']
     assert len(ports) >= 10 and len(set(ports)) <= 2
+
+
+def test_a_reader_can_name_the_collection_instead(figshare, tmp_path):
+    emu = figshare
+    emu.max_files_per_article = 20
+    article = emu.create_article(TOKEN)
+    root = tmp_path / 'release'
+    rels = release(root, 30)
+    upload(emu, article, root, tmp_path, {'max_files_per_article': 20})
+    published = figshare_one(emu, article, tmp_path / 'p', token=TOKEN).repository.clean_publish()
+    template = str(tmp_path / 'c' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    one = onelight.One(
+        collection_id=published['collection_id'], api_url=emu.api_url, download_dir=template
+    )
+    assert len(one.index) == 30 and one.repository.name.startswith('figshare-collection-')
+    paths = one.download('lab/Subjects/m0/2020-01-01/001')
+    assert paths and all(p.is_file() for p in paths)
+    assert sorted(one.list_datasets(details=False))[0] in [r.split('/', 5)[5] for r in rels]
+    with pytest.raises(onelight.ConfigError, match=r'needs article_id \(or collection_id\)'):
+        onelight.make_repository({'name': 'x', 'type': 'figshare'})
