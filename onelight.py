@@ -10082,8 +10082,8 @@ def verify_cmd(ctx, sessions, repair):
     if problems:
         _say(
             ctx,
-            f'{len(problems)} files missing or different'
-            + (' after repair' if repair else '; "onelight verify --repair" fetches them again'),
+            f'{plural(len(problems), "file")} missing, different or left partial'
+            + (' after repair' if repair else '; "onelight verify --repair" puts them right'),
         )
         raise click.exceptions.Exit(1)
     _say(ctx, 'all local copies match the index')
