@@ -457,6 +457,18 @@ def save_config(cfg: dict, path: Path | None = None) -> None:
     atomic_write_bytes(path, (json.dumps(cfg, indent=2) + '\n').encode(), mode=0o600)
 
 
+def nearest_word(word: str, choices) -> str | None:
+    """The choice a mistyped ``word`` most likely meant (for "did you mean"), or None.
+
+    >>> nearest_word('subjects', ['subject', 'date_range'])
+    'subject'
+    """
+    import difflib
+
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
 def mask_secrets(settings: dict) -> dict:
     """Return a copy of repository settings with passwords, tokens and URL credentials masked.
 
@@ -644,9 +656,10 @@ def parse_filename(name: str) -> dict:
     return _match_parts(FILE_RE, name, 'file name', ALF_PARTS)
 
 
-def is_alf_filename(name: str) -> bool:
-    """True when ``name`` is a valid ALF file name (``spikes.times.npy`` is, ``foo.npy`` not)."""
-    return FILE_RE.match(name) is not None
+def is_alf_filename(name) -> bool:
+    """True when ``name`` is a valid ALF file name (``spikes.times.npy`` is, ``foo.npy`` not);
+    ONE's ``spec.is_valid``."""
+    return FILE_RE.match(str(name)) is not None
 
 
 def parse_rel_path(path: str) -> dict:
@@ -730,8 +743,8 @@ def full_path_parts(path, as_dict: bool = False, assert_valid: bool = True):
     name = text.rsplit('/', 1)[-1]
     fields = (*SESSION_FIELDS, *PATH_PARTS)
     if name.count('.') < 2:  # a folder
-        m = FOLDER_RE.search(text + '/')
-        parts = {**dict.fromkeys(fields), **m.groupdict()} if m else None
+        found = alf_folder_parts(text, as_dict=True, assert_valid=False)
+        parts = {**dict.fromkeys(fields), **found} if any(found.values()) else None
         if parts and name not in (*parts.values(), f'#{parts["revision"]}#'):
             parts = None  # the last folder is not one of the parts found
     elif '/' not in text:  # a file name
@@ -743,6 +756,16 @@ def full_path_parts(path, as_dict: bool = False, assert_valid: bool = True):
         except ALFInvalid:
             parts = None
     return _one_parts(parts, fields, path, 'full path', as_dict, assert_valid)
+
+
+def alf_folder_parts(folder_path, as_dict: bool = False, assert_valid: bool = True):
+    """ONE's ``one.alf.path.folder_parts``: lab, subject, date, number, collection and
+    revision of a folder path."""
+    text = PurePath(folder_path).as_posix() if not isinstance(folder_path, str) else folder_path
+    m = FOLDER_RE.search(text.rstrip('/') + '/')
+    parts = {k: m.group(k) for k in (*SESSION_FIELDS, 'collection', 'revision')} if m else None
+    fields = (*SESSION_FIELDS, 'collection', 'revision')
+    return _one_parts(parts, fields, folder_path, 'folder path', as_dict, assert_valid)
 
 
 def get_session_path(path) -> Path | None:
@@ -918,7 +941,7 @@ class PureALFPath(PurePath):
     # ------------------------------------------------------------------------- what it is
     def is_dataset(self) -> bool:
         """Whether the name is an ALF file name."""
-        return FILE_RE.match(self.name) is not None
+        return is_alf_filename(self.name)
 
     def is_valid_alf(path) -> bool:
         """Whether the path matches any part of the ALF spec (a method or a static call)."""
@@ -1131,7 +1154,7 @@ class ALFPath(Path, PureALFPath):
 
     def is_dataset(self) -> bool:
         """An ALF file name that is not a folder on disk."""
-        return not self.is_dir() and FILE_RE.match(self.name) is not None
+        return not self.is_dir() and is_alf_filename(self.name)
 
     def is_session_path(self) -> bool:
         """A session folder path that is not a file on disk."""
@@ -1157,7 +1180,7 @@ class ALFPath(Path, PureALFPath):
         """The ALF datasets in this folder (and below with ``recursive``), sorted."""
         found = self.rglob('*.*.*') if recursive else self.glob('*.*.*')
         for path in sorted(found):
-            if path.is_file() and FILE_RE.match(path.name):
+            if path.is_file() and is_alf_filename(path.name):
                 yield path
 
 
@@ -1256,11 +1279,6 @@ class QC(enum.IntEnum):
             except KeyError:
                 raise ValueError(f'{value} is not a valid QC') from None
         return QC(value)
-
-
-def is_valid(filename) -> bool:
-    """Whether ``filename`` is an ALF file name (ONE's ``spec.is_valid``)."""
-    return FILE_RE.match(str(filename)) is not None
 
 
 # Session ids (eids). Every session has one UUID, the same for everyone, on every machine and
@@ -2608,25 +2626,14 @@ class OneTables:
 
     def session_paths(self) -> pd.Series:
         """``lab/Subjects/subject/date/NNN`` of every session id (str)."""
-        s = self.sessions
-        number = pd.to_numeric(s['number'], errors='coerce').fillna(-1).astype(int)
-        date = s['date'].astype(str).str[:10]
-        path = s['lab'].astype(str) + '/Subjects/' + s['subject'].astype(str) + '/' + date
-        path = path + '/' + number.map('{:03d}'.format)
-        ok = s['lab'].notna().to_numpy() & (number >= 0).to_numpy()
-        return pd.Series(path.to_numpy(object)[ok], index=s['id'].to_numpy(object)[ok])
+        return _table_session_paths(self.sessions)
 
     def catalogue(self, result: ScanResult, origin: str) -> Index:
         """The index of a folder whose tables are its catalogue, as in ONE: what the tables
         list is there even when its file is not on disk (``exists`` False, and a load of it
         is ALFObjectNotFound), and so are sessions without datasets."""
         on_disk = result.files
-        scanned = {}
-        for rel in on_disk:
-            session = '/'.join(rel.split('/', 5)[:5])
-            if session not in scanned:
-                scanned[session] = session
-        by_normal = {normalised_session(*_session_fields(s)): s for s in scanned}
+        by_normal = {normalised_session(*_session_fields(s)): s for s in result.sessions}
         paths = self.session_paths().map(lambda p: by_normal.get(p, p))
         d = self.datasets
         full = d['eid'].astype(str).map(paths)
@@ -2840,21 +2847,23 @@ def _uuid_from_int_pairs(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return frame.drop(columns=halves).assign(**{key: text})
 
 
+def _table_session_paths(sessions: pd.DataFrame) -> pd.Series:
+    """``lab/Subjects/subject/date/NNN`` of every session of a sessions table, by its id."""
+    s = sessions
+    number = pd.to_numeric(s['number'], errors='coerce').fillna(-1).astype(int)
+    date = s['date'].astype(str).str[:10]
+    path = s['lab'].astype(str) + '/Subjects/' + s['subject'].astype(str) + '/' + date
+    path = path + '/' + number.map('{:03d}'.format)
+    ok = s['lab'].notna().to_numpy() & (number >= 0).to_numpy()
+    return pd.Series(path.to_numpy(object)[ok], index=s['id'].to_numpy(object)[ok])
+
+
 def _eids_from_session_paths(sessions: pd.DataFrame, datasets: pd.DataFrame) -> pd.DataFrame:
     """Datasets of ONE's older tables name their session by path: their eids."""
     if 'eid' in datasets.columns or 'session_path' not in datasets.columns:
         return datasets
-    number = pd.to_numeric(sessions['number'], errors='coerce').fillna(-1).astype(int)
-    paths = (
-        sessions['lab'].astype(str)
-        + '/Subjects/'
-        + sessions['subject'].astype(str)
-        + '/'
-        + sessions['date'].astype(str).str[:10]
-        + '/'
-        + number.map('{:03d}'.format)
-    )
-    by_path = pd.Series(sessions['id'].to_numpy(object), index=paths.to_numpy(object))
+    paths = _table_session_paths(sessions)
+    by_path = pd.Series(paths.index.to_numpy(object), index=paths.to_numpy(object))
     by_path = by_path[~by_path.index.duplicated()]
     return datasets.assign(eid=datasets['session_path'].astype(str).map(by_path))
 
@@ -3554,7 +3563,7 @@ class Progress:
         self.out = sys.stdout if notebook else sys.stderr
         self._shown = 0
         self._drawn = False
-        self._started = self._at = time.monotonic()
+        self._at = time.monotonic()
         self._at_bytes = 0
         self.speed = None  # bytes per second, smoothed
         if not enabled or not label:
@@ -3751,17 +3760,10 @@ def discard_stray_part(dest: Path) -> bool:
             if part.is_symlink():
                 part.unlink()
         return False
-    try:
-        import fcntl
-
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # a download is writing it
-            os.close(fd)
-            return False
-    except ImportError:  # Windows: one process per download folder; an open file stays
-        pass
-    os.close(fd)
+    held = _lock_file(fd, wait=False)
+    os.close(fd)  # before the unlink: Windows removes no open file
+    if not held:  # a download is writing it
+        return False
     with contextlib.suppress(OSError):
         part.unlink()
         journal_path(dest).unlink(missing_ok=True)
@@ -3769,12 +3771,20 @@ def discard_stray_part(dest: Path) -> bool:
     return False
 
 
-def _lock_file(fh) -> None:
+def _lock_file(fh, wait: bool = True) -> bool:
+    """Take the exclusive lock of a ``.part`` (a file object or descriptor); without
+    ``wait``, False when another download holds it. Windows has no advisory lock here: one
+    process per download folder, and the lock is always had."""
     try:
         import fcntl
-    except ImportError:  # Windows: no advisory lock; one process per download folder
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    except ImportError:
+        return True
+    fd = fh if isinstance(fh, int) else fh.fileno()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _content_range(value: str | None) -> tuple:
@@ -4897,10 +4907,11 @@ class Repository:
 
     @property
     def location(self) -> str:
-        """Where the repository is: its first required setting (``root_dir``, ``base_url``,
-        ``bucket``, ``article_id``, ``host``), secrets masked."""
+        """Where the repository is: the setting that names it (``root_dir``, ``base_url``,
+        ``bucket``, ``article_id`` or ``collection_id``, an FTP ``host``), secrets masked."""
         shown = mask_secrets(self.settings)
-        return next((str(shown.get(k)) for k in self.required), self.name)
+        keys = (self.adhoc_key, *self.adhoc_also, *self.required)
+        return next((str(shown[k]) for k in keys if shown.get(k) is not None), self.name)
 
     def read_index(self) -> Index:
         raise NotImplementedError
@@ -5835,14 +5846,8 @@ class FtpUpload(UploadSession):
         self.client = _FtpClient(repository.settings, repository.name)
 
     def have(self, rels):
-        client, out = self.client, {}
-        for rel in rels:
-            size = client._retrying(
-                lambda ftp, rel=rel: client.size(ftp, client.remote(rel)), f'SIZE of {rel}'
-            )
-            if size is not None:
-                out[rel] = (size, None)
-        return out
+        sizes = {rel: self.client.size_of(rel) for rel in rels}
+        return {rel: (size, None) for rel, size in sizes.items() if size is not None}
 
     def send_all(self, items):
         r = self.repository
@@ -5937,6 +5942,10 @@ class _FtpClient:
             return ftp.size(path)
         except ftplib.error_perm:
             return None
+
+    def size_of(self, rel: str) -> int | None:
+        """The SIZE of a path under ``remote_root`` (None: not there), on the connection."""
+        return self._retrying(lambda ftp: self.size(ftp, self.remote(rel)), f'SIZE of {rel}')
 
     def makedirs(self, ftp, folder: str) -> None:
         import ftplib
@@ -6463,7 +6472,7 @@ class FigshareRepository(RemoteRepository):
                 break
             if len(files) > most:
                 raise TooLargeError(
-                    f'repository "{self.name}": figshare article {self.article_id} lists more '
+                    f'repository "{self.name}": figshare article {article} lists more '
                     f'than {most} files; refused (raise the max_index_mb setting if it is right)'
                 )
             page += 1
@@ -6491,10 +6500,7 @@ class FigshareRepository(RemoteRepository):
                     f'{self.article_id} has no {INDEX_NAME} yet (publish one '
                     'with "onelight upload ROOT")'
                 )
-            newest = max(roots, key=lambda f: f['id'])
-            if body is None or meta.get('file_id') != newest['id']:
-                body = self._download_index(newest)
-                self._write_cached_index(key, body, {'file_id': newest['id']})
+            body = self._file_by_id(max(roots, key=lambda f: f['id']), key)
         index = Index.from_bytes(
             body, strict=self.strict, origin=f'figshare article {self.article_id} {INDEX_NAME}'
         )
@@ -6516,6 +6522,15 @@ class FigshareRepository(RemoteRepository):
         except (NotFoundError, AuthError, DataFormatError) as e:
             logger.warning('%s; its files are checked by their index alone', e)
             return []
+
+    def _file_by_id(self, entry: dict, key: str) -> bytes:
+        """A small file of an article (its index, ``.one_articles``), cached by its figshare
+        file id: an id names the same bytes for good, so a cached copy needs no request."""
+        body, meta = self._read_cached_index(key)
+        if body is None or meta.get('file_id') != entry['id']:
+            body = self._download_index(entry)
+            self._write_cached_index(key, body, {'file_id': entry['id']})
+        return body
 
     def _download_index(self, entry: dict) -> bytes:
         """Fetch a ``.one_root`` file through the transfer engine (verified by its md5),
@@ -6574,8 +6589,9 @@ class FigshareRepository(RemoteRepository):
         if not entries:
             return empty
         newest = max(entries, key=lambda f: f['id'])
+        key = f'figshare-articles:{self.settings["api_url"]}:{self.article_id}'
         try:
-            data = parse_json(self._download_index(newest))
+            data = parse_json(self._file_by_id(newest, key))
         except (ValueError, UnicodeDecodeError):
             data = None
         if not isinstance(data, dict) or not isinstance(data.get('articles'), list):
@@ -6631,11 +6647,12 @@ class FigshareRepository(RemoteRepository):
         """Make one more article for files, inside the release's project (made with the
         first), recorded in ``.one_articles`` at once. A create whose connection broke is
         looked for in the project (by its title) before it is sent again."""
+        release = self._index_title()
         if upload.project is None:
-            title = f'{self._index_title()} (onelight release)'
+            title = f'{release} (onelight release)'
             body = self.api('POST', 'account/projects', expect=(201,), json={'title': title})
             upload.project = _figshare_id(body.get('entity_id') or body.get('location'), 'project')
-        title = f'{self._index_title()} (files, part {len(upload.listings)})'
+        title = f'{release} (files, part {len(upload.listings)})'
         path = f'account/projects/{upload.project}/articles'
 
         def attempt(number):
@@ -6703,8 +6720,7 @@ class FigshareRepository(RemoteRepository):
         a new file would make a new version). Returns whether a new index was uploaded.
         """
         listing = self.list_files(private=True) if listing is None else listing
-        if available is None:
-            available = FigshareUpload.of_listings({self.article_id: listing}).available()
+        available = _newest_available(listing) if available is None else available
         lines = []
         for rel in paths:
             entry = available.get(figshare_name(rel))
@@ -6713,10 +6729,9 @@ class FigshareRepository(RemoteRepository):
                     f'repository "{self.name}": {rel} is not available on '
                     'figshare; the index was not published'
                 )
-            record = entry[0]
-            line = f'{rel}\t{record["download_url"]}'
+            line = f'{rel}\t{entry["download_url"]}'
             if checksums:
-                line += f'\t{record["size"]}\t{record["computed_md5"]}'
+                line += f'\t{entry["size"]}\t{entry["computed_md5"]}'
             lines.append(line)
         data = ''.join(line + '\n' for line in lines).encode()
         return self.replace_file(INDEX_NAME, data, listing)
@@ -6976,17 +6991,17 @@ class FigshareUpload(UploadSession):
         self.project, self.collection, self.cap = project, collection, cap
         self.placed = {}  # figshare name -> article, for new files
 
-    @classmethod
-    def of_listings(cls, listings: dict) -> FigshareUpload:
-        return cls(None, listings)
-
     # ------------------------------------------------------------------- the upload flow
     def have(self, rels):
         """The articles' listings answer: size and figshare's computed md5 of every
         available file (no request per file)."""
         available = self.available()
         names = {rel: figshare_name(rel) for rel in rels}
-        return {rel: available[n][1:] for rel, n in names.items() if n in available}
+        return {
+            rel: (available[n].get('size'), available[n].get('computed_md5') or None)
+            for rel, n in names.items()
+            if n in available
+        }
 
     def prepare(self, items):
         self.repository._place_files(self, items)
@@ -7001,13 +7016,8 @@ class FigshareUpload(UploadSession):
 
     # ------------------------------------------------------------------- where files are
     def available(self) -> dict:
-        """``{name: (record, size, md5)}`` of the newest available copy of every file."""
-        out = {}
-        for listing in self.listings.values():
-            for f in sorted(listing, key=lambda f: f['id']):
-                if _status(f) == 'available':
-                    out[f['name']] = (f, f.get('size'), f.get('computed_md5') or None)
-        return out
+        """``{name: record}`` of the newest available copy of every file."""
+        return _newest_available(f for listing in self.listings.values() for f in listing)
 
     def article_of(self, name: str) -> int | None:
         """The article a file is in (or was placed in); None for a new file."""
@@ -7117,13 +7127,18 @@ def _pending_parts(resp, where: str) -> list:
 _PART_FIELDS = ('partNo', 'startOffset', 'endOffset')
 
 
+def _newest_available(listing) -> dict:
+    """``{name: record}`` of the newest available copy of each file of figshare listings."""
+    return {
+        f['name']: f for f in sorted(listing, key=lambda f: f['id']) if _status(f) == 'available'
+    }
+
+
 def _fill_from_listing(index: Index, listing: list) -> None:
     """Take size and md5 from figshare's listing where the index lines have none."""
-    sizes, md5s = {}, {}
-    for f in sorted(listing, key=lambda f: f['id']):
-        if _status(f) == 'available':
-            sizes[f['name']] = f.get('size')
-            md5s[f['name']] = f.get('computed_md5') or None
+    newest = _newest_available(listing)
+    sizes = {name: f.get('size') for name, f in newest.items()}
+    md5s = {name: f.get('computed_md5') or None for name, f in newest.items()}
     df = index.df
     names = df['path'].str.replace('/', '~', regex=False)
     df['size'] = df['size'].fillna(
@@ -7992,11 +8007,8 @@ def resolve_search_keyword(key: str, terms=()) -> str:
     if found:
         what, hint = 'ambiguous', f' ({" or ".join(sorted(found))}?)'
     else:
-        import difflib
-
-        spellings = [s for names in SEARCH_KEYWORDS.values() for s in names]
-        near = difflib.get_close_matches(low, spellings, n=1, cutoff=0.6)
-        what, hint = 'unknown', f'; did you mean {near[0]!r}?' if near else ''
+        near = nearest_word(low, [s for names in SEARCH_KEYWORDS.values() for s in names])
+        what, hint = 'unknown', f'; did you mean {near!r}?' if near else ''
     terms = terms() if callable(terms) else terms  # asked only now: what the repository answers
     raise SearchError(
         f'{what} search keyword {key!r}{hint}; search terms: {", ".join(terms or SEARCH_KEYWORDS)}'
@@ -8868,10 +8880,11 @@ class One:
             raise ALFObjectNotFound(f'no files in {name} (collection={collection!r})')
         if dry_run:  # the paths, and a report of what a download would fetch
             copies = self.repository.local_copies(rows)
-            there = sum(file_is_complete(d.dest, d.size, d.md5) for d in copies)
-            plan = TransferReport(files=len(copies) - there, skipped=there)
-            plan.bytes = sum(
-                d.size or 0 for d in copies if not file_is_complete(d.dest, d.size, d.md5)
+            todo = [d for d in copies if not file_is_complete(d.dest, d.size, d.md5)]
+            plan = TransferReport(
+                files=len(todo),
+                skipped=len(copies) - len(todo),
+                bytes=sum(d.size or 0 for d in todo),
             )
             return LocalPaths([d.dest for d in copies], plan)
         paths = self.repository.fetch(rows, force=force)
@@ -9297,12 +9310,10 @@ def _unknown_keys_hint(unknown: list, backend) -> str:
     """``'; unknown key "rootdir" (did you mean "root_dir"?)'``, or ''."""
     if not unknown:
         return ''
-    import difflib
-
     said = []
     for key in unknown:
-        near = difflib.get_close_matches(key, list(backend.declared), n=1, cutoff=0.6)
-        said.append(f'"{key}"' + (f' (did you mean "{near[0]}"?)' if near else ''))
+        near = nearest_word(key, backend.declared)
+        said.append(f'"{key}"' + (f' (did you mean "{near}"?)' if near else ''))
     return f'; unknown key{"s" if len(said) > 1 else ""} {", ".join(said)}'
 
 
@@ -9460,16 +9471,6 @@ def set_download_dir(template: str) -> None:
 
 # ONE's ``one.alf`` modules, as namespaces of this module, so that porting a notebook is one
 # changed import: ``from one.alf import io as alfio`` -> ``from onelight import alfio``.
-def alf_folder_parts(folder_path, as_dict: bool = False, assert_valid: bool = True):
-    """ONE's ``one.alf.path.folder_parts``: lab, subject, date, number, collection and
-    revision of a folder path."""
-    text = PurePath(folder_path).as_posix() if not isinstance(folder_path, str) else folder_path
-    m = FOLDER_RE.search(text.rstrip('/') + '/')
-    parts = {k: m.group(k) for k in (*SESSION_FIELDS, 'collection', 'revision')} if m else None
-    fields = (*SESSION_FIELDS, 'collection', 'revision')
-    return _one_parts(parts, fields, folder_path, 'folder path', as_dict, assert_valid)
-
-
 def _namespace(name: str, doc: str, **members):
     import types
 
@@ -9497,7 +9498,7 @@ alfspec = _namespace(
     path_pattern=lambda: re.sub(r'[{}?*\\$]', '', ALF_SHAPES['full_path'] + '$'),
     readableALF=readable_alf,
     QC=QC,
-    is_valid=is_valid,
+    is_valid=is_alf_filename,
     is_session_path=is_session_path,
     is_uuid_string=is_uuid_string,
     is_uuid=is_uuid,

@@ -432,18 +432,25 @@ def test_an_interrupted_article_creation_leaves_no_orphan(figshare, tmp_path):
     assert changes(emu)[before:] == []
 
 
+def published_release(emu, tmp_path):
+    """30 files published over two articles (20 files each at most) and one collection:
+    ``(index article, local root, paths, what clean_publish returned)``."""
+    emu.max_files_per_article = 20
+    article = emu.create_article(TOKEN)
+    root = tmp_path / 'release'
+    rels = release(root, 30)
+    upload(emu, article, root, tmp_path, {'max_files_per_article': 20})
+    published = figshare_one(emu, article, tmp_path / 'p', token=TOKEN).repository.clean_publish()
+    return article, root, rels, published
+
+
 def test_the_original_client_reads_a_release_that_spans_articles(figshare, tmp_path):
     """ONE light's read_root_file: the public .one_root of the index article, two columns,
     each URL downloading the file, whichever article holds it."""
     import requests
 
     emu = figshare
-    emu.max_files_per_article = 20
-    article = emu.create_article(TOKEN)
-    root = tmp_path / 'release'
-    rels = release(root, 30)
-    upload(emu, article, root, tmp_path, {'max_files_per_article': 20})
-    figshare_one(emu, article, tmp_path / 'p', token=TOKEN).repository.clean_publish()
+    article, root, rels, _ = published_release(emu, tmp_path)
     files = requests.get(
         f'{emu.api_url}/articles/{article}/files', params={'page_size': 1000}, timeout=5
     ).json()
@@ -470,12 +477,7 @@ def test_chunked_private_downloads_reuse_their_connections(alf_root, figshare, t
 
 def test_a_reader_can_name_the_collection_instead(figshare, tmp_path):
     emu = figshare
-    emu.max_files_per_article = 20
-    article = emu.create_article(TOKEN)
-    root = tmp_path / 'release'
-    rels = release(root, 30)
-    upload(emu, article, root, tmp_path, {'max_files_per_article': 20})
-    published = figshare_one(emu, article, tmp_path / 'p', token=TOKEN).repository.clean_publish()
+    _, _, rels, published = published_release(emu, tmp_path)
     template = str(tmp_path / 'c' / '{lab}' / '{subject}' / '{date}' / '{number}')
     one = onelight.One(
         collection_id=published['collection_id'], api_url=emu.api_url, download_dir=template
@@ -486,3 +488,15 @@ def test_a_reader_can_name_the_collection_instead(figshare, tmp_path):
     assert sorted(one.list_datasets(details=False))[0] in [r.split('/', 5)[5] for r in rels]
     with pytest.raises(onelight.ConfigError, match=r'needs article_id \(or collection_id\)'):
         onelight.make_repository({'name': 'x', 'type': 'figshare'})
+
+
+def test_the_list_of_articles_is_read_once_per_version(figshare, tmp_path):
+    """``.one_articles`` is cached by its figshare file id, as the index is: a second reader
+    of an unchanged release downloads neither."""
+    emu = figshare
+    article, _, _, _ = published_release(emu, tmp_path)
+    figshare_one(emu, article, tmp_path / 'a').search()
+    downloads = len([e for e in emu.log if e[0] == 'download'])
+    again = figshare_one(emu, article, tmp_path / 'b')
+    assert len(again.index) == 30
+    assert len([e for e in emu.log if e[0] == 'download']) == downloads
