@@ -15,6 +15,7 @@ and, last, the command-line interface.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import enum
 import fnmatch
@@ -3203,6 +3204,7 @@ class Download:
     dest: Path
     size: int | None = None
     md5: str | None = None
+    learned: bool = False  # the size came from the server's first answer, not the index
 
 
 # Windows refuses to rename or delete an open file (Python opens files without
@@ -3226,7 +3228,10 @@ PACE_WINDOW = 0.25
 
 # Large files come in ranges over several connections: one stream is capped by one
 # connection's rate (CDNs and object stores limit each), a whole link is not. Below 64 MiB a
-# file is over before several connections pay for themselves.
+# file is over before several connections pay for themselves. When the index gives no size
+# (the original client's two columns), the first request asks for the first range, as aria2
+# does: its Content-Range says the size; a file it does not cover comes in ranges from there
+# (the first one already arriving), a file it covers was that one request.
 SEGMENT_THRESHOLD = 64 << 20
 SEGMENT_SIZE = 16 << 20
 SEGMENT_CONNECTIONS = 8
@@ -3265,15 +3270,21 @@ class _PartState:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
-    def load(cls, journal: Path, size: int | None):
+    def load(cls, journal: Path, size: int | None, part_size: int = -1):
         """The state saved beside a ``.part`` for a download of ``size`` bytes; None when
-        there is none, or it does not fit."""
+        there is none, or it does not fit. A download whose size the index does not give
+        takes the size its state learned from the server, when the ``.part`` (of
+        ``part_size`` bytes, preallocated for its ranges) agrees."""
         try:
             with open(journal, 'rb') as f:
                 data = parse_json(f.read(1 << 20))
         except (OSError, ValueError):
             return None
-        if not isinstance(data, dict) or data.get('size') != size:
+        if not isinstance(data, dict):
+            return None
+        if size is None and data.get('segment') is not None and data.get('size') == part_size:
+            size = part_size  # learned from the server; ranges resume
+        if data.get('size') != size:
             return None
         validator, segment, done = data.get('validator'), data.get('segment'), data.get('done')
         if not _header_safe(validator):
@@ -4337,20 +4348,25 @@ class TransferEngine:
                 settle(part.unlink)
             journal.unlink(missing_ok=True)
             return None  # another process finished it while we waited
-        state = None if force else _PartState.load(journal, item.size)
-        if state is None or os.fstat(fh.fileno()).st_size == 0:
-            fh.truncate(0)  # bytes nobody can vouch for are fetched again
-            state = _PartState(size=item.size)
         initial = os.fstat(fh.fileno()).st_size
+        state = None if force or not initial else _PartState.load(journal, item.size, initial)
+        if state is None:
+            fh.truncate(0)  # bytes nobody can vouch for are fetched again
+            initial, state = 0, _PartState(size=item.size)
+        elif item.size is None and state.size is not None:
+            item = dataclasses.replace(item, size=state.size, learned=True)
         segmented = (
             item.size is not None
-            and item.size >= SEGMENT_THRESHOLD
+            and item.size >= (SEGMENT_SIZE if item.learned else SEGMENT_THRESHOLD)
             and (initial == 0 or state.segment is not None)
         )
         try:
             if segmented:
                 fetched, md5 = self._fetch_segmented_or_whole(fh, item, state, progress, stop)
                 size = self._verify(fh, item, md5)
+            elif item.size is None and not initial:  # fresh, of a size the index does not give
+                md5 = self._fetch_learning_size(fh, item, state, progress, stop)
+                size = fetched = self._verify(fh, item, md5)
             else:
                 try:
                     md5 = self._fetch_with_resume(fh, item, state, progress, stop)
@@ -4402,20 +4418,55 @@ class TransferEngine:
         settle(functools.partial(part.unlink, missing_ok=True))
         journal.unlink(missing_ok=True)
 
-    def _fetch_segmented_or_whole(self, fh, item: Download, state, progress, stop) -> tuple:
+    def _fetch_learning_size(self, fh, item: Download, state, progress, stop) -> str | None:
+        """Fetch a file whose size the index does not give: the first request asks for the
+        first range (``SEGMENT_SIZE`` bytes). A 206 naming a larger total goes on in ranges,
+        the first one's body already on its way; any other answer is the whole file (a 200
+        from a server that ignores ``Range``, or a 206 covering all of it); a 416 (an empty
+        file, for some servers) or a 206 without a total is asked again without ``Range``.
+        Returns the md5 computed on the way, or None."""
+        headers = {'Range': f'bytes=0-{SEGMENT_SIZE - 1}', 'Accept-Encoding': 'identity'}
+        resp = self.policy.run(
+            lambda _: self.stream(item.url, headers, stop),
+            f'{self.name}: download of {mask_url(item.url)}',
+            RETRYABLE,
+            stop=stop,
+        )
+        first, total = None, None
+        if resp.status == 206:
+            first, total = _content_range(resp.headers.get('content-range'))
+        if resp.status == 416 or (resp.status == 206 and (first != 0 or total is None)):
+            _discard(resp)
+            return self._fetch_with_resume(fh, item, state, progress, stop)
+        if resp.status == 206 and total > SEGMENT_SIZE:
+            try:
+                state.agree(resp)  # the other ranges ask for this version (If-Range)
+            except BaseException:
+                resp.close()
+                raise
+            state.size = total
+            sized = dataclasses.replace(item, size=total, learned=True)
+            return self._fetch_segmented_or_whole(fh, sized, state, progress, stop, resp)[1]
+        return self._fetch_with_resume(fh, item, state, progress, stop, first=resp)
+
+    def _fetch_segmented_or_whole(
+        self, fh, item: Download, state, progress, stop, first=None
+    ) -> tuple:
         """Segments when the server honours ``Range``; otherwise (or when the file changed
-        on the server since the ranges kept) one stream from the start. Returns (bytes
-        fetched now, md5 computed on the way or None)."""
+        on the server since the ranges kept) one stream from the start. ``first``: the
+        open answer for the first range, when it was asked already. Returns (bytes fetched
+        now, md5 computed on the way or None)."""
         try:
-            return self._fetch_segments(fh, item, state, progress, stop)
+            return self._fetch_segments(fh, item, state, progress, stop, first)
         except _NoRanges as e:
             logger.debug('%s: %s; one stream from the start', item.url, e)
             fh.truncate(0)
             state.reset()
             journal_path(item.dest).unlink(missing_ok=True)
-            return item.size, self._fetch_with_resume(fh, item, state, progress, stop)
+            whole = dataclasses.replace(item, size=None) if item.learned else item
+            return item.size, self._fetch_with_resume(fh, whole, state, progress, stop)
 
-    def _fetch_segments(self, fh, item: Download, state, progress, stop) -> tuple:
+    def _fetch_segments(self, fh, item: Download, state, progress, stop, first=None) -> tuple:
         """Fetch a large file as ranges over several connections into one preallocated
         ``.part``; its state (``.part.ranges``) lists the finished ranges with a checksum
         of each, and the server's validator, so that an interrupted download resumes range
@@ -4440,7 +4491,9 @@ class TransferEngine:
         def fetch(segment):
             start, end = segment
 
-            def attempt(_):
+            def attempt(n):
+                if n == 0 and start == 0 and first is not None:
+                    return self._write_range(first, item, state, start, end, progress, stop)
                 return self._fetch_range(item, state, start, end, progress, stop)
 
             crc = self.policy.run(
@@ -4457,6 +4510,8 @@ class TransferEngine:
             if hasher:
                 hasher.finished(start)
 
+        if first is not None and (not todo or todo[0][0] != 0):
+            first.close()  # (the first range is always to do in a fresh download)
         try:
             if todo:
                 from concurrent.futures import ThreadPoolExecutor
@@ -4485,6 +4540,10 @@ class TransferEngine:
         if state.validator:
             headers['If-Range'] = state.validator
         resp = self.stream(item.url, headers, stop)
+        return self._write_range(resp, item, state, start, end, progress, stop)
+
+    def _write_range(self, resp, item: Download, state, start: int, end: int, progress, stop):
+        """Write the answer to a ranged GET at its place in the ``.part``; its CRC-32."""
         try:
             if resp.status == 200:
                 raise _NoRanges('the server sent the whole file')
@@ -4495,6 +4554,8 @@ class TransferEngine:
             if resp.status != 206 or first != start:
                 raise _Resumable('the server sent another range')
             if total is not None and total != item.size:
+                if item.learned:  # another size than its first answer said: a new version
+                    raise _NoRanges('the file changed on the server')
                 raise self._size_mismatch(item, total)
             state.agree(resp)
             length = end + 1 - start
@@ -4510,18 +4571,21 @@ class TransferEngine:
         _finish(resp, written < length)
         return crc.value
 
-    def _fetch_with_resume(self, fh, item: Download, state, progress, stop) -> str | None:
+    def _fetch_with_resume(
+        self, fh, item: Download, state, progress, stop, first=None
+    ) -> str | None:
         """Fetch the missing bytes of ``item`` into ``fh``, resuming after breaks; the md5
-        of the file when one stream carried all of it (None: hash the file)."""
+        of the file when one stream carried all of it (None: hash the file). ``first``: the
+        open answer of a request already sent for the whole file, read first."""
         return self.policy.run(
-            lambda _: self._fetch_into(fh, item, state, progress, stop),
+            lambda n: self._fetch_into(fh, item, state, progress, stop, first if n == 0 else None),
             f'{self.name}: download of {mask_url(item.url)}',
             RETRYABLE,
             hint='; the partial file is kept for resuming',
             stop=stop,
         )
 
-    def _fetch_into(self, fh, item: Download, state, progress, stop) -> str | None:
+    def _fetch_into(self, fh, item: Download, state, progress, stop, resp=None) -> str | None:
         """One request: append the missing bytes of ``item`` to ``fh``; the md5 of the file
         when this request carried all of it (hashed on the way: no second read). A resume
         asks only for the version whose bytes are kept (``If-Range``)."""
@@ -4534,7 +4598,8 @@ class TransferEngine:
             headers['Range'] = f'bytes={offset}-'
             headers['If-Range'] = state.validator
         digest = None if offset else hashlib.md5(usedforsecurity=False)
-        resp = self.stream(item.url, headers, stop)
+        if resp is None:
+            resp = self.stream(item.url, headers, stop)
         try:
             self._receive(resp, fh, item, state, offset, progress, stop, digest)
         except BaseException:

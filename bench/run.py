@@ -110,6 +110,16 @@ def fresh_download(url: str, session: str, home: Path, dest: Path, **settings):
     return run
 
 
+def check_copies(root: Path, rels: list, dest: Path, template: bool = True) -> None:
+    """Stop the benchmark unless every file of ``rels`` arrived under ``dest`` with the md5
+    of its source under ``root`` (``template``: laid out by fresh_download's download_dir)."""
+    for rel in rels:
+        lab, _, subject, date, number, rest = rel.split('/', 5)
+        got = dest / lab / subject / date / number / rest if template else dest / rel
+        if onelight.md5sum(got) != onelight.md5sum(root / rel):
+            raise SystemExit(f'benchmark: {got} differs from its source')
+
+
 def curl_parallel(url: str, rels: list, dest: Path, tmp: Path, connections: int = 8):
     """A function running one ``curl --parallel`` process that fetches ``rels`` into
     ``dest`` (emptied first) over up to ``connections`` connections."""
@@ -444,7 +454,7 @@ def bench_download(tmp: Path, quick: bool):
     print(f'   server: {server}', flush=True)
     scratch = scratch_folder(tmp)
     try:
-        onelight.write_index(root, base_url=url, checksums=True)  # as a lab publishes
+        onelight.write_index(root, base_url=url)  # two columns, as the original client reads
         t = timed_interleaved(
             {
                 'ours': fresh_download(url, small, tmp / 'dl-home', scratch / 'ol'),
@@ -452,6 +462,8 @@ def bench_download(tmp: Path, quick: bool):
             },
             3,
         )
+        check_copies(root, rels, scratch / 'ol')
+        check_copies(root, rels, scratch / 'curl', template=False)
         ratio = t['curl'] / t['ours']
         row(
             f'{n_small} files of 20 KB from {server} on loopback (fresh process, md5 checked)',
@@ -498,13 +510,13 @@ def bench_latency(tmp: Path, quick: bool, with_one_api: bool):
     session = 'lab/Subjects/m1/2020-01-01/001'
     n = 500 if quick else 2000
     rels = make_small_files(root, n, session)
-    onelight.write_index(root, checksums=True)
     proc = subprocess.Popen(
         [sys.executable, str(HERE / 'delay_server.py'), str(root), '--delay', '0.02'],
         stdout=subprocess.PIPE,
         text=True,
     )
     url = proc.stdout.readline().split(' at ')[1].strip()
+    onelight.write_index(root, base_url=url)  # two columns, as the original client reads
     scratch = scratch_folder(tmp)
     home = tmp / 'far-home'
     try:
@@ -515,6 +527,7 @@ def bench_latency(tmp: Path, quick: bool, with_one_api: bool):
         for jobs in (8, 32):
             contenders[jobs] = fresh_download(url, session, home, scratch / 'ol', jobs=jobs)
         t = timed_interleaved(contenders, 1 if quick else 3)
+        check_copies(root, rels, scratch / 'ol')
         reference = f'curl --parallel --parallel-max 8: {n / t["curl"]:.0f} files/s'
         ratio, target = f'{t["curl"] / t["default"]:.2f}x curl', '>= 1x curl --parallel'
         met = t['curl'] / t['default'] >= 1
@@ -675,10 +688,12 @@ def bench_segments(tmp: Path, quick: bool):
     for cap in ('25m', ''):
         proc, url, _ = start_server(root, tmp, limit_rate=cap)
         try:
-            onelight.write_index(root, base_url=url, checksums=True)  # sizes: segments
+            # two columns, as the original client reads: sizes come from the server
+            onelight.write_index(root, base_url=url)
             home = tmp / f'seg-home-{cap or "free"}'
             ours = fresh_download(url, session, home, home / 'dl')
             t_ours = timed(ours, 1 if cap else 3)
+            check_copies(root, [rel], home / 'dl')
             source = url + rel
             t_curl = timed(
                 lambda source=source: run_quiet(['curl', '-s', '-o', str(tmp / 'c.bin'), source]),

@@ -99,3 +99,104 @@ def test_the_prefix_hasher_follows_ranges_in_any_order(tmp_path):
     unfinished = onelight._PrefixHasher(part, len(data), segment=100_000)
     unfinished.finished(100_000)  # the first range never came: no md5, the file is read
     assert unfinished.result() is None
+
+
+# ----------------------------------------------------------- sizes learned from the server
+def two_columns(server, root):
+    """The index as the original ONE light client publishes it: path and URL, no size."""
+    onelight.write_index(root, base_url=server.url)
+    server.index_data = (root / '.one_root').read_bytes()
+    assert all(line.count('\t') == 1 for line in server.index_data.decode().splitlines())
+
+
+def test_without_sizes_the_first_range_says_the_size_and_the_rest_come_in_ranges(
+    big, serve, tmp_path, small_segments
+):
+    server = serve(big)
+    two_columns(server, big)
+    paths = http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert md5_of(paths[0]) == md5_of(big / REL)
+    ranges = [r[3] for r in server.requests_for(REL)]
+    assert ranges[0] == f'bytes=0-{(256 << 10) - 1}'  # the first request: the first range
+    assert len(ranges) == 12 and len(set(ranges)) == 12  # every range once, no extra request
+    assert not list((tmp_path / 'dl').rglob('*.part*'))
+
+
+def test_without_sizes_a_file_the_first_range_covers_costs_one_request(big, serve, tmp_path):
+    server = serve(big)
+    two_columns(server, big)
+    paths = http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert md5_of(paths[0]) == md5_of(big / REL)
+    assert len(server.requests_for(REL)) == 1  # 3 MiB < SEGMENT_SIZE: one 206, the whole file
+
+
+def test_without_sizes_a_server_ignoring_range_keeps_one_stream(
+    big, serve, tmp_path, small_segments
+):
+    server = serve(big)
+    two_columns(server, big)
+    server.add_fault(REL, ('ignore_range',))
+    paths = http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert md5_of(paths[0]) == md5_of(big / REL)
+    assert len(server.requests_for(REL)) == 1  # its 200 was the whole file
+
+
+def test_without_sizes_an_interrupted_download_resumes_its_ranges(
+    big, serve, tmp_path, small_segments
+):
+    server = serve(big)
+    two_columns(server, big)
+    server.add_fault(REL, ('slow', 0), ('cut', 1000), ('cut', 1000), ('cut', 1000))
+    with pytest.raises(onelight.TransferError, match='kept for resuming'):
+        http_one(server, tmp_path, retries=0).download('lab/Subjects/m1/2020-01-01/001')
+    journal = onelight.journal_path(dest(tmp_path))
+    assert journal.exists() and onelight.part_path(dest(tmp_path)).stat().st_size == SIZE
+    before = len(server.requests_for(REL))
+    server.faults.clear()
+    http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    again = [r[3] for r in server.requests_for(REL)[before:]]
+    assert 0 < len(again) < 12 and all(r.startswith('bytes=') for r in again)
+    assert md5_of(dest(tmp_path)) == md5_of(big / REL) and not journal.exists()
+
+
+def test_a_planted_state_claiming_another_size_is_not_believed(
+    big, serve, tmp_path, small_segments
+):
+    import json
+
+    server = serve(big)
+    two_columns(server, big)
+    target = dest(tmp_path)
+    target.parent.mkdir(parents=True)
+    onelight.part_path(target).write_bytes(b'planted')
+    claim = {'size': 1 << 50, 'validator': '"x"', 'segment': 256 << 10, 'done': {'0': 1}}
+    onelight.journal_path(target).write_text(json.dumps(claim))
+    http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert md5_of(target) == md5_of(big / REL)  # fetched anew, nothing preallocated
+
+
+@pytest.mark.parametrize(
+    'answer',
+    [
+        ('body', 206, {'Content-Range': 'bytes 0-9/*'}, b'0123456789'),  # no total
+        ('body', 206, {'Content-Range': 'bytes 5-14/99'}, b'0123456789'),  # not from 0
+        ('status', 416, {'Content-Range': 'bytes */0'}),  # as some servers say of any file
+    ],
+)
+def test_an_unusable_first_answer_is_asked_again_without_range(big, serve, tmp_path, answer):
+    server = serve(big)
+    two_columns(server, big)
+    server.add_fault(REL, answer)
+    paths = http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert md5_of(paths[0]) == md5_of(big / REL)
+    assert [r[3] for r in server.requests_for(REL)][1:] == [None]
+
+
+def test_without_sizes_an_empty_file_downloads(serve, tmp_path):
+    root = tmp_path / 'src'
+    (root / REL).parent.mkdir(parents=True)
+    (root / REL).write_bytes(b'')
+    server = serve(root)
+    two_columns(server, root)
+    paths = http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
+    assert paths[0].read_bytes() == b''
