@@ -1866,6 +1866,9 @@ def _broadcast_parts(cat: pd.Categorical, parse, columns) -> dict:
     return out
 
 
+TERM_CACHE = 64  # dataset terms whose matches an index keeps (``Index.term_mask``)
+
+
 class Index:
     """The parsed ``.one_root`` of a repository: one row per file, ALF parts as columns.
 
@@ -1887,6 +1890,7 @@ class Index:
         # task_protocol)
         self.session_ids: dict = {}
         self.session_meta: pd.DataFrame | None = None
+        self._term_flags: dict = {}  # (term, wildcards) -> (file names, match of each)
 
     def __len__(self):
         return len(self.df)
@@ -2170,11 +2174,22 @@ class Index:
         return rows
 
     def term_mask(self, term, wildcards: bool = True) -> np.ndarray:
-        """Boolean mask of the files a dataset term matches (see ``name_matcher``)."""
-        match = name_matcher(term, wildcards)
-        cat = self.df['filename'].cat
-        flags = [match(f) for f in cat.categories]
-        return np.append(np.array(flags, dtype=bool), False)[cat.codes.to_numpy()]
+        """Boolean mask of the files a dataset term matches (see ``name_matcher``).
+
+        The matcher runs once per distinct file name and term: what it said is kept (for
+        the last TERM_CACHE terms) while the index has the same file names, so that a
+        notebook's repeated searches index an array instead of matching names again."""
+        filenames = self.df['filename'].array
+        key = (tuple(str(p) for p in _as_list(term)), wildcards)
+        kept = self._term_flags.pop(key, None)
+        if kept is None or kept[0] is not filenames.categories:
+            match = name_matcher(term, wildcards)
+            flags = np.fromiter(map(match, filenames.categories), bool, len(filenames.categories))
+            kept = (filenames.categories, np.append(flags, False))  # code -1: no name
+        self._term_flags[key] = kept  # the most recent last
+        while len(self._term_flags) > TERM_CACHE:
+            del self._term_flags[next(iter(self._term_flags))]
+        return kept[1][filenames.codes]
 
 
 def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np.ndarray:
@@ -3267,6 +3282,7 @@ class _PartState:
     validator: str | None = None
     segment: int | None = None
     done: dict = field(default_factory=dict)  # range start -> CRC-32 of its bytes
+    saved: bool = False  # written beside the .part at least once
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -3308,6 +3324,7 @@ class _PartState:
             'segment': self.segment,
             'done': {str(s): c for s, c in sorted(self.done.items())},
         }
+        self.saved = True  # (before: a write that failed half-way may leave a file)
         atomic_write_bytes(journal, json.dumps(data).encode(), mode=0o600)
 
     def resumable(self) -> bool:
@@ -3706,54 +3723,94 @@ class S3Signer:
         return request
 
 
+class _PartFile:
+    """A download's ``.part``, open for appending and locked: the few operations a download
+    does on it, straight on its descriptor (no buffer: every write leaves at once), and its
+    size, kept as it changes rather than asked of the file system again.
+
+    ``contended``: another download held its lock when it was taken (then the final file
+    may have arrived meanwhile).
+    """
+
+    def __init__(self, fd: int, size: int, contended: bool):
+        self.fd, self.size, self.contended = fd, size, contended
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        self.size += len(data)
+        return len(data)
+
+    def truncate(self, size: int = 0) -> None:
+        os.ftruncate(self.fd, size)
+        self.size = size
+
+    def flush(self) -> None:
+        """Nothing is held back (writes go straight to the descriptor)."""
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def _locked_part(part: Path):
-    """Open ``part`` for appending, holding an exclusive lock (POSIX) while in use.
+    """Open ``part`` for appending (``_PartFile``), holding an exclusive lock (POSIX) while
+    in use.
 
     Two processes downloading the same file take turns; the second then finds the final file
     and stops. The lock is taken on the file itself, so nothing but the ``.part`` is created.
+    Four calls to the system: open, lock, fstat, and a stat of the path (the file locked may
+    have been renamed into place meanwhile: then again).
     """
     while True:
-        fh = _open_part(part)
+        fd = _open_part(part)
         try:
-            _lock_file(fh)
+            contended = not _lock_file(fd, wait=False)
+            if contended:
+                _lock_file(fd)
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise TransferError(f'{part} is not a regular file; remove it and try again')
             try:
-                same = os.path.samestat(os.fstat(fh.fileno()), os.stat(part))
+                same = os.path.samestat(info, os.stat(part))
             except FileNotFoundError:
                 same = False
         except BaseException:
-            fh.close()
+            os.close(fd)
             raise
         if same:
             break
-        fh.close()  # the file we locked was renamed into place meanwhile; start again
+        os.close(fd)  # the file we locked was renamed into place meanwhile; start again
+    fh = _PartFile(fd, info.st_size, contended)
     try:
         yield fh
     finally:
         fh.close()
 
 
-def _open_part(part: Path):
-    """Open a ``.part`` for appending without following a symlink: one planted there (by
-    whoever could write the download folder) is removed, never written through."""
+def _open_part(part: Path) -> int:
+    """Open a ``.part`` for appending without following a symlink (its descriptor): one
+    planted there (by whoever could write the download folder) is removed, never written
+    through."""
     flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, 'O_BINARY', 0)
     nofollow = getattr(os, 'O_NOFOLLOW', 0)
     for _ in range(2):
         if not nofollow and part.is_symlink():
             part.unlink()
         try:
-            fd = os.open(part, flags | nofollow, 0o644)
+            return os.open(part, flags | nofollow, 0o644)
         except OSError as e:
             if not part.is_symlink():
                 raise
             logger.warning('removed the symlink %s (a partial download is a plain file)', part)
             part.unlink()
             last = e
-            continue
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise TransferError(f'{part} is not a regular file; remove it and try again')
-        return os.fdopen(fd, 'a+b')
     raise TransferError(f'cannot open {part}: {last}')
 
 
@@ -3813,9 +3870,14 @@ def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | N
     is there, ``truncated``, ``wrong size``, ``wrong md5``), or None when it is good: the
     expected size, and md5 when known. The one rule for "is this local copy good"."""
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return 'incomplete' if part_path(path).exists() else 'missing'
+    return _stat_problem(info, path, size, md5)
+
+
+def _stat_problem(info: os.stat_result, path: Path, size, md5) -> str | None:
+    """``local_copy_problem`` of a file that exists, given its stat."""
     if not stat.S_ISREG(info.st_mode):
         return 'not a regular file'
     actual = info.st_size
@@ -3829,8 +3891,13 @@ def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | N
 
 
 def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
-    """True when ``path`` exists with the expected size (and md5 when known)."""
-    return local_copy_problem(path, size, md5) is None
+    """True when ``path`` exists with the expected size (and md5 when known): the rule of
+    ``local_copy_problem``, with one call to the system for a file that is not there."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return _stat_problem(info, path, size, md5) is None
 
 
 class Reply:
@@ -4343,15 +4410,19 @@ class TransferEngine:
         without it they count for nothing, whatever the file's size."""
         dest = item.dest
         part, journal = part_path(dest), journal_path(dest)
-        if not force and file_is_complete(dest, item.size, item.md5):
-            if os.fstat(fh.fileno()).st_size == 0:
-                settle(part.unlink)
-            journal.unlink(missing_ok=True)
-            return None  # another process finished it while we waited
-        initial = os.fstat(fh.fileno()).st_size
+        initial = fh.size
+        # the caller saw no complete file; one may have arrived while another download held
+        # the lock (or left its bytes): else, no second look
+        if (fh.contended or initial) and not force:
+            if file_is_complete(dest, item.size, item.md5):
+                if not initial:
+                    settle(part.unlink)
+                journal.unlink(missing_ok=True)
+                return None  # another process finished it while we waited
         state = None if force or not initial else _PartState.load(journal, item.size, initial)
         if state is None:
-            fh.truncate(0)  # bytes nobody can vouch for are fetched again
+            if initial:
+                fh.truncate(0)  # bytes nobody can vouch for are fetched again
             initial, state = 0, _PartState(size=item.size)
         elif item.size is None and state.size is not None:
             item = dataclasses.replace(item, size=state.size, learned=True)
@@ -4396,7 +4467,8 @@ class TransferEngine:
         except OneLightError:
             self._keep_for_resume(fh, part, journal, state, settle)
             raise
-        journal.unlink(missing_ok=True)
+        if state.saved or fh.contended or initial:  # else no state was ever written
+            journal.unlink(missing_ok=True)
         settle(functools.partial(os.replace, part, dest))
         return fetched, size, md5 if md5 else item.md5
 
@@ -4404,11 +4476,7 @@ class TransferEngine:
     def _keep_for_resume(fh, part: Path, journal: Path, state, settle) -> None:
         """After a failed or interrupted transfer: keep the ``.part`` with its state when
         what it holds can be resumed, else remove both."""
-        try:
-            fh.flush()
-            has_bytes = os.fstat(fh.fileno()).st_size > 0
-        except (OSError, ValueError):
-            has_bytes = False
+        has_bytes = fh.size > 0
         if has_bytes and state.resumable():
             with contextlib.suppress(OSError):
                 state.save(journal)
@@ -4475,7 +4543,7 @@ class TransferEngine:
         ranges land (``_PrefixHasher``). Returns (bytes fetched now, md5 or None)."""
         size, journal = item.size, journal_path(item.dest)
         state.segment = SEGMENT_SIZE
-        if os.fstat(fh.fileno()).st_size != size:
+        if fh.size != size:
             state.save(journal)  # before the preallocation: zeros never pass for data
             fh.truncate(size)  # preallocated (sparse where the filesystem allows)
         else:
@@ -4589,7 +4657,7 @@ class TransferEngine:
         """One request: append the missing bytes of ``item`` to ``fh``; the md5 of the file
         when this request carried all of it (hashed on the way: no second read). A resume
         asks only for the version whose bytes are kept (``If-Range``)."""
-        offset = os.fstat(fh.fileno()).st_size
+        offset = fh.size
         if offset and (not state.validator or (item.size is not None and offset > item.size)):
             fh.truncate(0)  # nothing proves the kept bytes are of the file the server has
             offset = 0
@@ -4653,8 +4721,7 @@ class TransferEngine:
     def _verify(self, fh, item: Download, md5: str | None = None) -> int:
         """Check the size (and md5 when known) of a finished ``.part``; return its size.
         ``md5``: the file's, computed on the way (else the file is read again)."""
-        fh.flush()
-        size = os.fstat(fh.fileno()).st_size
+        size = fh.size
         if item.size is not None and size != item.size:
             raise IntegrityError(
                 f'{self.name}: {item.dest.name} arrived with {size} bytes, the index says '

@@ -359,6 +359,7 @@ def bench_search(index_path: Path, tree: Path, tmp: Path, quick: bool, with_one_
     )
     if not with_one_api:
         return
+    bench_lab_search(tmp, quick)
     local = onelight.One(root_dir=tree)
     ours = timed(lambda: local.search(['obj0.attr0', 'obj1.attr1'], subject='subj001'), n)
     script = f"""
@@ -384,6 +385,116 @@ print(json.dumps({{"build": build, "search": statistics.median(times), "n": len(
         f'{ratio:.0f}x faster',
         '>= 100x faster',
         ratio >= 100,
+    )
+
+
+def make_lab_tree(root: Path, sessions: int = 500) -> int:
+    """A lab's local tree: ``sessions`` sessions of 53 empty files, 50 datasets every
+    session has and 3 named for their session (as raw task data and QC files are), so that
+    it holds about 1,050 distinct file names. Returns the number of files."""
+    common = [
+        f'alf/{o}.{a}.npy'
+        for o in ('spikes', 'clusters', 'trials', 'wheel', 'eye')
+        for a in (
+            'times',
+            'amps',
+            'depths',
+            'intervals',
+            'feedbackType',
+            'goCue_times',
+            'position',
+            'timestamps',
+            'area',
+            'probes',
+        )
+    ]
+    n = 0
+    for s in range(sessions):
+        folder = root / f'lab{s % 5}/Subjects/subj{s % 80:03d}/2020-{1 + s % 12:02d}-01/{s:03d}'
+        names = [
+            *common,
+            f'raw_behavior_data/_iblrig_taskData.raw.s{s}.jsonable',
+            f'raw_behavior_data/_iblrig_taskSettings.raw.s{s}.json',
+            'alf/_ibl_log.info.txt',
+        ]
+        for name in names:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).touch()
+            n += 1
+    return n
+
+
+QUERY_OURS = """
+import json, resource, statistics, sys, time
+import onelight
+one = onelight.One(root_dir=sys.argv[1])
+one.search(datasets='spikes.times.npy')  # warm: the tree read once
+times = []
+for _ in range(50):
+    t = time.perf_counter(); found = one.search(datasets='spikes.times.npy')
+    times.append(time.perf_counter() - t)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"search": statistics.median(times), "rss": rss, "n": len(found)}))
+"""
+
+QUERY_ONE_API = """
+import json, resource, statistics, sys, time
+from one.api import One
+one = One(cache_dir=sys.argv[1], mode='local')
+one.search(datasets='spikes.times.npy')
+times = []
+for _ in range(10):
+    t = time.perf_counter(); found = one.search(datasets='spikes.times.npy')
+    times.append(time.perf_counter() - t)
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"search": statistics.median(times), "rss": rss, "n": len(found)}))
+"""
+
+
+def bench_lab_search(tmp: Path, quick: bool):
+    """Warm dataset search and the peak memory of the process that runs it, onelight and
+    ONE-api (local mode, its cache tables built first) on the same 500-session tree."""
+    root = tmp / 'lab-tree'
+    files = make_lab_tree(root, 200 if quick else 500)
+    subprocess.run(
+        [
+            str(one_api_python()),
+            '-c',
+            'from one.alf.cache import make_parquet_db; '
+            f'make_parquet_db({str(root)!r}, hash_ids=False)',
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    def query(python, script):
+        out = subprocess.run(
+            [str(python), '-c', script, str(root)], capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    ours = query(sys.executable, QUERY_OURS)
+    theirs = query(one_api_python(), QUERY_ONE_API)
+    if ours['n'] != theirs['n']:
+        raise SystemExit(f'benchmark: {ours["n"]} sessions found, ONE-api {theirs["n"]}')
+    ratio = ours['search'] / theirs['search']
+    row(
+        f"warm search(datasets='spikes.times.npy'), {files:,}-file tree of "
+        f'{len(list(root.glob("*/Subjects/*/*/*")))} sessions vs ONE-api (local)',
+        f'{ours["search"] * 1000:.2f} ms',
+        f'ONE-api {theirs["search"] * 1000:.0f} ms',
+        f'{ratio:.4f}x ONE-api',
+        '<= 0.003x ONE-api',
+        ratio <= 0.003,
+    )
+    ratio = ours['rss'] / theirs['rss']
+    row(
+        '  ... peak RSS of that query process',
+        f'{ours["rss"] / 1e6:.0f} MB',
+        f'ONE-api {theirs["rss"] / 1e6:.0f} MB',
+        f'{ratio:.2f}x ONE-api',
+        '<= 0.35x ONE-api',
+        ratio <= 0.35,
     )
 
 
