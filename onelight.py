@@ -4030,6 +4030,108 @@ def _discard(resp) -> None:
     resp.close()
 
 
+MAX_HEADER_LINES = 100  # as http.client bounds a response's header block
+MAX_HEADER_LINE = 65536
+
+
+def read_header_block(fp):
+    r"""The header block of an HTTP response, read from ``fp`` up to its blank line, as
+    http.client's ``HTTPMessage``, without the email parser.
+
+    http.client hands every response's headers to ``email.feedparser``, which was a third of
+    the CPU of a small download; a header block is lines of ``name: value`` (a line starting
+    with a space or tab continues the one before). Bounded as http.client bounds it; a line
+    without a colon is left out.
+
+    >>> msg = read_header_block(io.BytesIO(b'ETag: "a"\r\nX-Long: one\r\n two\r\n\r\nbody'))
+    >>> msg['etag'], msg['x-long'], msg.items()[0]
+    ('"a"', 'one\r\n two', ('ETag', '"a"'))
+    """
+    import http.client
+
+    fields: list = []
+    for _ in range(MAX_HEADER_LINES + 1):
+        line = fp.readline(MAX_HEADER_LINE + 1)
+        if len(line) > MAX_HEADER_LINE:
+            raise http.client.LineTooLong('header line')
+        if line in (b'\r\n', b'\n', b''):
+            break
+        text = line.decode('iso-8859-1')
+        if text[0] in ' \t':
+            if fields:  # a folded line: the value goes on
+                fields[-1][1] += text
+        else:
+            name, colon, value = text.partition(':')
+            if colon:
+                fields.append([name, value.lstrip(' \t')])
+    else:
+        raise http.client.HTTPException(f'got more than {MAX_HEADER_LINES} headers')
+    msg = http.client.HTTPMessage()
+    for name, value in fields:
+        msg[name] = value.rstrip('\r\n')
+    return msg
+
+
+@functools.cache
+def _quick_pool_classes() -> dict:
+    """urllib3's connection pools, their connections reading responses with
+    ``read_header_block`` (``response_class``): the same HTTP stack, its header parser
+    swapped. A PoolManager takes them as ``pool_classes_by_scheme``."""
+    import http.client
+
+    import urllib3
+
+    class QuickResponse(http.client.HTTPResponse):
+        """http.client's response, its status and framing decided as http.client decides
+        them (``_read_status``, ``_check_close``), its headers by ``read_header_block``."""
+
+        def begin(self):
+            if self.headers is not None:
+                return
+            version, status, reason = self._read_status()
+            while status == http.client.CONTINUE:  # interim answers: their headers skipped
+                read_header_block(self.fp)
+                version, status, reason = self._read_status()
+            if version in ('HTTP/1.0', 'HTTP/0.9'):
+                self.version = 10
+            elif version.startswith('HTTP/1.'):
+                self.version = 11
+            else:
+                raise http.client.UnknownProtocol(version)
+            self.code = self.status = status
+            self.reason = reason.strip()
+            self.headers = self.msg = read_header_block(self.fp)
+            self.chunked = (self.headers.get('transfer-encoding') or '').lower() == 'chunked'
+            if self.chunked:
+                self.chunk_left = None
+            self.will_close = self._check_close()
+            self.length = None
+            length = self.headers.get('content-length')
+            if length and not self.chunked:
+                with contextlib.suppress(ValueError):
+                    self.length = int(length) if int(length) >= 0 else None
+            if status in (204, 304) or 100 <= status < 200 or self._method == 'HEAD':
+                self.length = 0  # no body, whatever the headers say
+            if self.length is None and not self.chunked:
+                self.will_close = True  # the body ends when the connection does
+
+    class QuickHTTPConnection(urllib3.connection.HTTPConnection):
+        response_class = QuickResponse
+
+    class QuickHTTPSConnection(urllib3.connection.HTTPSConnection):
+        response_class = QuickResponse
+
+    class QuickHTTPConnectionPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = QuickHTTPConnection
+
+    class QuickHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = QuickHTTPSConnection
+
+    if not all(hasattr(http.client.HTTPResponse, m) for m in ('_read_status', '_check_close')):
+        return dict(urllib3.poolmanager.pool_classes_by_scheme)  # another Python: its own
+    return {'http': QuickHTTPConnectionPool, 'https': QuickHTTPSConnectionPool}
+
+
 def _tls_options() -> dict:
     """Certificates are verified against the bundle requests uses (certifi, or
     REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), so that onelight trusts what requests trusts."""
@@ -4089,6 +4191,7 @@ class TransferEngine:
             num_pools=16, maxsize=max(jobs, 4) + SEGMENT_CONNECTIONS, **_tls_options()
         )
         self.pools = urllib3.PoolManager(**self._pool_options)
+        self.pools.pool_classes_by_scheme = _quick_pool_classes()
         self._proxy_pools = {}
         self.env_proxies = urllib.request.getproxies()  # read once, not per request
         self._urllib3_timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
@@ -4250,9 +4353,11 @@ class TransferEngine:
                         manager = self._proxy_pools[proxy] = urllib3.ProxyManager(
                             proxy, **self._pool_options
                         )
+                        manager.pool_classes_by_scheme = _quick_pool_classes()
                     return manager.connection_from_url(url), url
-        parsed = urllib3.util.parse_url(url)
-        return self.pools.connection_from_url(url), parsed.request_uri
+        parsed = urllib3.util.parse_url(url)  # once: the pool from the same parse
+        pool = self.pools.connection_from_host(parsed.host, parsed.port, parsed.scheme)
+        return pool, parsed.request_uri
 
     def request(
         self,

@@ -1,5 +1,6 @@
 """http repositories through the transfer engine, against real servers on 127.0.0.1."""
 
+import contextlib
 import io
 import os
 import time
@@ -446,3 +447,93 @@ def test_the_part_is_moved_only_once_closed_where_the_os_wants_that(
     assert not dest.exists() and not dest.with_name(dest.name + '.part').exists()
     _, path = download_one(server, tmp_path)  # and renamed
     assert md5_of(path) == md5_of(alf_root / SPIKES) and not opened
+
+
+# ------------------------------------------- response headers read without the email parser
+@pytest.fixture
+def canned():
+    """A server on 127.0.0.1 answering each request on a connection with the next of the
+    raw byte strings given (then closing); stopped at the end of the test."""
+    import socket
+    import threading
+
+    servers = []
+
+    def start(*answers):
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(4)
+        sock.settimeout(10)
+        requests = []
+
+        def run():
+            with contextlib.suppress(OSError):
+                conn, _ = sock.accept()
+                with conn:
+                    conn.settimeout(10)
+                    for answer in answers:
+                        data = b''
+                        while b'\r\n\r\n' not in data:
+                            chunk = conn.recv(65536)
+                            if not chunk:
+                                return
+                            data += chunk
+                        requests.append(data)
+                        conn.sendall(answer)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        servers.append((sock, thread))
+        return f'http://127.0.0.1:{sock.getsockname()[1]}/', requests
+
+    yield start
+    for sock, thread in servers:
+        sock.close()
+        thread.join(5)
+
+
+def test_interim_answers_and_folded_headers(canned):
+    url, requests = canned(
+        b'HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n'
+        b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Folded: one\r\n two\r\n'
+        b'no colon here\r\nETag: "v1"\r\n\r\nhello'
+    )
+    engine = onelight.TransferEngine(name='t', retries=0)
+    reply = engine.request('GET', url + 'a')
+    assert reply.status_code == 200 and reply.content == b'hello'
+    assert reply.headers['etag'] == '"v1"' and 'x-interim' not in reply.headers
+    assert reply.headers['x-folded'].split() == ['one', 'two']
+
+
+def test_a_head_answer_has_no_body_and_keeps_its_connection(canned):
+    url, requests = canned(
+        b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n',  # HEAD: the length of the GET's body
+        b'HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n',
+        b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    )
+    engine = onelight.TransferEngine(name='t', retries=0)
+    assert engine.request('HEAD', url + 'a').headers['content-length'] == '10'
+    assert engine.request('GET', url + 'b').content == b''
+    assert engine.request('GET', url + 'c').content == b'ok'
+    assert len(requests) == 3  # one connection for the three
+
+
+def test_a_body_without_length_ends_with_the_connection(canned):
+    url, _ = canned(b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end')
+    reply = onelight.TransferEngine(name='t', retries=0).request('GET', url + 'a')
+    assert reply.content == b'to the end'
+
+
+@pytest.mark.parametrize(
+    'answer',
+    [
+        b'HTTP/1.1 200 OK\r\n' + b'X-Many: 1\r\n' * 101 + b'Content-Length: 0\r\n\r\n',
+        b'HTTP/1.1 200 OK\r\nX-Long: ' + b'a' * 70_000 + b'\r\nContent-Length: 0\r\n\r\n',
+        b'HTTP/9.9 200 OK\r\nContent-Length: 0\r\n\r\n',
+    ],
+    ids=['too many headers', 'a header line too long', 'unknown protocol'],
+)
+def test_a_hostile_header_block_is_one_clean_error(canned, answer):
+    url, _ = canned(answer)
+    with pytest.raises(onelight.TransferError):
+        onelight.TransferEngine(name='t', retries=0).request('GET', url + 'a')
