@@ -3173,9 +3173,10 @@ class RetryPolicy:
         else:
             time.sleep(delay)
 
-    def run(self, action, what: str, retry_on: tuple, *, stop=None, on_retry=None, hint=''):
+    def run(self, action, what, retry_on: tuple, *, stop=None, on_retry=None, hint=''):
         """``action(attempt)`` until it returns, retrying on ``retry_on`` exceptions; a
-        TransferError with the last reason once the retries are spent."""
+        TransferError with the last reason once the retries are spent. ``what`` names the
+        action in messages: text, or a function making it (only when a message needs it)."""
         last = None
         for attempt in range(self.retries + 1):
             if stop is not None and stop.is_set():
@@ -3184,12 +3185,14 @@ class RetryPolicy:
                 return action(attempt)
             except retry_on as e:
                 last = e
+                what = what() if callable(what) else what
                 logger.debug('%s: %s (attempt %d)', what, e, attempt + 1)
                 if on_retry is not None:
                     on_retry(e)
                 if attempt < self.retries:
                     self.sleep(attempt, getattr(e, 'retry_after', None), stop)
         tries = f'{self.retries + 1} attempt{"s" if self.retries else ""}'
+        what = what() if callable(what) else what
         if isinstance(last, _NotSent):
             raise TransferError(
                 f'{what}: cannot reach the server ({_reason(last)}) after {tries}; check the '
@@ -4244,7 +4247,7 @@ class TransferEngine:
                     functools.partial(
                         self._send_attempt, method, url, headers, body, start, repeatable
                     ),
-                    f'{self.name}: {method} {mask_url(url)}',
+                    lambda method=method, url=url: f'{self.name}: {method} {mask_url(url)}',
                     RETRYABLE,
                     stop=stop,
                 )
@@ -4639,7 +4642,7 @@ class TransferEngine:
         headers = {'Range': f'bytes=0-{SEGMENT_SIZE - 1}', 'Accept-Encoding': 'identity'}
         resp = self.policy.run(
             lambda _: self.stream(item.url, headers, stop, progress),
-            f'{self.name}: download of {mask_url(item.url)}',
+            lambda: f'{self.name}: download of {mask_url(item.url)}',
             RETRYABLE,
             stop=stop,
         )
@@ -4790,7 +4793,7 @@ class TransferEngine:
         open answer of a request already sent for the whole file, read first."""
         return self.policy.run(
             lambda n: self._fetch_into(fh, item, state, progress, stop, first if n == 0 else None),
-            f'{self.name}: download of {mask_url(item.url)}',
+            lambda: f'{self.name}: download of {mask_url(item.url)}',
             RETRYABLE,
             hint='; the partial file is kept for resuming',
             stop=stop,
