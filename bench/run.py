@@ -575,6 +575,26 @@ def bench_download(tmp: Path, quick: bool):
         )
         check_copies(root, rels, scratch / 'ol')
         check_copies(root, rels, scratch / 'curl', template=False)
+        # what a new process costs before its first file: start-up, imports, the index read
+        template = str(scratch / 'none' / '{lab}' / '{subject}' / '{date}' / '{number}')
+        script = (
+            f'import onelight; onelight.One(base_url={url!r}, progress=False, '
+            f'download_dir={template!r}).list_datasets({small!r})'
+        )
+        home = tmp / 'dl-home'
+        t_fixed = timed(
+            lambda: subprocess.run([sys.executable, '-c', script], env=user_env(home), check=True),
+            3,
+        )
+        per_file = (t['ours'] - t_fixed) / n_small
+        row(
+            '  ... of which a new process before its first file (start-up, imports, index)',
+            f'{t_fixed:.2f} s of {t["ours"]:.2f} s; then {1 / per_file:.0f} files/s',
+            f'curl: {t["curl"]:.2f} s in all',
+            f'{t["curl"] / (t["ours"] - t_fixed):.2f}x curl without it',
+            '-',
+            True,
+        )
         ratio = t['curl'] / t['ours']
         row(
             f'{n_small} files of 20 KB from {server} on loopback (fresh process, md5 checked)',
@@ -640,8 +660,8 @@ def bench_latency(tmp: Path, quick: bool, with_one_api: bool):
         t = timed_interleaved(contenders, 1 if quick else 3)
         check_copies(root, rels, scratch / 'ol')
         reference = f'curl --parallel --parallel-max 8: {n / t["curl"]:.0f} files/s'
-        ratio, target = f'{t["curl"] / t["default"]:.2f}x curl', '>= 1x curl --parallel'
-        met = t['curl'] / t['default'] >= 1
+        ratio, target = f'{t["curl"] / t["default"]:.2f}x curl', '>= 2x curl --parallel'
+        met = t['curl'] / t['default'] >= 2
         if with_one_api:
             theirs = in_one_api(
                 'import json, os, time\n'
@@ -658,7 +678,7 @@ def bench_latency(tmp: Path, quick: bool, with_one_api: bool):
             target += ', >= 3x ONE-api'
             met = met and theirs / t['default'] >= 3
         row(
-            f'{n} files of 20 KB, 20 ms before each response (defaults: 16 at once, up to 32)',
+            f'{n} files of 20 KB, 20 ms before each response (default pacing, up to 32 at once)',
             f'{n / t["default"]:.0f} files/s',
             reference,
             ratio,
