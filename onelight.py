@@ -1307,18 +1307,29 @@ def session_eid(session: str) -> uuid.UUID:
     return uuid.uuid3(SESSION_NAMESPACE, normalised_session(**p))
 
 
-def uuid3_text(namespace: bytes, name: str) -> str:
-    """``str(uuid.uuid3(UUID(bytes=namespace), name))``, several times faster (for tables of
-    many datasets).
+def uuid3_texts(namespaces, names) -> list:
+    """``[str(uuid.uuid3(UUID(bytes=ns), name)) for ns, name in zip(namespaces, names)]``,
+    formatted together (for tables of many datasets: one md5 each, the rest on arrays).
 
     >>> eid = session_eid('lab/Subjects/m1/2020-01-01/001')
-    >>> name = 'alf/spikes.times.npy'
-    >>> uuid3_text(eid.bytes, name) == str(uuid.uuid3(eid, name))
+    >>> names = ['alf/spikes.times.npy', 'alf/trials.intervals.npy']
+    >>> uuid3_texts([eid.bytes] * 2, names) == [str(uuid.uuid3(eid, n)) for n in names]
     True
     """
-    h = hashlib.md5(namespace + name.encode('utf-8'), usedforsecurity=False).hexdigest()
-    variant = '89ab'[int(h[16], 16) & 3]
-    return f'{h[:8]}-{h[8:12]}-3{h[13:16]}-{variant}{h[17:20]}-{h[20:]}'
+    md5 = hashlib.md5
+    digests = b''.join(
+        [
+            md5(ns + name.encode('utf-8'), usedforsecurity=False).digest()
+            for ns, name in zip(namespaces, names)
+        ]
+    )
+    raw = np.frombuffer(digests, np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x30  # version 3
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hexed = np.frombuffer(raw.tobytes().hex().encode('ascii'), np.uint8).reshape(-1, 32)
+    text = np.full((len(raw), 36), ord('-'), np.uint8)
+    text[:, [i for i in range(36) if i not in (8, 13, 18, 23)]] = hexed
+    return text.view('S36').ravel().astype('U36').tolist()
 
 
 def parse_session_id(session):
@@ -2379,7 +2390,7 @@ def scan(root) -> ScanResult:
         raise NotFoundError(f'not a folder: {root}')
     files, outside, foreign = [], [], []
     real_root = os.path.realpath(root)
-    safe_names = {}
+    safe_names = {}  # name -> None (skipped), True (safe) or False (not a safe segment)
     # (relative prefix, folder, depth, inside a session folder)
     stack = [('', os.fspath(root), 0, False)]
     while stack:
@@ -2391,11 +2402,12 @@ def scan(root) -> ScanResult:
             continue
         for entry in entries:
             name = entry.name
-            if name[0] == '.' or name in SKIPPED_NAMES or is_partial_name(name):
-                continue
-            safe = safe_names.get(name)
+            safe = safe_names.get(name, '')
+            if safe == '':  # a name not seen yet: checked once
+                skipped = name[0] == '.' or name in SKIPPED_NAMES or is_partial_name(name)
+                safe = safe_names[name] = None if skipped else is_safe_segment(name)
             if safe is None:
-                safe = safe_names[name] = is_safe_segment(name)
+                continue
             if entry.is_dir(follow_symlinks=False):
                 rel = prefix + name
                 session = in_session or (depth == 4 and SESSION_FOLDER_RE.fullmatch(rel))
@@ -2577,8 +2589,8 @@ class OneTables:
         """The bytes of ``sessions.pqt``, ``datasets.pqt`` and ``cache_info.json``."""
         meta = {'date_created': self.date_created, 'origin': f'onelight {__version__}'}
         out = {
-            'sessions.pqt': _parquet_bytes(self.sessions.set_index('id'), meta),
-            'datasets.pqt': _parquet_bytes(self.datasets.set_index(['eid', 'id']), meta),
+            'sessions.pqt': _parquet_bytes(self.sessions, meta, ['id']),
+            'datasets.pqt': _parquet_bytes(self.datasets, meta, ['eid', 'id']),
         }
         info = {
             **meta,
@@ -2743,10 +2755,10 @@ def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
         rels = (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
     space = {e: uuid.UUID(e).bytes for e in eid_text}
     given = rows['id'].to_numpy(object) if 'id' in rows.columns else [None] * len(rels)
-    ids = [
-        g if isinstance(g, str) and g else uuid3_text(space[e], r)
-        for g, e, r in zip(given, eid_of, rels)
-    ]
+    made = [i for i, g in enumerate(given) if not (isinstance(g, str) and g)]
+    ids = list(given)
+    for i, text in zip(made, uuid3_texts([space[eid_of[i]] for i in made], rels[made])):
+        ids[i] = text
     md5 = pd.Series(rows['md5'].to_numpy(object), dtype=object)
     qc = rows['qc'].astype(str).to_numpy(object) if 'qc' in rows.columns else 'NOT_SET'
     return pd.DataFrame(
@@ -2774,12 +2786,20 @@ def _as_uuid(text) -> uuid.UUID | None:
         return None
 
 
-def _parquet_bytes(frame: pd.DataFrame, meta: dict) -> bytes:
-    """A table as parquet bytes, with ONE's ``one_metadata`` in its schema."""
+def _parquet_bytes(frame: pd.DataFrame, meta: dict, index: list) -> bytes:
+    """A table as parquet bytes, with ONE's ``one_metadata`` in its schema; the ``index``
+    columns are its index for pandas (as ``frame.set_index(index)`` would write them, without
+    building that index: for a million ids, most of the time of the write)."""
     pa = _require('pyarrow', 'parquet', 'writing ONE cache tables')
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(frame)
+    frame = frame[[c for c in frame.columns if c not in index] + list(index)]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pandas_meta = json.loads(table.schema.metadata[b'pandas'])
+    pandas_meta['index_columns'] = list(index)
+    table = table.replace_schema_metadata(
+        {**table.schema.metadata, b'pandas': json.dumps(pandas_meta).encode()}
+    )
     # ONE-api's own tables hold plain strings (pandas 3 would write large ones)
     schema = pa.schema(
         [f.with_type(pa.string()) if f.type == pa.large_string() else f for f in table.schema],
@@ -9495,8 +9515,12 @@ def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
     (unrevised files count as the oldest)."""
     if not len(rows):
         return np.zeros(0, dtype=bool)
-    revisions = rows['revision'].tolist()
-    if not any(isinstance(r, str) and r for r in revisions):
+    revisions = rows['revision']
+    if isinstance(revisions.dtype, pd.CategoricalDtype):
+        revised = any(isinstance(r, str) and r for r in revisions.cat.categories)
+    else:
+        revised = any(isinstance(r, str) and r for r in revisions.tolist())
+    if not revised:
         return np.ones(len(rows), dtype=bool)  # nothing revised: every file is its own default
     if 'default_revision' in rows.columns and not latest:
         given = pd.Series(rows['default_revision'].to_numpy(object))
