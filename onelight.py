@@ -2615,7 +2615,9 @@ class OneTables:
         frames, created = [], ''
         for name in ONE_TABLES:
             try:
-                table = pq.read_table(io.BytesIO(files[name]))
+                # one file, read by its own reader: read_table goes through pyarrow's
+                # dataset layer, 22 MB more of libraries in memory for a table of any size
+                table = pq.ParquetFile(io.BytesIO(files[name])).read(use_threads=False)
             except KeyError:
                 raise DataFormatError(f'{origin}: no {name} among the ONE cache tables') from None
             except Exception as e:  # pyarrow raises several kinds for a bad file
