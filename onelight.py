@@ -5448,7 +5448,7 @@ class RemoteRepository(Repository):
             'jobs',
             'int',
             32,
-            'most transfers at once (from 16, doubled while it pays)',
+            'most transfers at once (from 16, paced to what pays)',
             low=1,
             high=64,
         ),
@@ -10355,7 +10355,7 @@ def list_cmd(ctx, session, collection, as_json):
     '-j',
     '--jobs',
     type=click.IntRange(1, 64),
-    help='Most downloads at once (default 32; from 16, doubled while faster).',
+    help='Most downloads at once (default 32; from 16, paced to what pays).',
 )
 @click.option(
     '--one-cache',
