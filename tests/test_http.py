@@ -537,3 +537,20 @@ def test_a_hostile_header_block_is_one_clean_error(canned, answer):
     url, _ = canned(answer)
     with pytest.raises(onelight.TransferError):
         onelight.TransferEngine(name='t', retries=0).request('GET', url + 'a')
+
+
+def test_a_lower_pace_puts_the_higher_ranks_to_sleep_until_the_call_ends():
+    import threading
+
+    pace = onelight._Pace(most=8)
+    assert pace.limit == 8 and pace.turn(7)  # every rank works at the start
+    with pace.freed:
+        pace.limit = 1  # as adjust lowers it
+    woke = []
+    sleeper = threading.Thread(target=lambda: woke.append(pace.turn(3)))
+    sleeper.start()
+    sleeper.join(0.2)
+    assert sleeper.is_alive() and pace.turn(0)  # rank 3 waits; rank 0 goes on
+    pace.close()
+    sleeper.join(5)
+    assert woke == [False]  # the call is over: the sleeper returns without an item

@@ -335,3 +335,14 @@ def test_an_index_built_with_tables_is_kept_parsed(alf_root, serve, tmp_path, mo
     # a changed table: built anew from it
     one_style_tables(alf_root, qc={})
     assert CORI1 in http_one(server, tmp_path).search(datasets='eye.area', dataset_qc_lte='PASS')
+
+
+def test_dataset_ids_formatted_together_are_uuid3():
+    import uuid
+
+    eids = [onelight.session_eid(f'lab/Subjects/m{i}/2020-01-01/001') for i in range(3)]
+    names = ['alf/spikes.times.npy', 'alf/#2021-01-01#/ünïcode.times.npy', 'a' * 300, '']
+    pairs = [(e, n) for e in eids for n in names]
+    made = onelight.uuid3_texts([e.bytes for e, _ in pairs], [n for _, n in pairs])
+    assert made == [str(uuid.uuid3(e, n)) for e, n in pairs]
+    assert onelight.uuid3_texts([], []) == []
