@@ -4682,7 +4682,11 @@ class TransferEngine:
                 raise
             state.size = total
             sized = dataclasses.replace(item, size=total, learned=True)
-            return self._fetch_segmented_or_whole(fh, sized, state, progress, stop, resp)[1]
+            try:
+                return self._fetch_segmented_or_whole(fh, sized, state, progress, stop, resp)[1]
+            except BaseException:
+                resp.close()  # when the ranges never began, its connection is not reused
+                raise
         return self._fetch_with_resume(fh, item, state, progress, stop, first=resp)
 
     def _fetch_segmented_or_whole(
@@ -4702,6 +4706,22 @@ class TransferEngine:
             whole = dataclasses.replace(item, size=None) if item.learned else item
             return item.size, self._fetch_with_resume(fh, whole, state, progress, stop)
 
+    def _check_room(self, item: Download, needed: int) -> None:
+        """A TransferError, before anything is written, when the download folder has less
+        free space than ``needed`` bytes (a size the index or the server announced)."""
+        import shutil
+
+        try:
+            free = shutil.disk_usage(item.dest.parent).free
+        except OSError:
+            return
+        if needed > free:
+            where = 'the server says' if item.learned else 'the index says'
+            raise TransferError(
+                f'{self.name}: {item.dest.name} is {byte_size(needed)} ({where}), more than '
+                f'the {byte_size(free)} free in {item.dest.parent}; nothing was written'
+            )
+
     def _fetch_segments(self, fh, item: Download, state, progress, stop, first=None) -> tuple:
         """Fetch a large file as ranges over several connections into one preallocated
         ``.part``; its state (``.part.ranges``) lists the finished ranges with a checksum
@@ -4712,6 +4732,7 @@ class TransferEngine:
         size, journal = item.size, journal_path(item.dest)
         state.segment = SEGMENT_SIZE
         if fh.size != size:
+            self._check_room(item, size - fh.size)
             state.save(journal)  # before the preallocation: zeros never pass for data
             fh.truncate(size)  # preallocated (sparse where the filesystem allows)
         else:

@@ -200,3 +200,15 @@ def test_without_sizes_an_empty_file_downloads(serve, tmp_path):
     two_columns(server, root)
     paths = http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
     assert paths[0].read_bytes() == b''
+
+
+def test_a_size_the_disk_cannot_hold_is_refused_before_anything_is_written(
+    big, serve, tmp_path, small_segments
+):
+    server = serve(big)
+    two_columns(server, big)
+    claim = {'Content-Range': f'bytes 0-9/{1 << 60}'}  # an exabyte, says the server
+    server.add_fault(REL, ('body', 206, claim, b'0123456789'))
+    with pytest.raises(onelight.TransferError, match='more than the .* free.*nothing was written'):
+        http_one(server, tmp_path, retries=0).download('lab/Subjects/m1/2020-01-01/001')
+    assert not list((tmp_path / 'dl').rglob('raw.data.bin*'))
