@@ -525,24 +525,30 @@ def bench_tables(tmp: Path, tree: Path, index_path: Path, quick: bool, with_one_
     plain = timed(lambda: onelight.write_index(tree), repeat)
     tables = timed(lambda: onelight.write_index(tree, one_cache=True), repeat)
     reference, ratio, met = f'onelight index without tables {plain:.3f} s', '-', tables <= 1.0
+    target = '<= 1 s (about the time of index)'
     if with_one_api:
         script = f"""
 import json, time, warnings
 warnings.simplefilter('ignore')
 from one.alf.cache import make_parquet_db
-t = time.perf_counter(); make_parquet_db({str(tree)!r}, hash_ids=True)
+t = time.perf_counter(); make_parquet_db({str(tree)!r}, hash_ids=True, hash_files=False)
 print(json.dumps({{"build": time.perf_counter() - t}}))
 """
         theirs = in_one_api(script)['build']
         reference += f'; ONE-api make_parquet_db {theirs:.1f} s'
-        ratio = f'{theirs / tables:.0f}x faster than ONE-api'
+        ratio = f'{theirs / tables:.1f}x faster than ONE-api'
+        # files' md5s off for both; ids hashed from paths by both (ONE-api's hash_ids)
+        target, met = (
+            '>= 15x faster than ONE-api (file hashes off for both)',
+            theirs / tables >= 15,
+        )
         onelight.write_index(tree, one_cache=True)  # ONE-api's tables replaced by ours again
     row(
         'index --one-cache of 100,000 files',
         f'{tables:.3f} s',
         reference,
         ratio,
-        '<= 1 s (about the time of index)',
+        target,
         met,
     )
     big = tmp / 'one-release'
