@@ -178,10 +178,11 @@ def make_tree(root: Path, sessions: int, per_session: int) -> None:
             (folder / name).touch()
 
 
-def make_big_index(path: Path, lines: int) -> None:
-    """A 2-column .one_root of ``lines`` lines shaped like a lab's (50 datasets a session)."""
-    objects = ('spikes', 'clusters', 'trials', 'wheel', 'eye')
-    attrs = (
+# the 50 datasets of a lab's session, in the big index and the lab tree
+LAB_DATASETS = [
+    f'alf/{o}.{a}.npy'
+    for o in ('spikes', 'clusters', 'trials', 'wheel', 'eye')
+    for a in (
         'times',
         'amps',
         'depths',
@@ -193,7 +194,12 @@ def make_big_index(path: Path, lines: int) -> None:
         'area',
         'probes',
     )
-    names = [f'alf/{o}.{a}.npy' for o in objects for a in attrs]
+]
+
+
+def make_big_index(path: Path, lines: int) -> None:
+    """A 2-column .one_root of ``lines`` lines shaped like a lab's (50 datasets a session)."""
+    names = LAB_DATASETS
     with open(path, 'w') as f:
         n = 0
         for s in range(lines // len(names)):
@@ -409,22 +415,7 @@ def make_lab_tree(root: Path, sessions: int = 500) -> int:
     """A lab's local tree: ``sessions`` sessions of 53 empty files, 50 datasets every
     session has and 3 named for their session (as raw task data and QC files are), so that
     it holds about 1,050 distinct file names. Returns the number of files."""
-    common = [
-        f'alf/{o}.{a}.npy'
-        for o in ('spikes', 'clusters', 'trials', 'wheel', 'eye')
-        for a in (
-            'times',
-            'amps',
-            'depths',
-            'intervals',
-            'feedbackType',
-            'goCue_times',
-            'position',
-            'timestamps',
-            'area',
-            'probes',
-        )
-    ]
+    common = LAB_DATASETS
     n = 0
     for s in range(sessions):
         folder = root / f'lab{s % 5}/Subjects/subj{s % 80:03d}/2020-{1 + s % 12:02d}-01/{s:03d}'
