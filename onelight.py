@@ -3266,8 +3266,9 @@ OPEN_FILES_MOVE = os.name != 'nt'
 # Halving one window at a time took five windows from 16 to 1 on loopback, most of a run of
 # 2,000 files: so the first window also asks Little's law how many transfers are waiting on
 # the server (files per second times the fastest answer seen), and when that is far fewer
-# than those running (the others wait for the interpreter), it goes there at once; that first
-# window is shorter (PACE_FIRST_WINDOW s: the fastest answer is a minimum, steady early).
+# than those running (the others wait for the interpreter), it goes there at once, as soon
+# as PACE_FIRST_WINDOW s have shown it (a minimum and a rate are steady early); otherwise the
+# first window lasts PACE_WINDOW s like the others (uploads time no answers: never).
 PACE_START = 16
 PACE_GAIN = 1.15
 PACE_WINDOW = 0.25
@@ -3498,6 +3499,14 @@ class _Pace:
             self.over = True
             self.freed.notify_all()
 
+    def _few_wait(self, files_per_second: float, fastest: float | None) -> bool:
+        """In the first window, whether under a quarter of the transfers running wait on
+        the server (Little's law: files a second times the fastest answer): then the rest
+        wait on the interpreter. Without answers timed (uploads), never."""
+        if self.best[1] or not fastest or self.first <= 1:
+            return False
+        return files_per_second * fastest * 4 < self.limit
+
     def adjust(self, moved: int, files: int = 0, fastest: float | None = None) -> None:
         """Given the bytes moved and files done so far, and the fastest answer a request
         got (seconds), move to the next level when a window is over."""
@@ -3506,17 +3515,19 @@ class _Pace:
         now = self.clock()
         start, before = self.window
         level, target = self.best
-        if now - start < (PACE_WINDOW if target else PACE_FIRST_WINDOW):
+        elapsed = now - start
+        if elapsed < PACE_FIRST_WINDOW or (
+            elapsed < PACE_WINDOW and not self._few_wait(files / elapsed, fastest)
+        ):
             return
-        rate = (moved - before) / (now - start)
+        rate = (moved - before) / elapsed
         self.window = (now, moved)
-        waiting = files / (now - start) * fastest if fastest and target == 0 else None
         with self.freed:
-            if waiting is not None and waiting * 4 < self.limit and self.first > 1:
+            if self._few_wait(files / elapsed, fastest):
                 # the first window: few transfers wait on the server, the rest on the
                 # interpreter; as many as wait, twice over, if that moves as much
                 self.best, self.rising = (self.limit, rate), False
-                self.limit = max(1, min(math.ceil(2 * waiting), self.limit // 2))
+                self.limit = max(1, min(math.ceil(2 * files / elapsed * fastest), self.limit // 2))
             elif self.rising and rate >= target * PACE_GAIN:
                 self.best = (self.limit, rate)
                 if self.limit < self.most:
