@@ -3474,6 +3474,14 @@ class _Pace:
     >>> pace.adjust(1200 * 20_000 + 2000 * 20_000, files=3200, fastest=0.0002)
     >>> pace.limit, pace.settled
     (1, True)
+
+    A server 100 ms away, a tenth of a second in: no file has had time to finish, which is
+    no sign that few wait. The window goes on.
+
+    >>> pace = _Pace(most=32, clock=iter([0.0, 0.1]).__next__)
+    >>> pace.adjust(0, files=0, fastest=0.1)
+    >>> pace.limit, pace.settled
+    (16, False)
     """
 
     def __init__(self, most: int, clock=time.monotonic):
@@ -3499,13 +3507,17 @@ class _Pace:
             self.over = True
             self.freed.notify_all()
 
-    def _few_wait(self, files_per_second: float, fastest: float | None) -> bool:
+    def _few_wait(self, files: int, elapsed: float, fastest: float | None) -> bool:
         """In the first window, whether under a quarter of the transfers running wait on
         the server (Little's law: files a second times the fastest answer): then the rest
-        wait on the interpreter. Without answers timed (uploads), never."""
+        wait on the interpreter. Asked only once the window has lasted ten answers and
+        seen two files per transfer (before that, a far server's few finished files look
+        like little waiting); without answers timed (uploads), never."""
         if self.best[1] or not fastest or self.first <= 1:
             return False
-        return files_per_second * fastest * 4 < self.limit
+        if elapsed < 10 * fastest or files < 2 * self.limit:
+            return False
+        return files / elapsed * fastest * 4 < self.limit
 
     def adjust(self, moved: int, files: int = 0, fastest: float | None = None) -> None:
         """Given the bytes moved and files done so far, and the fastest answer a request
@@ -3517,13 +3529,13 @@ class _Pace:
         level, target = self.best
         elapsed = now - start
         if elapsed < PACE_FIRST_WINDOW or (
-            elapsed < PACE_WINDOW and not self._few_wait(files / elapsed, fastest)
+            elapsed < PACE_WINDOW and not self._few_wait(files, elapsed, fastest)
         ):
             return
         rate = (moved - before) / elapsed
         self.window = (now, moved)
         with self.freed:
-            if self._few_wait(files / elapsed, fastest):
+            if self._few_wait(files, elapsed, fastest):
                 # the first window: few transfers wait on the server, the rest on the
                 # interpreter; as many as wait, twice over, if that moves as much
                 self.best, self.rising = (self.limit, rate), False
