@@ -554,3 +554,70 @@ def test_a_lower_pace_puts_the_higher_ranks_to_sleep_until_the_call_ends():
     pace.close()
     sleeper.join(5)
     assert woke == [False]  # the call is over: the sleeper returns without an item
+
+
+def test_https_goes_through_the_same_connections_and_checks_the_certificate(tmp_path, monkeypatch):
+    """A TLS server on 127.0.0.1 with a certificate made here: trusted through the bundle
+    requests would use (REQUESTS_CA_BUNDLE), refused without it."""
+    import datetime
+    import functools
+    import http.server
+    import ipaddress
+    import ssl
+    import threading
+
+    x509 = pytest.importorskip('cryptography.x509')
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / 'cert.pem', tmp_path / 'key.pem'
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    root = tmp_path / 'www'
+    session = many_small_files(root, 30)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.func.log_message = lambda *a: None
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f'https://127.0.0.1:{httpd.server_address[1]}/'
+        onelight.write_index(root, base_url=url)
+        with pytest.raises(onelight.TransferError):  # an unknown certificate: refused
+            onelight.One(base_url=url, retries=0, backoff=0.01).search()
+        monkeypatch.setenv('REQUESTS_CA_BUNDLE', str(cert_file))
+        template = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
+        one = onelight.One(base_url=url, download_dir=template, backoff=0.01)
+        paths = one.download(session)
+        assert len(paths) == 30 and all(p.read_bytes() == b'x' * 100 for p in paths)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
