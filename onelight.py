@@ -3528,14 +3528,15 @@ class _Pace:
         start, before = self.window
         level, target = self.best
         elapsed = now - start
-        if elapsed < PACE_FIRST_WINDOW or (
-            elapsed < PACE_WINDOW and not self._few_wait(files, elapsed, fastest)
-        ):
+        if elapsed < PACE_FIRST_WINDOW:
+            return
+        few_wait = self._few_wait(files, elapsed, fastest)
+        if elapsed < PACE_WINDOW and not few_wait:
             return
         rate = (moved - before) / elapsed
         self.window = (now, moved)
         with self.freed:
-            if self._few_wait(files, elapsed, fastest):
+            if few_wait:
                 # the first window: few transfers wait on the server, the rest on the
                 # interpreter; as many as wait, twice over, if that moves as much
                 self.best, self.rising = (self.limit, rate), False
@@ -4129,6 +4130,9 @@ def _quick_pool_classes() -> dict:
 
     import urllib3
 
+    if not all(hasattr(http.client.HTTPResponse, m) for m in ('_read_status', '_check_close')):
+        return dict(urllib3.poolmanager.pool_classes_by_scheme)  # another Python: its own
+
     class QuickResponse(http.client.HTTPResponse):
         """http.client's response, its status and framing decided as http.client decides
         them (``_read_status``, ``_check_close``), its headers by ``read_header_block``."""
@@ -4157,7 +4161,9 @@ def _quick_pool_classes() -> dict:
             length = self.headers.get('content-length')
             if length and not self.chunked:
                 with contextlib.suppress(ValueError):
-                    self.length = int(length) if int(length) >= 0 else None
+                    self.length = int(length)
+                if self.length is not None and self.length < 0:
+                    self.length = None
             if status in (204, 304) or 100 <= status < 200 or self._method == 'HEAD':
                 self.length = 0  # no body, whatever the headers say
             if self.length is None and not self.chunked:
@@ -4175,8 +4181,6 @@ def _quick_pool_classes() -> dict:
     class QuickHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
         ConnectionCls = QuickHTTPSConnection
 
-    if not all(hasattr(http.client.HTTPResponse, m) for m in ('_read_status', '_check_close')):
-        return dict(urllib3.poolmanager.pool_classes_by_scheme)  # another Python: its own
     return {'http': QuickHTTPConnectionPool, 'https': QuickHTTPSConnectionPool}
 
 
@@ -4617,10 +4621,9 @@ class TransferEngine:
             initial, state = 0, _PartState(size=item.size)
         elif item.size is None and state.size is not None:
             item = dataclasses.replace(item, size=state.size, learned=True)
-        segmented = (
-            item.size is not None
-            and item.size >= (SEGMENT_SIZE if item.learned else SEGMENT_THRESHOLD)
-            and (initial == 0 or state.segment is not None)
+        # a fresh large file, or a .part whose state holds ranges (they resume as ranges)
+        segmented = item.size is not None and (
+            (initial == 0 and item.size >= SEGMENT_THRESHOLD) or state.segment is not None
         )
         try:
             if segmented:
@@ -4698,14 +4701,10 @@ class TransferEngine:
             _discard(resp)
             return self._fetch_with_resume(fh, item, state, progress, stop)
         if resp.status == 206 and total > SEGMENT_SIZE:
-            try:
-                state.agree(resp)  # the other ranges ask for this version (If-Range)
-            except BaseException:
-                resp.close()
-                raise
-            state.size = total
             sized = dataclasses.replace(item, size=total, learned=True)
             try:
+                state.agree(resp)  # the other ranges ask for this version (If-Range)
+                state.size = total
                 return self._fetch_segmented_or_whole(fh, sized, state, progress, stop, resp)[1]
             except BaseException:
                 resp.close()  # when the ranges never began, its connection is not reused
@@ -4790,8 +4789,6 @@ class TransferEngine:
             if hasher:
                 hasher.finished(start)
 
-        if first is not None and (not todo or todo[0][0] != 0):
-            first.close()  # (the first range is always to do in a fresh download)
         try:
             if todo:
                 from concurrent.futures import ThreadPoolExecutor
