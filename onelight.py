@@ -4197,6 +4197,29 @@ def _tls_options() -> dict:
     return {'cert_reqs': 'CERT_REQUIRED', 'ca_certs': bundle}
 
 
+@contextlib.contextmanager
+def _deferred_interrupts():
+    """While a call's workers run, Ctrl-C is noted (the list yielded gets an item) instead
+    of raised wherever the main thread happens to be: a KeyboardInterrupt inside
+    ``concurrent.futures.wait`` leaves a future's lock taken, and the workers wait on it
+    for ever. The coordinating loop raises it where it holds no lock. Only in the main
+    thread, and only over Python's own handler (a program's own handler is left alone)."""
+    import signal
+
+    caught: list = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield caught
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class TransferEngine:
     """The one HTTP code path of every remote backend.
 
@@ -4513,24 +4536,31 @@ class TransferEngine:
 
         n = min(self.jobs, len(items))
         pool = ThreadPoolExecutor(max_workers=max(n, 1), thread_name_prefix='onelight')
-        try:
-            pending = {pool.submit(work, rank) for rank in range(n)}
-            while pending:
-                _, pending = wait(pending, timeout=0.1)  # wakes to redraw, pace, for Ctrl-C
-                progress.refresh()
-                pace.adjust(progress.bytes, progress.files, progress.fastest)
-        except BaseException as e:
-            stop.set()
-            pace.close()  # waiting workers wake up to see the stop
-            if isinstance(e, KeyboardInterrupt):  # one line for the terminal and the notebook
-                raise KeyboardInterrupt(
-                    f'{label}: interrupted; what is done is kept (partial files as .part), '
-                    'and running the same again resumes'
-                ) from None
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            progress.close()
+        # one line for the terminal and the notebook
+        stopped = (
+            f'{label}: interrupted; what is done is kept (partial files as .part), and '
+            'running the same again resumes'
+        )
+        with _deferred_interrupts() as interrupted:
+            try:
+                pending = {pool.submit(work, rank) for rank in range(n)}
+                while pending:
+                    _, pending = wait(pending, timeout=0.1)  # wakes to redraw, pace, Ctrl-C
+                    if interrupted:
+                        raise KeyboardInterrupt  # here, where this thread holds no lock
+                    progress.refresh()
+                    pace.adjust(progress.bytes, progress.files, progress.fastest)
+            except BaseException as e:
+                stop.set()
+                pace.close()  # waiting workers wake up to see the stop
+                if isinstance(e, KeyboardInterrupt):
+                    raise KeyboardInterrupt(stopped) from None
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+                progress.close()
+        if interrupted:  # Ctrl-C as the work ended: the program stops all the same
+            raise KeyboardInterrupt(stopped)
         if failures:
             raise _combine_errors([failures[i] for i in sorted(failures)], len(items))
         return results

@@ -115,3 +115,30 @@ def test_progress_on_a_terminal_and_ctrl_c_in_it(alf_root, serve, tmp_path):
     interrupted = [line for line in last if 'interrupted' in line]
     assert interrupted and ' of ' not in interrupted[0]  # not glued to the progress line
     assert interrupted[0].startswith('downloading')
+
+
+def test_ctrl_c_in_a_process_stops_its_workers_whatever_the_main_thread_was_doing():
+    """Ctrl-C is noted while the workers run and raised by the coordinating loop (one that
+    landed inside ``concurrent.futures.wait`` left a future's lock taken, and the workers
+    waited for ever: a narrow window, which the terminal test above hit under load); the
+    program's SIGINT handler is Python's again afterwards."""
+    import threading
+
+    import pytest
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip('signals reach the main thread only')
+    engine = onelight.TransferEngine(name='t', progress=False)
+
+    def transfer(item, progress, stop):  # a transfer, between its chunks
+        while not stop.is_set():
+            time.sleep(0.0005)
+        raise onelight._Stopped()
+
+    for _ in range(30):  # the moment of the signal varies from one round to the next
+        timer = threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt, match='interrupted; what is done is kept'):
+            engine.run_parallel(transfer, list(range(8)), label='downloading 8 files')
+        timer.join()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
