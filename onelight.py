@@ -15,23 +15,26 @@ and, last, the command-line interface.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import copy
 import datetime as _dt
 import enum
+import errno
 import fnmatch
 import functools
 import io
+import itertools
 import json
-import math
 import os
 import re
 import stat
+import string
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PosixPath, PurePath, PurePosixPath, PureWindowsPath, WindowsPath
 
@@ -56,14 +59,6 @@ class _LazyModule:
 
 np = _LazyModule('numpy', 'np')
 pd = _LazyModule('pandas', 'pd')
-# the standard library too, where a module costs a millisecond or more of every start-up and
-# only some commands use it (hashlib loads OpenSSL; shutil the compression modules)
-copy = _LazyModule('copy', 'copy')
-hashlib = _LazyModule('hashlib', 'hashlib')
-shutil = _LazyModule('shutil', 'shutil')
-socket = _LazyModule('socket', 'socket')
-string = _LazyModule('string', 'string')
-tempfile = _LazyModule('tempfile', 'tempfile')
 
 __version__ = '0.1.0'
 
@@ -168,6 +163,15 @@ class OfflineError(RepositoryError):
     """Something needs the network while onelight is offline."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Transfers stopped by Ctrl-C, SIGTERM or SIGHUP once every one of them saved what it
+    had (``signum``: the signal; the command line exits with 128 + it)."""
+
+    def __init__(self, message: str = 'interrupted', signum: int = 2):
+        super().__init__(message)
+        self.signum = signum
+
+
 # ONE-api's exception names, so that code written for ONE catches what onelight raises. Each
 # is also one of onelight's own errors (a missing object is a NotFoundError, and so on).
 
@@ -194,6 +198,22 @@ class ALFMultipleRevisionsFound(AmbiguousError, ALFError):
 
 class ALFWarning(Warning):
     """A warning about ALF data (ONE-api's name)."""
+
+
+def plural(n: int, word: str) -> str:
+    """``'1 session'``, ``'2 sessions'``, ``'1,204 files'``."""
+    return f'{n:,} {word}{"" if n == 1 else "s"}'
+
+
+def byte_size(n: float) -> str:
+    """Bytes for a person: ``'950 bytes'``, ``'2.5 MB'``, ``'1.1 GB'`` (powers of 1,000)."""
+    if n < 1000:
+        return f'{n:.0f} bytes'
+    for unit in ('kB', 'MB', 'GB'):
+        n /= 1000
+        if n < 1000:
+            return f'{n:.1f} {unit}'
+    return f'{n / 1000:.1f} TB'
 
 
 # =============================================================================================
@@ -260,6 +280,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     file gets ``mode`` (0644 by default: a published ``.one_root`` must be readable by the
     web server; the config passes 0600).
     """
+    import tempfile
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
@@ -1316,6 +1338,8 @@ def uuid3_texts(namespaces, names) -> list:
     >>> uuid3_texts([eid.bytes] * 2, names) == [str(uuid.uuid3(eid, n)) for n in names]
     True
     """
+    import hashlib
+
     md5 = hashlib.md5
     digests = b''.join(
         [
@@ -2442,6 +2466,8 @@ def _links_inside(path: str, real_root: str) -> bool:
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
     """The md5 hex digest of a file, read in 1 MiB chunks."""
+    import hashlib
+
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(chunk), b''):
@@ -2451,6 +2477,8 @@ def md5sum(path, chunk: int = 1 << 20) -> str:
 
 def md5_of_bytes(data: bytes) -> str:
     """The md5 hex digest of bytes in memory (an index, a cached body)."""
+    import hashlib
+
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
@@ -2986,29 +3014,49 @@ def read_local_tables(root: Path, origin: str) -> OneTables | None:
 # =============================================================================================
 # Transfers
 # =============================================================================================
-# Every file onelight writes into a download or repository folder goes through a temporary
-# ``<name>.part`` beside its destination and is moved into place with ``os.replace`` only once
-# complete, so a final file is never partial.
+# Every request goes through urllib3's public API (a PoolManager, its Retry, HTTPResponse),
+# the engine that requests itself runs on: the same loop on a requests.Session moves about
+# half as many small files a second (bench/ case 13). Every file onelight writes into a
+# folder goes through a ``<name>.part`` beside it, opened in that folder without following a
+# symlink, locked, and read and written through that one descriptor until it is renamed
+# into place, complete and verified: a final file is never partial, and a name swapped for a
+# link meanwhile is never written through.
+
+CHUNK_SIZE = 1 << 20
+MAX_REDIRECTS = 10
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A server may ask to be left alone for a while (Retry-After); onelight waits at most this
+# long, or the repository's timeout when shorter: "Retry-After: 100000" is no reason to hang.
+MAX_RETRY_WAIT = 30.0
+MAX_BACKOFF = 10.0
+# Methods that may be sent again after a broken connection: the server ends in the same state
+# however often it saw them. A POST is sent again only when the server said it did not act on
+# it (429, 503); its caller looks before it sends it again after a break (MaybeSentError).
+REPEATABLE_METHODS = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'MKCOL'})
+# Bodies read whole (API answers, listings) are capped; indexes and tables have their own
+# cap, a repository setting (max_index_mb).
+MAX_RESPONSE_BYTES = 64 << 20
+# Large files come in ranges over several connections: one stream is capped by one
+# connection's rate (CDNs and object stores limit each), a whole link is not. A file whose
+# size the index does not give asks for its first range first, as aria2 does: the answer
+# says the size.
+SEGMENT_THRESHOLD = 64 << 20
+SEGMENT_SIZE = 16 << 20
+SEGMENT_CONNECTIONS = 8
+# How often the journal of a download in progress is saved: an interruption the process
+# cannot see (SIGKILL, a power cut of the machine's other half) loses at most this much.
+JOURNAL_SECONDS = 0.25
+JOURNAL_BYTES = 8 << 20
 
 
 def part_path(dest: Path) -> Path:
-    """The temporary file a transfer writes before moving into ``dest``."""
+    """The temporary file a download writes before it is renamed into ``dest``."""
     return dest.with_name(dest.name + PARTIAL_SUFFIX)
 
 
-def copy_file_atomic(src: Path, dest: Path, chunk: int = 1 << 20) -> int:
-    """Copy ``src`` to ``dest`` through ``dest.part``; return the number of bytes copied."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = part_path(dest)
-    try:
-        with open(src, 'rb') as fin, open(tmp, 'wb') as fout:
-            shutil.copyfileobj(fin, fout, chunk)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    return dest.stat().st_size
+def journal_path(dest: Path) -> Path:
+    """What the bytes of a download's ``.part`` are (``Journal``), beside it."""
+    return dest.with_name(dest.name + JOURNAL_SUFFIX)
 
 
 def safe_join(root: Path, rel: str) -> Path:
@@ -3056,38 +3104,7 @@ class TransferReport:
         return text + (f'; {self.skipped} already up to date' if self.skipped else '')
 
 
-def plural(n: int, word: str) -> str:
-    """``'1 session'``, ``'2 sessions'``, ``'1,204 files'``."""
-    return f'{n:,} {word}{"" if n == 1 else "s"}'
-
-
-def byte_size(n: float) -> str:
-    """Bytes for a person: ``'950 bytes'``, ``'2.5 MB'``, ``'1.1 GB'`` (powers of 1,000)."""
-    if n < 1000:
-        return f'{n:.0f} bytes'
-    for unit in ('kB', 'MB', 'GB', 'TB'):
-        n /= 1000
-        if n < 1000 or unit == 'TB':
-            return f'{n:.1f} {unit}'
-    return f'{n:.1f} TB'  # pragma: no cover
-
-
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-CHUNK_SIZE = 1 << 20
-MAX_REDIRECTS = 10
-# A server may ask to be left alone for a while (Retry-After); onelight waits at most this
-# long, or the repository's timeout when shorter: "Retry-After: 100000" is no reason to hang.
-MAX_RETRY_WAIT = 30.0
-MAX_BACKOFF = 10.0
-# Methods that may be sent again after a broken connection: the server ends in the same state
-# however often it saw them. A POST may have been acted upon; its caller looks before it
-# sends again.
-REPEATABLE_METHODS = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'MKCOL'})
-# Bodies onelight reads whole (API answers, listings) are capped; indexes and tables have
-# their own cap, a repository setting (max_index_mb).
-MAX_RESPONSE_BYTES = 64 << 20
-
-
+# ------------------------------------------------------------------------ URLs and retries
 def unsafe_url_reason(url) -> str | None:
     """Why onelight refuses to send a request to ``url`` (None: it does not).
 
@@ -3110,7 +3127,7 @@ def unsafe_url_reason(url) -> str | None:
         return 'it holds a backslash'
     if any(c.isspace() for c in url):
         return 'it holds whitespace'
-    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+    if _CONTROL.search(url):
         return 'it holds a control character'
     if '@' in url.split('/', 3)[2]:
         return 'it holds user-info (user@host)'
@@ -3126,9 +3143,8 @@ def check_url(url: str, what: str) -> str:
 
 
 def origin_of(url: str) -> tuple:
-    """The (scheme, host, port) a URL is sent to; credentials stay within one origin. It is
-    read by urllib3, the parser that opens the connection, from a URL that passed
-    ``check_url`` (where every parser finds the same host).
+    """The (scheme, host, port) a URL is sent to, read by urllib3, the parser that opens
+    the connection, from a URL that passed ``check_url`` (where every parser agrees).
 
     >>> origin_of('https://Host.org/a'), origin_of('http://h:8080/')
     (('https', 'host.org', 443), ('http', 'h', 8080))
@@ -3137,776 +3153,408 @@ def origin_of(url: str) -> tuple:
 
     parts = parse_url(url)
     scheme = (parts.scheme or '').lower()
-    return (
-        scheme,
-        (parts.host or '').lower(),
-        parts.port or {'http': 80, 'https': 443}.get(scheme),
-    )
+    return scheme, (parts.host or '').lower(), parts.port or {'http': 80, 'https': 443}[scheme]
 
 
-def _retry_after(value) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date), None if none."""
-    if not value:
-        return None
-    value = str(value).strip()
-    if value.isdigit():
-        return float(value)
-    import email.utils
+@functools.cache
+def _retry_class():
+    """urllib3's Retry with onelight's rules (made on first use: urllib3 is most of a
+    second's tenth of start-up that commands reading no data should not pay)."""
+    import urllib3
 
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    import datetime
+    class Retry(urllib3.Retry):
+        """The one rule for trying again. On top of urllib3's counts and backoff: a redirect
+        goes only to a URL ``check_url`` accepts (UnsafeURLError otherwise), a POST is sent
+        again only after a 429 or 503 (the server did not act on it), and waits end at once
+        when ``stop`` is set (Ctrl-C).
 
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+        >>> retry = _retry_class()(retry_after_max=30)
+        >>> retry.parse_retry_after('100000'), retry.parse_retry_after('2')
+        (30, 2)
+        """
 
+        stop = None  # a threading.Event that cuts waits short
 
-class RetryPolicy:
-    """The one rule for trying again: how often (``retries`` more times), how long to wait
-    (``backoff`` seconds, doubling, at most MAX_BACKOFF; a server's ``Retry-After`` is
-    honoured up to the repository's timeout or MAX_RETRY_WAIT, whichever is shorter), and
-    what is given up (the last reason, in one error). Requests, ranges, streams, FTP and the
-    figshare API all retry through it; so do the loops that wait for a server's state.
+        def new(self, **kw):
+            new = super().new(**kw)
+            new.stop = self.stop
+            return new
 
-    >>> policy = RetryPolicy(retries=3, backoff=0.5, timeout=20.0)
-    >>> [policy.wait(a) for a in range(3)], policy.wait(0, retry_after='100000')
-    ([0.5, 1.0, 2.0], 20.0)
-    """
+        def is_retry(self, method, status_code, has_retry_after=False):
+            if method.upper() == 'POST':
+                return status_code in (429, 503) and self.status != 0
+            return super().is_retry(method, status_code, has_retry_after)
 
-    def __init__(self, retries: int = 5, backoff: float = 0.5, timeout: float = 60.0):
-        self.retries, self.backoff, self.timeout = retries, backoff, timeout
+        def increment(self, method=None, url=None, response=None, error=None, **kw):
+            location = response.get_redirect_location() if response is not None else None
+            if location:
+                target = urllib.parse.urljoin(url or '', location.strip())
+                reason = unsafe_url_reason(target)
+                if reason:
+                    text = f'refused the redirect from {mask_url(url)} to {_printable(target)}'
+                    logger.warning('%s: %s', text, reason)
+                    raise UnsafeURLError(f'{text}: {reason}')
+            return super().increment(method, url, response, error, **kw)
 
-    def wait(self, attempt: int, retry_after=None) -> float:
-        """Seconds to wait before retry ``attempt`` (0, 1, ...)."""
-        delay = min(self.backoff * 2**attempt, MAX_BACKOFF)
-        asked = _retry_after(retry_after)
-        if asked is not None:
-            delay = max(delay, min(asked, self.timeout, MAX_RETRY_WAIT))
-        return delay
-
-    def sleep(self, attempt: int, retry_after=None, stop=None) -> None:
-        """Wait before retry ``attempt``; a set ``stop`` event cuts the wait short."""
-        delay = self.wait(attempt, retry_after)
-        if stop is not None:
-            stop.wait(delay)
-        else:
-            time.sleep(delay)
-
-    def run(self, action, what, retry_on: tuple, *, stop=None, on_retry=None, hint=''):
-        """``action(attempt)`` until it returns, retrying on ``retry_on`` exceptions; a
-        TransferError with the last reason once the retries are spent. ``what`` names the
-        action in messages: text, or a function making it (only when a message needs it)."""
-        last = None
-        for attempt in range(self.retries + 1):
-            if stop is not None and stop.is_set():
+        def sleep(self, response=None):
+            after = self.get_retry_after(response) if response is not None else None
+            seconds = after if after is not None else self.get_backoff_time()
+            if self.stop is None:
+                time.sleep(seconds)
+            elif self.stop.wait(seconds):
                 raise _Stopped()
+
+    return Retry
+
+
+def retrying(action, retry, what, errors: tuple, *, on_retry=None, hint: str = ''):
+    """``action(attempt)`` until it returns, trying again on ``errors`` by ``retry``'s count
+    and waits (urllib3's Retry: the one rule); once they are spent, a TransferError with
+    the last reason. For what a request's own retries cannot see: a body that broke
+    half-way, an FTP command, a POST that may have reached the server. ``what`` is text, or
+    a function making it when a message needs it."""
+    import urllib3
+
+    for attempt in itertools.count():
+        try:
+            return action(attempt)
+        except errors as e:
+            if on_retry is not None:
+                on_retry(e)
             try:
-                return action(attempt)
-            except retry_on as e:
-                last = e
+                retry = retry.increment(error=_Attempt(_reason(e)))
+            except urllib3.exceptions.MaxRetryError:
                 what = what() if callable(what) else what
-                logger.debug('%s: %s (attempt %d)', what, e, attempt + 1)
-                if on_retry is not None:
-                    on_retry(e)
-                if attempt < self.retries:
-                    self.sleep(attempt, getattr(e, 'retry_after', None), stop)
-        tries = f'{self.retries + 1} attempt{"s" if self.retries else ""}'
-        what = what() if callable(what) else what
-        if isinstance(last, _NotSent):
-            raise TransferError(
-                f'{what}: cannot reach the server ({_reason(last)}) after {tries}; check the '
-                'address and the network, or work from what is cached with --offline'
-            )
-        raise TransferError(f'{what} kept failing after {tries} ({_reason(last)}){hint}')
-
-    def poll(self, check, what: str, *, limit: float, first: float = 0.05):
-        """Ask ``check()`` until it returns something other than None, waiting ``first``
-        seconds, doubling up to 2 s, for at most ``limit`` seconds in all; then a
-        TransferError saying what is still awaited."""
-        deadline, delay = time.monotonic() + limit, first
-        while True:
-            answer = check()
-            if answer is not None:
-                return answer
-            if time.monotonic() + delay > deadline:
-                raise TransferError(f'{what} (gave up after {limit:.0f} s)')
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+                tries = plural(attempt + 1, 'attempt')
+                raise TransferError(
+                    f'{what} kept failing after {tries} ({_reason(e)}){hint}'
+                ) from None
+            logger.debug('%s: %s; trying again', what() if callable(what) else what, e)
+            retry.sleep()
 
 
-@dataclass
-class Download:
-    """One file to fetch: where from, where to, and what it must be."""
-
-    url: str
-    dest: Path
-    size: int | None = None
-    md5: str | None = None
-    learned: bool = False  # the size came from the server's first answer, not the index
-
-
-# Windows refuses to rename or delete an open file (Python opens files without
-# FILE_SHARE_DELETE): there a download's .part is closed first, and then moved. POSIX moves
-# it while still holding its lock, so that a process waiting for that lock never writes
-# into a file already moved away.
-OPEN_FILES_MOVE = os.name != 'nt'
-
-# How many transfers are in flight. Over a real network the number of requests waiting on
-# the server decides the speed of small files; on a fast link (loopback, a LAN) extra threads
-# only compete for the interpreter. Measured with 2,000 files of 20 KB in a new process: from
-# a server 20 ms away, 8 / 16 / 32 transfers at once gave 311 / 579 / 825 files/s; from nginx
-# on loopback, in one process, 1 / 4 / 16 at once gave 2,090 / 1,690 / 1,130 files/s.
-# Starting at 4 and doubling cost the far server 0.75 s of ramp, a quarter of its run. So a
-# call starts PACE_START transfers and doubles them, up to ``jobs`` (default 32), while each
-# doubling raises the bytes moved per second by PACE_GAIN over a window of PACE_WINDOW s;
-# when the first doubling does not pay, it halves them while that costs less than PACE_GAIN.
-# Halving one window at a time took five windows from 16 to 1 on loopback, most of a run of
-# 2,000 files: so the first window also asks Little's law how many transfers are waiting on
-# the server (files per second times the fastest answer seen), and when that is far fewer
-# than those running (the others wait for the interpreter), it goes there at once, as soon
-# as PACE_FIRST_WINDOW s have shown it (a minimum and a rate are steady early); otherwise the
-# first window lasts PACE_WINDOW s like the others (uploads time no answers: never).
-PACE_START = 16
-PACE_GAIN = 1.15
-PACE_WINDOW = 0.25
-PACE_FIRST_WINDOW = 0.1
-
-# Large files come in ranges over several connections: one stream is capped by one
-# connection's rate (CDNs and object stores limit each), a whole link is not. Below 64 MiB a
-# file is over before several connections pay for themselves. When the index gives no size
-# (the original client's two columns), the first request asks for the first range, as aria2
-# does: its Content-Range says the size; a file it does not cover comes in ranges from there
-# (the first one already arriving), a file it covers was that one request.
-SEGMENT_THRESHOLD = 64 << 20
-SEGMENT_SIZE = 16 << 20
-SEGMENT_CONNECTIONS = 8
+def poll(check, what: str, *, limit: float, first: float = 0.05):
+    """Ask ``check()`` until it returns something other than None, waiting ``first`` seconds,
+    doubling up to 2 s, for at most ``limit`` seconds in all; then a TransferError saying
+    what is still awaited (a server's state, not a failure: no retry counted)."""
+    deadline, delay = time.monotonic() + limit, first
+    while True:
+        answer = check()
+        if answer is not None:
+            return answer
+        if time.monotonic() + delay > deadline:
+            raise TransferError(f'{what} (gave up after {limit:.0f} s)')
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
-def journal_path(dest: Path) -> Path:
-    """The journal of the finished ranges of a segmented download, beside its ``.part``."""
-    return dest.with_name(dest.name + JOURNAL_SUFFIX)
+class _Attempt(Exception):
+    """A failed attempt, as urllib3's Retry counts it (``other``)."""
 
 
-def _header_safe(value) -> bool:
-    """Whether ``value`` may be sent as a header value (printable ASCII, bounded)."""
-    return isinstance(value, str) and re.fullmatch(r'[\x20-\x7e]{1,1024}', value) is not None
-
-
-def _validator_of(resp) -> str | None:
-    """What identifies the version of a file a server sent, for ``If-Range``: its strong
-    ETag, else its Last-Modified (None: nothing, and then a broken download starts over)."""
-    etag = resp.headers.get('etag') or ''
-    value = etag if etag and not etag.startswith('W/') else resp.headers.get('last-modified')
-    return value if _header_safe(value) else None
-
-
-@dataclass
-class _PartState:
-    """What the bytes of a ``.part`` are, kept beside it (``.part.ranges``) when a download
-    stops before its end: the version of the file they belong to (``validator``, sent back
-    as ``If-Range``), and for a segmented download the finished ranges with the CRC-32 of
-    each. Bytes without it count for nothing: a preallocated or half-journaled file is
-    never taken for data. Read back as hostile (someone else may have written it)."""
-
-    size: int | None = None
-    validator: str | None = None
-    segment: int | None = None
-    done: dict = field(default_factory=dict)  # range start -> CRC-32 of its bytes
-    saved: bool = False  # written beside the .part at least once
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    @classmethod
-    def load(cls, journal: Path, size: int | None, part_size: int = -1):
-        """The state saved beside a ``.part`` for a download of ``size`` bytes; None when
-        there is none, or it does not fit. A download whose size the index does not give
-        takes the size its state learned from the server, when the ``.part`` (of
-        ``part_size`` bytes, preallocated for its ranges) agrees."""
-        try:
-            with open(journal, 'rb') as f:
-                data = parse_json(f.read(1 << 20))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict):
-            return None
-        if size is None and data.get('segment') is not None and data.get('size') == part_size:
-            size = part_size  # learned from the server; ranges resume
-        if data.get('size') != size:
-            return None
-        validator, segment, done = data.get('validator'), data.get('segment'), data.get('done')
-        if not _header_safe(validator):
-            return None
-        if segment not in (None, SEGMENT_SIZE) or not isinstance(done, dict):
-            return None
-        ranges = {}
-        for start, crc in done.items():
-            if not (str(start).isdigit() and isinstance(crc, int)) or segment is None:
-                return None
-            start = int(start)
-            if size is None or start % SEGMENT_SIZE or start >= size:
-                return None
-            ranges[start] = crc
-        return cls(size=size, validator=validator, segment=segment, done=ranges)
-
-    def save(self, journal: Path) -> None:
-        data = {
-            'size': self.size,
-            'validator': self.validator,
-            'segment': self.segment,
-            'done': {str(s): c for s, c in sorted(self.done.items())},
-        }
-        self.saved = True  # (before: a write that failed half-way may leave a file)
-        atomic_write_bytes(journal, json.dumps(data).encode(), mode=0o600)
-
-    def resumable(self) -> bool:
-        return self.validator is not None
-
-    def reset(self) -> None:
-        self.validator, self.done = None, {}
-
-    def agree(self, resp) -> None:
-        """Take the version of the file from a response; a response of another version
-        than the bytes kept means the file changed on the server (``_NoRanges``: start over
-        in one stream)."""
-        value = _validator_of(resp)
-        with self.lock:
-            if self.validator is None:
-                self.validator = value
-            elif value is not None and value != self.validator:
-                raise _NoRanges('the file changed on the server')
-
-    def same_version(self, resp) -> bool:
-        value = _validator_of(resp)
-        return self.validator is None or value is None or value == self.validator
-
-    def drop_unproven(self, part: Path) -> None:
-        """Forget the finished ranges whose bytes in ``part`` do not match their CRC-32."""
-        import zlib
-
-        try:
-            with open(part, 'rb') as f:
-                for start in sorted(self.done):
-                    f.seek(start)
-                    crc, left = 0, min(SEGMENT_SIZE, self.size - start)
-                    while left:
-                        chunk = f.read(min(CHUNK_SIZE, left))
-                        if not chunk:
-                            break
-                        crc, left = zlib.crc32(chunk, crc), left - len(chunk)
-                    if left or crc != self.done[start]:
-                        logger.debug('%s: bytes at %d do not match their record', part, start)
-                        del self.done[start]
-        except OSError:
-            self.done = {}
-
-
-class _Crc:
-    """The CRC-32 of the bytes written of a range (``update`` as hashlib's)."""
-
-    def __init__(self):
-        self.value = 0
-
-    def update(self, data) -> None:
-        import zlib
-
-        self.value = zlib.crc32(data, self.value)
-
-
-class _NoRanges(Exception):
-    """The server sent the whole file to a ranged request, or another version of it."""
-
-
-class _Resumable(Exception):
-    """A transfer broke off in a way a new request (with Range) can continue."""
+def _reason(exc: BaseException) -> str:
+    """A short human reason for an exception of urllib3, ftplib or the system."""
+    exc = getattr(exc, 'reason', None) or exc  # MaxRetryError: what made it give up
+    text = str(exc)
+    for marker in (
+        'Read timed out',
+        'timed out',
+        'Connection refused',
+        'Connection reset',
+        'IncompleteRead',
+        'Connection broken',
+        'Name or service not known',
+        'certificate verify failed',
+    ):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 class _Stopped(Exception):
-    """The user interrupted the transfer."""
+    """The user interrupted the transfer (seen between two chunks)."""
 
 
-class _Pace:
-    """How many of a call's transfers may run at once (see PACE_START): worker ``rank``
-    takes an item only while ``rank < limit`` (``turn``), so that with fewer the same
-    workers go on and the others sleep (no hand-over between threads at every item);
-    ``adjust``, called by the coordinating thread with the bytes moved so far, changes the
-    limit once a window is over. It doubles them while that raises
-    the byte rate by PACE_GAIN; when the first doubling does not pay, it halves them while
-    that costs less than PACE_GAIN (fewer threads moving as much compete less for the
-    interpreter and weigh less on the server), then settles.
-
-    A server far away: more at once pays, up to the ceiling or the first doubling that
-    does not.
-
-    >>> pace = _Pace(most=64, clock=iter([0.0, 1.0, 2.0, 3.0]).__next__)
-    >>> pace.limit
-    16
-    >>> pace.adjust(100)  # 100 bytes/s with 16
-    >>> pace.limit
-    32
-    >>> pace.adjust(300)  # 200 bytes/s with 32: doubled again
-    >>> pace.limit
-    64
-    >>> pace.adjust(400)  # 100 bytes/s with 64: back to 32, for good
-    >>> pace.limit, pace.settled
-    (32, True)
-
-    A fast link: more does not pay, fewer moves as much.
-
-    >>> pace = _Pace(most=32, clock=iter([0.0, 1.0, 2.0, 3.0, 4.0]).__next__)
-    >>> for moved in (1000, 1900, 2900, 3600):  # 1000, 900, 1000, 700 bytes/s
-    ...     pace.adjust(moved)
-    ...     print(pace.limit, pace.settled)
-    32 False
-    8 False
-    4 False
-    8 True
-
-    Loopback: 1,200 files a second answered in 0.2 ms keep 0.24 transfers waiting on the
-    server; the other workers of 16 wait for the interpreter. Straight to 1, kept if it
-    moves as much.
-
-    >>> pace = _Pace(most=32, clock=iter([0.0, 1.0, 2.0]).__next__)
-    >>> pace.adjust(1200 * 20_000, files=1200, fastest=0.0002)
-    >>> pace.limit
-    1
-    >>> pace.adjust(1200 * 20_000 + 2000 * 20_000, files=3200, fastest=0.0002)
-    >>> pace.limit, pace.settled
-    (1, True)
-
-    A server 100 ms away, a tenth of a second in: no file has had time to finish, which is
-    no sign that few wait. The window goes on.
-
-    >>> pace = _Pace(most=32, clock=iter([0.0, 0.1]).__next__)
-    >>> pace.adjust(0, files=0, fastest=0.1)
-    >>> pace.limit, pace.settled
-    (16, False)
-    """
-
-    def __init__(self, most: int, clock=time.monotonic):
-        self.most, self.clock = most, clock
-        self.first = self.limit = min(PACE_START, most)
-        self.settled = self.limit >= most
-        self.rising = True
-        self.over = False
-        self.freed = threading.Condition()
-        self.window = (self.clock(), 0)  # (start, bytes then)
-        self.best = (self.limit, 0.0)  # (level to keep, the byte rate to beat)
-
-    def turn(self, rank: int) -> bool:
-        """Wait until worker ``rank`` may take an item; False once the call is over."""
-        with self.freed:
-            while rank >= self.limit and not self.over:
-                self.freed.wait()
-            return not self.over
-
-    def close(self) -> None:
-        """The call is over: every waiting worker returns."""
-        with self.freed:
-            self.over = True
-            self.freed.notify_all()
-
-    def _few_wait(self, files: int, elapsed: float, fastest: float | None) -> bool:
-        """In the first window, whether under a quarter of the transfers running wait on
-        the server (Little's law: files a second times the fastest answer): then the rest
-        wait on the interpreter. Asked only once the window has lasted ten answers and
-        seen two files per transfer (before that, a far server's few finished files look
-        like little waiting); without answers timed (uploads), never."""
-        if self.best[1] or not fastest or self.first <= 1:
-            return False
-        if elapsed < 10 * fastest or files < 2 * self.limit:
-            return False
-        return files / elapsed * fastest * 4 < self.limit
-
-    def adjust(self, moved: int, files: int = 0, fastest: float | None = None) -> None:
-        """Given the bytes moved and files done so far, and the fastest answer a request
-        got (seconds), move to the next level when a window is over."""
-        if self.settled:
-            return
-        now = self.clock()
-        start, before = self.window
-        level, target = self.best
-        elapsed = now - start
-        if elapsed < PACE_FIRST_WINDOW:
-            return
-        few_wait = self._few_wait(files, elapsed, fastest)
-        if elapsed < PACE_WINDOW and not few_wait:
-            return
-        rate = (moved - before) / elapsed
-        self.window = (now, moved)
-        with self.freed:
-            if few_wait:
-                # the first window: few transfers wait on the server, the rest on the
-                # interpreter; as many as wait, twice over, if that moves as much
-                self.best, self.rising = (self.limit, rate), False
-                self.limit = max(1, min(math.ceil(2 * files / elapsed * fastest), self.limit // 2))
-            elif self.rising and rate >= target * PACE_GAIN:
-                self.best = (self.limit, rate)
-                if self.limit < self.most:
-                    self.limit = min(2 * self.limit, self.most)
-                else:
-                    self.settled = True  # the ceiling paid
-            elif self.rising and level == self.first and self.first > 1:
-                self.rising, self.limit = False, self.first // 2  # more did not pay: fewer?
-            elif not self.rising and rate * PACE_GAIN >= target:
-                self.best = (self.limit, max(rate, target))
-                if self.limit > 1:
-                    self.limit //= 2
-                else:
-                    self.settled = True
-            else:
-                self.limit, self.settled = level, True
-            self.freed.notify_all()
+class _Broken(Exception):
+    """A download's answer stopped short, or was one to ask again: what arrived is kept and
+    a new request (with Range) goes on from there."""
 
 
-class _PrefixHasher:
-    """The md5 of a segmented download, computed while its ranges arrive.
+class _Restart(Exception):
+    """The server has another version of the file than the bytes kept (or no ranges for
+    it): start again from byte 0, with ``whole`` (a 200 answer) when it was sent already."""
 
-    A thread follows the finished prefix of the ``.part``: each time the range at its offset
-    is done it hashes that range through a memory map (from the page cache, just written), so
-    that when the last range lands only what was still in flight is left to hash. Hashing a
-    whole GiB afterwards took 1.7 s, a third of a fast download.
+    def __init__(self, reason: str, whole=None, ranges_refused: bool = False):
+        super().__init__(reason)
+        self.whole, self.ranges_refused = whole, ranges_refused
 
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     part = Path(d, 'x.part')
-    ...     _ = part.write_bytes(b'abcdef')
-    ...     hasher = _PrefixHasher(part, size=6, segment=4)
-    ...     hasher.finished(4)
-    ...     hasher.finished(0)
-    ...     hasher.result() == md5_of_bytes(b'abcdef')
-    True
-    """
 
-    def __init__(self, part: Path, size: int, segment: int | None = None):
-        self.part, self.size, self.segment = part, size, segment or SEGMENT_SIZE
-        self.done: set = set()
-        self.offset = 0
-        self.digest = hashlib.md5(usedforsecurity=False)
-        self.changed = threading.Condition()
-        self.closing = False
-        self.failed = False
-        self.thread = threading.Thread(target=self._follow, name='onelight-md5', daemon=True)
-        self.thread.start()
-
-    def finished(self, start: int) -> None:
-        """The range starting at ``start`` is on disk."""
-        with self.changed:
-            self.done.add(start)
-            self.changed.notify()
-
-    def _follow(self) -> None:
-        import mmap
-
+def _tls_options() -> dict:
+    """Certificates are verified against the bundle requests uses (certifi, or
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), so that onelight trusts what requests trusts."""
+    bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+    if not bundle:
         try:
-            # hashed straight from the page cache through a memory map: no copy of the bytes
-            with (
-                open(self.part, 'rb') as f,
-                mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m,
-            ):
-                view = memoryview(m)
+            import certifi
+        except ImportError:
+            return {}
+        bundle = certifi.where()
+    return {'cert_reqs': 'CERT_REQUIRED', 'ca_certs': bundle}
+
+
+@dataclass
+class Reply:
+    """An answer read whole (``TransferEngine.request``): status, headers, the body (decoded,
+    bounded) and the URL that answered after redirects."""
+
+    status: int
+    reason: str
+    headers: object
+    content: bytes
+    url: str
+
+    status_code = property(lambda self: self.status)
+    text = property(lambda self: self.content.decode('utf-8', 'replace'))
+
+    def json(self):
+        return parse_json(self.content)
+
+
+# ------------------------------------------------------------------ folders and .part files
+_DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0)
+
+
+class Folder:
+    """A folder entered from a trusted ``root`` without following a symlink below it, and
+    the files in it opened, renamed and removed through its descriptor, so that a folder
+    swapped for a link meanwhile is never written through (POSIX). Windows has no such
+    calls: there each name is checked to be no link before it is used.
+
+    >>> with Folder.enter(tempfile.mkdtemp(), ('a', 'b')) as folder:  # doctest: +SKIP
+    ...     fd = folder.open('x', os.O_WRONLY | os.O_CREAT)
+    """
+
+    def __init__(self, path: Path, fd: int | None = None):
+        self.path, self.fd = Path(path), fd
+
+    @classmethod
+    def enter(cls, root: Path, parts=(), create: bool = True) -> Folder:
+        """``root / parts...``, each made when ``create`` and entered without following a
+        link (the root itself may be one: another disk); TransferError at a link."""
+        root = Path(root)
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0)) if _DIR_FD else None
+        path = root
+        try:
+            for name in parts:
+                path = path / name
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name if _DIR_FD else path, 0o777, dir_fd=fd)
+                if not _DIR_FD:
+                    if path.is_symlink() or not path.is_dir():
+                        raise OSError(errno.ELOOP, 'a symlink', str(path))
+                    continue
                 try:
-                    if len(view) != self.size:
-                        raise OSError('the partial file is not the size of the download')
-                    while True:
-                        with self.changed:
-                            while self.offset not in self.done and not self.closing:
-                                self.changed.wait()
-                            if self.offset not in self.done:
-                                return
-                        end = min(self.offset + self.segment, self.size)
-                        self.digest.update(view[self.offset : end])
-                        self.offset = end
+                    child = os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
                 finally:
-                    view.release()
-        except (OSError, ValueError):
-            self.failed = True  # the caller hashes the file itself
+                    os.close(fd)
+                fd = child
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(path):
+                raise TransferError(
+                    f'refused to write through the symlink {path} (inside {root}); remove it'
+                ) from None
+            raise
+        return cls(path, fd)
 
-    def result(self) -> str | None:
-        """The md5 of the whole file once every range is done (None: hash the file)."""
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         self.close()
-        if self.failed or self.offset != self.size:
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def _name(self, name: str):
+        """What the os calls take for a name here: the name (with ``dir_fd``) or a path."""
+        return name if self.fd is not None else str(self.path / name)
+
+    def open(self, name: str, flags: int, mode: int = 0o644) -> int:
+        """A descriptor of ``name``, never through a symlink: one planted there is removed
+        (with a warning) and the file made anew."""
+        for _ in range(2):
+            if self.fd is None and os.path.islink(self.path / name):
+                os.unlink(self.path / name)
+            try:
+                return os.open(self._name(name), flags | _NOFOLLOW, mode, dir_fd=self.fd)
+            except OSError as e:
+                if e.errno != errno.ELOOP or not (flags & os.O_CREAT):
+                    raise
+                logger.warning('removed the symlink %s (a file is written here)', self.path / name)
+                self.unlink(name)
+        raise TransferError(f'cannot open {self.path / name}: a symlink keeps coming back')
+
+    def stat(self, name: str):
+        return os.stat(self._name(name), dir_fd=self.fd, follow_symlinks=False)
+
+    def unlink(self, name: str, missing_ok: bool = True) -> None:
+        try:
+            os.unlink(self._name(name), dir_fd=self.fd)
+        except FileNotFoundError:
+            if not missing_ok:
+                raise
+
+    def replace(self, src: str, dst: str) -> None:
+        os.replace(self._name(src), self._name(dst), src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def write_atomic(self, name: str, data: bytes, mode: int = 0o600) -> None:
+        """Write a small file so that readers see the old or the new one (a new name made
+        exclusively, then renamed): the journal of a download."""
+        tmp = f'.{name}.{os.getpid()}.{threading.get_ident()}.tmp'
+        self.unlink(tmp)
+        fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+            self.replace(tmp, name)
+        except BaseException:
+            self.unlink(tmp)
+            raise
+
+    def read_small(self, name: str, limit: int = 1 << 20) -> bytes | None:
+        """A small file's bytes (at most ``limit``), None when it is not there or no file."""
+        try:
+            fd = self.open(name, os.O_RDONLY)
+        except OSError:
             return None
-        return self.digest.hexdigest()
-
-    def close(self) -> None:
-        with self.changed:
-            self.closing = True
-            self.changed.notify()
-        self.thread.join()
+        with os.fdopen(fd, 'rb') as f:
+            return f.read(limit)
 
 
-def in_notebook() -> bool:
-    """True inside a Jupyter (IPython kernel) session, where stderr is no terminal but a
-    progress display still renders."""
-    ipython = sys.modules.get('IPython')
-    shell = getattr(ipython, 'get_ipython', lambda: None)() if ipython else None
-    return type(shell).__name__ == 'ZMQInteractiveShell'
-
-
-class Progress:
-    """Bytes done, counted from worker threads, and shown where a person watches: on a
-    terminal one line rewritten in place (done and total bytes, a bar, speed, ETA; bytes and
-    speed when the total is unknown), the cursor never hidden; in a notebook ``tqdm.auto``
-    when it and ipywidgets are installed, else the same line; nothing in scripts and CI logs.
-
-    The speed is smoothed over the last seconds, so the ETA settles instead of following the
-    slow start of a transfer.
-    """
-
-    EVERY = 0.2  # seconds between redraws
-    SMOOTHING = 0.3  # weight of the newest speed sample
-
-    def __init__(self, total_bytes: int, label: str, enabled: bool | None = None):
-        self.lock = threading.Lock()
-        self.bytes = 0
-        self.files = 0  # items finished
-        self.fastest = None  # seconds of the fastest answer to a request (pacing)
-        self.total, self.label = total_bytes or None, label  # None: sizes not known
-        notebook = enabled is None and in_notebook()
-        enabled = (sys.stderr.isatty() or notebook) if enabled is None else enabled
-        self.tqdm = None
-        self.out = sys.stdout if notebook else sys.stderr
-        self._shown = 0
-        self._drawn = False
-        self._at = time.monotonic()
-        self._at_bytes = 0
-        self.speed = None  # bytes per second, smoothed
-        if not enabled or not label:
-            self.mode = None
-        elif notebook and _notebook_widgets():
-            from tqdm.auto import tqdm
-
-            self.tqdm = tqdm(total=self.total, desc=label, unit='B', unit_scale=True)
-            self.mode = 'tqdm'
-        else:
-            self.mode = 'line'
-
-    def add(self, nbytes: int) -> None:
-        with self.lock:
-            self.bytes += nbytes
-
-    def answered(self, seconds: float) -> None:
-        """A request was answered (status and headers) ``seconds`` after it was sent."""
-        if self.fastest is None or seconds < self.fastest:
-            self.fastest = seconds  # a race loses at worst one sample of a minimum
-
-    def refresh(self, final: bool = False) -> None:
-        if self.mode is None:
-            return
-        done = min(self.bytes, self.total or self.bytes)
-        if self.mode == 'tqdm':
-            if done > self._shown:
-                self.tqdm.update(done - self._shown)
-                self._shown = done
-            return
-        now = time.monotonic()
-        if not final and now - self._at < self.EVERY:
-            return
-        if now > self._at:
-            sample = (done - self._at_bytes) / (now - self._at)
-            self.speed = (
-                sample
-                if self.speed is None
-                else self.SMOOTHING * sample + (1 - self.SMOOTHING) * self.speed
-            )
-        self._at, self._at_bytes = now, done
-        self.out.write('\r' + self.line(done) + '\x1b[K' * (self.out is sys.stderr))
-        self.out.flush()
-        self._drawn = True
-        self._shown = done
-
-    def line(self, done: int) -> str:
-        """``downloading 30 files  12.3 MB of 45.6 MB [#####-----] 27%  8.1 MB/s  ETA 0:04``"""
-        speed = f'  {byte_size(self.speed)}/s' if self.speed else ''
-        if not self.total:
-            return f'{self.label}  {byte_size(done)}{speed}'
-        share = done / self.total
-        bar = '#' * int(share * 20)
-        eta = ''
-        if self.speed and done < self.total:
-            left = int((self.total - done) / self.speed)
-            eta = f'  ETA {left // 60}:{left % 60:02d}'
-        return (
-            f'{self.label}  {byte_size(done)} of {byte_size(self.total)} '
-            f'[{bar:-<20}] {share:.0%}{speed}{eta}'
-        )
-
-    def close(self) -> None:
-        """The last state, then a new line: what is printed next starts on its own line."""
-        self.refresh(final=True)
-        if self.mode == 'tqdm':
-            self.tqdm.close()
-        elif self._drawn:
-            self.out.write('\n')
-            self.out.flush()
-
-
-def _notebook_widgets() -> bool:
-    """Whether tqdm's notebook display can render (tqdm and ipywidgets installed); without
-    ipywidgets ``tqdm.auto`` warns ``IProgress not found`` and draws nothing."""
-    import importlib.util
-
+def _lock_file(fd: int, wait: bool = True) -> bool:
+    """Take the exclusive lock of a ``.part``; without ``wait``, False when another download
+    holds it. Windows has no advisory lock here: one process per download folder."""
     try:
-        return all(importlib.util.find_spec(m) is not None for m in ('tqdm.auto', 'ipywidgets'))
-    except (ImportError, ValueError, AttributeError):  # a module set to None: not installed
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return False
+    return True
 
 
-class _CountingReader:
-    """A file wrapper that reports bytes read to a Progress (for uploads)."""
-
-    def __init__(self, fileobj, size: int, progress: Progress):
-        self.fileobj, self.size, self.progress = fileobj, size, progress
-
-    def __len__(self):
-        return self.size
-
-    def read(self, n=-1):
-        data = self.fileobj.read(n)
-        self.progress.add(len(data))
-        return data
-
-    def seek(self, *args):
-        return self.fileobj.seek(*args)
-
-    def tell(self):
-        return self.fileobj.tell()
+# Windows refuses to rename or delete an open file: there a .part is closed first. POSIX
+# moves it while still holding its lock, so that a process waiting for that lock never
+# writes into a file already moved away.
+OPEN_FILES_MOVE = os.name != 'nt'
 
 
-class TokenAuth:
-    """``Authorization: token <TOKEN>`` (figshare's scheme), as a requests auth object."""
+class PartFile:
+    """The ``.part`` of a download into ``folder / name``: opened there without following
+    a symlink, locked (two processes take turns; the second then finds the final file), and
+    read and written through that descriptor only until it is renamed into place or
+    removed. ``contended``: another download held the lock when it was asked for."""
 
-    def __init__(self, token: str):
-        self.token = token
+    def __init__(self, folder: Folder, name: str):
+        self.folder, self.name, self.part = folder, name, name + PARTIAL_SUFFIX
+        self.journal = name + JOURNAL_SUFFIX
+        self.lock = threading.Lock()  # where there is no pwrite: seek and write together
+        while True:
+            fd = folder.open(self.part, os.O_RDWR | os.O_CREAT)
+            try:
+                self.contended = not _lock_file(fd, wait=False)
+                if self.contended:
+                    _lock_file(fd)
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    raise TransferError(f'{folder.path / self.part} is not a regular file')
+                try:
+                    same = os.path.samestat(info, folder.stat(self.part))
+                except FileNotFoundError:
+                    same = False
+            except BaseException:
+                os.close(fd)
+                raise
+            if same:
+                self.fd = fd
+                return
+            os.close(fd)  # the file locked was renamed into place meanwhile: again
 
-    def __call__(self, request):
-        request.headers['Authorization'] = f'token {self.token}'
-        return request
+    def __enter__(self):
+        return self
 
+    def __exit__(self, *exc):
+        self.close()
 
-class S3Signer:
-    """AWS Signature Version 4 (botocore's) of each request to a bucket: a requests auth
-    object, and ``headers_for`` for the engine's own GETs. Only reads are signed here;
-    uploads go through boto3."""
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
 
-    def __init__(self, credentials, region: str):
-        self.credentials, self.region = credentials, region
-
-    def headers_for(self, method: str, url: str) -> dict:
-        from botocore.auth import S3SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        request = AWSRequest(method=method, url=url, data=b'')
-        S3SigV4Auth(self.credentials, 's3', self.region).add_auth(request)
-        return dict(request.headers.items())
-
-    def __call__(self, request):
-        request.headers.update(self.headers_for(request.method, request.url))
-        return request
-
-
-class _PartFile:
-    """A download's ``.part``, open for appending and locked: the few operations a download
-    does on it, straight on its descriptor (no buffer: every write leaves at once), and its
-    size, kept as it changes rather than asked of the file system again.
-
-    ``contended``: another download held its lock when it was taken (then the final file
-    may have arrived meanwhile).
-    """
-
-    def __init__(self, fd: int, size: int, contended: bool):
-        self.fd, self.size, self.contended = fd, size, contended
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def write(self, data) -> int:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
-        self.size += len(data)
-        return len(data)
+    @property
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
 
     def truncate(self, size: int = 0) -> None:
         os.ftruncate(self.fd, size)
-        self.size = size
 
-    def flush(self) -> None:
-        """Nothing is held back (writes go straight to the descriptor)."""
+    def pwrite(self, data, offset: int) -> None:
+        view = memoryview(data)
+        while view:
+            if hasattr(os, 'pwrite'):
+                done = os.pwrite(self.fd, view, offset)
+            else:
+                with self.lock:
+                    os.lseek(self.fd, offset, os.SEEK_SET)
+                    done = os.write(self.fd, view)
+            view, offset = view[done:], offset + done
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            fd, self.fd = self.fd, -1
-            os.close(fd)
+    def pread(self, n: int, offset: int) -> bytes:
+        if hasattr(os, 'pread'):
+            return os.pread(self.fd, n, offset)
+        with self.lock:
+            os.lseek(self.fd, offset, os.SEEK_SET)
+            return os.read(self.fd, n)
 
+    def commit(self) -> None:
+        """Rename the ``.part`` into place (its journal removed); TransferError when what
+        then stands there is not this file (a name swapped meanwhile: it is removed)."""
+        self.folder.unlink(self.journal)
+        info = os.fstat(self.fd)
+        if not OPEN_FILES_MOVE:
+            self.close()
+        self.folder.replace(self.part, self.name)
+        if not os.path.samestat(info, self.folder.stat(self.name)):
+            self.folder.unlink(self.name)
+            raise TransferError(f'{self.folder.path / self.name} was swapped while written')
 
-@contextlib.contextmanager
-def _locked_part(part: Path):
-    """Open ``part`` for appending (``_PartFile``), holding an exclusive lock (POSIX) while
-    in use.
-
-    Two processes downloading the same file take turns; the second then finds the final file
-    and stops. The lock is taken on the file itself, so nothing but the ``.part`` is created.
-    Four calls to the system: open, lock, fstat, and a stat of the path (the file locked may
-    have been renamed into place meanwhile: then again).
-    """
-    while True:
-        fd = _open_part(part)
-        try:
-            contended = not _lock_file(fd, wait=False)
-            if contended:
-                _lock_file(fd)
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise TransferError(f'{part} is not a regular file; remove it and try again')
-            try:
-                same = os.path.samestat(info, os.stat(part))
-            except FileNotFoundError:
-                same = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if same:
-            break
-        os.close(fd)  # the file we locked was renamed into place meanwhile; start again
-    fh = _PartFile(fd, info.st_size, contended)
-    try:
-        yield fh
-    finally:
-        fh.close()
-
-
-def _open_part(part: Path) -> int:
-    """Open a ``.part`` for appending without following a symlink (its descriptor): one
-    planted there (by whoever could write the download folder) is removed, never written
-    through."""
-    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, 'O_BINARY', 0)
-    nofollow = getattr(os, 'O_NOFOLLOW', 0)
-    for _ in range(2):
-        if not nofollow and part.is_symlink():
-            part.unlink()
-        try:
-            return os.open(part, flags | nofollow, 0o644)
-        except OSError as e:
-            if not part.is_symlink():
-                raise
-            logger.warning('removed the symlink %s (a partial download is a plain file)', part)
-            part.unlink()
-            last = e
-    raise TransferError(f'cannot open {part}: {last}')
+    def discard(self) -> None:
+        """Remove the ``.part`` and its journal: nothing of it can be vouched for."""
+        self.folder.unlink(self.journal)
+        if OPEN_FILES_MOVE:
+            self.truncate(0)  # another process waiting for the lock finds nothing to keep
+        else:
+            self.close()
+        self.folder.unlink(self.part)
 
 
 def discard_stray_part(dest: Path) -> bool:
-    """Remove the ``.part`` (and its state file) left beside a complete file by a download
-    that stopped (an interrupted ``--force``), unless a download in another process holds
-    it; True when removed."""
+    """Remove the ``.part`` (and its journal) left beside a complete file by a download that
+    stopped (an interrupted ``--force``), unless a download in another process holds it;
+    True when removed."""
     part = part_path(dest)
     if not os.path.lexists(part):
         return False
     try:
-        fd = os.open(part, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+        fd = os.open(part, os.O_RDONLY | _NOFOLLOW)
     except OSError:  # gone meanwhile, or a symlink: nothing of ours to keep
         with contextlib.suppress(OSError):
             if part.is_symlink():
@@ -3923,32 +3571,29 @@ def discard_stray_part(dest: Path) -> bool:
     return False
 
 
-def _lock_file(fh, wait: bool = True) -> bool:
-    """Take the exclusive lock of a ``.part`` (a file object or descriptor); without
-    ``wait``, False when another download holds it. Windows has no advisory lock here: one
-    process per download folder, and the lock is always had."""
-    try:
-        import fcntl
-    except ImportError:
-        return True
-    fd = fh if isinstance(fh, int) else fh.fileno()
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+def copy_into(root: Path, rel: str, src: Path) -> int:
+    """Copy the file ``src`` to ``root / rel`` (a safe relative path) through a new file of
+    its own beside it, renamed into place: folders entered without following links, no
+    name that someone could have planted written through. Returns the bytes copied."""
+    import shutil
+
+    *folders, name = rel.split('/')
+    with Folder.enter(root, folders) as folder:
+        tmp = f'.{name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_SUFFIX}'
+        folder.unlink(tmp)
+        fd = folder.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        try:
+            with open(src, 'rb') as fin, os.fdopen(fd, 'wb') as fout:
+                shutil.copyfileobj(fin, fout, CHUNK_SIZE)
+                size = fout.tell()
+            folder.replace(tmp, name)
+        except BaseException:
+            folder.unlink(tmp)
+            raise
+    return size
 
 
-def _content_range(value: str | None) -> tuple:
-    """``'bytes 10-99/100'`` -> ``(10, 100)``; ``'bytes */100'`` -> ``(None, 100)``."""
-    m = re.fullmatch(r'bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)', (value or '').strip())
-    if not m:
-        return None, None
-    start = int(m.group(1)) if m.group(1) else None
-    total = int(m.group(2)) if m.group(2) != '*' else None
-    return start, total
-
-
+# ----------------------------------------------------------------------- what a copy holds
 def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | None:
     """What is wrong with a local copy (``missing``, ``incomplete`` when only its ``.part``
     is there, ``truncated``, ``wrong size``, ``wrong md5``), or None when it is good: the
@@ -3964,10 +3609,9 @@ def _stat_problem(info: os.stat_result, path: Path, size, md5) -> str | None:
     """``local_copy_problem`` of a file that exists, given its stat."""
     if not stat.S_ISREG(info.st_mode):
         return 'not a regular file'
-    actual = info.st_size
-    if size is not None and actual < size:
+    if size is not None and info.st_size < size:
         return 'truncated'
-    if size is not None and actual != size:
+    if size is not None and info.st_size != size:
         return 'wrong size'
     if md5 and md5sum(path) != md5.lower():
         return 'wrong md5'
@@ -3984,252 +3628,402 @@ def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
     return _stat_problem(info, path, size, md5) is None
 
 
-class Reply:
-    """A finished exchange read whole (``TransferEngine.request``): status, headers, the
-    body (decoded, bounded) and the URL that answered after redirects."""
+@dataclass
+class Download:
+    """One file to fetch: where from, where to (below ``root``, a folder onelight may
+    write in: the folders between are made without following links), what it must be."""
 
-    def __init__(self, status: int, reason: str, headers, content: bytes, url: str):
-        self.status, self.reason, self.headers = status, reason, headers
-        self.content, self.url = content, url
-
-    @property
-    def status_code(self) -> int:
-        return self.status
-
-    @property
-    def text(self) -> str:
-        return self.content.decode('utf-8', 'replace')
-
-    def json(self):
-        return parse_json(self.content)
+    url: str
+    dest: Path
+    size: int | None = None
+    md5: str | None = None
+    root: Path | None = None  # None: dest's own folder
 
 
-def read_bounded(resp, limit: int, what: str) -> bytes:
-    """The body of a urllib3 response, decoded (gzip, deflate) here so that no more than
-    ``limit`` bytes are ever held: a small gzip bomb stops at the cap, not in memory.
-    TooLargeError when the body is larger."""
-    import zlib
-
-    encoding = (resp.headers.get('content-encoding') or 'identity').strip().lower()
-    if encoding in ('gzip', 'x-gzip'):
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == 'deflate':
-        decoder = zlib.decompressobj()
-    elif encoding == 'identity':
-        decoder = None
-    else:
-        raise TransferError(f'{what}: the server sent an unsupported Content-Encoding {encoding}')
-    out, size = [], 0
-    try:
-        for raw in _body_chunks(resp):
-            pieces = [raw]
-            if decoder is not None:
-                pieces, data = [], raw
-                while data:  # decoded in bounded steps: never more than the cap at once
-                    pieces.append(decoder.decompress(data, CHUNK_SIZE))
-                    data = decoder.unconsumed_tail
-                    if size + sum(map(len, pieces)) > limit:
-                        break
-            for piece in pieces:
-                size += len(piece)
-                if size > limit:
-                    raise TooLargeError(
-                        f'{what} is larger than {limit / 2**20:.0f} MiB (decoded); refused'
-                    )
-                out.append(piece)
-    except zlib.error as e:
-        raise TransferError(f'{what}: the server sent a corrupt compressed body ({e})') from None
-    except _urllib3_errors() as e:
-        raise TransferError(f'{what}: the connection broke ({_reason(e)})') from None
-    return b''.join(out)
+def _header_safe(value) -> bool:
+    """Whether ``value`` may be sent as a header value (printable ASCII, bounded)."""
+    return isinstance(value, str) and re.fullmatch(r'[\x20-\x7e]{1,1024}', value) is not None
 
 
-def _urllib3_errors() -> tuple:
-    import urllib3
-
-    return (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
-
-
-class _RetryableStatus(Exception):
-    """A server answered with a status worth asking again (429, 5xx)."""
-
-    def __init__(self, resp):
-        super().__init__(f'the server answered {resp.status} {resp.reason or ""}'.strip())
-        self.retry_after = resp.headers.get('retry-after')
+def _validator_of(resp) -> str | None:
+    """What identifies the version of a file a server sent, for ``If-Range``: its strong
+    ETag, else its Last-Modified (None: nothing, and then a broken download starts over)."""
+    etag = resp.headers.get('etag') or ''
+    value = etag if etag and not etag.startswith('W/') else resp.headers.get('last-modified')
+    return value if _header_safe(value) else None
 
 
-class _NotSent(Exception):
-    """A connection could not be made: the request never left (safe to send again)."""
+def _digits(text: str) -> int | None:
+    """A header's number (Content-Length), None when it is none."""
+    return int(text) if re.fullmatch(r'[0-9]{1,18}', text or '') else None
 
 
-RETRYABLE = (_NotSent, _Resumable, _RetryableStatus)  # what the policy tries again
-
-
-def _discard(resp) -> None:
-    """Be done with an unwanted response (a redirect, a retried status): a short body is
-    read so that its connection is reused; a long or unknown one closes the connection."""
-    length = resp.headers.get('content-length', '')
-    if length.isdigit() and int(length) <= 1 << 16:
-        try:
+def _done_with(resp) -> None:
+    """Be done with an answer not wanted: a short body is read so that its connection is
+    reused; a long or unknown one closes the connection."""
+    if (_digits(resp.headers.get('content-length')) or 1 << 20) <= 1 << 16:
+        with contextlib.suppress(Exception):
             resp.drain_conn()
             resp.release_conn()
             return
-        except Exception:  # noqa: BLE001 - the connection is closed below
-            pass
     resp.close()
 
 
-MAX_HEADER_LINES = 100  # as http.client bounds a response's header block
-MAX_HEADER_LINE = 65536
+def _content_range(value: str | None) -> tuple:
+    """``'bytes 10-99/100'`` -> ``(10, 100)``; ``'bytes */100'`` -> ``(None, 100)``."""
+    m = re.fullmatch(r'bytes\s+(?:(\d{1,20})-\d{1,20}|\*)/(\d{1,20}|\*)', (value or '').strip())
+    if not m:
+        return None, None
+    start = int(m.group(1)) if m.group(1) else None
+    return start, int(m.group(2)) if m.group(2) != '*' else None
 
 
-def read_header_block(fp):
-    r"""The header block of an HTTP response, read from ``fp`` up to its blank line, as
-    http.client's ``HTTPMessage``, without the email parser.
+class Journal:
+    """What the bytes of a ``.part`` are, kept beside it (``.part.ranges``, JSON): the
+    version of the file (``validator``, sent back as ``If-Range``), its size, and for each
+    range ``[start, end, got, crc]``, how many of its first bytes are on disk and their
+    CRC-32. One stream is one range (``end`` None while the size is unknown); a large file
+    is many. Saved every JOURNAL_SECONDS or JOURNAL_BYTES while bytes arrive (a small file
+    that is over by then never has one) and at every interruption the process sees.
 
-    http.client hands every response's headers to ``email.feedparser``, which was a third of
-    the CPU of a small download; a header block is lines of ``name: value`` (a line starting
-    with a space or tab continues the one before). Bounded as http.client bounds it; a line
-    without a colon is left out.
+    Read back as hostile (someone else may have written it): a journal that does not fit
+    the file counts for nothing, and neither does a range whose bytes fail their CRC; bytes
+    without a journal are fetched again, whatever the file's size."""
 
-    >>> msg = read_header_block(io.BytesIO(b'ETag: "a"\r\nX-Long: one\r\n two\r\n\r\nbody'))
-    >>> msg['etag'], msg['x-long'], msg.items()[0]
-    ('"a"', 'one\r\n two', ('ETag', '"a"'))
-    """
-    import http.client
+    def __init__(self, part: PartFile, size: int | None = None):
+        self.part, self.size, self.learned = part, size, False
+        self.validator = None
+        self.ranges: list = []  # [start, end or None, got, crc]
+        self.lock = threading.Lock()
+        self.mark = (time.monotonic(), 0)  # when it was last saved, and the bytes then
 
-    fields: list = []
-    for _ in range(MAX_HEADER_LINES + 1):
-        line = fp.readline(MAX_HEADER_LINE + 1)
-        if len(line) > MAX_HEADER_LINE:
-            raise http.client.LineTooLong('header line')
-        if line in (b'\r\n', b'\n', b''):
-            break
-        text = line.decode('iso-8859-1')
-        if text[0] in ' \t':
-            if fields:  # a folded line: the value goes on
-                fields[-1][1] += text
+    def plan(self, size: int | None, learned: bool = False, whole: bool = False) -> None:
+        """The ranges of a file of ``size`` bytes: several when it is large (a size learned
+        from the server: above one range, as its first one is asked for anyway)."""
+        self.size, self.learned = size, learned
+        many = size is not None and size > SEGMENT_SIZE and (learned or size >= SEGMENT_THRESHOLD)
+        if many and not whole:
+            step = max(SEGMENT_SIZE, -(-size // 4096))  # at most 4,096 ranges
+            self.ranges = [[s, min(s + step, size), 0, 0] for s in range(0, size, step)]
         else:
-            name, colon, value = text.partition(':')
-            if colon:
-                fields.append([name, value.lstrip(' \t')])
-    else:
-        raise http.client.HTTPException(f'got more than {MAX_HEADER_LINES} headers')
-    msg = http.client.HTTPMessage()
-    for name, value in fields:
-        msg[name] = value.rstrip('\r\n')
-    return msg
+            self.ranges = [[0, size, 0, 0]]
 
+    def restart(self, size: int | None) -> None:
+        """Nothing kept: the file is planned again (of ``size`` when the index gives it)."""
+        self.size, self.learned, self.validator, self.ranges = size, False, None, []
 
-@functools.cache
-def _quick_pool_classes() -> dict:
-    """urllib3's connection pools, their connections reading responses with
-    ``read_header_block`` (``response_class``): the same HTTP stack, its header parser
-    swapped. A PoolManager takes them as ``pool_classes_by_scheme``."""
-    import http.client
+    def kept(self) -> int:
+        return sum(r[2] for r in self.ranges)
 
-    import urllib3
+    def todo(self) -> list:
+        return [r for r in self.ranges if r[1] is None or r[2] < r[1] - r[0]]
 
-    if not all(hasattr(http.client.HTTPResponse, m) for m in ('_read_status', '_check_close')):
-        return dict(urllib3.poolmanager.pool_classes_by_scheme)  # another Python: its own
+    def prefix(self) -> int:
+        """Where the bytes complete from the start end."""
+        done = 0
+        for start, end, got, _ in self.ranges:
+            if start != done:
+                break
+            done = start + got
+            if end is None or got < end - start:
+                break
+        return done
 
-    class QuickResponse(http.client.HTTPResponse):
-        """http.client's response, its status and framing decided as http.client decides
-        them (``_read_status``, ``_check_close``), its headers by ``read_header_block``."""
+    def agree(self, resp) -> None:
+        """Take the file's version from an answer; another than the bytes kept: _Restart."""
+        value = _validator_of(resp)
+        with self.lock:
+            if self.validator is None:
+                self.validator = value
+            elif value is not None and value != self.validator:
+                raise _Restart('the file changed on the server')
 
-        def begin(self):
-            if self.headers is not None:
-                return
-            version, status, reason = self._read_status()
-            while status == http.client.CONTINUE:  # interim answers: their headers skipped
-                read_header_block(self.fp)
-                version, status, reason = self._read_status()
-            if version in ('HTTP/1.0', 'HTTP/0.9'):
-                self.version = 10
-            elif version.startswith('HTTP/1.'):
-                self.version = 11
-            else:
-                raise http.client.UnknownProtocol(version)
-            self.code = self.status = status
-            self.reason = reason.strip()
-            self.headers = self.msg = read_header_block(self.fp)
-            self.chunked = (self.headers.get('transfer-encoding') or '').lower() == 'chunked'
-            if self.chunked:
-                self.chunk_left = None
-            self.will_close = self._check_close()
-            self.length = None
-            length = self.headers.get('content-length')
-            if length and not self.chunked:
-                with contextlib.suppress(ValueError):
-                    self.length = int(length)
-                if self.length is not None and self.length < 0:
-                    self.length = None
-            if status in (204, 304) or 100 <= status < 200 or self._method == 'HEAD':
-                self.length = 0  # no body, whatever the headers say
-            if self.length is None and not self.chunked:
-                self.will_close = True  # the body ends when the connection does
+    def advance(self, rng: list, chunk) -> None:
+        """``chunk`` was written at the end of ``rng``'s prefix; saved now and then."""
+        with self.lock:
+            rng[2] += len(chunk)
+            rng[3] = zlib.crc32(chunk, rng[3])
+        when, then = self.mark
+        now, kept = time.monotonic(), self.kept()
+        if now - when >= JOURNAL_SECONDS or kept - then >= JOURNAL_BYTES:
+            self.mark = (now, kept)
+            self.save()
 
-    class QuickHTTPConnection(urllib3.connection.HTTPConnection):
-        response_class = QuickResponse
-
-    class QuickHTTPSConnection(urllib3.connection.HTTPSConnection):
-        response_class = QuickResponse
-
-    class QuickHTTPConnectionPool(urllib3.HTTPConnectionPool):
-        ConnectionCls = QuickHTTPConnection
-
-    class QuickHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
-        ConnectionCls = QuickHTTPSConnection
-
-    return {'http': QuickHTTPConnectionPool, 'https': QuickHTTPSConnectionPool}
-
-
-def _tls_options() -> dict:
-    """Certificates are verified against the bundle requests uses (certifi, or
-    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), so that onelight trusts what requests trusts."""
-    bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
-    if not bundle:
+    def save(self) -> bool:
+        """Write the journal beside the ``.part``; False when its bytes cannot be vouched
+        for (no validator: the server could send another version unseen)."""
+        if self.validator is None:
+            return False
+        with self.lock:
+            data = {'size': self.size, 'learned': self.learned, 'validator': self.validator}
+            data['ranges'] = [list(r) for r in self.ranges]
         try:
-            import certifi
-        except ImportError:
-            return {}
-        bundle = certifi.where()
-    return {'cert_reqs': 'CERT_REQUIRED', 'ca_certs': bundle}
+            self.part.folder.write_atomic(self.part.journal, json.dumps(data).encode())
+        except OSError as e:
+            logger.debug('cannot save %s: %s', self.part.journal, e)
+            return False
+        return True
+
+    @classmethod
+    def load(cls, part: PartFile, size: int | None) -> Journal | None:
+        """The journal beside ``part`` when it fits a file of ``size`` bytes (None: the
+        index does not say), its ranges checked against their CRC; None otherwise."""
+        try:
+            data = parse_json(part.folder.read_small(part.journal) or b'null')
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not _header_safe(data.get('validator')):
+            return None
+        journal = cls(part, data.get('size'))
+        journal.learned, journal.validator = data.get('learned') is True, data['validator']
+        ranges = data.get('ranges')
+        if not (size is None or journal.size == size) or not _tiles(ranges, journal.size):
+            return None
+        journal.ranges = [list(r) for r in ranges]
+        end_of_file = part.size
+        for rng in journal.ranges:
+            start, _, got, crc = rng
+            if got and (start + got > end_of_file or _crc_of(part, start, got) != crc):
+                rng[2:] = [0, 0]  # bytes that do not match their record count for nothing
+        return journal if journal.kept() else None
+
+
+def _tiles(ranges, size) -> bool:
+    """Whether ``ranges`` (read from a journal) are ``[start, end, got, crc]`` lists of
+    numbers that cover a file of ``size`` bytes in order (an unknown size: one range)."""
+    if not isinstance(ranges, list) or not 0 < len(ranges) <= 1 << 16:
+        return False
+    if size is not None and (not isinstance(size, int) or size < 0 or size >= 1 << 60):
+        return False
+    at = 0
+    for rng in ranges:
+        if not (isinstance(rng, list) and len(rng) == 4):
+            return False
+        start, end, got, crc = rng
+        numbers = all(type(v) is int and v >= 0 for v in (start, got, crc))
+        if not numbers or start != at or (end is None and (size is not None or len(ranges) > 1)):
+            return False
+        if end is not None and (type(end) is not int or not start < end or start + got > end):
+            return False
+        at = end
+    return at == size
+
+
+def _crc_of(part: PartFile, start: int, length: int) -> int:
+    crc = 0
+    while length:
+        data = part.pread(min(CHUNK_SIZE, length), start)
+        if not data:
+            return -1
+        crc, start, length = zlib.crc32(data, crc), start + len(data), length - len(data)
+    return crc
+
+
+class _Md5:
+    """The md5 of a file written in ranges, as its complete prefix grows: bytes written
+    right at the end of the prefix are hashed as they arrive; the others are read back (from
+    the page cache) once the ranges before them are done."""
+
+    def __init__(self):
+        import hashlib
+
+        self.digest, self.offset = hashlib.md5(usedforsecurity=False), 0
+
+    def update(self, offset: int, data) -> None:
+        if offset == self.offset:
+            self.digest.update(data)
+            self.offset += len(data)
+
+    def follow(self, part: PartFile, end: int) -> None:
+        while self.offset < end:
+            data = part.pread(min(8 * CHUNK_SIZE, end - self.offset), self.offset)
+            if not data:
+                return
+            self.update(self.offset, data)
+
+    def result(self, part: PartFile, size: int) -> str:
+        self.follow(part, size)
+        return self.digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------- progress
+def in_notebook() -> bool:
+    """True inside a Jupyter (IPython kernel) session, where stderr is no terminal but a
+    progress display still renders."""
+    ipython = sys.modules.get('IPython')
+    shell = getattr(ipython, 'get_ipython', lambda: None)() if ipython else None
+    return type(shell).__name__ == 'ZMQInteractiveShell'
+
+
+def _installed(*modules) -> bool:
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in modules)
+    except (ImportError, ValueError, AttributeError):  # a module set to None: not installed
+        return False
+
+
+_SHAPE = {'ncols': 100, 'nrows': 24}
+
+
+class Progress:
+    """Bytes and files done, counted by the workers and shown where a person watches: with
+    tqdm where it is installed (``tqdm.auto``: a widget in a notebook with ipywidgets, a bar
+    on a terminal), else click's bar; nothing in scripts and CI logs. The display starts at
+    the first ``refresh`` (a call that ends before shows nothing), from the bytes the
+    downloads kept from before: a resumed download starts there, and its rate counts only
+    what moves."""
+
+    FORMAT = (
+        '{desc}: {n_fmt}B of {total_fmt}B |{bar}| {percentage:3.0f}% {rate_fmt} ETA {remaining}'
+    )
+
+    def __init__(self, total: int, label: str, files: int = 0, enabled: bool | None = None):
+        self.total, self.label, self.files = total or None, label, files
+        self.moved = self.kept = self.done = self.shown = 0
+        self.lock = threading.Lock()
+        self.notebook = enabled is None and in_notebook()
+        self.on = bool(label) and (
+            (sys.stderr.isatty() or self.notebook) if enabled is None else enabled
+        )
+        self.bar = None
+        self.started = time.monotonic()
+
+    def add(self, nbytes: int) -> None:
+        """Bytes received (or sent) now; negative when a download starts over."""
+        with self.lock:
+            self.moved += nbytes
+
+    def keep(self, nbytes: int) -> None:
+        """Bytes a download already had (resumed)."""
+        with self.lock:
+            self.kept += nbytes
+
+    def file_done(self) -> None:
+        with self.lock:
+            self.done += 1
+
+    def refresh(self) -> None:
+        """Show the bytes done so far (called by the thread that coordinates the work)."""
+        if not self.on:
+            return
+        if self.bar is None:
+            self.bar, self.shown = self._make_bar(), self.kept
+        done = self.moved + self.kept
+        if done != self.shown:
+            self.bar.update(done - self.shown)
+            self.shown = done
+        if self.files > 1 and hasattr(self.bar, 'set_postfix_str'):
+            self.bar.set_postfix_str(f'{self.done}/{self.files} files', refresh=False)
+
+    def _make_bar(self):
+        out = sys.stdout if self.notebook else sys.stderr
+        if _installed('tqdm'):
+            from tqdm import tqdm as text_bar
+
+            make = text_bar
+            if self.notebook and _installed('tqdm.auto', 'ipywidgets'):
+                from tqdm.auto import tqdm as make  # a widget: no text format
+            fmt = self.FORMAT if self.total and make is text_bar else None
+            try:  # a terminal that says it has no size (a bare pty) gets the usual one
+                shape = {} if all(os.get_terminal_size(out.fileno())) else _SHAPE
+            except (OSError, ValueError, AttributeError):
+                shape = _SHAPE
+            return make(
+                **shape,
+                total=self.total,
+                initial=self.kept,
+                desc=self.label,
+                unit='B',
+                unit_scale=True,
+                unit_divisor=1000,
+                file=out,
+                bar_format=fmt,
+            )
+        bar = click.progressbar(
+            length=self.total or 0,
+            label=self.label,
+            file=out,
+            show_pos=False,
+            item_show_func=lambda _: self._text(),
+        )
+        bar.update(self.kept)
+        return bar
+
+    def _text(self) -> str:
+        """What click's bar shows beside it: bytes of the total, and the mean rate."""
+        moved = self.moved
+        seconds = time.monotonic() - self.started
+        text = byte_size(self.moved + self.kept)
+        if self.total:
+            text += f' of {byte_size(self.total)}'
+        return text + (f', {byte_size(moved / seconds)}/s' if moved and seconds else '')
+
+    def close(self) -> None:
+        """The last state, then a new line: what is printed next starts on its own line."""
+        if self.bar is not None:
+            self.refresh()
+            if hasattr(self.bar, 'close'):
+                self.bar.close()
+            else:
+                self.bar.render_finish()
+
+
+class _CountingReader:
+    """A file wrapper that reports bytes read to a Progress (for uploads)."""
+
+    def __init__(self, fileobj, progress: Progress):
+        self.fileobj, self.progress = fileobj, progress
+
+    def read(self, n=-1):
+        data = self.fileobj.read(n)
+        self.progress.add(len(data))
+        return data
+
+    def seek(self, *args):
+        return self.fileobj.seek(*args)
+
+    def tell(self):
+        return self.fileobj.tell()
 
 
 @contextlib.contextmanager
-def _deferred_interrupts():
-    """While a call's workers run, Ctrl-C is noted (the list yielded gets an item) instead
-    of raised wherever the main thread happens to be: a KeyboardInterrupt inside
-    ``concurrent.futures.wait`` leaves a future's lock taken, and the workers wait on it
-    for ever. The coordinating loop raises it where it holds no lock. Only in the main
-    thread, and only over Python's own handler (a program's own handler is left alone)."""
+def _deferred_signals():
+    """While a call's workers run (main thread only), Ctrl-C, SIGTERM and SIGHUP (the
+    terminal closed) are noted (the list yielded gets the signal) instead of acting wherever
+    the main thread is: the coordinating loop raises them where it holds no lock (a
+    KeyboardInterrupt inside ``concurrent.futures.wait`` leaves a future's lock taken, and
+    the workers wait on it for ever), once the workers saved what they hold. Only over
+    Python's own handlers: a program's own are left alone."""
     import signal
 
     caught: list = []
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield caught
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for name, default in (
+            ('SIGINT', signal.default_int_handler),
+            ('SIGTERM', signal.SIG_DFL),
+            ('SIGHUP', signal.SIG_DFL),
+        ):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) is default:
+                previous[signum] = signal.signal(signum, lambda s, _: caught.append(s))
     try:
         yield caught
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
+# ---------------------------------------------------------------------------------- engine
 class TransferEngine:
-    """The one HTTP code path of every remote backend.
-
-    ``send`` is the one function through which every request goes (indexes, tables,
-    listings, downloads, ranges, uploads, the figshare API, S3): it checks each URL
-    (``check_url``), decides which origin gets the credential on the URL as urllib3 will
-    connect to it, follows redirects hop by hop, applies proxies and timeouts, and retries
-    through the one ``RetryPolicy``. Downloads on top of it are parallel, resumable and
-    verified, through ``<name>.part`` files.
-    """
+    """The one HTTP code path of every remote backend: every request (indexes, tables,
+    listings, downloads, ranges, uploads, the figshare API, S3) goes through ``send``, on
+    urllib3's pools, each URL checked (``check_url``) and the credential given only to the
+    trusted origins as urllib3 parses them (redirects elsewhere lose it: urllib3's
+    ``remove_headers_on_redirect``). Downloads on top of it are parallel, resumable and
+    verified, through ``<name>.part`` files."""
 
     def __init__(
         self,
@@ -4241,7 +4035,6 @@ class TransferEngine:
         timeout: float = 60.0,
         retries: int = 5,
         backoff: float = 0.5,
-        retry_statuses: tuple = RETRY_STATUSES,
         transient_download_statuses: tuple = (),
         progress: bool | None = None,
     ):
@@ -4250,189 +4043,110 @@ class TransferEngine:
         import urllib3
 
         self.name = name
-        self.auth = auth
+        self.auth = auth  # auth(method, url) -> the credential's headers
         self.trusted = {origin_of(check_url(u, name)) for u in trusted}
-        self.jobs = jobs
-        self.timeout = (min(10.0, timeout), timeout)
-        self.policy = RetryPolicy(retries, backoff, timeout)
-        self.retries, self.backoff = retries, backoff
-        self.retry_statuses = frozenset(retry_statuses)
+        self.jobs, self.timeout, self.retries, self.backoff = jobs, timeout, retries, backoff
         self.progress = progress
         # statuses a download host answers for a while before it serves the file again
         self.transient_download_statuses = transient_download_statuses
         self.headers = {'User-Agent': f'onelight/{__version__}'}
-        # room for every worker, and for the ranges of a segmented download
-        self._pool_options = dict(
-            num_pools=16, maxsize=max(jobs, 4) + SEGMENT_CONNECTIONS, **_tls_options()
+        self.pool_options = dict(
+            num_pools=16,
+            maxsize=jobs + SEGMENT_CONNECTIONS,
+            timeout=urllib3.Timeout(connect=min(10.0, timeout), read=timeout),
+            **_tls_options(),
         )
-        self.pools = urllib3.PoolManager(**self._pool_options)
-        self.pools.pool_classes_by_scheme = _quick_pool_classes()
-        self._proxy_pools = {}
-        self.env_proxies = urllib.request.getproxies()  # read once, not per request
-        self._urllib3_timeout = urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])
-        self._auth_cache = None
+        self.pools = urllib3.PoolManager(**self.pool_options)
+        self.proxies = urllib.request.getproxies()  # read once, not per request
+        self.proxy_pools = {}
 
     def close(self) -> None:
-        self.pools.clear()
-        for pool in self._proxy_pools.values():
-            pool.clear()
+        for manager in (self.pools, *self.proxy_pools.values()):
+            manager.clear()
+
+    def retry(self, stop=None):
+        """A new Retry of this repository's settings (the one rule for trying again)."""
+        retry = _retry_class()(
+            total=None,
+            connect=self.retries,
+            read=self.retries,
+            status=self.retries,
+            other=self.retries,
+            redirect=MAX_REDIRECTS,
+            allowed_methods=REPEATABLE_METHODS,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff,
+            backoff_max=MAX_BACKOFF,
+            retry_after_max=min(self.timeout, MAX_RETRY_WAIT),
+            raise_on_status=False,
+            remove_headers_on_redirect={'authorization', 'cookie', 'x-amz-security-token'},
+        )
+        retry.stop = stop
+        return retry
 
     # ---------------------------------------------------------------------------- requests
-    def is_trusted(self, url: str) -> bool:
-        return origin_of(url) in self.trusted
-
     def trust(self, urls) -> None:
         """Send the credential to these URLs' origins too (figshare's private file host)."""
         for url in urls:
             if not unsafe_url_reason(url):
                 self.trusted.add(origin_of(url))
 
-    def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: dict | None = None,
-        body=None,
-        follow: bool = True,
-        repeatable: bool | None = None,
-        stop=None,
-        retry: bool = True,
-    ):
-        """Send one request and return the unread urllib3 response (``status``, ``headers``,
-        ``read1``), with ``onelight_url`` set to the URL that answered.
+    def credentials_for(self, method: str, url: str) -> dict:
+        """The credential headers for ``url``: none unless its origin is trusted."""
+        if self.auth is None or origin_of(url) not in self.trusted:
+            return {}
+        return self.auth(method, url)
 
-        Every URL (the first and each redirect) must pass ``check_url``; the credential goes
-        only to trusted origins, as urllib3 parses them. Connection failures, and the
-        statuses of RETRY_STATUSES, are retried by the policy: a request that may have
-        reached the server only when ``repeatable`` (by default, the methods of
-        REPEATABLE_METHODS); a POST is sent again only when its connection was never made,
-        or after a 429 / 503, which say it was not acted upon. ``retry=False``: the caller
-        retries (its exceptions are RETRYABLE).
-        """
-        repeatable = method in REPEATABLE_METHODS if repeatable is None else repeatable
-        start = body.tell() if hasattr(body, 'seek') else None
-        for _ in range(MAX_REDIRECTS + 1):
-            check_url(url, self.name)
-            if retry:
-                resp = self.policy.run(
-                    functools.partial(
-                        self._send_attempt, method, url, headers, body, start, repeatable
-                    ),
-                    lambda method=method, url=url: f'{self.name}: {method} {mask_url(url)}',
-                    RETRYABLE,
-                    stop=stop,
-                )
-            else:  # the caller retries (downloads resume where they broke)
-                resp = self._send_once(method, url, headers, body, start, repeatable, False)
-            location = resp.headers.get('location')
-            if not (follow and resp.status in (301, 302, 303, 307, 308) and location):
-                resp.onelight_url = url
-                return resp
-            _discard(resp)
-            target = urllib.parse.urljoin(url, location.strip())
-            reason = unsafe_url_reason(target)
-            if reason:
-                logger.warning(
-                    '%s: refused the redirect from %s to %s: %s',
-                    self.name,
-                    mask_url(url),
-                    _printable(target),
-                    reason,
-                )
-                raise UnsafeURLError(
-                    f'{self.name}: refused the redirect from {mask_url(url)} to '
-                    f'{_printable(target)}: {reason}'
-                )
-            url = target
-            if resp.status == 303 or (resp.status in (301, 302) and method == 'POST'):
-                method, body, start = 'GET', None, None
-        raise TransferError(f'{self.name}: too many redirects from {mask_url(url)}')
+    def _manager(self, url: str):
+        """The urllib3 PoolManager for ``url``: a proxy's when the environment names one."""
+        if self.proxies:
+            import requests.utils
+            import urllib3
 
-    def _send_attempt(self, method, url, headers, body, start, repeatable, attempt: int):
-        return self._send_once(
-            method, url, headers, body, start, repeatable, attempt >= self.retries
-        )
+            if not requests.utils.should_bypass_proxies(url, None):
+                proxy = requests.utils.select_proxy(url, self.proxies)
+                if proxy:
+                    if proxy not in self.proxy_pools:
+                        self.proxy_pools[proxy] = urllib3.ProxyManager(proxy, **self.pool_options)
+                    return self.proxy_pools[proxy]
+        return self.pools
 
-    def _send_once(self, method, url, headers, body, start, repeatable, final: bool):
-        """One attempt of ``send``: the raw response, or a retryable exception."""
+    def send(self, method: str, url: str, *, headers=None, body=None, stop=None, redirect=True):
+        """Send one request and return urllib3's unread response (``status``, ``headers``,
+        ``geturl()``), after its retries: connections that failed, the statuses of
+        RETRY_STATUSES (``Retry-After`` honoured, capped), redirects to safe URLs."""
         import urllib3
 
-        if start is not None:
-            body.seek(start)  # a retried upload sends its body from the start again
-        send = {**self.headers, **self._credentials_for(method, url), **(headers or {})}
-        pool, target = self._connection_pool(url)
+        check_url(url, self.name)
+        send = {**self.headers, **self.credentials_for(method, url), **(headers or {})}
         try:
-            resp = pool.urlopen(
+            return self._manager(url).urlopen(
                 method,
-                target,
+                url,
                 body=body,
                 headers=send,
-                redirect=False,
-                retries=False,
-                assert_same_host=False,
+                retries=self.retry(stop),
+                redirect=redirect,
                 preload_content=False,
                 decode_content=False,
-                timeout=self._urllib3_timeout,
             )
-        except (
-            urllib3.exceptions.NewConnectionError,
-            urllib3.exceptions.ConnectTimeoutError,
-        ) as e:
-            raise _NotSent(_reason(e)) from None
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            if repeatable:
-                raise _Resumable(_reason(e)) from None
+        except urllib3.exceptions.MaxRetryError as e:
+            where = f'{self.name}: {method} {mask_url(url)}'
+            if isinstance(e.reason, urllib3.exceptions.NewConnectionError):
+                raise TransferError(
+                    f'{where}: cannot reach the server ({_reason(e)}) after '
+                    f'{plural(self.retries + 1, "attempt")}; check the address and the '
+                    'network, or work from what is cached with --offline'
+                ) from None
+            if isinstance(e.reason, urllib3.exceptions.ResponseError):
+                raise TransferError(f'{where}: too many redirects') from None
+            tries = plural(self.retries + 1, 'attempt')
+            raise TransferError(f'{where} kept failing after {tries} ({_reason(e)})') from None
+        except (urllib3.exceptions.HTTPError, OSError) as e:  # a POST broke off after it was sent
             raise MaybeSentError(
                 f'{self.name}: {method} {mask_url(url)} broke off ({_reason(e)}); it may '
                 'have reached the server'
             ) from None
-        retryable = resp.status in self.retry_statuses and (
-            repeatable or resp.status in (429, 503)
-        )
-        if retryable and not final:
-            error = _RetryableStatus(resp)
-            _discard(resp)
-            raise error
-        return resp
-
-    def _credentials_for(self, method: str, url: str) -> dict:
-        """The credential headers for ``url``: none unless its origin, as urllib3 parses
-        it, is trusted."""
-        if self.auth is None or origin_of(url) not in self.trusted:
-            return {}
-        if hasattr(self.auth, 'headers_for'):  # signed per request (S3)
-            return self.auth.headers_for(method, url)
-        if self._auth_cache is None:
-            if isinstance(self.auth, TokenAuth):
-                self._auth_cache = {'Authorization': f'token {self.auth.token}'}
-            else:
-                import urllib3
-
-                self._auth_cache = urllib3.util.make_headers(basic_auth=':'.join(self.auth))
-        return self._auth_cache
-
-    def _connection_pool(self, url: str) -> tuple:
-        """(urllib3 pool, request target) for a URL: a proxy's when one applies (then the
-        request names the whole URL)."""
-        import urllib3
-
-        if self.env_proxies:
-            import requests.utils
-
-            if not requests.utils.should_bypass_proxies(url, None):
-                proxy = requests.utils.select_proxy(url, self.env_proxies)
-                if proxy:
-                    manager = self._proxy_pools.get(proxy)
-                    if manager is None:
-                        manager = self._proxy_pools[proxy] = urllib3.ProxyManager(
-                            proxy, **self._pool_options
-                        )
-                        manager.pool_classes_by_scheme = _quick_pool_classes()
-                    return manager.connection_from_url(url), url
-        parsed = urllib3.util.parse_url(url)  # once: the pool from the same parse
-        pool = self.pools.connection_from_host(parsed.host, parsed.port, parsed.scheme)
-        return pool, parsed.request_uri
 
     def request(
         self,
@@ -4443,13 +4157,16 @@ class TransferEngine:
         json=None,
         data=None,
         headers: dict | None = None,
-        follow: bool = True,
+        redirect: bool = True,
         limit: int = MAX_RESPONSE_BYTES,
         what: str = 'answer',
-        repeatable: bool | None = None,
     ) -> Reply:
-        """``send`` a request and read its answer whole (decoded, at most ``limit`` bytes)."""
-        headers = {'Accept-Encoding': 'gzip', **(headers or {})}
+        """``send`` a request and read its answer whole: decoded (gzip, deflate) in bounded
+        steps, so that no more than ``limit`` bytes are ever held (a small gzip bomb stops at
+        the cap, not in memory); TooLargeError beyond."""
+        import urllib3
+
+        headers = {'Accept-Encoding': 'gzip, deflate', **(headers or {})}
         if params:
             url += ('&' if '?' in url else '?') + urllib.parse.urlencode(params)
         if json is not None:
@@ -4457,38 +4174,34 @@ class TransferEngine:
 
             data = json_module.dumps(json).encode()
             headers.setdefault('Content-Type', 'application/json')
-        if data is not None and not isinstance(data, (bytes, bytearray)):
-            headers.setdefault('Content-Length', str(len(data)))
-        resp = self.send(
-            method, url, headers=headers, body=data, follow=follow, repeatable=repeatable
-        )
+        resp = self.send(method, url, headers=headers, body=data, redirect=redirect)
+        answered, chunks, size = resp.geturl() or url, [], 0
         try:
-            content = (
-                b''
-                if method == 'HEAD'
-                else read_bounded(
-                    resp, limit, f'{self.name}: the {what} from {mask_url(resp.onelight_url)}'
-                )
-            )
-        finally:
-            resp.release_conn()
-        return Reply(resp.status, resp.reason, resp.headers, content, resp.onelight_url)
-
-    def stream(self, url: str, headers: dict, stop=None, progress=None):
-        """GET ``url`` to read its body as it arrives (downloads, ranges): ``send``'s raw
-        response, not decoded; ``progress`` is told how long the answer took."""
-        sent = time.perf_counter()
-        resp = self.send('GET', url, headers=headers, stop=stop, retry=False)
-        if progress is not None:
-            progress.answered(time.perf_counter() - sent)
-        return resp
+            for chunk in resp.stream(CHUNK_SIZE, decode_content=True):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLargeError(
+                        f'{self.name}: the {what} from {mask_url(answered)} is larger than '
+                        f'{limit / 2**20:.0f} MiB (decoded); refused'
+                    )
+                chunks.append(chunk)
+        except urllib3.exceptions.HTTPError as e:
+            resp.close()
+            raise TransferError(
+                f'{self.name}: the {what} from {mask_url(answered)} broke off ({_reason(e)})'
+            ) from None
+        except BaseException:
+            resp.close()
+            raise
+        resp.release_conn()
+        return Reply(resp.status, resp.reason, resp.headers, b''.join(chunks), answered)
 
     def check(self, resp, what: str = '') -> None:
-        """Raise the onelight error that a failed response (``Reply`` or urllib3) means."""
+        """Raise the onelight error that a failed answer (``Reply`` or urllib3's) means."""
         status = resp.status
         if status < 400:
             return
-        url = mask_url(getattr(resp, 'onelight_url', None) or resp.url)
+        url = mask_url(resp.url if isinstance(resp, Reply) else resp.geturl() or '')
         detail = f'{status} {resp.reason or ""}'.strip()
         if status in (401, 403):
             raise AuthError(
@@ -4499,68 +4212,63 @@ class TransferEngine:
             raise NotFoundError(f'{self.name}: not found on the server: {url}')
         raise TransferError(f'{self.name}: {what or "request"} failed ({detail}) for {url}')
 
+    def put_file(self, url: str, path: Path, progress: Progress | None = None) -> Reply:
+        """PUT a file's bytes (streamed) to ``url``."""
+        with open(path, 'rb') as f:
+            size = os.fstat(f.fileno()).st_size
+            body = _CountingReader(f, progress) if progress else f
+            headers = {'Content-Type': 'application/octet-stream', 'Content-Length': str(size)}
+            return self.request('PUT', url, data=body, headers=headers, redirect=False)
+
     # ---------------------------------------------------------------------------- parallel
     def run_parallel(self, func, items: list, *, label: str, total_bytes: int = 0) -> list:
-        """Run ``func(item, progress, stop)`` over items, up to ``jobs`` at once (``_Pace``).
+        """Run ``func(item, progress, stop)`` over items on a fixed pool of ``jobs``
+        workers; the results in order.
 
-        Returns the results in order. The workers take the next item from a shared cursor, so
-        what a call holds besides its items is one result slot each, however many files it
-        moves (a future per item costs about 1 KB and a lock, and 100,000 of them add up). On
-        Ctrl-C the workers stop between chunks and KeyboardInterrupt propagates; failures are
-        gathered and raised together.
-        """
-        progress = Progress(total_bytes, label, self.progress)
+        The workers take the next item from a shared cursor, so that what a call holds
+        besides its items is one result slot each. Ctrl-C, SIGTERM and SIGHUP stop the
+        workers between chunks (each keeps what it has) and raise Interrupted; failures are
+        gathered and raised together."""
+        from concurrent.futures import ThreadPoolExecutor, wait
+
+        progress = Progress(total_bytes, label, len(items), self.progress)
         stop = threading.Event()
         results: list = [None] * len(items)
         failures: dict = {}
-        cursor = iter(range(len(items)))
-        take = threading.Lock()
-        pace = _Pace(self.jobs)
+        cursor, take = iter(range(len(items))), threading.Lock()
 
-        def work(rank: int):
-            while not stop.is_set() and pace.turn(rank):
+        def work():
+            while not stop.is_set():
                 with take:
-                    i = None if stop.is_set() else next(cursor, None)
+                    i = next(cursor, None)
                 if i is None:
-                    pace.close()  # nothing left: the workers waiting their turn return
                     return
                 try:
                     results[i] = func(items[i], progress, stop)
-                    progress.files += 1  # (read by the pacing only: a lost count is no harm)
+                    progress.file_done()
                 except _Stopped:
                     return
                 except BaseException as e:  # reported by the caller, with the others
                     failures[i] = e
 
-        from concurrent.futures import ThreadPoolExecutor, wait
-
-        n = min(self.jobs, len(items))
-        pool = ThreadPoolExecutor(max_workers=max(n, 1), thread_name_prefix='onelight')
-        # one line for the terminal and the notebook
-        stopped = (
-            f'{label}: interrupted; what is done is kept (partial files as .part), and '
-            'running the same again resumes'
-        )
-        with _deferred_interrupts() as interrupted:
+        n = max(1, min(self.jobs, len(items)))
+        pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix='onelight')
+        with _deferred_signals() as caught:
             try:
-                pending = {pool.submit(work, rank) for rank in range(n)}
-                while pending:
-                    _, pending = wait(pending, timeout=0.1)  # wakes to redraw, pace, Ctrl-C
-                    if interrupted:
-                        raise KeyboardInterrupt  # here, where this thread holds no lock
+                pending = {pool.submit(work) for _ in range(n)}
+                while pending and not caught:
+                    _, pending = wait(pending, timeout=0.1)  # wakes to redraw and see signals
                     progress.refresh()
-                    pace.adjust(progress.bytes, progress.files, progress.fastest)
-            except BaseException as e:
-                stop.set()
-                pace.close()  # waiting workers wake up to see the stop
-                if isinstance(e, KeyboardInterrupt):
-                    raise KeyboardInterrupt(stopped) from None
-                raise
             finally:
+                stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 progress.close()
-        if interrupted:  # Ctrl-C as the work ended: the program stops all the same
-            raise KeyboardInterrupt(stopped)
+        if caught:  # here, where this thread holds no lock, once every worker saved its state
+            raise Interrupted(
+                f'{label}: interrupted; what is done is kept (partial files as .part), and '
+                'running the same again resumes',
+                signum=caught[0],
+            )
         if failures:
             raise _combine_errors([failures[i] for i in sorted(failures)], len(items))
         return results
@@ -4582,15 +4290,12 @@ class TransferEngine:
                 todo.append(d)
             else:
                 discard_stray_part(d.dest)  # left by an interrupted --force: of no use now
-        for folder in {d.dest.parent for d in todo}:
-            folder.mkdir(parents=True, exist_ok=True)
         report = TransferReport(skipped=len(items) - len(todo))
-        total = sum(d.size or 0 for d in todo)
         results = self.run_parallel(
             lambda d, p, s: self._download_one(d, p, s, force),
             todo,
-            label=f'downloading {len(todo)} files',
-            total_bytes=total,
+            label=f'downloading {plural(len(todo), "file")}',
+            total_bytes=sum(d.size or 0 for d in todo),
         )
         for item, result in zip(todo, results):
             if result is None:
@@ -4604,390 +4309,265 @@ class TransferEngine:
         return report
 
     def _download_one(self, item: Download, progress, stop, force: bool):
-        """Fetch one file through its ``.part``; (bytes fetched, size, md5 or None), or None
-        when another process finished it meanwhile.
-
-        A large file from a server that honours ``Range`` comes in segments over several
-        connections (``_fetch_segments``); any other in one stream, resumed where it broke.
-        """
-        moves = []  # what becomes of the .part, where Windows allows it only once closed
-
-        def settle(op):
-            if OPEN_FILES_MOVE:
-                op()
-            else:
-                moves.append(op)
-
-        try:
-            with _locked_part(part_path(item.dest)) as fh:
-                fetched = self._fill_part(fh, item, progress, stop, force, settle)
-        finally:
-            for op in moves:
-                op()
-        return fetched
-
-    def _fill_part(self, fh, item: Download, progress, stop, force: bool, settle):
-        """The body of ``_download_one``, the ``.part`` open and locked: ``settle(op)`` runs
-        what renames or deletes it (at once, or once it is closed: ``OPEN_FILES_MOVE``).
-
-        Bytes already in the ``.part`` are kept only with the state that says what they are
-        (``_PartState``: the server's validator, the finished ranges and their checksums);
-        without it they count for nothing, whatever the file's size."""
-        dest = item.dest
-        part, journal = part_path(dest), journal_path(dest)
-        initial = fh.size
-        # the caller saw no complete file; one may have arrived while another download held
-        # the lock (or left its bytes): else, no second look
-        if (fh.contended or initial) and not force:
-            if file_is_complete(dest, item.size, item.md5):
-                if not initial:
-                    settle(part.unlink)
-                journal.unlink(missing_ok=True)
-                return None  # another process finished it while we waited
-        state = None if force or not initial else _PartState.load(journal, item.size, initial)
-        if state is None:
-            if initial:
-                fh.truncate(0)  # bytes nobody can vouch for are fetched again
-            initial, state = 0, _PartState(size=item.size)
-        elif item.size is None and state.size is not None:
-            item = dataclasses.replace(item, size=state.size, learned=True)
-        # a fresh large file, or a .part whose state holds ranges (they resume as ranges)
-        segmented = item.size is not None and (
-            (initial == 0 and item.size >= SEGMENT_THRESHOLD) or state.segment is not None
-        )
-        try:
-            if segmented:
-                fetched, md5 = self._fetch_segmented_or_whole(fh, item, state, progress, stop)
-                size = self._verify(fh, item, md5)
-            elif item.size is None and not initial:  # fresh, of a size the index does not give
-                md5 = self._fetch_learning_size(fh, item, state, progress, stop)
-                size = fetched = self._verify(fh, item, md5)
-            else:
-                try:
-                    md5 = self._fetch_with_resume(fh, item, state, progress, stop)
-                    size = self._verify(fh, item, md5)
-                except IntegrityError:
-                    if not initial:
-                        raise
-                    # the bytes kept from an earlier attempt may be the bad ones: once
-                    # more, from the start
-                    fh.truncate(0)
-                    initial, state = 0, _PartState(size=item.size)
-                    md5 = self._fetch_with_resume(fh, item, state, progress, stop)
-                    size = self._verify(fh, item, md5)
-                fetched = max(size - initial, 0)
-        except (_Stopped, KeyboardInterrupt, TransferError):
-            if isinstance(sys.exc_info()[1], IntegrityError):
-                settle(functools.partial(part.unlink, missing_ok=True))
-                journal.unlink(missing_ok=True)
-                raise
-            self._keep_for_resume(fh, part, journal, state, settle)
-            raise
-        except OSError as e:
-            fh.truncate(0)
-            settle(functools.partial(part.unlink, missing_ok=True))
-            journal.unlink(missing_ok=True)
-            raise TransferError(f'cannot write {dest}: {e.strerror or e}') from None
-        except OneLightError:
-            self._keep_for_resume(fh, part, journal, state, settle)
-            raise
-        if state.saved or fh.contended or initial:  # else no state was ever written
-            journal.unlink(missing_ok=True)
-        settle(functools.partial(os.replace, part, dest))
-        return fetched, size, md5 if md5 else item.md5
-
-    @staticmethod
-    def _keep_for_resume(fh, part: Path, journal: Path, state, settle) -> None:
-        """After a failed or interrupted transfer: keep the ``.part`` with its state when
-        what it holds can be resumed, else remove both."""
-        has_bytes = fh.size > 0
-        if has_bytes and state.resumable():
-            with contextlib.suppress(OSError):
-                state.save(journal)
-                return
-        with contextlib.suppress(OSError, ValueError):
-            fh.truncate(0)
-        settle(functools.partial(part.unlink, missing_ok=True))
-        journal.unlink(missing_ok=True)
-
-    def _fetch_learning_size(self, fh, item: Download, state, progress, stop) -> str | None:
-        """Fetch a file whose size the index does not give: the first request asks for the
-        first range (``SEGMENT_SIZE`` bytes). A 206 naming a larger total goes on in ranges,
-        the first one's body already on its way; any other answer is the whole file (a 200
-        from a server that ignores ``Range``, or a 206 covering all of it); a 416 (an empty
-        file, for some servers) or a 206 without a total is asked again without ``Range``.
-        Returns the md5 computed on the way, or None."""
-        headers = {'Range': f'bytes=0-{SEGMENT_SIZE - 1}', 'Accept-Encoding': 'identity'}
-        resp = self.policy.run(
-            lambda _: self.stream(item.url, headers, stop, progress),
-            lambda: f'{self.name}: download of {mask_url(item.url)}',
-            RETRYABLE,
-            stop=stop,
-        )
-        first, total = None, None
-        if resp.status == 206:
-            first, total = _content_range(resp.headers.get('content-range'))
-        if resp.status == 416 or (resp.status == 206 and (first != 0 or total is None)):
-            _discard(resp)
-            return self._fetch_with_resume(fh, item, state, progress, stop)
-        if resp.status == 206 and total > SEGMENT_SIZE:
-            sized = dataclasses.replace(item, size=total, learned=True)
+        """One file: lock its ``.part``, resume what its journal vouches for (Range and
+        If-Range), hash on the way, verify, rename into place. Returns (bytes fetched now,
+        size, md5 or None), or None when another process finished it meanwhile."""
+        root = item.root or item.dest.parent
+        folders = item.dest.parent.relative_to(root).parts
+        with Folder.enter(root, folders) as folder, PartFile(folder, item.dest.name) as part:
+            if part.contended and not force and file_is_complete(item.dest, item.size, item.md5):
+                part.discard()
+                return None
+            journal = None if force else Journal.load(part, item.size)
+            if journal is None:
+                part.truncate(0)  # bytes nobody vouches for are fetched again
+                journal = Journal(part, item.size)
+            kept = journal.kept()
+            progress.keep(kept)
             try:
-                state.agree(resp)  # the other ranges ask for this version (If-Range)
-                state.size = total
-                return self._fetch_segmented_or_whole(fh, sized, state, progress, stop, resp)[1]
-            except BaseException:
-                resp.close()  # when the ranges never began, its connection is not reused
+                md5 = self._fill(part, journal, item, progress, stop, resumed=kept > 0)
+            except (_Stopped, TransferError) as e:
+                if isinstance(e, IntegrityError) or not journal.save():
+                    part.discard()
+                elif isinstance(e, TransferError):
+                    raise type(e)(f'{e}; the partial file is kept for resuming') from None
                 raise
-        return self._fetch_with_resume(fh, item, state, progress, stop, first=resp)
+            except OSError as e:
+                part.discard()
+                raise TransferError(f'cannot write {item.dest}: {e.strerror or e}') from None
+            part.commit()
+            return max(journal.size - kept, 0), journal.size, md5 or item.md5
 
-    def _fetch_segmented_or_whole(
-        self, fh, item: Download, state, progress, stop, first=None
-    ) -> tuple:
-        """Segments when the server honours ``Range``; otherwise (or when the file changed
-        on the server since the ranges kept) one stream from the start. ``first``: the
-        open answer for the first range, when it was asked already. Returns (bytes fetched
-        now, md5 computed on the way or None)."""
+    def _fill(self, part, journal, item: Download, progress, stop, resumed: bool):
+        """Fetch what the ``.part`` lacks and verify the whole; its md5 when computed. A
+        server with another version than the bytes kept makes it start again from byte 0
+        (using up no retry), and so does a failed md5 of bytes kept from before, once. A 200
+        to a range stops the other ranges; they go on once more, then one stream."""
+        first, restarts = None, 0
+        while True:
+            try:
+                md5 = self._fetch(part, journal, item, progress, stop, first)
+                return self._verify(part, journal, item, md5)
+            except (_Restart, IntegrityError) as e:
+                whole = getattr(e, 'whole', None)
+                if isinstance(e, IntegrityError) and not resumed:
+                    raise
+                restarts += 1
+                if restarts > 3:
+                    raise TransferError(f'{self._what(item)}: {e}, again and again') from None
+                if getattr(e, 'ranges_refused', False) and restarts == 1:
+                    whole.close()  # the ranges once more, what they hold kept
+                    first = None
+                    continue
+                logger.debug('%s: %s; starting again from byte 0', self._what(item), e)
+                progress.add(-journal.kept())
+                part.truncate(0)
+                journal.restart(item.size)
+                first, resumed = whole, False
+
+    def _fetch(self, part, journal, item, progress, stop, first=None) -> str | None:
+        """Plan the file when nothing is planned (its size learned from the first answer
+        when the index gives none), then fetch its ranges: several at once, or one stream.
+        ``first``: an answer with the whole file (a 200), sent already."""
+        if not journal.ranges:
+            size, learned = journal.size, journal.learned
+            if size is None and first is None:
+                first = self._open(item, {'Range': f'bytes=0-{SEGMENT_SIZE - 1}'}, stop)
+                start, total = _content_range(first.headers.get('content-range'))
+                if first.status == 206 and start == 0 and total is not None:
+                    size, learned = total, True
+                elif first.status != 200:  # a 416 (some say so of empty files), an odd 206
+                    _done_with(first)
+                    first = None
+            whole = first is not None and first.status == 200  # Range ignored: one stream
+            if whole and size is None:
+                size, learned = _digits(first.headers.get('content-length')), True
+            try:
+                self._check_room(item, size, learned)
+            except TransferError:
+                if first is not None:
+                    first.close()
+                raise
+            journal.plan(size, learned, whole)
+            if len(journal.ranges) > 1:
+                part.truncate(size)  # preallocated (sparse where the system allows)
+        todo = journal.todo()
+        if len(todo) > 1:
+            return self._fetch_ranges(part, journal, todo, item, progress, stop, first)
+        md5 = _Md5() if item.md5 or not journal.kept() else None
+        if todo:
+            self._fetch_range(part, journal, todo[0], item, progress, stop, first, md5)
+        return md5.result(part, part.size) if md5 else None
+
+    def _fetch_ranges(self, part, journal, todo, item, progress, stop, first):
+        """Ranges over up to SEGMENT_CONNECTIONS connections, each by the same range
+        writer; the first failure stops the others at once (each keeping its prefix). The
+        md5, when the index gives one, follows the complete prefix as ranges finish."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        md5, halt = _Md5() if item.md5 else None, threading.Event()
+        pool = ThreadPoolExecutor(min(SEGMENT_CONNECTIONS, len(todo)), 'onelight-range')
+        pending = {
+            pool.submit(self._fetch_range, part, journal, r, item, progress, halt, first)
+            for r in todo[:1]
+        }
+        pending |= {
+            pool.submit(self._fetch_range, part, journal, r, item, progress, halt)
+            for r in todo[1:]
+        }
         try:
-            return self._fetch_segments(fh, item, state, progress, stop, first)
-        except _NoRanges as e:
-            logger.debug('%s: %s; one stream from the start', item.url, e)
-            fh.truncate(0)
-            state.reset()
-            journal_path(item.dest).unlink(missing_ok=True)
-            whole = dataclasses.replace(item, size=None) if item.learned else item
-            return item.size, self._fetch_with_resume(fh, whole, state, progress, stop)
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                if stop.is_set():
+                    raise _Stopped()
+                for future in done:
+                    future.result()
+                if md5:
+                    md5.follow(part, journal.prefix())
+        finally:
+            halt.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+        return md5.result(part, journal.size) if md5 else None
 
-    def _check_room(self, item: Download, needed: int) -> None:
+    def _fetch_range(self, part, journal, rng, item, progress, stop, first=None, md5=None):
+        """One range (or the whole file) into its place in the ``.part``, resumed where its
+        answer broke off: the one retry loop of our own, on urllib3's Retry."""
+
+        def attempt(n):
+            resp = first if n == 0 else None
+            if stop.is_set():
+                if resp is not None:
+                    resp.close()
+                raise _Stopped()
+            if resp is None:
+                offset, end = rng[0] + rng[2], rng[1]
+                headers = {}
+                if offset or (end is not None and end != journal.size):
+                    last = '' if end is None or end == journal.size else end - 1
+                    headers['Range'] = f'bytes={offset}-{last}'
+                    if journal.validator:
+                        headers['If-Range'] = journal.validator
+                resp = self._open(item, headers, stop)
+            self._take(resp, part, journal, rng, item, progress, stop, md5)
+
+        retrying(attempt, self.retry(stop), lambda: self._what(item), (_Broken,))
+
+    def _what(self, item: Download) -> str:
+        return f'{self.name}: download of {mask_url(item.url)}'
+
+    def _open(self, item: Download, headers: dict, stop):
+        return self.send(
+            'GET', item.url, headers={'Accept-Encoding': 'identity', **headers}, stop=stop
+        )
+
+    def _take(self, resp, part, journal, rng, item, progress, stop, md5) -> None:
+        """Check an answer for ``rng`` and write its body at the range's place (pwrite on
+        the locked descriptor), at most to the range's end: what a server sends past it is
+        never written. A body that stops short is _Broken, what arrived kept."""
+        offset, whole_file = rng[0] + rng[2], len(journal.ranges) == 1
+        try:
+            if resp.status in self.transient_download_statuses:
+                raise _Broken(f'the download host answered {resp.status}')
+            if resp.status == 416 and offset:
+                raise _Restart('the file is shorter than the bytes kept')
+            self.check(resp, 'download')
+            if resp.status == 206:
+                start, total = _content_range(resp.headers.get('content-range'))
+                if start != offset:
+                    raise _Broken('the server sent another range')
+                if total is not None and journal.size is not None and total != journal.size:
+                    raise self._size_mismatch(item, journal, total)
+            elif resp.status == 200 and (offset or not whole_file):
+                raise _Restart(
+                    'the server sent the whole file', resp, ranges_refused=not whole_file
+                )
+            else:
+                length = resp.headers.get('content-length') or ''
+                if length.isdigit() and journal.size is not None and int(length) != journal.size:
+                    raise self._size_mismatch(item, journal, int(length))
+            journal.agree(resp)
+            self._write(resp, part, journal, rng, progress, stop, md5)
+        except _Restart as e:
+            if e.whole is not resp:
+                resp.close()
+            raise
+        except BaseException:
+            resp.close()
+            raise
+
+    def _write(self, resp, part, journal, rng, progress, stop, md5) -> None:
+        import urllib3
+
+        left = None if rng[1] is None else rng[1] - rng[0] - rng[2]
+        read = getattr(resp, 'read1', None) or resp.read  # read1: whatever has arrived
+        try:
+            while left is None or left > 0:
+                if stop.is_set():
+                    raise _Stopped()
+                chunk = read(CHUNK_SIZE if left is None else min(CHUNK_SIZE, left))
+                if not chunk:
+                    break
+                offset = rng[0] + rng[2]
+                part.pwrite(chunk, offset)
+                journal.advance(rng, chunk)
+                if md5:
+                    md5.update(offset, chunk)
+                progress.add(len(chunk))
+                if left is not None:
+                    left -= len(chunk)
+        except urllib3.exceptions.HTTPError as e:
+            raise _Broken(_reason(e)) from None
+        if left:
+            raise _Broken('the connection closed before the end')
+        if left is None or resp.length_remaining == 0 or not read(1):
+            resp.release_conn()  # read to its end: the connection is reused
+        else:
+            resp.close()  # more than asked for: that connection is done
+
+    def _size_mismatch(self, item: Download, journal, total: int) -> Exception:
+        if journal.learned:  # another size than its first answer said: a new version
+            return _Restart('the file changed on the server')
+        return IntegrityError(
+            f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
+            f'{journal.size} in the index; nothing was saved'
+        )
+
+    def _check_room(self, item: Download, size: int | None, learned: bool) -> None:
         """A TransferError, before anything is written, when the download folder has less
-        free space than ``needed`` bytes (a size the index or the server announced)."""
+        free space than a large file needs (a size the index or the server announced)."""
         import shutil
 
+        if size is None or size <= SEGMENT_SIZE:
+            return
         try:
             free = shutil.disk_usage(item.dest.parent).free
         except OSError:
             return
-        if needed > free:
-            where = 'the server says' if item.learned else 'the index says'
+        if size > free:
+            where = 'the server says' if learned else 'the index says'
             raise TransferError(
-                f'{self.name}: {item.dest.name} is {byte_size(needed)} ({where}), more than '
+                f'{self.name}: {item.dest.name} is {byte_size(size)} ({where}), more than '
                 f'the {byte_size(free)} free in {item.dest.parent}; nothing was written'
             )
 
-    def _fetch_segments(self, fh, item: Download, state, progress, stop, first=None) -> tuple:
-        """Fetch a large file as ranges over several connections into one preallocated
-        ``.part``; its state (``.part.ranges``) lists the finished ranges with a checksum
-        of each, and the server's validator, so that an interrupted download resumes range
-        by range, and only from the same version of the file. Ranges the state claims are
-        checked against their checksums before they count. The md5 is computed as the
-        ranges land (``_PrefixHasher``). Returns (bytes fetched now, md5 or None)."""
-        size, journal = item.size, journal_path(item.dest)
-        state.segment = SEGMENT_SIZE
-        if fh.size != size:
-            self._check_room(item, size - fh.size)
-            state.save(journal)  # before the preallocation: zeros never pass for data
-            fh.truncate(size)  # preallocated (sparse where the filesystem allows)
-        else:
-            state.drop_unproven(part_path(item.dest))
-        segments = [(s, min(s + SEGMENT_SIZE, size) - 1) for s in range(0, size, SEGMENT_SIZE)]
-        todo = [seg for seg in segments if seg[0] not in state.done]
-        progress.add(sum(e - s + 1 for s, e in segments if s in state.done))
-        lock, fetched = threading.Lock(), []
-        hasher = _PrefixHasher(part_path(item.dest), size) if item.md5 else None
-        for start in state.done if hasher else ():
-            hasher.finished(start)
-
-        def fetch(segment):
-            start, end = segment
-
-            def attempt(n):
-                if n == 0 and start == 0 and first is not None:
-                    return self._write_range(first, item, state, start, end, progress, stop)
-                return self._fetch_range(item, state, start, end, progress, stop)
-
-            crc = self.policy.run(
-                attempt,
-                f'{self.name}: bytes {start}-{end} of {mask_url(item.url)}',
-                RETRYABLE,
-                hint='; the partial file is kept for resuming',
-                stop=stop,
-            )
-            with lock:
-                state.done[start] = crc
-                fetched.append(end + 1 - start)
-                state.save(journal)
-            if hasher:
-                hasher.finished(start)
-
-        try:
-            if todo:
-                from concurrent.futures import ThreadPoolExecutor
-
-                # all ranges at once: a server that ignores Range answers 200 to each, and
-                # the first such answer stops the others (then one stream, from the start)
-                workers = min(SEGMENT_CONNECTIONS, len(todo))
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    futures = [pool.submit(fetch, seg) for seg in todo]
-                    try:
-                        for future in futures:
-                            future.result()
-                    except BaseException:
-                        stop_ranges = [f.cancel() for f in futures]
-                        del stop_ranges
-                        raise
-        finally:
-            md5 = hasher.result() if hasher else None
-        return sum(fetched), md5
-
-    def _fetch_range(self, item: Download, state, start: int, end: int, progress, stop) -> int:
-        """One ranged GET, written at its place in the ``.part`` through a file object of its
-        own (the locked one appends); the CRC-32 of the range. Bytes past the asked end are
-        never written: the range is taken, the rest of the answer dropped."""
-        headers = {'Range': f'bytes={start}-{end}', 'Accept-Encoding': 'identity'}
-        if state.validator:
-            headers['If-Range'] = state.validator
-        resp = self.stream(item.url, headers, stop)
-        return self._write_range(resp, item, state, start, end, progress, stop)
-
-    def _write_range(self, resp, item: Download, state, start: int, end: int, progress, stop):
-        """Write the answer to a ranged GET at its place in the ``.part``; its CRC-32."""
-        try:
-            if resp.status == 200:
-                raise _NoRanges('the server sent the whole file')
-            if resp.status in self.transient_download_statuses:
-                raise _Resumable(f'the download host answered {resp.status}')
-            self.check(resp, 'download')
-            first, total = _content_range(resp.headers.get('content-range'))
-            if resp.status != 206 or first != start:
-                raise _Resumable('the server sent another range')
-            if total is not None and total != item.size:
-                if item.learned:  # another size than its first answer said: a new version
-                    raise _NoRanges('the file changed on the server')
-                raise self._size_mismatch(item, total)
-            state.agree(resp)
-            length = end + 1 - start
-            crc = _Crc()
-            with open(part_path(item.dest), 'r+b') as out:
-                out.seek(start)
-                written = _copy_body(resp, out, progress, stop, crc, limit=length)
-            if written != length:
-                raise _Resumable('connection closed before the end of the range')
-        except BaseException:
-            resp.close()
-            raise
-        _finish(resp, written < length)
-        return crc.value
-
-    def _fetch_with_resume(
-        self, fh, item: Download, state, progress, stop, first=None
-    ) -> str | None:
-        """Fetch the missing bytes of ``item`` into ``fh``, resuming after breaks; the md5
-        of the file when one stream carried all of it (None: hash the file). ``first``: the
-        open answer of a request already sent for the whole file, read first."""
-        return self.policy.run(
-            lambda n: self._fetch_into(fh, item, state, progress, stop, first if n == 0 else None),
-            lambda: f'{self.name}: download of {mask_url(item.url)}',
-            RETRYABLE,
-            hint='; the partial file is kept for resuming',
-            stop=stop,
-        )
-
-    def _fetch_into(self, fh, item: Download, state, progress, stop, resp=None) -> str | None:
-        """One request: append the missing bytes of ``item`` to ``fh``; the md5 of the file
-        when this request carried all of it (hashed on the way: no second read). A resume
-        asks only for the version whose bytes are kept (``If-Range``)."""
-        offset = fh.size
-        if offset and (not state.validator or (item.size is not None and offset > item.size)):
-            fh.truncate(0)  # nothing proves the kept bytes are of the file the server has
-            offset = 0
-        headers = {'Accept-Encoding': 'identity'}
-        if offset:
-            headers['Range'] = f'bytes={offset}-'
-            headers['If-Range'] = state.validator
-        digest = None if offset else hashlib.md5(usedforsecurity=False)
-        if resp is None:
-            resp = self.stream(item.url, headers, stop, progress)
-        try:
-            self._receive(resp, fh, item, state, offset, progress, stop, digest)
-        except BaseException:
-            resp.close()  # a half-read connection is never reused
-            raise
-        return digest.hexdigest() if digest else None
-
-    def _receive(self, resp, fh, item: Download, state, offset, progress, stop, digest=None):
-        """Append the body of a download response to ``fh``, checking what the server says;
-        ``digest`` (from offset 0 only) is fed every byte written. A body never grows the
-        file past the size the index or the server announced."""
-        if resp.status == 416 and offset:
-            fh.truncate(0)
-            state.reset()
-            raise _Resumable('range not satisfiable; starting again')
-        if resp.status in self.transient_download_statuses:
-            raise _Resumable(f'the download host answered {resp.status}')
-        self.check(resp, 'download')
-        total = None
-        if resp.status == 206:
-            start, total = _content_range(resp.headers.get('content-range'))
-            if start != offset or not state.same_version(resp):
-                fh.truncate(0)
-                state.reset()
-                raise _Resumable('the server sent another range or version; starting again')
-        else:
-            if offset:
-                logger.debug('%s: a new version or no Range; starting again', item.url)
-                fh.truncate(0)
-                offset = 0
-            state.reset()  # a whole file: its version is the one this answer names
-            if resp.headers.get('content-length', '').isdigit():
-                total = int(resp.headers['content-length'])
-        if item.size is not None and total is not None and total != item.size:
-            fh.truncate(0)
-            raise self._size_mismatch(item, total)
-        state.agree(resp)
-        expected = item.size if item.size is not None else total
-        limit = None if expected is None else expected - offset
-        written = _copy_body(resp, fh, progress, stop, digest, limit=limit)
-        if expected is not None and offset + written < expected:
-            raise _Resumable('connection closed before the end of the file')
-        _finish(resp, limit is not None and written == limit)
-
-    def _size_mismatch(self, item: Download, total: int) -> IntegrityError:
-        return IntegrityError(
-            f'{self.name}: {mask_url(item.url)} is {total} bytes on the server but '
-            f'{item.size} in the index; nothing was saved'
-        )
-
-    def _verify(self, fh, item: Download, md5: str | None = None) -> int:
-        """Check the size (and md5 when known) of a finished ``.part``; return its size.
-        ``md5``: the file's, computed on the way (else the file is read again)."""
-        size = fh.size
+    def _verify(self, part, journal, item: Download, md5: str | None) -> str | None:
+        """Check the size (and md5 when known) of a finished ``.part``; its md5."""
+        size = part.size
+        if journal.size is None:
+            journal.size = size
         if item.size is not None and size != item.size:
             raise IntegrityError(
                 f'{self.name}: {item.dest.name} arrived with {size} bytes, the index says '
                 f'{item.size}; it was discarded'
             )
         if item.md5:
-            actual = md5 or md5sum(part_path(item.dest))
-            if actual != item.md5.lower():
+            md5 = md5 or _Md5().result(part, size)
+            if md5 != item.md5.lower():
                 raise IntegrityError(
                     f'{self.name}: {item.dest.name} failed its md5 check (expected {item.md5}, '
-                    f'got {actual}); it was discarded'
+                    f'got {md5}); it was discarded'
                 )
-        return size
-
-    # ----------------------------------------------------------------------------- uploads
-    def put_file(self, url: str, path: Path, progress: Progress | None = None):
-        """PUT a file's bytes (streamed) to ``url``; return the response."""
-        size = path.stat().st_size
-        with open(path, 'rb') as f:
-            body = _CountingReader(f, size, progress) if progress else f
-            return self.request(
-                'PUT',
-                url,
-                data=body,
-                headers={'Content-Type': 'application/octet-stream'},
-                follow=False,
-            )
+        return md5
 
 
 class LocalPaths(list):
@@ -4997,82 +4577,6 @@ class LocalPaths(list):
     def __init__(self, paths=(), report: TransferReport | None = None):
         super().__init__(paths)
         self.report = report
-
-
-def _copy_body(resp, out, progress, stop, digest=None, limit: int | None = None) -> int:
-    """Write a response's body to ``out`` as it arrives (feeding ``digest``, when given,
-    every byte), at most ``limit`` bytes: what a server sends past that is never written.
-    Returns the bytes written. Ctrl-C stops it between chunks; a broken connection is
-    ``_Resumable``, what arrived before it kept (flushed)."""
-    written = 0
-    try:
-        for chunk in _body_chunks(resp):
-            if stop.is_set():
-                raise _Stopped()
-            if limit is not None and written + len(chunk) > limit:
-                chunk = chunk[: limit - written]
-            out.write(chunk)
-            if digest:
-                digest.update(chunk)
-            written += len(chunk)
-            progress.add(len(chunk))
-            if limit is not None and written >= limit:
-                break
-    except _urllib3_errors() as e:
-        out.flush()
-        raise _Resumable(_reason(e)) from None
-    out.flush()
-    return written
-
-
-def _finish(resp, cut: bool) -> None:
-    """Be done with a download response: its connection goes back to the pool when the
-    body was read to its end, and is closed when reading stopped at a limit with more to
-    come (a server sending past the announced end)."""
-    if cut and resp.length_remaining is None:  # chunked: does the body end right here?
-        try:
-            more = (getattr(resp, 'read1', None) or resp.read)(1)
-        except Exception:  # noqa: BLE001 - a broken end: the connection is closed below
-            more = b'?'
-        if not more:  # the last chunk: the connection is clean, and reused
-            resp.release_conn()
-            return
-    if cut and resp.length_remaining != 0:
-        resp.close()
-    else:
-        resp.release_conn()
-
-
-def _body_chunks(resp):
-    """A urllib3 response's body as it arrives, in chunks of up to 1 MiB.
-
-    ``read1`` hands over whatever the socket has, so bytes that arrived before a broken
-    connection are kept (and resumed from) instead of being lost inside a large read.
-    """
-    read = getattr(resp, 'read1', None) or resp.read  # read1: urllib3 >= 2
-    while True:
-        chunk = read(CHUNK_SIZE)
-        if not chunk:
-            return
-        yield chunk
-
-
-def _reason(exc: BaseException) -> str:
-    """A short human reason for a requests/urllib3 exception."""
-    text = str(exc)
-    for marker in (
-        'Read timed out',
-        'timed out',
-        'Connection refused',
-        'Connection reset',
-        'IncompleteRead',
-        'Connection broken',
-        'Name or service not known',
-        'Max retries exceeded',
-    ):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _combine_errors(errors: list, total: int) -> Exception:
@@ -5378,6 +4882,8 @@ class Repository:
 
     def _index_cache(self, key: str) -> tuple:
         """The cache files (body, validators) of an index fetched from ``key``."""
+        import hashlib
+
         digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
         safe_name = re.sub(r'[^\w.-]', '_', self.name)
         # the digest of the key keeps two repositories apart whatever their names hold (dots
@@ -5503,7 +5009,7 @@ class LocalUpload(UploadSession):
         for rel, path, _ in items:
             dest = safe_join(self.repository.root, rel)
             same = dest.exists() and os.path.samefile(path, dest)  # uploading to itself
-            sizes.append(None if same else copy_file_atomic(path, dest))
+            sizes.append(None if same else copy_into(self.repository.root, rel, path))
         return sizes
 
     def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
@@ -5519,7 +5025,7 @@ class RemoteRepository(Repository):
             'jobs',
             'int',
             32,
-            'most transfers at once (from 16, paced to what pays)',
+            'transfers at once',
             low=1,
             high=64,
         ),
@@ -5579,39 +5085,33 @@ class RemoteRepository(Repository):
         """The Download of each index row, into the session's download folder. Where the
         index gives no size (or, ``with_md5``, no md5), what was verified when the file was
         downloaded stands in (``VerifiedCopies``)."""
-        out = []
+        root, out = self.download_root, []
         for row in rows.itertuples():
             rel = row.path[len(str(row.session)) + 1 :]
             size = None if pd.isna(row.size) else int(row.size)
             md5 = row.md5 if isinstance(row.md5, str) else None
             dest = safe_join(self.session_dir(str(row.session)), rel)
-            out.append(Download(self.file_url(row), dest, size, md5))
+            inside = root in dest.parents
+            out.append(Download(self.file_url(row), dest, size, md5, root if inside else None))
         return self.verified_copies.fill(out, with_md5=with_md5)
 
     def local_copies(self, rows: pd.DataFrame) -> list:
         return self.downloads(rows, with_md5=True)
 
-    def _refuse_symlinked_folders(self, items: list) -> None:
-        """Downloads never write through a symlinked folder inside the download folder
-        (the folder itself may be a link, to another disk): TransferError naming it."""
+    @property
+    def download_root(self) -> Path:
+        """The folder of the download template before its first session field: downloads
+        make and enter the folders below it without following a link (it may be one)."""
         template = self.download_dir.replace('{data_dir}', str(self.dirs.data))
-        root = Path(os.path.expanduser(template.replace('{repository}', self.name)))
-        root = Path(str(root).split('{', 1)[0])
-        checked = set()
-        for folder in {d.dest.parent for d in items}:
-            while folder not in checked and root in folder.parents:
-                checked.add(folder)
-                if folder.is_symlink():
-                    raise TransferError(
-                        f'repository "{self.name}": refused to download through the symlink '
-                        f'{folder} inside the download folder {root}; remove it'
-                    )
-                folder = folder.parent
+        root = os.path.expanduser(template.replace('{repository}', self.name))
+        return Path(root.split('{', 1)[0])
 
     @property
     def verified_copies(self) -> VerifiedCopies:
         if getattr(self, '_verified', None) is None:
             key = f'{self.name}\n{self.download_dir}\n{self.dirs.data}'
+            import hashlib
+
             digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
             name = re.sub(r'[^\w.-]', '_', self.name)
             self._verified = VerifiedCopies(self.dirs.cache / 'verified' / f'{name}-{digest}.tsv')
@@ -5631,7 +5131,6 @@ class RemoteRepository(Repository):
                     f'{missing[0].dest}'
                 )
             return LocalPaths([d.dest for d in items])
-        self._refuse_symlinked_folders(items)
         unsure = {d.dest for d in items if d.size is None or d.md5 is None}
         report = self.engine.download(items, force=force, check_hash=check_hash)
         self.verified_copies.add([v for v in report.verified if v[0] in unsure])
@@ -6065,8 +5564,13 @@ class HttpRepository(WebRepository):
         return self.settings['base_url']
 
     def _engine_options(self) -> dict:
-        s = self.settings
-        auth = (s['login'], s.get('password') or '') if s.get('login') else None
+        s, auth = self.settings, None
+        if s.get('login'):
+            import base64
+
+            basic = base64.b64encode(f'{s["login"]}:{s.get("password") or ""}'.encode())
+            header = {'Authorization': f'Basic {basic.decode()}'}
+            auth = lambda method, url: header  # noqa: E731 - the same for every request
         return {**super()._engine_options(), 'auth': auth, 'trusted': (self.base_url,)}
 
     # ---------------------------------------------------------------------------- uploading
@@ -6114,7 +5618,7 @@ class WebDavUpload(UploadSession):
 
     def send_bytes(self, name, data):
         r = self.repository
-        resp = r.engine.request('PUT', join_url(r.base_url, name), data=data, follow=False)
+        resp = r.engine.request('PUT', join_url(r.base_url, name), data=data, redirect=False)
         self._check_put(resp)
 
     def _check_put(self, resp) -> None:
@@ -6136,7 +5640,7 @@ class WebDavUpload(UploadSession):
                 if prefix in self.folders:
                     continue
                 url = join_url(r.base_url, prefix)
-                resp = r.engine.request('MKCOL', url, follow=False)
+                resp = r.engine.request('MKCOL', url, redirect=False)
                 if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
                     r.engine.check(resp, 'MKCOL')
                     raise TransferError(f'MKCOL {mask_url(url)} answered {resp.status_code}')
@@ -6214,7 +5718,7 @@ class FtpUpload(UploadSession):
 
     def __init__(self, repository):
         super().__init__(repository)
-        self.client = _FtpClient(repository.settings, repository.name)
+        self.client = _FtpClient(repository.settings, repository.name, repository.engine.retry)
 
     def have(self, rels):
         sizes = {rel: self.client.size_of(rel) for rel in rels}
@@ -6222,7 +5726,7 @@ class FtpUpload(UploadSession):
 
     def send_all(self, items):
         r = self.repository
-        progress = Progress(sum(size for _, _, size in items), 'uploading', r.progress)
+        progress = Progress(sum(size for _, _, size in items), 'uploading', enabled=r.progress)
         sizes = []
         try:
             for rel, path, size in items:
@@ -6242,8 +5746,8 @@ class FtpUpload(UploadSession):
 class _FtpClient:
     """One FTP(S) connection that reconnects and retries after a dropped connection."""
 
-    def __init__(self, settings: dict, name: str):
-        self.settings = settings
+    def __init__(self, settings: dict, name: str, retry):
+        self.settings, self.retry = settings, retry  # retry(): a new Retry of the repository
         self.name = f'repository "{name}"'
         self.ftp = None
         self.folders = set()
@@ -6284,11 +5788,9 @@ class _FtpClient:
         return ftp
 
     def _retrying(self, action, what: str):
-        """``action(ftp)`` on a live connection, reconnecting and retrying after drops by
-        the one RetryPolicy; a permanent refusal (5xx) is not retried."""
+        """``action(ftp)`` on a live connection, reconnecting and retrying after drops; a
+        permanent refusal (5xx) is not retried."""
         import ftplib
-
-        s = self.settings
 
         def attempt(_):
             try:
@@ -6296,8 +5798,9 @@ class _FtpClient:
             except ftplib.error_perm as e:
                 raise RepositoryError(f'{self.name}: FTP {what}: {_ftp_reason(e)}') from None
 
-        return RetryPolicy(s['retries'], s['backoff'], s['timeout']).run(
+        return retrying(
             attempt,
+            self.retry(),
             f'{self.name}: FTP {what}',
             (ftplib.Error, OSError, EOFError),
             on_retry=lambda e: self.reset(),
@@ -6435,8 +5938,18 @@ class S3Repository(WebRepository):
 
     def _engine_options(self) -> dict:
         credentials = self._credentials()
-        auth = S3Signer(credentials, self.settings['region']) if credentials else None
+        auth = functools.partial(self._signed, credentials) if credentials else None
         return {**super()._engine_options(), 'auth': auth, 'trusted': (self.bucket_url,)}
+
+    def _signed(self, credentials, method: str, url: str) -> dict:
+        """The headers of AWS Signature Version 4 (botocore's) for a request to the bucket;
+        only reads are signed here (uploads go through boto3)."""
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method=method, url=url, data=b'')
+        S3SigV4Auth(credentials, 's3', self.settings['region']).add_auth(request)
+        return dict(request.headers.items())
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
@@ -6775,10 +6288,10 @@ class FigshareRepository(RemoteRepository):
         return self.settings['private']
 
     def _engine_options(self) -> dict:
-        token = self.settings.get('token')
+        header = {'Authorization': f'token {self.settings.get("token")}'}
         return {
             **super()._engine_options(),
-            'auth': TokenAuth(token) if token else None,
+            'auth': (lambda method, url: header) if self.settings.get('token') else None,
             'trusted': (self.settings['api_url'] + '/',),
             # figshare's download host refuses automated clients now and then
             'transient_download_statuses': (403,),
@@ -7035,9 +6548,8 @@ class FigshareRepository(RemoteRepository):
             body = self.api('POST', path, expect=(201,), json={'title': title})
             return _figshare_id(body.get('entity_id') or body.get('location'), 'article')
 
-        article = self.engine.policy.run(
-            attempt, f'repository "{self.name}": creating {title} on figshare', (MaybeSentError,)
-        )
+        what = f'repository "{self.name}": creating {title} on figshare'
+        article = retrying(attempt, self.engine.retry(), what, (MaybeSentError,))
         upload.listings[article] = []
         self._write_manifest(upload)
         return article
@@ -7121,11 +6633,13 @@ class FigshareRepository(RemoteRepository):
                     self._delete_file(f, self.article_id)
             return False
         private_folder(self.dirs.cache)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix='upload.', dir=self.dirs.cache)
         try:
             with os.fdopen(fd, 'wb') as f:
                 f.write(data)
-            progress = Progress(0, '', False)
+            progress = Progress(0, '', enabled=False)
             self._upload_file(
                 Path(tmp), name, [], True, progress, threading.Event(), self.article_id
             )
@@ -7202,9 +6716,8 @@ class FigshareRepository(RemoteRepository):
             )
             return self._file_record(_figshare_id(body.get('location'), 'file'), article)
 
-        return self.engine.policy.run(
-            attempt, f'repository "{self.name}": creating {name} on figshare', (MaybeSentError,)
-        )
+        what = f'repository "{self.name}": creating {name} on figshare'
+        return retrying(attempt, self.engine.retry(), what, (MaybeSentError,))
 
     def _file_record(self, file_id: int, article: int) -> dict:
         """GET a file record; a new one can answer 404 for a short while."""
@@ -7217,7 +6730,7 @@ class FigshareRepository(RemoteRepository):
             return None if last[0].status_code == 404 else last[0]
 
         try:
-            resp = self.engine.policy.poll(answered, f'{path} is not there yet', limit=10.0)
+            resp = poll(answered, f'{path} is not there yet', limit=10.0)
         except TransferError:
             resp = last[0]
         if resp.status_code != 200:
@@ -7246,7 +6759,7 @@ class FigshareRepository(RemoteRepository):
                 f.seek(start)
                 data = f.read(end - start + 1)
             answer = self.engine.request(
-                'PUT', f'{upload_url}/{part["partNo"]}', data=data, follow=False
+                'PUT', f'{upload_url}/{part["partNo"]}', data=data, redirect=False
             )
             self.engine.check(answer, 'part upload')
             progress.add(len(data))
@@ -7273,7 +6786,7 @@ class FigshareRepository(RemoteRepository):
                 )
             return True if status == 'available' else None
 
-        self.engine.policy.poll(
+        poll(
             checked,
             f'repository "{self.name}": {record["name"]} is not yet available on figshare; '
             'run the upload again later',
@@ -7618,6 +7131,7 @@ def _serving() -> tuple:
     by what serves (it costs a command that reads no data a fifth of its start-up)."""
     import email.utils
     import http.server
+    import socket
 
     class RangeRequestHandler(http.server.BaseHTTPRequestHandler):
         """GET and HEAD of the files the server publishes, with single byte ranges."""
@@ -10076,8 +9590,9 @@ class _Group(click.Group):
         except OneLightError as e:
             _fail(ctx, str(e))
         except KeyboardInterrupt as e:
-            click.echo(str(e) or 'interrupted', err=True)
-            raise click.exceptions.Exit(130) from None
+            with contextlib.suppress(OSError):  # (the terminal may be gone: SIGHUP)
+                click.echo(str(e) or 'interrupted', err=True)
+            raise click.exceptions.Exit(128 + getattr(e, 'signum', 2)) from None
         except BrokenPipeError:
             raise  # the reader stopped early (``| head``): click exits quietly
         except OSError as e:
@@ -10426,7 +9941,7 @@ def list_cmd(ctx, session, collection, as_json):
     '-j',
     '--jobs',
     type=click.IntRange(1, 64),
-    help='Most downloads at once (default 32; from 16, paced to what pays).',
+    help='Downloads at once (default 32).',
 )
 @click.option(
     '--one-cache',
@@ -10507,6 +10022,8 @@ def serve_cmd(ctx, root, bind, port):
     """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C."""
     server = _serving()[1](root, bind=bind, port=port)
     click.echo(f'serving {len(server.files)} files of {server.root} at {server.url}')
+    import socket
+
     host = socket.gethostname() if bind in ('0.0.0.0', '::') else None
     url = server.url.replace(bind, host) if host else server.url
     click.echo(f'a colleague adds it with: onelight add_repo NAME --type http --base-url {url}')
@@ -10522,6 +10039,8 @@ def serve_cmd(ctx, root, bind, port):
 @click.pass_context
 def demo_cmd(ctx):
     """Generate a small ALF dataset, serve it on 127.0.0.1, search, download and load it."""
+    import shutil
+
     start = time.perf_counter()
     dirs = app_dirs()
     root = dirs.data / 'demo'

@@ -27,36 +27,50 @@ def pretend_notebook(monkeypatch, with_tqdm=False):
 
 
 def test_a_notebook_shows_one_updating_line(alf_root, serve, tmp_path, monkeypatch, capsys):
-    server = serve(alf_root)
-    pretend_notebook(monkeypatch)
-    assert onelight.in_notebook()
-    http_one(server, tmp_path).download(CORI1)
-    out = capsys.readouterr().out
-    assert out.startswith('\rdownloading') and ' MB' in out and out.endswith('\n')
-
-
-def test_tqdm_without_ipywidgets_falls_back_to_the_line(
-    alf_root, serve, tmp_path, monkeypatch, capsys
-):
-    """tqdm.auto without ipywidgets draws nothing and warns "IProgress not found": the text
-    line is shown instead."""
+    """tqdm without ipywidgets: its text line, rewritten in place, on the cell's output."""
     server = serve(alf_root)
     pretend_notebook(monkeypatch, with_tqdm=True)
-    made = []
-    fake_tqdm = types.ModuleType('tqdm')
-    fake_auto = types.ModuleType('tqdm.auto')
-    fake_auto.tqdm = lambda *a, **k: made.append(k)
-    fake_tqdm.auto = fake_auto
-    monkeypatch.setitem(sys.modules, 'tqdm', fake_tqdm)
-    monkeypatch.setitem(sys.modules, 'tqdm.auto', fake_auto)
-    fake_auto.__spec__ = importlib.machinery.ModuleSpec('tqdm.auto', None)
     monkeypatch.setitem(sys.modules, 'ipywidgets', None)  # as if not installed
+    server.throttle = 0.01  # long enough for the display to start
     http_one(server, tmp_path).download(CORI1)
-    assert made == [] and capsys.readouterr().out.startswith('\rdownloading')
+    out = capsys.readouterr().out
+    assert out.startswith('\rdownloading 30 files') and 'B of ' in out and out.endswith('\n')
+
+
+def test_a_notebook_with_ipywidgets_gets_the_tqdm_widget(monkeypatch):
+    pretend_notebook(monkeypatch, with_tqdm=True)
+    import tqdm.auto
+
+    made = []
+    monkeypatch.setattr(tqdm.auto, 'tqdm', lambda *a, **k: made.append(k) or FakeBar())
     widgets = types.ModuleType('ipywidgets')
     widgets.__spec__ = importlib.machinery.ModuleSpec('ipywidgets', None)
-    monkeypatch.setitem(sys.modules, 'ipywidgets', widgets)  # with it, tqdm draws
-    assert onelight.Progress(10, 'x').mode == 'tqdm' and made
+    monkeypatch.setitem(sys.modules, 'ipywidgets', widgets)
+    progress = onelight.Progress(10, 'downloading 1 file', 1)
+    progress.add(4)
+    progress.refresh()
+    assert made and made[0]['total'] == 10 and made[0]['bar_format'] is None
+
+
+class FakeBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_without_tqdm_click_draws_the_bar(monkeypatch, capsys):
+    """tqdm not installed: click's bar (the command line's library), with bytes and rate."""
+    monkeypatch.setitem(sys.modules, 'tqdm', None)
+    progress = onelight.Progress(2_000_000, 'downloading 2 files', 2, enabled=True)
+    progress.keep(500_000)  # kept from an interrupted download: where the bar starts
+    progress.add(500_000)
+    progress.refresh()
+    progress.add(1_000_000)
+    progress.close()
+    err = capsys.readouterr().err
+    assert err.startswith('downloading 2 files')  # stderr is no terminal here: the label
 
 
 def test_scripts_and_ci_logs_stay_quiet(alf_root, serve, tmp_path, capsys):

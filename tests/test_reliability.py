@@ -1,7 +1,6 @@
 """The reliability matrix: every fault ends with a correct file, or no final file and a
 one-line error; a malformed index never writes outside the download folder."""
 
-import contextlib
 import errno
 import os
 
@@ -76,27 +75,15 @@ def test_fault_matrix(case, alf_root, serve, tmp_path):
 def test_disk_full_leaves_no_file(alf_root, serve, tmp_path, monkeypatch):
     server = serve(alf_root)
     dest = configure(server, tmp_path)
-    real = onelight._locked_part
+    real, written = onelight.PartFile.pwrite, []
 
-    class FullDisk:
-        def __init__(self, fh):
-            self.fh, self.written = fh, 0
+    def full_disk(self, data, offset):
+        if sum(written) + len(data) > 10_000:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(len(data))
+        return real(self, data, offset)
 
-        def write(self, data):
-            if self.written + len(data) > 10_000:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            self.written += len(data)
-            return self.fh.write(data)
-
-        def __getattr__(self, name):
-            return getattr(self.fh, name)
-
-    @contextlib.contextmanager
-    def full_disk(part):
-        with real(part) as fh:
-            yield FullDisk(fh)
-
-    monkeypatch.setattr(onelight, '_locked_part', full_disk)
+    monkeypatch.setattr(onelight.PartFile, 'pwrite', full_disk)
     result = run('download', CORI1, 'spikes')
     assert result.exit_code == 1 and 'No space left on device' in result.stderr
     assert result.stderr.count('\n') == 1

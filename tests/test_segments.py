@@ -58,9 +58,18 @@ def test_an_interrupted_download_resumes_range_by_range(big, serve, tmp_path, sm
     before = len(server.requests_for(REL))
     server.faults.clear()
     http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
-    again = len(server.requests_for(REL)) - before
-    assert 0 < again < 12  # only the ranges that were not finished
+    again = [r[3] for r in server.requests_for(REL)[before:]]
+    assert 0 < len(again) <= 12 and requested(again) < SIZE  # what each range held is kept
     assert md5_of(dest(tmp_path)) == md5_of(big / REL) and not journal.exists()
+
+
+def requested(ranges) -> int:
+    """The bytes the Range headers of requests ask for."""
+    total = 0
+    for value in ranges:
+        start, end = value.split('=', 1)[1].split('-')
+        total += (int(end) if end else SIZE - 1) - int(start) + 1
+    return total
 
 
 def test_a_server_ignoring_range_gets_one_stream(big, serve, tmp_path, small_segments):
@@ -88,17 +97,19 @@ def test_a_corrupt_range_fails_the_md5_computed_on_the_way(big, serve, tmp_path,
     assert not list((tmp_path / 'dl').rglob('*.part*'))
 
 
-def test_the_prefix_hasher_follows_ranges_in_any_order(tmp_path):
+def test_the_md5_follows_the_complete_prefix(tmp_path):
+    """Bytes written at the end of the prefix are hashed as they arrive; the others are read
+    back through the descriptor once the ranges before them are done."""
     data = bytes(range(256)) * 4096  # 1 MiB
-    part = tmp_path / 'x.part'
-    part.write_bytes(data)
-    hasher = onelight._PrefixHasher(part, len(data), segment=100_000)
-    for start in reversed(range(0, len(data), 100_000)):
-        hasher.finished(start)
-    assert hasher.result() == onelight.md5_of_bytes(data)
-    unfinished = onelight._PrefixHasher(part, len(data), segment=100_000)
-    unfinished.finished(100_000)  # the first range never came: no md5, the file is read
-    assert unfinished.result() is None
+    with onelight.Folder.enter(tmp_path) as folder, onelight.PartFile(folder, 'x') as part:
+        part.pwrite(data[500_000:], 500_000)  # a later range first
+        md5 = onelight._Md5()
+        md5.update(0, data[:1000])  # the start, as it arrives
+        md5.update(500_000, data[500_000:])  # not at the end of the prefix: not hashed
+        part.pwrite(data[:500_000], 0)
+        md5.follow(part, 500_000)
+        assert md5.offset == 500_000
+        assert md5.result(part, len(data)) == onelight.md5_of_bytes(data)
 
 
 # ----------------------------------------------------------- sizes learned from the server
@@ -155,7 +166,8 @@ def test_without_sizes_an_interrupted_download_resumes_its_ranges(
     server.faults.clear()
     http_one(server, tmp_path).download('lab/Subjects/m1/2020-01-01/001')
     again = [r[3] for r in server.requests_for(REL)[before:]]
-    assert 0 < len(again) < 12 and all(r.startswith('bytes=') for r in again)
+    assert 0 < len(again) <= 12 and all(r.startswith('bytes=') for r in again)
+    assert requested(again) < SIZE
     assert md5_of(dest(tmp_path)) == md5_of(big / REL) and not journal.exists()
 
 
