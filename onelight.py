@@ -3045,7 +3045,7 @@ SEGMENT_SIZE = 16 << 20
 SEGMENT_CONNECTIONS = 8
 # How often the journal of a download in progress is saved: an interruption the process
 # cannot see (SIGKILL, a power cut of the machine's other half) loses at most this much.
-JOURNAL_SECONDS = 0.25
+JOURNAL_SECONDS = 0.1
 JOURNAL_BYTES = 8 << 20
 
 

@@ -152,3 +152,20 @@ def figshare_one(emulator, article_id, tmp_path, **settings):
     return onelight.One(
         article_id=article_id, api_url=emulator.api_url, download_dir=template, **settings
     )
+
+
+def cli_env(home, server, tmp_path, **settings):
+    """The environment of a ``python onelight.py`` subprocess whose current repository is
+    ``server`` (fast retries), downloading under tmp_path/dl."""
+    import os
+
+    env = {**os.environ, 'ONELIGHT_HOME': str(home)}
+    home.mkdir(parents=True, exist_ok=True)
+    repo = {'name': 'web', 'type': 'http', 'base_url': server.url, 'backoff': 0.01, **settings}
+    config = {
+        'repositories': [repo],
+        'current_repository': 'web',
+        'download_dir': str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}'),
+    }
+    (home / 'config.json').write_text(json.dumps(config))
+    return env

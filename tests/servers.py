@@ -98,6 +98,7 @@ class FaultHandler(onelight.RangeRequestHandler):
         data = f.read(length)
         if kind == 'cut':  # the connection drops after K bytes
             self.wfile.write(data[: fault[1]])
+            self.server.count(len(data[: fault[1]]))
             self.close_connection = True
             self.connection.shutdown(2)
             return
@@ -106,12 +107,19 @@ class FaultHandler(onelight.RangeRequestHandler):
         if kind == 'long_body':  # more bytes than Content-Length said
             data += b'garbage' * 10
             self.close_connection = True
+        if kind == 'cut_at':  # the connection drops after a share of the body
+            data = data[: int(len(data) * fault[1])]
+            self.close_connection = True
         if self.server.throttle:  # a slow link: 16 KiB at a time
             for i in range(0, len(data), 1 << 14):
                 self.wfile.write(data[i : i + (1 << 14)])
+                self.server.count(len(data[i : i + (1 << 14)]))
                 time.sleep(self.server.throttle)
-            return
-        self.wfile.write(data)
+        else:
+            self.wfile.write(data)
+            self.server.count(len(data))
+        if kind == 'cut_at':
+            self.connection.shutdown(2)
 
     def send_header(self, keyword, value):
         fault = getattr(self, 'fault', None)
@@ -133,6 +141,8 @@ class FaultServer(onelight.AlfServer):
         self.in_flight = self.most_in_flight = 0
         self.fixed_etag = None
         self.auth = None
+        self.sent = 0  # bytes of files sent (bodies, ranges included)
+        self.chaos = None  # a function of (rel, headers) giving a fault or None, for soaks
         if auth:
             token = base64.b64encode(f'{auth[0]}:{auth[1]}'.encode()).decode()
             self.auth = f'Basic {token}'
@@ -141,10 +151,16 @@ class FaultServer(onelight.AlfServer):
         with self.lock:
             self.requests.append((method, rel, headers.get('Authorization'), headers.get('Range')))
 
+    def count(self, n):
+        with self.lock:
+            self.sent += n
+
     def take_fault(self, rel):
         with self.lock:
             queue = self.faults.get(rel) or self.faults.get('*')
-            return queue.pop(0) if queue else None
+            if queue:
+                return queue.pop(0)
+        return self.chaos(rel) if self.chaos and rel != '.one_root' else None
 
     def add_fault(self, rel, *faults):
         with self.lock:

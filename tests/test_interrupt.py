@@ -1,28 +1,16 @@
 """Ctrl-C during a parallel download, and two processes downloading one session at once."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
+from conftest import cli_env
+
 import onelight
 
 CORI1 = 'nicklab/Subjects/Cori/2016-12-14/001'
-
-
-def cli_env(home, server, tmp_path):
-    """A config with the server as the current repository, for subprocesses."""
-    env = {**os.environ, 'ONELIGHT_HOME': str(home)}
-    home.mkdir(parents=True, exist_ok=True)
-    config = {
-        'repositories': [{'name': 'web', 'type': 'http', 'base_url': server.url, 'backoff': 0.01}],
-        'current_repository': 'web',
-        'download_dir': str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}'),
-    }
-    (home / 'config.json').write_text(json.dumps(config))
-    return env
 
 
 def session_dir(tmp_path):
