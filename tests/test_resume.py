@@ -4,6 +4,7 @@ release; each time, counted in the bytes the server sent."""
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -120,6 +121,36 @@ def test_a_one_stream_download_resumes_where_it_was_stopped(serve, tmp_path, sig
     assert md5_of(dest(tmp_path)) == md5_of(source)
     resumed = [r[3] for r in server.requests_for(REL)][-1]
     assert resumed and resumed.startswith('bytes=') and resumed != 'bytes=0-'
+
+
+@needs_signals
+def test_a_resumed_download_shows_its_progress_from_the_bytes_kept_to_100(serve, tmp_path):
+    """Through a pseudo-terminal: the bar of a resumed download opens at what was kept (not
+    at 0, nor with a burst of speed) and ends at 100% for the complete, verified file."""
+    pty = pytest.importorskip('pty')
+    size = 20 << 20
+    release(tmp_path / 'src', size)
+    server = serve(tmp_path / 'src')
+    server.throttle = 0.002
+    interrupt_at(server, start(server, tmp_path, SESSION), 0.5, size, signal.SIGKILL)
+    controller, terminal = pty.openpty()
+    cmd = [sys.executable, onelight.__file__, 'download', SESSION]
+    env = cli_env(tmp_path / 'home', server, tmp_path)
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=terminal) as proc:
+        os.close(terminal)
+        seen = b''
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+    os.close(controller)
+    assert proc.returncode == 0
+    shown = [int(p) for p in re.findall(r'(\d+)% ', seen.decode(errors='replace'))]
+    assert shown and shown[0] >= 40 and shown[-1] == 100, shown
 
 
 def test_a_200_to_a_range_stops_the_other_ranges_at_once(serve, tmp_path, monkeypatch):

@@ -722,3 +722,59 @@ def test_a_tampered_parsed_copy_of_the_index_is_not_used(
     assert 'damaged parsed copy' in caplog.text
     assert all('..' not in s for s in sessions) and CORI1 in sessions
     assert not any('..' in str(p) for p in one.index.df['path'])
+
+
+@needs_symlinks
+def test_a_part_swapped_for_a_symlink_mid_download_writes_nothing_through_it(big, serve, tmp_path):
+    """While its ranges are in flight, a neighbour swaps the .part (and plants the journal)
+    for links to a file of the user: the download writes through its own descriptor, never
+    through the names, and what the names then point at is refused, not published."""
+    import threading
+    import time
+
+    server = serve(big)
+    publish(server, big, checksums=True)
+    server.throttle = 0.01
+    victim = tmp_path / 'authorized_keys'
+    victim.write_text('ssh-ed25519 AAAA mine')
+    dest = dest_of(tmp_path, BIG)
+    part, journal = onelight.part_path(dest), onelight.journal_path(dest)
+
+    def swap():
+        deadline = time.monotonic() + 20
+        while not (part.exists() and part.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        for name in (part, journal):
+            link = name.with_name(name.name + '.evil')
+            link.symlink_to(victim)
+            os.replace(link, name)
+
+    swapper = threading.Thread(target=swap)
+    swapper.start()
+    with pytest.raises(onelight.TransferError, match='swapped'):
+        http_one(server, tmp_path).download(BIG_SESSION)
+    swapper.join()
+    assert victim.read_text() == 'ssh-ed25519 AAAA mine'
+    assert not dest.is_symlink() and not dest.exists()
+
+
+@needs_symlinks
+def test_a_local_upload_writes_nothing_through_planted_links(alf_root, tmp_path):
+    """A shared repository folder where a neighbour planted the .part a copy used to go
+    through, and a folder that is a link: the upload never writes through either."""
+    repo = tmp_path / 'shared'
+    (repo / CORI1 / 'alf').mkdir(parents=True)
+    victim = tmp_path / 'bashrc'
+    victim.write_text('mine')
+    (repo / f'{SPIKES}.part').symlink_to(victim)
+    onelight.One(root_dir=repo).upload(alf_root)
+    assert victim.read_text() == 'mine'
+    assert (repo / SPIKES).read_bytes() == (alf_root / SPIKES).read_bytes()
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    fresh = tmp_path / 'fresh'
+    fresh.mkdir()
+    (fresh / 'nicklab').symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(onelight.TransferError, match='symlink'):
+        onelight.One(root_dir=fresh).upload(alf_root)
+    assert list(elsewhere.iterdir()) == []
