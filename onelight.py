@@ -3044,7 +3044,8 @@ SEGMENT_THRESHOLD = 64 << 20
 SEGMENT_SIZE = 16 << 20
 SEGMENT_CONNECTIONS = 8
 # How often the journal of a download in progress is saved: an interruption the process
-# cannot see (SIGKILL, a power cut of the machine's other half) loses at most this much.
+# cannot see (SIGKILL) loses at most this much. A file that moved less than 256 KiB since
+# waits up to 2 s (a small file is over before it has a journal).
 JOURNAL_SECONDS = 0.1
 JOURNAL_BYTES = 8 << 20
 
@@ -3350,15 +3351,14 @@ class Folder:
         try:
             for name in parts:
                 path = path / name
-                if create:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(name if _DIR_FD else path, 0o777, dir_fd=fd)
                 if not _DIR_FD:
+                    if create:
+                        path.mkdir(exist_ok=True)
                     if path.is_symlink() or not path.is_dir():
                         raise OSError(errno.ELOOP, 'a symlink', str(path))
                     continue
                 try:
-                    child = os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+                    child = cls._child(fd, name, create)
                 finally:
                     os.close(fd)
                 fd = child
@@ -3369,6 +3369,19 @@ class Folder:
                 ) from None
             raise
         return cls(path, fd)
+
+    @staticmethod
+    def _child(fd: int, name: str, create: bool) -> int:
+        """The descriptor of the folder ``name`` in the folder ``fd`` (made when missing)."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
+        try:
+            return os.open(name, flags, dir_fd=fd)
+        except FileNotFoundError:
+            if not create:
+                raise
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o777, dir_fd=fd)
+        return os.open(name, flags, dir_fd=fd)
 
     def __enter__(self):
         return self
@@ -3466,6 +3479,7 @@ class PartFile:
     def __init__(self, folder: Folder, name: str):
         self.folder, self.name, self.part = folder, name, name + PARTIAL_SUFFIX
         self.journal = name + JOURNAL_SUFFIX
+        self.journaled = False  # whether a journal may stand beside it
         self.lock = threading.Lock()  # where there is no pwrite: seek and write together
         while True:
             fd = folder.open(self.part, os.O_RDWR | os.O_CREAT)
@@ -3527,7 +3541,8 @@ class PartFile:
     def commit(self) -> None:
         """Rename the ``.part`` into place (its journal removed); TransferError when what
         then stands there is not this file (a name swapped meanwhile: it is removed)."""
-        self.folder.unlink(self.journal)
+        if self.journaled:
+            self.folder.unlink(self.journal)
         info = os.fstat(self.fd)
         if not OPEN_FILES_MOVE:
             self.close()
@@ -3745,7 +3760,8 @@ class Journal:
             rng[3] = zlib.crc32(chunk, rng[3])
         when, then = self.mark
         now, kept = time.monotonic(), self.kept()
-        if now - when >= JOURNAL_SECONDS or kept - then >= JOURNAL_BYTES:
+        elapsed, moved = now - when, kept - then
+        if moved >= JOURNAL_BYTES or elapsed >= (JOURNAL_SECONDS if moved >> 18 else 2.0):
             self.mark = (now, kept)
             self.save()
 
@@ -3757,6 +3773,7 @@ class Journal:
         with self.lock:
             data = {'size': self.size, 'learned': self.learned, 'validator': self.validator}
             data['ranges'] = [list(r) for r in self.ranges]
+        self.part.journaled = True
         try:
             self.part.folder.write_atomic(self.part.journal, json.dumps(data).encode())
         except OSError as e:
@@ -3768,6 +3785,7 @@ class Journal:
     def load(cls, part: PartFile, size: int | None) -> Journal | None:
         """The journal beside ``part`` when it fits a file of ``size`` bytes (None: the
         index does not say), its ranges checked against their CRC; None otherwise."""
+        part.journaled = True
         try:
             data = parse_json(part.folder.read_small(part.journal) or b'null')
         except ValueError:
@@ -3881,8 +3899,10 @@ class Progress:
 
     def __init__(self, total: int, label: str, files: int = 0, enabled: bool | None = None):
         self.total, self.label, self.files = total or None, label, files
-        self.moved = self.kept = self.done = self.shown = 0
-        self.lock = threading.Lock()
+        self.shown = 0
+        # a counter per worker thread, summed when shown: a lock shared by every chunk of
+        # every worker took a sixth of the speed of 32 small downloads at once
+        self.local, self.counts, self.lock = threading.local(), [], threading.Lock()
         self.notebook = enabled is None and in_notebook()
         self.on = bool(label) and (
             (sys.stderr.isatty() or self.notebook) if enabled is None else enabled
@@ -3890,19 +3910,28 @@ class Progress:
         self.bar = None
         self.started = time.monotonic()
 
+    def _count(self) -> list:
+        count = getattr(self.local, 'count', None)
+        if count is None:
+            count = self.local.count = [0, 0, 0]  # bytes moved, bytes kept, files done
+            with self.lock:
+                self.counts.append(count)
+        return count
+
     def add(self, nbytes: int) -> None:
         """Bytes received (or sent) now; negative when a download starts over."""
-        with self.lock:
-            self.moved += nbytes
+        self._count()[0] += nbytes
 
     def keep(self, nbytes: int) -> None:
         """Bytes a download already had (resumed)."""
-        with self.lock:
-            self.kept += nbytes
+        self._count()[1] += nbytes
 
     def file_done(self) -> None:
-        with self.lock:
-            self.done += 1
+        self._count()[2] += 1
+
+    moved = property(lambda self: sum(c[0] for c in self.counts))
+    kept = property(lambda self: sum(c[1] for c in self.counts))
+    done = property(lambda self: sum(c[2] for c in self.counts))
 
     def refresh(self) -> None:
         """Show the bytes done so far (called by the thread that coordinates the work)."""
@@ -4014,6 +4043,33 @@ def _deferred_signals():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+class _Folders:
+    """The folder each worker wrote its last file in, kept open for its next one: a
+    session's files share a few folders, entered once instead of once per file."""
+
+    def __init__(self):
+        self.local, self.opened, self.lock = threading.local(), [], threading.Lock()
+
+    def enter(self, root: Path, folder: Path) -> Folder:
+        held = getattr(self.local, 'folder', None)
+        if held is not None and held.path == folder:
+            return held
+        entered = Folder.enter(root, folder.relative_to(root).parts)
+        if held is not None:
+            held.close()
+        self.local.folder = entered
+        with self.lock:
+            self.opened.append(entered)
+        return entered
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for folder in self.opened:
+            folder.close()
 
 
 # ---------------------------------------------------------------------------------- engine
@@ -4235,12 +4291,11 @@ class TransferEngine:
         stop = threading.Event()
         results: list = [None] * len(items)
         failures: dict = {}
-        cursor, take = iter(range(len(items))), threading.Lock()
+        cursor = iter(range(len(items)))  # (next() of a range iterator is atomic)
 
         def work():
             while not stop.is_set():
-                with take:
-                    i = next(cursor, None)
+                i = next(cursor, None)
                 if i is None:
                     return
                 try:
@@ -4291,12 +4346,13 @@ class TransferEngine:
             else:
                 discard_stray_part(d.dest)  # left by an interrupted --force: of no use now
         report = TransferReport(skipped=len(items) - len(todo))
-        results = self.run_parallel(
-            lambda d, p, s: self._download_one(d, p, s, force),
-            todo,
-            label=f'downloading {plural(len(todo), "file")}',
-            total_bytes=sum(d.size or 0 for d in todo),
-        )
+        with _Folders() as folders:
+            results = self.run_parallel(
+                lambda d, p, s: self._download_one(d, p, s, force, folders),
+                todo,
+                label=f'downloading {plural(len(todo), "file")}',
+                total_bytes=sum(d.size or 0 for d in todo),
+            )
         for item, result in zip(todo, results):
             if result is None:
                 report.skipped += 1
@@ -4308,19 +4364,19 @@ class TransferEngine:
         report.seconds = time.perf_counter() - start
         return report
 
-    def _download_one(self, item: Download, progress, stop, force: bool):
+    def _download_one(self, item: Download, progress, stop, force: bool, folders: _Folders):
         """One file: lock its ``.part``, resume what its journal vouches for (Range and
         If-Range), hash on the way, verify, rename into place. Returns (bytes fetched now,
         size, md5 or None), or None when another process finished it meanwhile."""
-        root = item.root or item.dest.parent
-        folders = item.dest.parent.relative_to(root).parts
-        with Folder.enter(root, folders) as folder, PartFile(folder, item.dest.name) as part:
+        folder = folders.enter(item.root or item.dest.parent, item.dest.parent)
+        with PartFile(folder, item.dest.name) as part:
             if part.contended and not force and file_is_complete(item.dest, item.size, item.md5):
                 part.discard()
                 return None
-            journal = None if force else Journal.load(part, item.size)
+            journal = None if force or not part.size else Journal.load(part, item.size)
             if journal is None:
-                part.truncate(0)  # bytes nobody vouches for are fetched again
+                if part.size:
+                    part.truncate(0)  # bytes nobody vouches for are fetched again
                 journal = Journal(part, item.size)
             kept = journal.kept()
             progress.keep(kept)
@@ -5085,14 +5141,17 @@ class RemoteRepository(Repository):
         """The Download of each index row, into the session's download folder. Where the
         index gives no size (or, ``with_md5``, no md5), what was verified when the file was
         downloaded stands in (``VerifiedCopies``)."""
-        root, out = self.download_root, []
+        root, out, folders = self.download_root, [], {}
         for row in rows.itertuples():
-            rel = row.path[len(str(row.session)) + 1 :]
+            session = str(row.session)
+            if session not in folders:  # the same for all the files of a session
+                folder = self.session_dir(session)
+                folders[session] = folder, root if root in (folder, *folder.parents) else None
+            folder, trusted = folders[session]
             size = None if pd.isna(row.size) else int(row.size)
             md5 = row.md5 if isinstance(row.md5, str) else None
-            dest = safe_join(self.session_dir(str(row.session)), rel)
-            inside = root in dest.parents
-            out.append(Download(self.file_url(row), dest, size, md5, root if inside else None))
+            dest = safe_join(folder, row.path[len(session) + 1 :])
+            out.append(Download(self.file_url(row), dest, size, md5, trusted))
         return self.verified_copies.fill(out, with_md5=with_md5)
 
     def local_copies(self, rows: pd.DataFrame) -> list:
