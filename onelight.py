@@ -1547,6 +1547,39 @@ _SIZE_RE = r'^[0-9]{1,18}$'
 _MD5_RE = r'^[0-9a-fA-F]{32}$'
 
 
+def unsafe_url_reason(url) -> str | None:
+    """Why onelight refuses to send a request to ``url`` (None: it does not).
+
+    >>> unsafe_url_reason('http://127.0.0.2:81\\\\@127.0.0.1/f')
+    'it holds a backslash'
+    >>> unsafe_url_reason('http://user:pw@host/f'), unsafe_url_reason('https://h.org:8/a?b')
+    ('it holds user-info (user@host)', None)
+    """
+    if not isinstance(url, str) or not url:
+        return 'it is empty'
+    if _SAFE_URL.match(url):
+        return None
+    if not url.lower().startswith(('http://', 'https://')):
+        return 'it is not an http(s) URL'
+    if '\\' in url:
+        return 'it holds a backslash'
+    if any(c.isspace() for c in url):
+        return 'it holds whitespace'
+    if _CONTROL.search(url):
+        return 'it holds a control character'
+    if '@' in url.split('/', 3)[2]:
+        return 'it holds user-info (user@host)'
+    return 'its host is not a plain ASCII name or address'
+
+
+def check_url(url: str, what: str) -> str:
+    """``url`` when onelight may send a request to it; UnsafeURLError naming it otherwise."""
+    reason = unsafe_url_reason(url)
+    if reason:
+        raise UnsafeURLError(f'{what}: refused the URL {_printable(str(url))}: {reason}')
+    return url
+
+
 @dataclass
 class _IndexColumns:
     """The columns of an index file, one entry per non-blank line, before validation.
@@ -3012,46 +3045,24 @@ def read_local_tables(root: Path, origin: str) -> OneTables | None:
 
 
 # =============================================================================================
-# Transfers
+# Files on disk
 # =============================================================================================
-# Every request goes through urllib3's public API (a PoolManager, its Retry, HTTPResponse),
-# the engine that requests itself runs on: the same loop on a requests.Session moves about
-# half as many small files a second (bench/ case 13). Every file onelight writes into a
-# folder goes through a ``<name>.part`` beside it, opened in that folder without following a
-# symlink, locked, and read and written through that one descriptor until it is renamed
-# into place, complete and verified: a final file is never partial, and a name swapped for a
-# link meanwhile is never written through.
+# Folders are shared (a lab's server, a download folder others can write): every file
+# onelight writes goes through a file of its own beside the final name, opened in its folder
+# without following a symlink, locked, and read and written through that one descriptor
+# until it is renamed into place, complete and verified. A final file is never partial, and
+# a name or a folder swapped for a link meanwhile is never written through.
 
-CHUNK_SIZE = 1 << 20
-MAX_REDIRECTS = 10
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-# A server may ask to be left alone for a while (Retry-After); onelight waits at most this
-# long, or the repository's timeout when shorter: "Retry-After: 100000" is no reason to hang.
-MAX_RETRY_WAIT = 30.0
-MAX_BACKOFF = 10.0
-# Methods that may be sent again after a broken connection: the server ends in the same state
-# however often it saw them. A POST is sent again only when the server said it did not act on
-# it (429, 503); its caller looks before it sends it again after a break (MaybeSentError).
-REPEATABLE_METHODS = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'MKCOL'})
-# Bodies read whole (API answers, listings) are capped; indexes and tables have their own
-# cap, a repository setting (max_index_mb).
-MAX_RESPONSE_BYTES = 64 << 20
-# Large files come in ranges over several connections: one stream is capped by one
-# connection's rate (CDNs and object stores limit each), a whole link is not. A file whose
-# size the index does not give asks for its first range first, as aria2 does: the answer
-# says the size.
-SEGMENT_THRESHOLD = 64 << 20
-SEGMENT_SIZE = 16 << 20
-SEGMENT_CONNECTIONS = 8
-# How often the journal of a download in progress is saved: an interruption the process
-# cannot see (SIGKILL) loses at most this much. A file that moved less than 256 KiB since
-# waits up to 2 s (a small file is over before it has a journal).
-JOURNAL_SECONDS = 0.1
-JOURNAL_BYTES = 8 << 20
+_DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0)
+# Windows refuses to rename or delete an open file: there a .part is closed first. POSIX
+# moves it while still holding its lock, so that a process waiting for that lock never
+# writes into a file already moved away.
+OPEN_FILES_MOVE = os.name != 'nt'
 
 
 def part_path(dest: Path) -> Path:
-    """The temporary file a download writes before it is renamed into ``dest``."""
+    """The file a download writes before it is renamed into ``dest``."""
     return dest.with_name(dest.name + PARTIAL_SUFFIX)
 
 
@@ -3067,298 +3078,34 @@ def safe_join(root: Path, rel: str) -> Path:
     return Path(root, rel)  # every segment is safe: pathlib splits at '/' on every OS
 
 
-@dataclass
-class TransferReport:
-    """What an upload or download did."""
-
-    files: int = 0
-    skipped: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    paths: list = field(default_factory=list)
-    verified: list = field(default_factory=list)  # (path, size, md5 or None) fetched
-
-    def summary(self, verb: str) -> str:
-        """One line for a person: what moved, how fast, what was already there.
-
-        >>> TransferReport(files=1, bytes=2_500_000, seconds=0.5).summary('downloaded')
-        'downloaded 1 file (2.5 MB) in 0.5 s (5.0 MB/s)'
-        >>> TransferReport(skipped=3).summary('uploaded')
-        'nothing uploaded: 3 files already up to date'
-        >>> TransferReport(files=2, skipped=1, bytes=10).summary('would download')
-        'would download 2 files (10 bytes); 1 file already there'
-        """
-        if verb.startswith('would'):  # a plan: nothing moved, no time to tell
-            text = f'{verb} {plural(self.files, "file")} ({byte_size(self.bytes)})'
-            if not self.files:
-                text = f'nothing to {verb.split(" ", 1)[1]}'
-            return text + (
-                f'; {plural(self.skipped, "file")} already there' if self.skipped else ''
-            )
-        if not self.files:
-            return f'nothing {verb}' + (
-                f': {plural(self.skipped, "file")} already up to date' if self.skipped else ''
-            )
-        text = f'{verb} {plural(self.files, "file")} ({byte_size(self.bytes)})'
-        if self.seconds >= 0.05:
-            text += f' in {self.seconds:.1f} s ({byte_size(self.bytes / self.seconds)}/s)'
-        return text + (f'; {self.skipped} already up to date' if self.skipped else '')
-
-
-# ------------------------------------------------------------------------ URLs and retries
-def unsafe_url_reason(url) -> str | None:
-    """Why onelight refuses to send a request to ``url`` (None: it does not).
-
-    >>> unsafe_url_reason('https://example.org/a b')
-    'it holds whitespace'
-    >>> unsafe_url_reason('http://127.0.0.2:81\\\\@127.0.0.1/f')
-    'it holds a backslash'
-    >>> unsafe_url_reason('http://user:pw@host/f')
-    'it holds user-info (user@host)'
-    >>> unsafe_url_reason('https://host.org:8080/a?b=1') is None
-    True
-    """
-    if not isinstance(url, str) or not url:
-        return 'it is empty'
-    if _SAFE_URL.match(url):
-        return None
-    if not url.lower().startswith(('http://', 'https://')):
-        return 'it is not an http(s) URL'
-    if '\\' in url:
-        return 'it holds a backslash'
-    if any(c.isspace() for c in url):
-        return 'it holds whitespace'
-    if _CONTROL.search(url):
-        return 'it holds a control character'
-    if '@' in url.split('/', 3)[2]:
-        return 'it holds user-info (user@host)'
-    return 'its host is not a plain ASCII name or address'
-
-
-def check_url(url: str, what: str) -> str:
-    """``url`` when onelight may send a request to it; UnsafeURLError naming it otherwise."""
-    reason = unsafe_url_reason(url)
-    if reason:
-        raise UnsafeURLError(f'{what}: refused the URL {_printable(str(url))}: {reason}')
-    return url
-
-
-def origin_of(url: str) -> tuple:
-    """The (scheme, host, port) a URL is sent to, read by urllib3, the parser that opens
-    the connection, from a URL that passed ``check_url`` (where every parser agrees).
-
-    >>> origin_of('https://Host.org/a'), origin_of('http://h:8080/')
-    (('https', 'host.org', 443), ('http', 'h', 8080))
-    """
-    from urllib3.util import parse_url
-
-    parts = parse_url(url)
-    scheme = (parts.scheme or '').lower()
-    return scheme, (parts.host or '').lower(), parts.port or {'http': 80, 'https': 443}[scheme]
-
-
-@functools.cache
-def _retry_class():
-    """urllib3's Retry with onelight's rules (made on first use: urllib3 is most of a
-    second's tenth of start-up that commands reading no data should not pay)."""
-    import urllib3
-
-    class Retry(urllib3.Retry):
-        """The one rule for trying again. On top of urllib3's counts and backoff: a redirect
-        goes only to a URL ``check_url`` accepts (UnsafeURLError otherwise), a POST is sent
-        again only after a 429 or 503 (the server did not act on it), and waits end at once
-        when ``stop`` is set (Ctrl-C).
-
-        >>> retry = _retry_class()(retry_after_max=30)
-        >>> retry.parse_retry_after('100000'), retry.parse_retry_after('2')
-        (30, 2)
-        """
-
-        stop = None  # a threading.Event that cuts waits short
-
-        def new(self, **kw):
-            new = super().new(**kw)
-            new.stop = self.stop
-            return new
-
-        def is_retry(self, method, status_code, has_retry_after=False):
-            if method.upper() == 'POST':
-                return status_code in (429, 503) and self.status != 0
-            return super().is_retry(method, status_code, has_retry_after)
-
-        def increment(self, method=None, url=None, response=None, error=None, **kw):
-            location = response.get_redirect_location() if response is not None else None
-            if location:
-                target = urllib.parse.urljoin(url or '', location.strip())
-                reason = unsafe_url_reason(target)
-                if reason:
-                    text = f'refused the redirect from {mask_url(url)} to {_printable(target)}'
-                    logger.warning('%s: %s', text, reason)
-                    raise UnsafeURLError(f'{text}: {reason}')
-            return super().increment(method, url, response, error, **kw)
-
-        def sleep(self, response=None):
-            after = self.get_retry_after(response) if response is not None else None
-            seconds = after if after is not None else self.get_backoff_time()
-            if self.stop is None:
-                time.sleep(seconds)
-            elif self.stop.wait(seconds):
-                raise _Stopped()
-
-    return Retry
-
-
-def retrying(action, retry, what, errors: tuple, *, on_retry=None, hint: str = ''):
-    """``action(attempt)`` until it returns, trying again on ``errors`` by ``retry``'s count
-    and waits (urllib3's Retry: the one rule); once they are spent, a TransferError with
-    the last reason. For what a request's own retries cannot see: a body that broke
-    half-way, an FTP command, a POST that may have reached the server. ``what`` is text, or
-    a function making it when a message needs it."""
-    import urllib3
-
-    for attempt in itertools.count():
-        try:
-            return action(attempt)
-        except errors as e:
-            if on_retry is not None:
-                on_retry(e)
-            try:
-                retry = retry.increment(error=_Attempt(_reason(e)))
-            except urllib3.exceptions.MaxRetryError:
-                what = what() if callable(what) else what
-                tries = plural(attempt + 1, 'attempt')
-                raise TransferError(
-                    f'{what} kept failing after {tries} ({_reason(e)}){hint}'
-                ) from None
-            logger.debug('%s: %s; trying again', what() if callable(what) else what, e)
-            retry.sleep()
-
-
-def poll(check, what: str, *, limit: float, first: float = 0.05):
-    """Ask ``check()`` until it returns something other than None, waiting ``first`` seconds,
-    doubling up to 2 s, for at most ``limit`` seconds in all; then a TransferError saying
-    what is still awaited (a server's state, not a failure: no retry counted)."""
-    deadline, delay = time.monotonic() + limit, first
-    while True:
-        answer = check()
-        if answer is not None:
-            return answer
-        if time.monotonic() + delay > deadline:
-            raise TransferError(f'{what} (gave up after {limit:.0f} s)')
-        time.sleep(delay)
-        delay = min(delay * 2, 2.0)
-
-
-class _Attempt(Exception):
-    """A failed attempt, as urllib3's Retry counts it (``other``)."""
-
-
-def _reason(exc: BaseException) -> str:
-    """A short human reason for an exception of urllib3, ftplib or the system."""
-    exc = getattr(exc, 'reason', None) or exc  # MaxRetryError: what made it give up
-    text = str(exc)
-    for marker in (
-        'Read timed out',
-        'timed out',
-        'Connection refused',
-        'Connection reset',
-        'IncompleteRead',
-        'Connection broken',
-        'Name or service not known',
-        'certificate verify failed',
-    ):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-class _Stopped(Exception):
-    """The user interrupted the transfer (seen between two chunks)."""
-
-
-class _Broken(Exception):
-    """A download's answer stopped short, or was one to ask again: what arrived is kept and
-    a new request (with Range) goes on from there."""
-
-
-class _Restart(Exception):
-    """The server has another version of the file than the bytes kept (or no ranges for
-    it): start again from byte 0, with ``whole`` (a 200 answer) when it was sent already."""
-
-    def __init__(self, reason: str, whole=None, ranges_refused: bool = False):
-        super().__init__(reason)
-        self.whole, self.ranges_refused = whole, ranges_refused
-
-
-def _tls_options() -> dict:
-    """Certificates are verified against the bundle requests uses (certifi, or
-    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), so that onelight trusts what requests trusts."""
-    bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
-    if not bundle:
-        try:
-            import certifi
-        except ImportError:
-            return {}
-        bundle = certifi.where()
-    return {'cert_reqs': 'CERT_REQUIRED', 'ca_certs': bundle}
-
-
-@dataclass
-class Reply:
-    """An answer read whole (``TransferEngine.request``): status, headers, the body (decoded,
-    bounded) and the URL that answered after redirects."""
-
-    status: int
-    reason: str
-    headers: object
-    content: bytes
-    url: str
-
-    status_code = property(lambda self: self.status)
-    text = property(lambda self: self.content.decode('utf-8', 'replace'))
-
-    def json(self):
-        return parse_json(self.content)
-
-
-# ------------------------------------------------------------------ folders and .part files
-_DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
-_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0)
-
-
 class Folder:
-    """A folder entered from a trusted ``root`` without following a symlink below it, and
-    the files in it opened, renamed and removed through its descriptor, so that a folder
-    swapped for a link meanwhile is never written through (POSIX). Windows has no such
-    calls: there each name is checked to be no link before it is used.
-
-    >>> with Folder.enter(tempfile.mkdtemp(), ('a', 'b')) as folder:  # doctest: +SKIP
-    ...     fd = folder.open('x', os.O_WRONLY | os.O_CREAT)
-    """
+    """A folder entered from a trusted ``root`` without following a symlink below it; the
+    files in it are opened, renamed and removed through its descriptor (POSIX), so that a
+    folder swapped for a link meanwhile is never written through. Windows has no such
+    calls: there each name is checked to be no link before it is used."""
 
     def __init__(self, path: Path, fd: int | None = None):
         self.path, self.fd = Path(path), fd
 
     @classmethod
     def enter(cls, root: Path, parts=(), create: bool = True) -> Folder:
-        """``root / parts...``, each made when ``create`` and entered without following a
-        link (the root itself may be one: another disk); TransferError at a link."""
-        root = Path(root)
+        """``root / parts...``, each made when missing and ``create``, entered without
+        following a link (the root itself may be one: another disk); TransferError at one."""
+        root = path = Path(root)
         if create:
             root.mkdir(parents=True, exist_ok=True)
         fd = os.open(root, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0)) if _DIR_FD else None
-        path = root
         try:
             for name in parts:
                 path = path / name
-                if not _DIR_FD:
+                if fd is None:
                     if create:
                         path.mkdir(exist_ok=True)
                     if path.is_symlink() or not path.is_dir():
                         raise OSError(errno.ELOOP, 'a symlink', str(path))
                     continue
                 try:
-                    child = cls._child(fd, name, create)
+                    child = _open_folder(fd, name, create)
                 finally:
                     os.close(fd)
                 fd = child
@@ -3369,19 +3116,6 @@ class Folder:
                 ) from None
             raise
         return cls(path, fd)
-
-    @staticmethod
-    def _child(fd: int, name: str, create: bool) -> int:
-        """The descriptor of the folder ``name`` in the folder ``fd`` (made when missing)."""
-        flags = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
-        try:
-            return os.open(name, flags, dir_fd=fd)
-        except FileNotFoundError:
-            if not create:
-                raise
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(name, 0o777, dir_fd=fd)
-        return os.open(name, flags, dir_fd=fd)
 
     def __enter__(self):
         return self
@@ -3395,19 +3129,19 @@ class Folder:
             os.close(fd)
 
     def _name(self, name: str):
-        """What the os calls take for a name here: the name (with ``dir_fd``) or a path."""
+        """What the system calls take for a name here: the name (with ``dir_fd``) or a path."""
         return name if self.fd is not None else str(self.path / name)
 
     def open(self, name: str, flags: int, mode: int = 0o644) -> int:
-        """A descriptor of ``name``, never through a symlink: one planted there is removed
-        (with a warning) and the file made anew."""
+        """A descriptor of ``name``, never through a symlink: one planted where a file is
+        made is removed (with a warning) and the file made anew."""
         for _ in range(2):
             if self.fd is None and os.path.islink(self.path / name):
                 os.unlink(self.path / name)
             try:
                 return os.open(self._name(name), flags | _NOFOLLOW, mode, dir_fd=self.fd)
             except OSError as e:
-                if e.errno != errno.ELOOP or not (flags & os.O_CREAT):
+                if e.errno != errno.ELOOP or not flags & os.O_CREAT:
                     raise
                 logger.warning('removed the symlink %s (a file is written here)', self.path / name)
                 self.unlink(name)
@@ -3416,25 +3150,22 @@ class Folder:
     def stat(self, name: str):
         return os.stat(self._name(name), dir_fd=self.fd, follow_symlinks=False)
 
-    def unlink(self, name: str, missing_ok: bool = True) -> None:
-        try:
+    def unlink(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._name(name), dir_fd=self.fd)
-        except FileNotFoundError:
-            if not missing_ok:
-                raise
 
     def replace(self, src: str, dst: str) -> None:
         os.replace(self._name(src), self._name(dst), src_dir_fd=self.fd, dst_dir_fd=self.fd)
 
-    def write_atomic(self, name: str, data: bytes, mode: int = 0o600) -> None:
-        """Write a small file so that readers see the old or the new one (a new name made
-        exclusively, then renamed): the journal of a download."""
-        tmp = f'.{name}.{os.getpid()}.{threading.get_ident()}.tmp'
+    def write_new(self, name: str, write, mode: int = 0o644) -> None:
+        """``write(file)`` into a new file of its own, then renamed to ``name``: readers see
+        the old file or the new one, and no name someone planted is written through."""
+        tmp = f'.{name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_SUFFIX}'
         self.unlink(tmp)
         fd = self.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             with os.fdopen(fd, 'wb') as f:
-                f.write(data)
+                write(f)
             self.replace(tmp, name)
         except BaseException:
             self.unlink(tmp)
@@ -3450,7 +3181,33 @@ class Folder:
             return f.read(limit)
 
 
-def _lock_file(fd: int, wait: bool = True) -> bool:
+def _open_folder(fd: int, name: str, create: bool) -> int:
+    """The descriptor of the folder ``name`` inside the folder ``fd`` (made when missing),
+    never through a link."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
+    try:
+        return os.open(name, flags, dir_fd=fd)
+    except FileNotFoundError:
+        if not create:
+            raise
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, 0o777, dir_fd=fd)
+    return os.open(name, flags, dir_fd=fd)
+
+
+def copy_into(root: Path, rel: str, src: Path) -> int:
+    """Copy the file ``src`` to ``root / rel`` (a safe relative path): folders made and
+    entered without following links, the bytes through a new file of their own renamed
+    into place. Returns the bytes copied."""
+    import shutil
+
+    *folders, name = rel.split('/')
+    with Folder.enter(root, folders) as folder, open(src, 'rb') as fin:
+        folder.write_new(name, lambda out: shutil.copyfileobj(fin, out, 1 << 20))
+        return os.fstat(fin.fileno()).st_size
+
+
+def _lock(fd: int, wait: bool = True) -> bool:
     """Take the exclusive lock of a ``.part``; without ``wait``, False when another download
     holds it. Windows has no advisory lock here: one process per download folder."""
     try:
@@ -3464,42 +3221,32 @@ def _lock_file(fd: int, wait: bool = True) -> bool:
     return True
 
 
-# Windows refuses to rename or delete an open file: there a .part is closed first. POSIX
-# moves it while still holding its lock, so that a process waiting for that lock never
-# writes into a file already moved away.
-OPEN_FILES_MOVE = os.name != 'nt'
-
-
 class PartFile:
-    """The ``.part`` of a download into ``folder / name``: opened there without following
-    a symlink, locked (two processes take turns; the second then finds the final file), and
-    read and written through that descriptor only until it is renamed into place or
-    removed. ``contended``: another download held the lock when it was asked for."""
+    """The ``.part`` of a download into ``folder / name``: opened there without following a
+    symlink, locked (two processes take turns; the second then finds the final file), read
+    and written through that descriptor only until it is renamed into place or removed.
+    ``contended``: another download held the lock when it was asked for."""
 
     def __init__(self, folder: Folder, name: str):
         self.folder, self.name, self.part = folder, name, name + PARTIAL_SUFFIX
-        self.journal = name + JOURNAL_SUFFIX
-        self.journaled = False  # whether a journal may stand beside it
+        self.journal, self.journaled = name + JOURNAL_SUFFIX, False  # may one stand beside?
         self.lock = threading.Lock()  # where there is no pwrite: seek and write together
         while True:
             fd = folder.open(self.part, os.O_RDWR | os.O_CREAT)
             try:
-                self.contended = not _lock_file(fd, wait=False)
+                self.contended = not _lock(fd, wait=False)
                 if self.contended:
-                    _lock_file(fd)
+                    _lock(fd)
                 info = os.fstat(fd)
                 if not stat.S_ISREG(info.st_mode):
                     raise TransferError(f'{folder.path / self.part} is not a regular file')
-                try:
-                    same = os.path.samestat(info, folder.stat(self.part))
-                except FileNotFoundError:
-                    same = False
+                with contextlib.suppress(FileNotFoundError):
+                    if os.path.samestat(info, folder.stat(self.part)):
+                        self.fd = fd
+                        return
             except BaseException:
                 os.close(fd)
                 raise
-            if same:
-                self.fd = fd
-                return
             os.close(fd)  # the file locked was renamed into place meanwhile: again
 
     def __enter__(self):
@@ -3555,7 +3302,7 @@ class PartFile:
         """Remove the ``.part`` and its journal: nothing of it can be vouched for."""
         self.folder.unlink(self.journal)
         if OPEN_FILES_MOVE:
-            self.truncate(0)  # another process waiting for the lock finds nothing to keep
+            self.truncate(0)  # a process waiting for the lock finds nothing to keep
         else:
             self.close()
         self.folder.unlink(self.part)
@@ -3575,44 +3322,21 @@ def discard_stray_part(dest: Path) -> bool:
             if part.is_symlink():
                 part.unlink()
         return False
-    held = _lock_file(fd, wait=False)
+    held = _lock(fd, wait=False)
     os.close(fd)  # before the unlink: Windows removes no open file
-    if not held:  # a download is writing it
-        return False
-    with contextlib.suppress(OSError):
-        part.unlink()
-        journal_path(dest).unlink(missing_ok=True)
-        return True
+    if held:  # else a download is writing it
+        with contextlib.suppress(OSError):
+            part.unlink()
+            journal_path(dest).unlink(missing_ok=True)
+            return True
     return False
 
 
-def copy_into(root: Path, rel: str, src: Path) -> int:
-    """Copy the file ``src`` to ``root / rel`` (a safe relative path) through a new file of
-    its own beside it, renamed into place: folders entered without following links, no
-    name that someone could have planted written through. Returns the bytes copied."""
-    import shutil
-
-    *folders, name = rel.split('/')
-    with Folder.enter(root, folders) as folder:
-        tmp = f'.{name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_SUFFIX}'
-        folder.unlink(tmp)
-        fd = folder.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        try:
-            with open(src, 'rb') as fin, os.fdopen(fd, 'wb') as fout:
-                shutil.copyfileobj(fin, fout, CHUNK_SIZE)
-                size = fout.tell()
-            folder.replace(tmp, name)
-        except BaseException:
-            folder.unlink(tmp)
-            raise
-    return size
-
-
-# ----------------------------------------------------------------------- what a copy holds
 def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | None:
     """What is wrong with a local copy (``missing``, ``incomplete`` when only its ``.part``
-    is there, ``truncated``, ``wrong size``, ``wrong md5``), or None when it is good: the
-    expected size, and md5 when known. The one rule for "is this local copy good"."""
+    is there, ``not a regular file``, ``truncated``, ``wrong size``, ``wrong md5``), or None
+    when it has the expected size, and md5 when known: the one rule for "is this local copy
+    good"."""
     try:
         info = os.stat(path)
     except OSError:
@@ -3621,38 +3345,35 @@ def local_copy_problem(path: Path, size: int | None, md5: str | None) -> str | N
 
 
 def _stat_problem(info: os.stat_result, path: Path, size, md5) -> str | None:
-    """``local_copy_problem`` of a file that exists, given its stat."""
     if not stat.S_ISREG(info.st_mode):
         return 'not a regular file'
-    if size is not None and info.st_size < size:
-        return 'truncated'
     if size is not None and info.st_size != size:
-        return 'wrong size'
+        return 'truncated' if info.st_size < size else 'wrong size'
     if md5 and md5sum(path) != md5.lower():
         return 'wrong md5'
     return None
 
 
 def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
-    """True when ``path`` exists with the expected size (and md5 when known): the rule of
-    ``local_copy_problem``, with one call to the system for a file that is not there."""
+    """``local_copy_problem`` is None, in one call to the system for a missing file."""
     try:
-        info = os.stat(path)
+        return _stat_problem(os.stat(path), path, size, md5) is None
     except OSError:
         return False
-    return _stat_problem(info, path, size, md5) is None
 
 
-@dataclass
-class Download:
-    """One file to fetch: where from, where to (below ``root``, a folder onelight may
-    write in: the folders between are made without following links), what it must be."""
-
-    url: str
-    dest: Path
-    size: int | None = None
-    md5: str | None = None
-    root: Path | None = None  # None: dest's own folder
+# How a download is cut: large files come in ranges over several connections (one stream is
+# capped by one connection's rate: CDNs and object stores limit each, a whole link is not).
+# A file whose size the index does not give asks for its first range first, as aria2 does:
+# the answer says the size.
+SEGMENT_THRESHOLD = 64 << 20
+SEGMENT_SIZE = 16 << 20
+SEGMENT_CONNECTIONS = 8
+# How often the journal of a download in progress is saved: an interruption the process
+# cannot see (SIGKILL) loses at most this much. A file that moved less than 256 KiB since
+# waits up to 2 s (a small file is over before it has a journal).
+JOURNAL_SECONDS = 0.1
+JOURNAL_BYTES = 8 << 20
 
 
 def _header_safe(value) -> bool:
@@ -3660,54 +3381,20 @@ def _header_safe(value) -> bool:
     return isinstance(value, str) and re.fullmatch(r'[\x20-\x7e]{1,1024}', value) is not None
 
 
-def _validator_of(resp) -> str | None:
-    """What identifies the version of a file a server sent, for ``If-Range``: its strong
-    ETag, else its Last-Modified (None: nothing, and then a broken download starts over)."""
-    etag = resp.headers.get('etag') or ''
-    value = etag if etag and not etag.startswith('W/') else resp.headers.get('last-modified')
-    return value if _header_safe(value) else None
-
-
-def _digits(text: str) -> int | None:
-    """A header's number (Content-Length), None when it is none."""
-    return int(text) if re.fullmatch(r'[0-9]{1,18}', text or '') else None
-
-
-def _done_with(resp) -> None:
-    """Be done with an answer not wanted: a short body is read so that its connection is
-    reused; a long or unknown one closes the connection."""
-    if (_digits(resp.headers.get('content-length')) or 1 << 20) <= 1 << 16:
-        with contextlib.suppress(Exception):
-            resp.drain_conn()
-            resp.release_conn()
-            return
-    resp.close()
-
-
-def _content_range(value: str | None) -> tuple:
-    """``'bytes 10-99/100'`` -> ``(10, 100)``; ``'bytes */100'`` -> ``(None, 100)``."""
-    m = re.fullmatch(r'bytes\s+(?:(\d{1,20})-\d{1,20}|\*)/(\d{1,20}|\*)', (value or '').strip())
-    if not m:
-        return None, None
-    start = int(m.group(1)) if m.group(1) else None
-    return start, int(m.group(2)) if m.group(2) != '*' else None
-
-
 class Journal:
     """What the bytes of a ``.part`` are, kept beside it (``.part.ranges``, JSON): the
     version of the file (``validator``, sent back as ``If-Range``), its size, and for each
     range ``[start, end, got, crc]``, how many of its first bytes are on disk and their
     CRC-32. One stream is one range (``end`` None while the size is unknown); a large file
-    is many. Saved every JOURNAL_SECONDS or JOURNAL_BYTES while bytes arrive (a small file
-    that is over by then never has one) and at every interruption the process sees.
+    is many. Saved while bytes arrive (JOURNAL_SECONDS, JOURNAL_BYTES) and at every
+    interruption the process sees.
 
     Read back as hostile (someone else may have written it): a journal that does not fit
-    the file counts for nothing, and neither does a range whose bytes fail their CRC; bytes
-    without a journal are fetched again, whatever the file's size."""
+    the file counts for nothing, nor does a range whose bytes fail their CRC; bytes without
+    a journal are fetched again, whatever the file's size."""
 
     def __init__(self, part: PartFile, size: int | None = None):
-        self.part, self.size, self.learned = part, size, False
-        self.validator = None
+        self.part, self.size, self.learned, self.validator = part, size, False, None
         self.ranges: list = []  # [start, end or None, got, crc]
         self.lock = threading.Lock()
         self.mark = (time.monotonic(), 0)  # when it was last saved, and the bytes then
@@ -3717,8 +3404,8 @@ class Journal:
         from the server: above one range, as its first one is asked for anyway)."""
         self.size, self.learned = size, learned
         many = size is not None and size > SEGMENT_SIZE and (learned or size >= SEGMENT_THRESHOLD)
+        step = max(SEGMENT_SIZE, -(-(size or 0) // 4096))  # at most 4,096 ranges
         if many and not whole:
-            step = max(SEGMENT_SIZE, -(-size // 4096))  # at most 4,096 ranges
             self.ranges = [[s, min(s + step, size), 0, 0] for s in range(0, size, step)]
         else:
             self.ranges = [[0, size, 0, 0]]
@@ -3744,23 +3431,21 @@ class Journal:
                 break
         return done
 
-    def agree(self, resp) -> None:
-        """Take the file's version from an answer; another than the bytes kept: _Restart."""
-        value = _validator_of(resp)
+    def agree(self, validator: str | None) -> bool:
+        """Take the file's version from an answer; False when it is another version than
+        the bytes kept."""
         with self.lock:
             if self.validator is None:
-                self.validator = value
-            elif value is not None and value != self.validator:
-                raise _Restart('the file changed on the server')
+                self.validator = validator
+            return validator is None or validator == self.validator
 
     def advance(self, rng: list, chunk) -> None:
         """``chunk`` was written at the end of ``rng``'s prefix; saved now and then."""
         with self.lock:
             rng[2] += len(chunk)
             rng[3] = zlib.crc32(chunk, rng[3])
-        when, then = self.mark
         now, kept = time.monotonic(), self.kept()
-        elapsed, moved = now - when, kept - then
+        elapsed, moved = now - self.mark[0], kept - self.mark[1]
         if moved >= JOURNAL_BYTES or elapsed >= (JOURNAL_SECONDS if moved >> 18 else 2.0):
             self.mark = (now, kept)
             self.save()
@@ -3775,7 +3460,8 @@ class Journal:
             data['ranges'] = [list(r) for r in self.ranges]
         self.part.journaled = True
         try:
-            self.part.folder.write_atomic(self.part.journal, json.dumps(data).encode())
+            text = json.dumps(data).encode()
+            self.part.folder.write_new(self.part.journal, lambda f: f.write(text), 0o600)
         except OSError as e:
             logger.debug('cannot save %s: %s', self.part.journal, e)
             return False
@@ -3794,11 +3480,11 @@ class Journal:
             return None
         journal = cls(part, data.get('size'))
         journal.learned, journal.validator = data.get('learned') is True, data['validator']
-        ranges = data.get('ranges')
-        if not (size is None or journal.size == size) or not _tiles(ranges, journal.size):
+        if not (size is None or journal.size == size) or not _tiles(
+            data.get('ranges'), journal.size
+        ):
             return None
-        journal.ranges = [list(r) for r in ranges]
-        end_of_file = part.size
+        journal.ranges, end_of_file = [list(r) for r in data['ranges']], part.size
         for rng in journal.ranges:
             start, _, got, crc = rng
             if got and (start + got > end_of_file or _crc_of(part, start, got) != crc):
@@ -3807,19 +3493,20 @@ class Journal:
 
 
 def _tiles(ranges, size) -> bool:
-    """Whether ``ranges`` (read from a journal) are ``[start, end, got, crc]`` lists of
-    numbers that cover a file of ``size`` bytes in order (an unknown size: one range)."""
-    if not isinstance(ranges, list) or not 0 < len(ranges) <= 1 << 16:
+    """Whether ``ranges`` (from a journal) are ``[start, end, got, crc]`` lists of numbers
+    that cover a file of ``size`` bytes in order (an unknown size: one range)."""
+    if not isinstance(ranges, list) or not 0 < len(ranges) <= 4096:
         return False
-    if size is not None and (not isinstance(size, int) or size < 0 or size >= 1 << 60):
+    if size is not None and (type(size) is not int or not 0 <= size < 1 << 60):
         return False
     at = 0
     for rng in ranges:
         if not (isinstance(rng, list) and len(rng) == 4):
             return False
         start, end, got, crc = rng
-        numbers = all(type(v) is int and v >= 0 for v in (start, got, crc))
-        if not numbers or start != at or (end is None and (size is not None or len(ranges) > 1)):
+        if not all(type(v) is int and v >= 0 for v in (start, got, crc)) or start != at:
+            return False
+        if end is None and (size is not None or len(ranges) > 1):
             return False
         if end is not None and (type(end) is not int or not start < end or start + got > end):
             return False
@@ -3830,7 +3517,7 @@ def _tiles(ranges, size) -> bool:
 def _crc_of(part: PartFile, start: int, length: int) -> int:
     crc = 0
     while length:
-        data = part.pread(min(CHUNK_SIZE, length), start)
+        data = part.pread(min(1 << 20, length), start)
         if not data:
             return -1
         crc, start, length = zlib.crc32(data, crc), start + len(data), length - len(data)
@@ -3838,9 +3525,9 @@ def _crc_of(part: PartFile, start: int, length: int) -> int:
 
 
 class _Md5:
-    """The md5 of a file written in ranges, as its complete prefix grows: bytes written
-    right at the end of the prefix are hashed as they arrive; the others are read back (from
-    the page cache) once the ranges before them are done."""
+    """The md5 of a file written in ranges, as its complete prefix grows: bytes written at
+    the end of the prefix are hashed as they arrive; the others are read back (from the page
+    cache) once the ranges before them are done."""
 
     def __init__(self):
         import hashlib
@@ -3854,7 +3541,7 @@ class _Md5:
 
     def follow(self, part: PartFile, end: int) -> None:
         while self.offset < end:
-            data = part.pread(min(8 * CHUNK_SIZE, end - self.offset), self.offset)
+            data = part.pread(min(8 << 20, end - self.offset), self.offset)
             if not data:
                 return
             self.update(self.offset, data)
@@ -3862,187 +3549,6 @@ class _Md5:
     def result(self, part: PartFile, size: int) -> str:
         self.follow(part, size)
         return self.digest.hexdigest()
-
-
-# ---------------------------------------------------------------------------------- progress
-def in_notebook() -> bool:
-    """True inside a Jupyter (IPython kernel) session, where stderr is no terminal but a
-    progress display still renders."""
-    ipython = sys.modules.get('IPython')
-    shell = getattr(ipython, 'get_ipython', lambda: None)() if ipython else None
-    return type(shell).__name__ == 'ZMQInteractiveShell'
-
-
-def _installed(*modules) -> bool:
-    import importlib.util
-
-    try:
-        return all(importlib.util.find_spec(m) is not None for m in modules)
-    except (ImportError, ValueError, AttributeError):  # a module set to None: not installed
-        return False
-
-
-_SHAPE = {'ncols': 100, 'nrows': 24}
-
-
-class Progress:
-    """Bytes and files done, counted by the workers and shown where a person watches: with
-    tqdm where it is installed (``tqdm.auto``: a widget in a notebook with ipywidgets, a bar
-    on a terminal), else click's bar; nothing in scripts and CI logs. The display starts at
-    the first ``refresh`` (a call that ends before shows nothing), from the bytes the
-    downloads kept from before: a resumed download starts there, and its rate counts only
-    what moves."""
-
-    FORMAT = (
-        '{desc}: {n_fmt}B of {total_fmt}B |{bar}| {percentage:3.0f}% {rate_fmt} ETA {remaining}'
-    )
-
-    def __init__(self, total: int, label: str, files: int = 0, enabled: bool | None = None):
-        self.total, self.label, self.files = total or None, label, files
-        self.shown = 0
-        # a counter per worker thread, summed when shown: a lock shared by every chunk of
-        # every worker took a sixth of the speed of 32 small downloads at once
-        self.local, self.counts, self.lock = threading.local(), [], threading.Lock()
-        self.notebook = enabled is None and in_notebook()
-        self.on = bool(label) and (
-            (sys.stderr.isatty() or self.notebook) if enabled is None else enabled
-        )
-        self.bar = None
-        self.started = time.monotonic()
-
-    def _count(self) -> list:
-        count = getattr(self.local, 'count', None)
-        if count is None:
-            count = self.local.count = [0, 0, 0]  # bytes moved, bytes kept, files done
-            with self.lock:
-                self.counts.append(count)
-        return count
-
-    def add(self, nbytes: int) -> None:
-        """Bytes received (or sent) now; negative when a download starts over."""
-        self._count()[0] += nbytes
-
-    def keep(self, nbytes: int) -> None:
-        """Bytes a download already had (resumed)."""
-        self._count()[1] += nbytes
-
-    def file_done(self) -> None:
-        self._count()[2] += 1
-
-    moved = property(lambda self: sum(c[0] for c in self.counts))
-    kept = property(lambda self: sum(c[1] for c in self.counts))
-    done = property(lambda self: sum(c[2] for c in self.counts))
-
-    def refresh(self) -> None:
-        """Show the bytes done so far (called by the thread that coordinates the work)."""
-        if not self.on:
-            return
-        if self.bar is None:
-            self.bar, self.shown = self._make_bar(), self.kept
-        done = self.moved + self.kept
-        if done != self.shown:
-            self.bar.update(done - self.shown)
-            self.shown = done
-        if self.files > 1 and hasattr(self.bar, 'set_postfix_str'):
-            self.bar.set_postfix_str(f'{self.done}/{self.files} files', refresh=False)
-
-    def _make_bar(self):
-        out = sys.stdout if self.notebook else sys.stderr
-        if _installed('tqdm'):
-            from tqdm import tqdm as text_bar
-
-            make = text_bar
-            if self.notebook and _installed('tqdm.auto', 'ipywidgets'):
-                from tqdm.auto import tqdm as make  # a widget: no text format
-            fmt = self.FORMAT if self.total and make is text_bar else None
-            try:  # a terminal that says it has no size (a bare pty) gets the usual one
-                shape = {} if all(os.get_terminal_size(out.fileno())) else _SHAPE
-            except (OSError, ValueError, AttributeError):
-                shape = _SHAPE
-            return make(
-                **shape,
-                total=self.total,
-                initial=self.kept,
-                desc=self.label,
-                unit='B',
-                unit_scale=True,
-                unit_divisor=1000,
-                file=out,
-                bar_format=fmt,
-            )
-        bar = click.progressbar(
-            length=self.total or 0,
-            label=self.label,
-            file=out,
-            show_pos=False,
-            item_show_func=lambda _: self._text(),
-        )
-        bar.update(self.kept)
-        return bar
-
-    def _text(self) -> str:
-        """What click's bar shows beside it: bytes of the total, and the mean rate."""
-        moved = self.moved
-        seconds = time.monotonic() - self.started
-        text = byte_size(self.moved + self.kept)
-        if self.total:
-            text += f' of {byte_size(self.total)}'
-        return text + (f', {byte_size(moved / seconds)}/s' if moved and seconds else '')
-
-    def close(self) -> None:
-        """The last state, then a new line: what is printed next starts on its own line."""
-        if self.bar is not None:
-            self.refresh()
-            if hasattr(self.bar, 'close'):
-                self.bar.close()
-            else:
-                self.bar.render_finish()
-
-
-class _CountingReader:
-    """A file wrapper that reports bytes read to a Progress (for uploads)."""
-
-    def __init__(self, fileobj, progress: Progress):
-        self.fileobj, self.progress = fileobj, progress
-
-    def read(self, n=-1):
-        data = self.fileobj.read(n)
-        self.progress.add(len(data))
-        return data
-
-    def seek(self, *args):
-        return self.fileobj.seek(*args)
-
-    def tell(self):
-        return self.fileobj.tell()
-
-
-@contextlib.contextmanager
-def _deferred_signals():
-    """While a call's workers run (main thread only), Ctrl-C, SIGTERM and SIGHUP (the
-    terminal closed) are noted (the list yielded gets the signal) instead of acting wherever
-    the main thread is: the coordinating loop raises them where it holds no lock (a
-    KeyboardInterrupt inside ``concurrent.futures.wait`` leaves a future's lock taken, and
-    the workers wait on it for ever), once the workers saved what they hold. Only over
-    Python's own handlers: a program's own are left alone."""
-    import signal
-
-    caught: list = []
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for name, default in (
-            ('SIGINT', signal.default_int_handler),
-            ('SIGTERM', signal.SIG_DFL),
-            ('SIGHUP', signal.SIG_DFL),
-        ):
-            signum = getattr(signal, name, None)
-            if signum is not None and signal.getsignal(signum) is default:
-                previous[signum] = signal.signal(signum, lambda s, _: caught.append(s))
-    try:
-        yield caught
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 class _Folders:
@@ -4072,14 +3578,459 @@ class _Folders:
             folder.close()
 
 
+# =============================================================================================
+# Progress
+# =============================================================================================
+# What a person watching a long transfer sees: tqdm's display where tqdm is installed (a
+# widget in a notebook), else click's bar; nothing in scripts and CI logs.
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter (IPython kernel) session, where stderr is no terminal but a
+    progress display still renders."""
+    ipython = sys.modules.get('IPython')
+    shell = getattr(ipython, 'get_ipython', lambda: None)() if ipython else None
+    return type(shell).__name__ == 'ZMQInteractiveShell'
+
+
+def _installed(*modules) -> bool:
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in modules)
+    except (ImportError, ValueError, AttributeError):  # a module set to None: not installed
+        return False
+
+
+class Progress:
+    """Bytes and files done, counted by the workers and shown where a person watches: with
+    tqdm where it is installed (``tqdm.auto``: a widget in a notebook with ipywidgets, a bar
+    on a terminal), else click's bar; nothing in scripts and CI logs. The display starts at
+    the first ``refresh`` (a call that ends before shows nothing), from the bytes downloads
+    kept from before: a resumed download starts there, and its rate counts what moves."""
+
+    FORMAT = (
+        '{desc}: {n_fmt}B of {total_fmt}B |{bar}| {percentage:3.0f}% {rate_fmt} ETA '
+        '{remaining}{postfix}'
+    )
+
+    def __init__(self, total: int, label: str, files: int = 0, enabled: bool | None = None):
+        self.total, self.label, self.files, self.shown, self.bar = (
+            total or None,
+            label,
+            files,
+            0,
+            None,
+        )
+        # a counter per worker thread, summed when shown: a lock shared by every chunk of
+        # every worker took a sixth of the speed of 32 small downloads at once
+        self.local, self.counts, self.lock = threading.local(), [], threading.Lock()
+        self.notebook = enabled is None and in_notebook()
+        on = (sys.stderr.isatty() or self.notebook) if enabled is None else enabled
+        self.on, self.started = bool(label) and on, time.monotonic()
+
+    def _count(self) -> list:
+        count = getattr(self.local, 'count', None)
+        if count is None:
+            count = self.local.count = [0, 0, 0]  # bytes moved, bytes kept, files done
+            with self.lock:
+                self.counts.append(count)
+        return count
+
+    def add(self, nbytes: int) -> None:
+        """Bytes received (or sent) now; negative when a download starts over."""
+        self._count()[0] += nbytes
+
+    def keep(self, nbytes: int) -> None:
+        """Bytes a download already had (resumed)."""
+        self._count()[1] += nbytes
+
+    def file_done(self) -> None:
+        self._count()[2] += 1
+
+    moved = property(lambda self: sum(c[0] for c in self.counts))
+    kept = property(lambda self: sum(c[1] for c in self.counts))
+
+    def refresh(self) -> None:
+        """Show what is done so far (called by the thread that coordinates the work)."""
+        if not self.on:
+            return
+        if self.bar is None:
+            self.bar, self.shown = self._make_bar(), self.kept
+        done = self.moved + self.kept
+        self.bar.update(done - self.shown)
+        self.shown = done
+        if self.files > 1 and hasattr(self.bar, 'set_postfix_str'):
+            files = sum(c[2] for c in self.counts)
+            self.bar.set_postfix_str(f'{files}/{self.files} files', refresh=False)
+
+    def _make_bar(self):
+        out = sys.stdout if self.notebook else sys.stderr
+        if not _installed('tqdm'):
+            bar = click.progressbar(
+                length=self.total or 0,
+                label=self.label,
+                file=out,
+                show_pos=False,
+                show_percent=bool(self.total),
+                show_eta=bool(self.total),
+                item_show_func=lambda _: self._text(),
+            )
+            bar.update(self.kept)
+            return bar
+        from tqdm import tqdm
+
+        if self.notebook and _installed('tqdm.auto', 'ipywidgets'):
+            from tqdm.auto import tqdm  # a widget: its own layout
+        try:  # a terminal that says it has no size (a bare pty) gets the usual one
+            shape = {} if all(os.get_terminal_size(out.fileno())) else _SHAPE
+        except (OSError, ValueError, AttributeError):
+            shape = _SHAPE
+        text = self.total and tqdm.__module__ == 'tqdm.std'
+        unit = {'unit': 'B', 'unit_scale': True, 'unit_divisor': 1000, 'file': out}
+        fmt = self.FORMAT if text else None
+        return tqdm(
+            total=self.total, initial=self.kept, desc=self.label, bar_format=fmt, **unit, **shape
+        )
+
+    def _text(self) -> str:
+        """What click's bar shows beside it: bytes of the total, and the mean rate."""
+        moved, seconds = self.moved, time.monotonic() - self.started
+        text = byte_size(moved + self.kept) + (
+            f' of {byte_size(self.total)}' if self.total else ''
+        )
+        return text + (f', {byte_size(moved / seconds)}/s' if moved and seconds else '')
+
+    def close(self) -> None:
+        """The last state, then a new line: what is printed next starts on its own line."""
+        if self.bar is not None:
+            self.refresh()
+            (getattr(self.bar, 'close', None) or self.bar.render_finish)()  # tqdm's, click's
+
+
+_SHAPE = {'ncols': 100, 'nrows': 24}
+
+
+class _CountingReader:
+    """A file that tells a Progress the bytes read from it (uploads)."""
+
+    def __init__(self, fileobj, progress: Progress):
+        self.fileobj, self.progress = fileobj, progress
+        self.seek, self.tell = fileobj.seek, fileobj.tell
+
+    def read(self, n=-1):
+        data = self.fileobj.read(n)
+        self.progress.add(len(data))
+        return data
+
+
+# =============================================================================================
+# Transfers
+# =============================================================================================
+# Every request goes through urllib3's public API (a PoolManager, its Retry, HTTPResponse),
+# the engine requests itself runs on: the same loop on a requests.Session moves half as many
+# small files a second (bench/ case 13). Downloads are parallel, resumable and verified,
+# through the ``.part`` files of the section above.
+
+CHUNK_SIZE = 1 << 20
+MAX_REDIRECTS = 10
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# A server may ask to be left alone for a while (Retry-After): at most this long, or the
+# repository's timeout when shorter ("Retry-After: 100000" is no reason to hang).
+MAX_RETRY_WAIT = 30.0
+MAX_BACKOFF = 10.0
+# Methods sent again after a broken connection: the server ends in the same state however
+# often it saw them. A POST is sent again only after a 429 or 503 (it was not acted on); its
+# caller looks before it sends again after a break (MaybeSentError).
+REPEATABLE_METHODS = frozenset({'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'MKCOL'})
+# Bodies read whole (API answers, listings) are capped; indexes and tables have their own
+# cap, a repository setting (max_index_mb).
+MAX_RESPONSE_BYTES = 64 << 20
+
+
+@dataclass
+class TransferReport:
+    """What an upload or download did."""
+
+    files: int = 0
+    skipped: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    paths: list = field(default_factory=list)
+    verified: list = field(default_factory=list)  # (path, size, md5 or None) fetched
+
+    def summary(self, verb: str) -> str:
+        """One line for a person: what moved, how fast, what was already there.
+
+        >>> TransferReport(files=1, bytes=2_500_000, seconds=0.5).summary('downloaded')
+        'downloaded 1 file (2.5 MB) in 0.5 s (5.0 MB/s)'
+        >>> TransferReport(skipped=3).summary('uploaded')
+        'nothing uploaded: 3 files already up to date'
+        >>> TransferReport(files=2, skipped=1, bytes=10).summary('would download')
+        'would download 2 files (10 bytes); 1 file already there'
+        """
+        there = plural(self.skipped, 'file')
+        if verb.startswith('would'):  # a plan: nothing moved, no time to tell
+            text = f'{verb} {plural(self.files, "file")} ({byte_size(self.bytes)})'
+            if not self.files:
+                text = f'nothing to {verb.split(" ", 1)[1]}'
+            return text + (f'; {there} already there' if self.skipped else '')
+        if not self.files:
+            return f'nothing {verb}' + (f': {there} already up to date' if self.skipped else '')
+        text = f'{verb} {plural(self.files, "file")} ({byte_size(self.bytes)})'
+        if self.seconds >= 0.05:
+            text += f' in {self.seconds:.1f} s ({byte_size(self.bytes / self.seconds)}/s)'
+        return text + (f'; {self.skipped} already up to date' if self.skipped else '')
+
+
+# ------------------------------------------------------------------------ URLs and retries
+def origin_of(url: str) -> tuple:
+    """The (scheme, host, port) a URL is sent to, read by urllib3, the parser that opens
+    the connection, from a URL that passed ``check_url`` (where every parser agrees).
+
+    >>> origin_of('https://Host.org/a'), origin_of('http://h:8080/')
+    (('https', 'host.org', 443), ('http', 'h', 8080))
+    """
+    from urllib3.util import parse_url
+
+    parts = parse_url(url)
+    scheme = (parts.scheme or '').lower()
+    return scheme, (parts.host or '').lower(), parts.port or {'http': 80, 'https': 443}[scheme]
+
+
+@functools.cache
+def _retry_class():
+    """urllib3's Retry with onelight's rules, made on first use (importing urllib3 is more
+    than all the rest of a command that reads no data)."""
+    import urllib3
+
+    class Retry(urllib3.Retry):
+        """The one rule for trying again: urllib3's counts and backoff, and a redirect only
+        to a URL ``check_url`` accepts (UnsafeURLError), a POST again only after a 429 or
+        503, waits cut short by ``stop`` (Ctrl-C).
+
+        >>> _retry_class()(retry_after_max=30).parse_retry_after('100000')
+        30
+        """
+
+        stop = None  # a threading.Event
+
+        def new(self, **kw):
+            new = super().new(**kw)
+            new.stop = self.stop
+            return new
+
+        def is_retry(self, method, status_code, has_retry_after=False):
+            if method.upper() == 'POST':
+                return status_code in (429, 503) and self.status != 0
+            return super().is_retry(method, status_code, has_retry_after)
+
+        def increment(self, method=None, url=None, response=None, error=None, **kw):
+            location = response.get_redirect_location() if response is not None else None
+            if location:
+                target = urllib.parse.urljoin(url or '', location.strip())
+                if unsafe_url_reason(target):
+                    text = f'refused the redirect from {mask_url(url)} to {_printable(target)}'
+                    logger.warning('%s: %s', text, unsafe_url_reason(target))
+                    raise UnsafeURLError(f'{text}: {unsafe_url_reason(target)}')
+            return super().increment(method, url, response, error, **kw)
+
+        def sleep(self, response=None):
+            try:
+                after = self.get_retry_after(response) if response is not None else None
+            except urllib3.exceptions.InvalidHeader:  # a date that is none: the backoff
+                after = None
+            seconds = self.get_backoff_time() if after is None else after
+            if self.stop is None:
+                time.sleep(seconds)
+            elif self.stop.wait(seconds):
+                raise _Stopped()
+
+    return Retry
+
+
+def retrying(action, retry, what, errors: tuple, *, on_retry=None):
+    """``action(attempt)`` until it returns, again after ``errors`` by ``retry``'s count and
+    waits (urllib3's Retry: the one rule); once spent, a TransferError with the last reason.
+    For what a request's own retries cannot see: a body that broke half-way, an FTP command,
+    a POST that may have reached the server. ``what``: text, or a function making it."""
+    import urllib3
+
+    for attempt in itertools.count():
+        try:
+            return action(attempt)
+        except errors as e:
+            if on_retry is not None:
+                on_retry(e)
+            try:
+                retry = retry.increment(error=_Attempt(_reason(e)))
+            except urllib3.exceptions.MaxRetryError:
+                tries = plural(attempt + 1, 'attempt')
+                what = what() if callable(what) else what
+                raise TransferError(f'{what} kept failing after {tries} ({_reason(e)})') from None
+            retry.sleep()
+
+
+def poll(check, what: str, *, limit: float):
+    """Ask ``check()`` until it returns something other than None, waiting 0.05 s, doubling
+    up to 2 s, for at most ``limit`` seconds in all; then a TransferError saying what is still
+    awaited (a server's state, not a failure: no retry is counted)."""
+    deadline, delay = time.monotonic() + limit, 0.05
+    while (answer := check()) is None:
+        if time.monotonic() + delay > deadline:
+            raise TransferError(f'{what} (gave up after {limit:.0f} s)')
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+    return answer
+
+
+def _reason(exc: BaseException) -> str:
+    """A short human reason for an exception of urllib3, ftplib or the system."""
+    text = str(getattr(exc, 'reason', None) or exc)  # MaxRetryError: what made it give up
+    for marker in (
+        'Read timed out',
+        'timed out',
+        'Connection refused',
+        'Connection reset',
+        'IncompleteRead',
+        'Connection broken',
+        'Name or service not known',
+        'certificate verify failed',
+    ):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+class _Attempt(Exception):
+    """A failed attempt, as urllib3's Retry counts it (``other``)."""
+
+
+class _Stopped(Exception):
+    """The user interrupted the transfer (seen between two chunks)."""
+
+
+class _Broken(Exception):
+    """An answer that stopped short, or one to ask again: what arrived is kept and a new
+    request (with Range) goes on from there."""
+
+
+class _Restart(Exception):
+    """The server has another version of the file than the bytes kept (or no ranges for
+    it): start again from byte 0, with ``whole`` (a 200 answer) when it was sent already."""
+
+    def __init__(self, reason: str, whole=None, ranges_refused: bool = False):
+        super().__init__(reason)
+        self.whole, self.ranges_refused = whole, ranges_refused
+
+
+def _tls_options() -> dict:
+    """Certificates are checked against the bundle requests uses (certifi, or
+    REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE), so that onelight trusts what requests trusts."""
+    bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+    if not bundle:
+        try:
+            import certifi
+        except ImportError:
+            return {}
+        bundle = certifi.where()
+    return {'cert_reqs': 'CERT_REQUIRED', 'ca_certs': bundle}
+
+
+@dataclass
+class Reply:
+    """An answer read whole (``TransferEngine.request``): status, headers, the body (decoded,
+    bounded) and the URL that answered after redirects."""
+
+    status: int
+    reason: str
+    headers: object
+    content: bytes
+    url: str
+
+    status_code = property(lambda self: self.status)
+    text = property(lambda self: self.content.decode('utf-8', 'replace'))
+
+    def json(self):
+        return parse_json(self.content)
+
+
+@dataclass
+class Download:
+    """One file to fetch: where from, where to (below ``root``, a folder onelight may write
+    in: the folders between are made without following links), and what it must be."""
+
+    url: str
+    dest: Path
+    size: int | None = None
+    md5: str | None = None
+    root: Path | None = None  # None: dest's own folder
+
+
+def _validator_of(resp) -> str | None:
+    """What identifies the version of a file a server sent, for ``If-Range``: its strong
+    ETag, else its Last-Modified (None: nothing, and then a broken download starts over)."""
+    etag = resp.headers.get('etag') or ''
+    value = etag if etag and not etag.startswith('W/') else resp.headers.get('last-modified')
+    return value if _header_safe(value) else None
+
+
+def _digits(text: str) -> int | None:
+    """A header's number (Content-Length), None when it is none."""
+    return int(text) if re.fullmatch(r'[0-9]{1,18}', text or '') else None
+
+
+def _content_range(value: str | None) -> tuple:
+    """``'bytes 10-99/100'`` -> ``(10, 100)``; ``'bytes */100'`` -> ``(None, 100)``."""
+    m = re.fullmatch(r'bytes\s+(?:(\d{1,20})-\d{1,20}|\*)/(\d{1,20}|\*)', (value or '').strip())
+    if not m:
+        return None, None
+    return int(m[1]) if m[1] else None, int(m[2]) if m[2] != '*' else None
+
+
+def _done_with(resp) -> None:
+    """Be done with an answer not wanted: a short body is read so that its connection is
+    reused; a long or unknown one closes the connection."""
+    if (_digits(resp.headers.get('content-length')) or 1 << 20) <= 1 << 16:
+        with contextlib.suppress(Exception):
+            resp.drain_conn()
+            resp.release_conn()
+            return
+    resp.close()
+
+
+@contextlib.contextmanager
+def _deferred_signals():
+    """While a call's workers run (main thread only), Ctrl-C, SIGTERM and SIGHUP (the
+    terminal closed) are noted in the list yielded, not acted on wherever the main thread
+    is: the coordinating loop raises them where it holds no lock (a KeyboardInterrupt inside
+    ``concurrent.futures.wait`` leaves a future's lock taken, and the workers wait on it for
+    ever), once the workers saved what they hold. Python's own handlers only."""
+    import signal
+
+    caught, previous = [], {}
+    if threading.current_thread() is threading.main_thread():
+        for name, default in (
+            ('SIGINT', signal.default_int_handler),
+            ('SIGTERM', signal.SIG_DFL),
+            ('SIGHUP', signal.SIG_DFL),
+        ):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) is default:
+                previous[signum] = signal.signal(signum, lambda s, _: caught.append(s))
+    try:
+        yield caught
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 # ---------------------------------------------------------------------------------- engine
 class TransferEngine:
     """The one HTTP code path of every remote backend: every request (indexes, tables,
     listings, downloads, ranges, uploads, the figshare API, S3) goes through ``send``, on
-    urllib3's pools, each URL checked (``check_url``) and the credential given only to the
-    trusted origins as urllib3 parses them (redirects elsewhere lose it: urllib3's
-    ``remove_headers_on_redirect``). Downloads on top of it are parallel, resumable and
-    verified, through ``<name>.part`` files."""
+    urllib3's pools; each URL is checked (``check_url``) and the credential goes only to the
+    trusted origins as urllib3 parses them (urllib3 drops it on a redirect elsewhere)."""
 
     def __init__(
         self,
@@ -4098,11 +4049,9 @@ class TransferEngine:
 
         import urllib3
 
-        self.name = name
-        self.auth = auth  # auth(method, url) -> the credential's headers
+        self.name, self.auth, self.progress = name, auth, progress  # auth(method, url) -> headers
         self.trusted = {origin_of(check_url(u, name)) for u in trusted}
         self.jobs, self.timeout, self.retries, self.backoff = jobs, timeout, retries, backoff
-        self.progress = progress
         # statuses a download host answers for a while before it serves the file again
         self.transient_download_statuses = transient_download_statuses
         self.headers = {'User-Agent': f'onelight/{__version__}'}
@@ -4113,8 +4062,7 @@ class TransferEngine:
             **_tls_options(),
         )
         self.pools = urllib3.PoolManager(**self.pool_options)
-        self.proxies = urllib.request.getproxies()  # read once, not per request
-        self.proxy_pools = {}
+        self.proxies, self.proxy_pools = urllib.request.getproxies(), {}  # read once
 
     def close(self) -> None:
         for manager in (self.pools, *self.proxy_pools.values()):
@@ -4143,15 +4091,7 @@ class TransferEngine:
     # ---------------------------------------------------------------------------- requests
     def trust(self, urls) -> None:
         """Send the credential to these URLs' origins too (figshare's private file host)."""
-        for url in urls:
-            if not unsafe_url_reason(url):
-                self.trusted.add(origin_of(url))
-
-    def credentials_for(self, method: str, url: str) -> dict:
-        """The credential headers for ``url``: none unless its origin is trusted."""
-        if self.auth is None or origin_of(url) not in self.trusted:
-            return {}
-        return self.auth(method, url)
+        self.trusted |= {origin_of(url) for url in urls if not unsafe_url_reason(url)}
 
     def _manager(self, url: str):
         """The urllib3 PoolManager for ``url``: a proxy's when the environment names one."""
@@ -4159,22 +4099,23 @@ class TransferEngine:
             import requests.utils
             import urllib3
 
-            if not requests.utils.should_bypass_proxies(url, None):
-                proxy = requests.utils.select_proxy(url, self.proxies)
-                if proxy:
-                    if proxy not in self.proxy_pools:
-                        self.proxy_pools[proxy] = urllib3.ProxyManager(proxy, **self.pool_options)
-                    return self.proxy_pools[proxy]
+            proxy = requests.utils.select_proxy(url, self.proxies)
+            if proxy and not requests.utils.should_bypass_proxies(url, None):
+                if proxy not in self.proxy_pools:
+                    self.proxy_pools[proxy] = urllib3.ProxyManager(proxy, **self.pool_options)
+                return self.proxy_pools[proxy]
         return self.pools
 
     def send(self, method: str, url: str, *, headers=None, body=None, stop=None, redirect=True):
-        """Send one request and return urllib3's unread response (``status``, ``headers``,
-        ``geturl()``), after its retries: connections that failed, the statuses of
-        RETRY_STATUSES (``Retry-After`` honoured, capped), redirects to safe URLs."""
+        """Send one request and return urllib3's unread response, after its retries (failed
+        connections, RETRY_STATUSES with their Retry-After, redirects to safe URLs)."""
         import urllib3
 
         check_url(url, self.name)
-        send = {**self.headers, **self.credentials_for(method, url), **(headers or {})}
+        send = {**self.headers, **(headers or {})}
+        if self.auth is not None and origin_of(url) in self.trusted:
+            send.update(self.auth(method, url))
+        where = f'{self.name}: {method} {mask_url(url)}'
         try:
             return self._manager(url).urlopen(
                 method,
@@ -4187,21 +4128,20 @@ class TransferEngine:
                 decode_content=False,
             )
         except urllib3.exceptions.MaxRetryError as e:
-            where = f'{self.name}: {method} {mask_url(url)}'
+            tries = plural(self.retries + 1, 'attempt')
             if isinstance(e.reason, urllib3.exceptions.NewConnectionError):
                 raise TransferError(
-                    f'{where}: cannot reach the server ({_reason(e)}) after '
-                    f'{plural(self.retries + 1, "attempt")}; check the address and the '
-                    'network, or work from what is cached with --offline'
+                    f'{where}: cannot reach the server ({_reason(e)}) after {tries}; check the '
+                    'address and the network, or work from what is cached with --offline'
                 ) from None
             if isinstance(e.reason, urllib3.exceptions.ResponseError):
                 raise TransferError(f'{where}: too many redirects') from None
-            tries = plural(self.retries + 1, 'attempt')
             raise TransferError(f'{where} kept failing after {tries} ({_reason(e)})') from None
-        except (urllib3.exceptions.HTTPError, OSError) as e:  # a POST broke off after it was sent
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            if method in REPEATABLE_METHODS:
+                raise TransferError(f'{where} failed ({_reason(e)})') from None
             raise MaybeSentError(
-                f'{self.name}: {method} {mask_url(url)} broke off ({_reason(e)}); it may '
-                'have reached the server'
+                f'{where} broke off ({_reason(e)}); it may have reached the server'
             ) from None
 
     def request(
@@ -4217,9 +4157,9 @@ class TransferEngine:
         limit: int = MAX_RESPONSE_BYTES,
         what: str = 'answer',
     ) -> Reply:
-        """``send`` a request and read its answer whole: decoded (gzip, deflate) in bounded
-        steps, so that no more than ``limit`` bytes are ever held (a small gzip bomb stops at
-        the cap, not in memory); TooLargeError beyond."""
+        """``send`` a request and read its answer whole, decoded (gzip, deflate) in bounded
+        steps: no more than ``limit`` bytes are ever held (a small gzip bomb stops at the cap,
+        not in memory); TooLargeError beyond."""
         import urllib3
 
         headers = {'Accept-Encoding': 'gzip, deflate', **(headers or {})}
@@ -4241,32 +4181,29 @@ class TransferEngine:
                         f'{limit / 2**20:.0f} MiB (decoded); refused'
                     )
                 chunks.append(chunk)
-        except urllib3.exceptions.HTTPError as e:
+        except BaseException as e:
             resp.close()
-            raise TransferError(
-                f'{self.name}: the {what} from {mask_url(answered)} broke off ({_reason(e)})'
-            ) from None
-        except BaseException:
-            resp.close()
+            if isinstance(e, urllib3.exceptions.HTTPError):
+                where = f'{self.name}: the {what} from {mask_url(answered)}'
+                raise TransferError(f'{where} broke off ({_reason(e)})') from None
             raise
         resp.release_conn()
         return Reply(resp.status, resp.reason, resp.headers, b''.join(chunks), answered)
 
-    def check(self, resp, what: str = '') -> None:
+    def check(self, resp, what: str = 'request') -> None:
         """Raise the onelight error that a failed answer (``Reply`` or urllib3's) means."""
-        status = resp.status
-        if status < 400:
+        if resp.status < 400:
             return
         url = mask_url(resp.url if isinstance(resp, Reply) else resp.geturl() or '')
-        detail = f'{status} {resp.reason or ""}'.strip()
-        if status in (401, 403):
+        detail = f'{resp.status} {resp.reason or ""}'.strip()
+        if resp.status in (401, 403):
             raise AuthError(
                 f'{self.name}: access refused ({detail}) for {url}; check the repository '
                 'credentials'
             )
-        if status == 404:
+        if resp.status == 404:
             raise NotFoundError(f'{self.name}: not found on the server: {url}')
-        raise TransferError(f'{self.name}: {what or "request"} failed ({detail}) for {url}')
+        raise TransferError(f'{self.name}: {what} failed ({detail}) for {url}')
 
     def put_file(self, url: str, path: Path, progress: Progress | None = None) -> Reply:
         """PUT a file's bytes (streamed) to ``url``."""
@@ -4278,26 +4215,19 @@ class TransferEngine:
 
     # ---------------------------------------------------------------------------- parallel
     def run_parallel(self, func, items: list, *, label: str, total_bytes: int = 0) -> list:
-        """Run ``func(item, progress, stop)`` over items on a fixed pool of ``jobs``
-        workers; the results in order.
-
-        The workers take the next item from a shared cursor, so that what a call holds
-        besides its items is one result slot each. Ctrl-C, SIGTERM and SIGHUP stop the
-        workers between chunks (each keeps what it has) and raise Interrupted; failures are
-        gathered and raised together."""
+        """``func(item, progress, stop)`` of every item on a fixed pool of ``jobs`` workers;
+        the results in order. The workers take the next item from a shared cursor: a call
+        holds one result slot an item besides the items. Ctrl-C, SIGTERM and SIGHUP stop
+        the workers between chunks (each keeps what it has) and raise Interrupted; failures
+        are gathered and raised together."""
         from concurrent.futures import ThreadPoolExecutor, wait
 
         progress = Progress(total_bytes, label, len(items), self.progress)
-        stop = threading.Event()
-        results: list = [None] * len(items)
-        failures: dict = {}
+        stop, results, failures = threading.Event(), [None] * len(items), {}
         cursor = iter(range(len(items)))  # (next() of a range iterator is atomic)
 
         def work():
-            while not stop.is_set():
-                i = next(cursor, None)
-                if i is None:
-                    return
+            while not stop.is_set() and (i := next(cursor, None)) is not None:
                 try:
                     results[i] = func(items[i], progress, stop)
                     progress.file_done()
@@ -4314,11 +4244,13 @@ class TransferEngine:
                 while pending and not caught:
                     _, pending = wait(pending, timeout=0.1)  # wakes to redraw and see signals
                     progress.refresh()
+            except KeyboardInterrupt:  # (where no handler of ours could be set)
+                caught.append(2)
             finally:
                 stop.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 progress.close()
-        if caught:  # here, where this thread holds no lock, once every worker saved its state
+        if caught:  # raised here, where no lock is held, once every worker saved its state
             raise Interrupted(
                 f'{label}: interrupted; what is done is kept (partial files as .part), and '
                 'running the same again resumes',
@@ -4338,8 +4270,7 @@ class TransferEngine:
         right md5 (when known); what is downloaded is always verified. The report's
         ``verified`` lists (path, size, md5 or None) of each file fetched, as received.
         """
-        start = time.perf_counter()
-        todo = []
+        start, todo = time.perf_counter(), []
         for d in items:
             if force or not file_is_complete(d.dest, d.size, d.md5 if check_hash else None):
                 todo.append(d)
@@ -4354,13 +4285,12 @@ class TransferEngine:
                 total_bytes=sum(d.size or 0 for d in todo),
             )
         for item, result in zip(todo, results):
-            if result is None:
+            if result is None:  # another process finished it meanwhile
                 report.skipped += 1
                 continue
-            fetched, size, md5 = result
             report.files += 1
-            report.bytes += fetched
-            report.verified.append((item.dest, size, md5))
+            report.bytes += result[0]
+            report.verified.append((item.dest, *result[1:]))
         report.seconds = time.perf_counter() - start
         return report
 
@@ -4395,15 +4325,16 @@ class TransferEngine:
             return max(journal.size - kept, 0), journal.size, md5 or item.md5
 
     def _fill(self, part, journal, item: Download, progress, stop, resumed: bool):
-        """Fetch what the ``.part`` lacks and verify the whole; its md5 when computed. A
-        server with another version than the bytes kept makes it start again from byte 0
-        (using up no retry), and so does a failed md5 of bytes kept from before, once. A 200
-        to a range stops the other ranges; they go on once more, then one stream."""
+        """Fetch what the ``.part`` lacks and verify the whole; its md5 when computed. Another
+        version of the file than the bytes kept starts it again from byte 0 (no retry used),
+        and so does a failed md5 of bytes kept from before, once. A 200 to a range stops the
+        other ranges: they go on once more, then the file comes in one stream."""
         first, restarts = None, 0
         while True:
             try:
-                md5 = self._fetch(part, journal, item, progress, stop, first)
-                return self._verify(part, journal, item, md5)
+                return self._verify(
+                    part, journal, item, self._fetch(part, journal, item, progress, stop, first)
+                )
             except (_Restart, IntegrityError) as e:
                 whole = getattr(e, 'whole', None)
                 if isinstance(e, IntegrityError) and not resumed:
@@ -4456,21 +4387,18 @@ class TransferEngine:
         return md5.result(part, part.size) if md5 else None
 
     def _fetch_ranges(self, part, journal, todo, item, progress, stop, first):
-        """Ranges over up to SEGMENT_CONNECTIONS connections, each by the same range
-        writer; the first failure stops the others at once (each keeping its prefix). The
-        md5, when the index gives one, follows the complete prefix as ranges finish."""
+        """Ranges over up to SEGMENT_CONNECTIONS connections, each by the same range writer;
+        the first failure stops the others at once (each keeping its prefix). The md5, when
+        the index gives one, follows the complete prefix as ranges finish."""
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
         md5, halt = _Md5() if item.md5 else None, threading.Event()
         pool = ThreadPoolExecutor(min(SEGMENT_CONNECTIONS, len(todo)), 'onelight-range')
-        pending = {
-            pool.submit(self._fetch_range, part, journal, r, item, progress, halt, first)
-            for r in todo[:1]
-        }
-        pending |= {
-            pool.submit(self._fetch_range, part, journal, r, item, progress, halt)
-            for r in todo[1:]
-        }
+        fetch = functools.partial(
+            self._fetch_range, part, journal, item=item, progress=progress, stop=halt
+        )
+        pending = {pool.submit(fetch, todo[0], first=first)}
+        pending |= {pool.submit(fetch, rng) for rng in todo[1:]}
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
@@ -4496,8 +4424,7 @@ class TransferEngine:
                     resp.close()
                 raise _Stopped()
             if resp is None:
-                offset, end = rng[0] + rng[2], rng[1]
-                headers = {}
+                offset, end, headers = rng[0] + rng[2], rng[1], {}
                 if offset or (end is not None and end != journal.size):
                     last = '' if end is None or end == journal.size else end - 1
                     headers['Range'] = f'bytes={offset}-{last}'
@@ -4517,9 +4444,9 @@ class TransferEngine:
         )
 
     def _take(self, resp, part, journal, rng, item, progress, stop, md5) -> None:
-        """Check an answer for ``rng`` and write its body at the range's place (pwrite on
-        the locked descriptor), at most to the range's end: what a server sends past it is
-        never written. A body that stops short is _Broken, what arrived kept."""
+        """Check an answer for ``rng`` and write its body at the range's place (pwrite on the
+        locked descriptor), at most to the range's end: what a server sends past it is never
+        written. A body that stops short is _Broken, what arrived kept."""
         offset, whole_file = rng[0] + rng[2], len(journal.ranges) == 1
         try:
             if resp.status in self.transient_download_statuses:
@@ -4534,21 +4461,16 @@ class TransferEngine:
                 if total is not None and journal.size is not None and total != journal.size:
                     raise self._size_mismatch(item, journal, total)
             elif resp.status == 200 and (offset or not whole_file):
-                raise _Restart(
-                    'the server sent the whole file', resp, ranges_refused=not whole_file
-                )
-            else:
-                length = resp.headers.get('content-length') or ''
-                if length.isdigit() and journal.size is not None and int(length) != journal.size:
-                    raise self._size_mismatch(item, journal, int(length))
-            journal.agree(resp)
+                raise _Restart('the server sent the whole file', resp, not whole_file)
+            elif (length := _digits(resp.headers.get('content-length'))) is not None:
+                if journal.size is not None and length != journal.size:
+                    raise self._size_mismatch(item, journal, length)
+            if not journal.agree(_validator_of(resp)):
+                raise _Restart('the file changed on the server')
             self._write(resp, part, journal, rng, progress, stop, md5)
-        except _Restart as e:
-            if e.whole is not resp:
+        except BaseException as e:
+            if getattr(e, 'whole', None) is not resp:
                 resp.close()
-            raise
-        except BaseException:
-            resp.close()
             raise
 
     def _write(self, resp, part, journal, rng, progress, stop, md5) -> None:
@@ -4569,8 +4491,7 @@ class TransferEngine:
                 if md5:
                     md5.update(offset, chunk)
                 progress.add(len(chunk))
-                if left is not None:
-                    left -= len(chunk)
+                left = None if left is None else left - len(chunk)
         except urllib3.exceptions.HTTPError as e:
             raise _Broken(_reason(e)) from None
         if left:
@@ -4609,30 +4530,18 @@ class TransferEngine:
     def _verify(self, part, journal, item: Download, md5: str | None) -> str | None:
         """Check the size (and md5 when known) of a finished ``.part``; its md5."""
         size = part.size
-        if journal.size is None:
-            journal.size = size
+        journal.size = size if journal.size is None else journal.size
         if item.size is not None and size != item.size:
             raise IntegrityError(
                 f'{self.name}: {item.dest.name} arrived with {size} bytes, the index says '
                 f'{item.size}; it was discarded'
             )
-        if item.md5:
-            md5 = md5 or _Md5().result(part, size)
-            if md5 != item.md5.lower():
-                raise IntegrityError(
-                    f'{self.name}: {item.dest.name} failed its md5 check (expected {item.md5}, '
-                    f'got {md5}); it was discarded'
-                )
+        if item.md5 and (md5 := md5 or _Md5().result(part, size)) != item.md5.lower():
+            raise IntegrityError(
+                f'{self.name}: {item.dest.name} failed its md5 check (expected {item.md5}, '
+                f'got {md5}); it was discarded'
+            )
         return md5
-
-
-class LocalPaths(list):
-    """The local paths of fetched files (a list), with ``report``: what fetching them did
-    (files and bytes downloaded, seconds; None when nothing needed the network)."""
-
-    def __init__(self, paths=(), report: TransferReport | None = None):
-        super().__init__(paths)
-        self.report = report
 
 
 def _combine_errors(errors: list, total: int) -> Exception:
@@ -5194,6 +5103,15 @@ class RemoteRepository(Repository):
         report = self.engine.download(items, force=force, check_hash=check_hash)
         self.verified_copies.add([v for v in report.verified if v[0] in unsure])
         return LocalPaths([d.dest for d in items], report)
+
+
+class LocalPaths(list):
+    """The local paths of fetched files (a list), with ``report``: what fetching them did
+    (files and bytes downloaded, seconds; None when nothing needed the network)."""
+
+    def __init__(self, paths=(), report: TransferReport | None = None):
+        super().__init__(paths)
+        self.report = report
 
 
 class VerifiedCopies:
