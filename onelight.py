@@ -1305,6 +1305,9 @@ class QC(enum.IntEnum):
         return QC(value)
 
 
+QC_LEVELS = tuple(q.name for q in sorted(QC))  # in ONE's order: NOT_SET, PASS, ... CRITICAL
+
+
 # Session ids (eids). Every session has one UUID, the same for everyone, on every machine and
 # in every copy of a repository: uuid3 of its normalised path under this fixed namespace
 # (uuid3, not uuid5: ONE-api's eid2path accepts only versions 3 and 4).
@@ -1325,8 +1328,11 @@ def session_eid(session: str) -> uuid.UUID:
     ...     session_eid('lab/Subjects/m1/2020-01-01/001'))
     True
     """
-    p = parse_session(session)
-    return uuid.uuid3(SESSION_NAMESPACE, normalised_session(**p))
+    return _eid(**parse_session(session))
+
+
+def _eid(lab: str, subject: str, date: str, number) -> uuid.UUID:
+    return uuid.uuid3(SESSION_NAMESPACE, normalised_session(lab, subject, date, number))
 
 
 def uuid3_texts(namespaces, names) -> list:
@@ -1462,8 +1468,8 @@ def folder_parts(dirs: str) -> dict:
         revision = last[1:-1]
         collection = dirs[: -len(last)].rstrip('/')
     is_alf = (
-        (not collection or re.fullmatch(r'[\w./-]+', collection))
-        and (revision is None or re.fullmatch(r'[\w.-]+', revision))
+        (not collection or re.fullmatch(ALF_SPEC['collection'], collection))
+        and (revision is None or re.fullmatch(ALF_SPEC['revision'], revision))
         and '#' not in collection
     )
     return {'collection': collection or None, 'revision': revision, 'is_alf': bool(is_alf)}
@@ -1543,8 +1549,19 @@ SAFE_URL_PATTERN = (
 )
 _SAFE_URL = re.compile(SAFE_URL_PATTERN)
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # never in a name: tab and newline included
-_SIZE_RE = r'^[0-9]{1,18}$'
-_MD5_RE = r'^[0-9a-fA-F]{32}$'
+# what an index (or a listing, a journal, a cache) may give as a size and as an md5
+SIZE_PATTERN, MD5_PATTERN = r'[0-9]{1,18}', r'[0-9a-fA-F]{32}'
+_SIZE_RE, _MD5_RE = f'^{SIZE_PATTERN}$', f'^{MD5_PATTERN}$'  # (as pyarrow's regexes search)
+
+
+def _number(text) -> int | None:
+    """A size or count given as text (an index cell, a header, a listing), or None."""
+    return int(text) if isinstance(text, str) and re.fullmatch(SIZE_PATTERN, text) else None
+
+
+def _md5(text) -> str | None:
+    """An md5 given as text, lower case, or None."""
+    return text.lower() if isinstance(text, str) and re.fullmatch(MD5_PATTERN, text) else None
 
 
 def unsafe_url_reason(url) -> str | None:
@@ -1941,19 +1958,27 @@ TERM_CACHE = 64  # dataset terms whose matches an index keeps (``Index.term_mask
 class Index:
     """The parsed ``.one_root`` of a repository: one row per file, ALF parts as columns.
 
-    Columns: ``path`` (relative to the repository root), ``url`` (None for 1-column lines),
-    ``size``, ``md5``, ``session``, ``lab``, ``subject``, ``date``, ``number``, ``dirs`` (the
-    folders between session and file, ``alf/#v2#/``), ``collection``, ``revision``,
-    ``filename``, the ALF parts (``namespace`` ... ``extension``) and ``is_alf``.
+    The rows (``df``, and the frames of rows that ``One`` and the loaders select from it)
+    have these columns, always: ``path`` (relative to the repository root), ``url`` (None
+    for 1-column lines), ``size``, ``md5``, ``session``, ``lab``, ``subject``, ``date``,
+    ``number``, ``dirs`` (the folders between session and file, ``alf/#v2#/``),
+    ``collection``, ``revision``, ``filename``, the ALF parts (``namespace`` ...
+    ``extension``), ``is_alf``, and what ONE cache tables may say of a file: ``exists``
+    (False: listed, not on disk), ``qc`` (ONE's ordered levels), ``id`` (the dataset's
+    UUID text) and ``default_revision`` (None where the tables do not say). A frame of one
+    session's rows adds ``rel``, the path in the session (``rel_paths``).
     """
+
+    FILE_DEFAULTS = {'exists': True, 'qc': None, 'id': None, 'default_revision': None}
 
     def __init__(self, df: pd.DataFrame, base_url: str | None = None):
         self.df = df
         self.base_url = base_url
-        self._sessions = None
+        self.from_tables = False  # ids, metadata and QC from ONE cache tables
+        for column, default in self.FILE_DEFAULTS.items():
+            if column not in df.columns:
+                self.set_file_column(column, np.full(len(df), default, dtype=object))
         self._session_cache = {}
-        self._eids = None
-        self._by_eid = None
         # per session, from ONE cache tables when a repository publishes them: their ids
         # (session path -> uuid.UUID, or its text until first needed) and metadata (projects,
         # task_protocol)
@@ -1968,21 +1993,32 @@ class Index:
         """Give the sessions the ids (session path -> UUID or its text) and metadata
         (``projects``, ``task_protocol``) that ONE cache tables hold for them."""
         self.session_ids, self.session_meta = ids, meta
-        self._eids = self._by_eid = None
+        self._forget('eids', '_by_eid')
+
+    def _forget(self, *names) -> None:
+        """Drop cached properties made from what changed."""
+        for name in names:
+            self.__dict__.pop(name, None)
 
     def add_sessions(self, sessions: list) -> None:
         """Sessions that have no file (a catalogue lists them): a search finds them, and
         they have nothing to list."""
         if sessions:
             self.df['session'] = self.df['session'].cat.add_categories(sessions)
-            self._sessions = self._eids = self._by_eid = None
+            self._forget('sessions', 'eids', '_by_eid')
             self._session_cache = {}
 
     def set_file_column(self, column: str, values) -> None:
-        """Set a per-file column, row for row (``qc`` as ONE's ordered categories)."""
+        """Set a per-file column, row for row (``qc`` as ONE's ordered categories, ``id``
+        and ``default_revision`` as categories: a column of few values, or of None, costs a
+        byte a row)."""
         if column == 'qc':
             values = pd.Series(values, dtype=object).fillna('NOT_SET')
             values = pd.Categorical(values, categories=QC_LEVELS, ordered=True)
+        elif column == 'exists':
+            values = np.asarray(values, dtype=bool)
+        else:
+            values = pd.Categorical(pd.Series(values, dtype=object))
         self.df[column] = values
         self._session_cache = {}
 
@@ -2134,36 +2170,29 @@ class Index:
             url[missing] = [join_url(self.base_url, p) for p in rows['path'][missing]]
         return url
 
-    @property
+    @functools.cached_property
     def sessions(self) -> pd.DataFrame:
         """One row per session (index: the session path), columns lab, subject, date, number."""
-        if self._sessions is None:
-            cats = self.df['session'].cat.categories
-            # column by column: a dict per session took 50 ms for 20,000 sessions
-            parts = [_session_fields(s) for s in cats.tolist()]
-            columns = list(zip(*parts)) if parts else [()] * len(SESSION_FIELDS)
-            self._sessions = pd.DataFrame(
-                dict(zip(SESSION_FIELDS, columns)),
-                index=pd.Index(cats, name='session'),
-                columns=SESSION_FIELDS,
-            )
-        return self._sessions
+        cats = self.df['session'].cat.categories
+        parts = [_session_fields(s) for s in cats.tolist()]  # column by column, not per row
+        columns = list(zip(*parts)) if parts else [()] * len(SESSION_FIELDS)
+        index = pd.Index(cats, name='session')
+        return pd.DataFrame(dict(zip(SESSION_FIELDS, columns)), index, SESSION_FIELDS)
 
-    @property
+    @functools.cached_property
     def eids(self) -> pd.Series:
         """The eid (``uuid.UUID``) of every session, indexed by session path."""
-        if self._eids is None:
-            cats = self.df['session'].cat.categories
-            ids = []
-            for s in cats:
-                known = self.session_ids.get(s)
-                if isinstance(known, str):
-                    known = uuid.UUID(known)
-                ids.append(
-                    known or uuid.uuid3(SESSION_NAMESPACE, normalised_session(*_session_fields(s)))
-                )
-            self._eids = pd.Series(ids, index=pd.Index(cats, name='session'), dtype=object)
-        return self._eids
+        cats, ids = self.df['session'].cat.categories, []
+        for s in cats:
+            known = self.session_ids.get(s)
+            ids.append(
+                uuid.UUID(known) if isinstance(known, str) else known or _eid(*_session_fields(s))
+            )
+        return pd.Series(ids, index=pd.Index(cats, name='session'), dtype=object)
+
+    @functools.cached_property
+    def _by_eid(self) -> dict:
+        return dict(zip(self.eids.to_numpy(), self.eids.index))
 
     @staticmethod
     def newest_first(sessions: pd.DataFrame) -> list:
@@ -2188,8 +2217,6 @@ class Index:
             return session  # already the index's own spelling
         wanted = parse_session_id(session)
         if isinstance(wanted, uuid.UUID):
-            if self._by_eid is None:
-                self._by_eid = dict(zip(self.eids.to_numpy(), self.eids.index))
             found = self._by_eid.get(wanted)
             if found is None:
                 raise ALFObjectNotFound(f'no session of this repository has the id {wanted}')
@@ -2235,8 +2262,7 @@ class Index:
             )
             rows = rows.where(rows.notna(), None)
             rows['is_alf'] = rows['is_alf'].astype(bool)
-            rel = [d + f for d, f in zip(rows['dirs'], rows['filename'])]
-            rows['rel'] = pd.Series(rel, index=index, dtype=object)
+            rows['rel'] = pd.Series(rel_paths(rows), index=index, dtype=object)
             if len(self._session_cache) >= 256:
                 self._session_cache.pop(next(iter(self._session_cache)))
             self._session_cache[session] = rows
@@ -2266,6 +2292,11 @@ def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np
     key = session.codes.astype(np.int64) * (len(rest.categories) + 1) + rest.codes
     key = np.where(candidates, key, -1 - np.arange(len(key)))  # others never collide
     return pd.Series(key).duplicated(keep='first').to_numpy()
+
+
+def rel_paths(rows: pd.DataFrame) -> np.ndarray:
+    """The path of each row in its session folder (``alf/#v2#/spikes.times.npy``)."""
+    return (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
 
 
 def _session_fields(session: str) -> tuple:
@@ -2378,15 +2409,17 @@ class ScanResult:
 
     def one_tables(self, checksums: bool = False) -> OneTables:
         """ONE's cache tables of the scanned tree (made once per scan and ``checksums``)."""
-        made = self.__dict__.setdefault('_tables', {})
+        made = self._tables
         if checksums not in made:
+            md5s = self.md5s if checksums else None
             made[checksums] = OneTables.from_index(
-                self.index(),
-                self.sizes,
-                self.md5s if checksums else None,
-                date_created=self.date_modified,
+                self.index(), self.sizes, md5s, self.date_modified
             )
         return made[checksums]
+
+    @functools.cached_property
+    def _tables(self) -> dict:
+        return {}
 
     def require_sessions(self, what: str) -> ScanResult:
         """Self, when the folder holds session folders; otherwise NotFoundError saying which
@@ -2405,28 +2438,26 @@ class ScanResult:
         """The files' paths on this computer (from the scan itself when it made them)."""
         return self.paths or [safe_join(self.root, f) for f in self.files]
 
-    @property
+    @functools.cached_property
+    def _stats(self) -> list:
+        return list(map(os.stat, self.local_paths))  # when first asked: a scan never stats
+
+    @functools.cached_property
     def sizes(self) -> list:
-        """The files' sizes in bytes (read when first asked: a scan itself never stats)."""
-        if not hasattr(self, '_sizes'):
-            stats = list(map(os.stat, self.local_paths))
-            self._sizes = [st.st_size for st in stats]
-            self._newest = max((st.st_mtime for st in stats), default=0.0)
-        return self._sizes
+        """The files' sizes in bytes."""
+        return [st.st_size for st in self._stats]
 
     @property
     def date_modified(self) -> str:
         """When the newest file was written (``YYYY-MM-DD HH:MM``, local time): the tables'
         ``date_created``, the same for an unchanged tree."""
-        self.sizes  # noqa: B018 - one stat per file gives both
-        return _dt.datetime.fromtimestamp(self._newest).strftime('%Y-%m-%d %H:%M')
+        newest = max((st.st_mtime for st in self._stats), default=0.0)
+        return _dt.datetime.fromtimestamp(newest).strftime('%Y-%m-%d %H:%M')
 
-    @property
+    @functools.cached_property
     def md5s(self) -> list:
         """The files' md5 digests (computed when first asked)."""
-        if not hasattr(self, '_md5s'):
-            self._md5s = [md5sum(p) for p in self.local_paths]
-        return self._md5s
+        return [md5sum(p) for p in self.local_paths]
 
     @property
     def sessions(self) -> list:
@@ -2522,17 +2553,27 @@ def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=Fa
     ``checksums=True`` adds size and md5 (4 columns; the URL cell is empty when there is no
     base URL, and readers then use their own).
     """
-    paths = result.files
-    urls = _urls_of(base_url, paths) if base_url else [''] * len(paths)
+    urls = _urls_of(base_url, result.files) if base_url else None
     if checksums:
-        rows = [
-            f'{p}\t{u}\t{n}\t{m}' for p, u, n, m in zip(paths, urls, result.sizes, result.md5s)
-        ]
-    elif base_url:
-        rows = [f'{p}\t{u}' for p, u in zip(paths, urls)]
-    else:
-        rows = paths
-    return ''.join(row + '\n' for row in rows).encode('utf-8')
+        return index_text(result.files, urls, result.sizes, result.md5s)
+    return index_text(result.files, urls)
+
+
+def index_text(paths: list, urls=None, sizes=None, md5s=None) -> bytes:
+    """The bytes of a ``.one_root`` (the one place its lines are written): a line a path, of
+    one column (the path; readers add their base URL), two (path, URL) or, with sizes or
+    md5s, four (path, URL, size, md5: an unknown cell, or a URL readers make, empty).
+
+    >>> index_text(['a/b.c.d'], sizes=[3])
+    b'a/b.c.d\\t\\t3\\t\\n'
+    """
+    columns, blank = [paths], [''] * len(paths)
+    if urls is not None or sizes is not None or md5s is not None:
+        columns.append(blank if urls is None else urls)
+    if sizes is not None or md5s is not None:
+        for cells in (sizes, md5s):
+            columns.append(blank if cells is None else ['' if c is None else c for c in cells])
+    return ''.join('\t'.join(map(str, line)) + '\n' for line in zip(*columns)).encode('utf-8')
 
 
 def _urls_of(base_url: str, paths: list) -> list:
@@ -2705,16 +2746,12 @@ class OneTables:
         folder = d['eid'].astype(str).map(session_of)
         d, folder = d[folder.notna().to_numpy()], folder[folder.notna()].astype(str)
         paths = folder + '/' + d['rel_path'].astype(str).str.replace('\\', '/', regex=False)
-        urls = url_of(paths, d['id'].astype(str)) if url_of else pd.Series('', index=d.index)
-        urls = urls.astype(str)
+        urls = url_of(paths, d['id'].astype(str)).astype(str).tolist() if url_of else None
         size = d['file_size'] if 'file_size' in d.columns else pd.Series(pd.NA, index=d.index)
-        size = pd.array(size, dtype='Int64').to_numpy(dtype=np.int64, na_value=-1)
-        size = pd.Series(np.where(size < 0, '', size.astype(str)), index=d.index, dtype=str)
+        size = pd.array(size, dtype='Int64').to_numpy(dtype=object, na_value=None)
         md5 = d['hash'] if 'hash' in d.columns else pd.Series(None, index=d.index)
-        md5 = md5.astype(object).where(md5.notna(), '').astype(str).str.lower()
-        md5 = md5.where(md5.str.fullmatch(_MD5_RE[1:-1]), '')  # ONE's empty hashes: unknown
-        lines = paths + '\t' + urls + '\t' + size + '\t' + md5
-        return (lines.str.cat(sep='\n') + '\n').encode('utf-8') if len(lines) else b''
+        md5 = [_md5(m) for m in md5.to_numpy(object)]  # (ONE's empty hashes: unknown)
+        return index_text(paths.tolist(), urls, size, md5)
 
     def session_paths(self) -> pd.Series:
         """``lab/Subjects/subject/date/NNN`` of every session id (str)."""
@@ -2741,10 +2778,11 @@ class OneTables:
         empty = sorted(set(paths.tolist()) - set(index.df['session'].cat.categories))
         empty = [e for e in empty if SESSION_FOLDER_RE.fullmatch(e)]
         index.add_sessions(empty)
-        return index
+        return self.attach_to(index, catalogue=True)
 
-    def attach_to(self, index: Index) -> Index:
-        """Give an index the tables' ids (session and dataset), metadata and QC."""
+    def attach_to(self, index: Index, catalogue: bool = False) -> Index:
+        """Give an index the tables' ids (session and dataset), metadata and QC; but for a
+        ``catalogue``, only of the files that exist."""
         paths = self.session_paths()
         known = set(index.df['session'].cat.categories)
         meta = self.sessions
@@ -2757,7 +2795,7 @@ class OneTables:
         )
         d = self.datasets
         full = d['eid'].astype(str).map(paths) + '/' + d['rel_path'].astype(str)
-        if 'exists' in d.columns and 'exists' not in index.df.columns:  # not a catalogue
+        if 'exists' in d.columns and not catalogue:
             present = full.notna() & d['exists'].fillna(True).astype(bool)
             d, full = d[present.to_numpy()], full[present.to_numpy()]
         columns = {'id': d['id'].astype(str)}
@@ -2773,6 +2811,7 @@ class OneTables:
                 index.set_file_column(column, values.to_numpy(object))
             else:
                 _set_by_path(index, column, full.to_numpy(object), values.to_numpy(object))
+        index.from_tables = True
         return index
 
 
@@ -2793,8 +2832,8 @@ def adopt_ids(index: Index, source: Index) -> Index:
     )
     paths = source.df['path'].astype(object).to_numpy()
     for column in ('id', 'qc'):
-        if column in source.df.columns:
-            _set_by_path(index, column, paths, source.df[column].astype(object).to_numpy())
+        _set_by_path(index, column, paths, source.df[column].astype(object).to_numpy())
+    index.from_tables = source.from_tables
     return index
 
 
@@ -2812,18 +2851,15 @@ def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
         eid_of = np.append(per_session.to_numpy(object), '')[codes]
     else:
         eid_of = rows['session'].astype(str).map(eid_text).to_numpy(object)
-    if 'rel' in rows.columns:
-        rels = rows['rel'].to_numpy(object)
-    else:
-        rels = (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
+    rels = rel_paths(rows)
     space = {e: uuid.UUID(e).bytes for e in eid_text}
-    given = rows['id'].to_numpy(object) if 'id' in rows.columns else [None] * len(rels)
+    given = rows['id'].to_numpy(object)
     made = [i for i, g in enumerate(given) if not (isinstance(g, str) and g)]
     ids = list(given)
     for i, text in zip(made, uuid3_texts([space[eid_of[i]] for i in made], rels[made])):
         ids[i] = text
     md5 = pd.Series(rows['md5'].to_numpy(object), dtype=object)
-    qc = rows['qc'].astype(str).to_numpy(object) if 'qc' in rows.columns else 'NOT_SET'
+    qc = rows['qc'].astype(object).fillna('NOT_SET').to_numpy(object)
     return pd.DataFrame(
         {
             'eid': eid_of,
@@ -2831,7 +2867,7 @@ def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
             'rel_path': rels,
             'file_size': pd.array(rows['size'], dtype='UInt64'),
             'hash': md5.where(md5.notna(), None).to_numpy(object),
-            'exists': rows['exists'].astype(bool).to_numpy() if 'exists' in rows else True,
+            'exists': rows['exists'].astype(bool).to_numpy(),
             'qc': pd.Categorical(
                 np.broadcast_to(np.asarray(qc, dtype=object), len(rels)),
                 categories=QC_LEVELS,
@@ -3975,11 +4011,6 @@ def _validator_of(resp) -> str | None:
     return value if _header_safe(value) else None
 
 
-def _digits(text: str) -> int | None:
-    """A header's number (Content-Length), None when it is none."""
-    return int(text) if re.fullmatch(r'[0-9]{1,18}', text or '') else None
-
-
 def _content_range(value: str | None) -> tuple:
     """``'bytes 10-99/100'`` -> ``(10, 100)``; ``'bytes */100'`` -> ``(None, 100)``."""
     m = re.fullmatch(r'bytes\s+(?:(\d{1,20})-\d{1,20}|\*)/(\d{1,20}|\*)', (value or '').strip())
@@ -3991,7 +4022,7 @@ def _content_range(value: str | None) -> tuple:
 def _done_with(resp) -> None:
     """Be done with an answer not wanted: a short body is read so that its connection is
     reused; a long or unknown one closes the connection."""
-    if (_digits(resp.headers.get('content-length')) or 1 << 20) <= 1 << 16:
+    if (_number(resp.headers.get('content-length')) or 1 << 20) <= 1 << 16:
         with contextlib.suppress(Exception):
             resp.drain_conn()
             resp.release_conn()
@@ -4368,7 +4399,7 @@ class TransferEngine:
                     first = None
             whole = first is not None and first.status == 200  # Range ignored: one stream
             if whole and size is None:
-                size, learned = _digits(first.headers.get('content-length')), True
+                size, learned = _number(first.headers.get('content-length')), True
             try:
                 self._check_room(item, size, learned)
             except TransferError:
@@ -4462,7 +4493,7 @@ class TransferEngine:
                     raise self._size_mismatch(item, journal, total)
             elif resp.status == 200 and (offset or not whole_file):
                 raise _Restart('the server sent the whole file', resp, not whole_file)
-            elif (length := _digits(resp.headers.get('content-length'))) is not None:
+            elif (length := _number(resp.headers.get('content-length'))) is not None:
                 if journal.size is not None and length != journal.size:
                     raise self._size_mismatch(item, journal, length)
             if not journal.agree(_validator_of(resp)):
@@ -4704,7 +4735,6 @@ class Repository:
         self.strict = strict
         self.offline = offline
         self.progress = progress  # None: a progress bar when stderr is a terminal
-        self._engine = None
 
     @classmethod
     def validate(cls, settings: dict, origin: str) -> dict:
@@ -4845,15 +4875,18 @@ class Repository:
             number=number,
         )
 
-    def _index_cache(self, key: str) -> tuple:
-        """The cache files (body, validators) of an index fetched from ``key``."""
+    def _cache_name(self, key: str) -> str:
+        """The name of this repository's cache files for ``key``: its name made safe, and
+        the digest of the key, which keeps two repositories apart whatever their names hold
+        (dots included: never ``with_suffix``, which would cut a name at its last dot)."""
         import hashlib
 
         digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
-        safe_name = re.sub(r'[^\w.-]', '_', self.name)
-        # the digest of the key keeps two repositories apart whatever their names hold (dots
-        # included: never ``with_suffix``, which would cut a name at its last dot)
-        folder, stem = self.dirs.cache / 'index', f'{safe_name}-{digest}'
+        return re.sub(r'[^\w.-]', '_', self.name) + '-' + digest
+
+    def _index_cache(self, key: str) -> tuple:
+        """The cache files (body, validators) of an index fetched from ``key``."""
+        folder, stem = self.dirs.cache / 'index', self._cache_name(key)
         suffix = PurePosixPath(urllib.parse.urlsplit(key).path).suffix or '.one_root'
         return folder / f'{stem}{suffix}', folder / f'{stem}.json'
 
@@ -4928,7 +4961,7 @@ class LocalRepository(Repository):
         tables = read_local_tables(folder, f'ONE cache tables in {folder}')
         if tables is None:
             return result.index()
-        return tables.attach_to(tables.catalogue(result, f'ONE cache tables in {folder}'))
+        return tables.catalogue(result, f'ONE cache tables in {folder}')
 
     def session_dir(self, session: str) -> Path:
         return safe_join(self.root, session)
@@ -5034,11 +5067,9 @@ class RemoteRepository(Repository):
             progress=self.progress,
         )
 
-    @property
+    @functools.cached_property
     def engine(self) -> TransferEngine:
-        if self._engine is None:
-            self._engine = TransferEngine(**self._engine_options())
-        return self._engine
+        return TransferEngine(**self._engine_options())
 
     def file_url(self, row) -> str:
         """The download URL of an index row."""
@@ -5051,7 +5082,7 @@ class RemoteRepository(Repository):
         index gives no size (or, ``with_md5``, no md5), what was verified when the file was
         downloaded stands in (``VerifiedCopies``)."""
         root, out, folders = self.download_root, [], {}
-        for row in rows.itertuples():
+        for row, rel in zip(rows.itertuples(), rel_paths(rows)):
             session = str(row.session)
             if session not in folders:  # the same for all the files of a session
                 folder = self.session_dir(session)
@@ -5059,7 +5090,7 @@ class RemoteRepository(Repository):
             folder, trusted = folders[session]
             size = None if pd.isna(row.size) else int(row.size)
             md5 = row.md5 if isinstance(row.md5, str) else None
-            dest = safe_join(folder, row.path[len(session) + 1 :])
+            dest = safe_join(folder, rel)
             out.append(Download(self.file_url(row), dest, size, md5, trusted))
         return self.verified_copies.fill(out, with_md5=with_md5)
 
@@ -5074,16 +5105,10 @@ class RemoteRepository(Repository):
         root = os.path.expanduser(template.replace('{repository}', self.name))
         return Path(root.split('{', 1)[0])
 
-    @property
+    @functools.cached_property
     def verified_copies(self) -> VerifiedCopies:
-        if getattr(self, '_verified', None) is None:
-            key = f'{self.name}\n{self.download_dir}\n{self.dirs.data}'
-            import hashlib
-
-            digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
-            name = re.sub(r'[^\w.-]', '_', self.name)
-            self._verified = VerifiedCopies(self.dirs.cache / 'verified' / f'{name}-{digest}.tsv')
-        return self._verified
+        name = self._cache_name(f'{self.name}\n{self.download_dir}\n{self.dirs.data}')
+        return VerifiedCopies(self.dirs.cache / 'verified' / f'{name}.tsv')
 
     def fetch(self, rows, *, force=False, check_hash=True):
         items = self.downloads(rows)
@@ -5136,10 +5161,8 @@ class VerifiedCopies:
                 for line in text.splitlines():
                     lines += 1
                     cells = line.split('\t')
-                    if len(cells) != 3 or not re.fullmatch(r'[0-9]{1,18}', cells[1]):
-                        continue
-                    md5 = cells[2] if re.fullmatch(r'[0-9a-f]{32}', cells[2]) else None
-                    known[cells[0]] = (int(cells[1]), md5)
+                    if len(cells) == 3 and _number(cells[1]) is not None:
+                        known[cells[0]] = (int(cells[1]), _md5(cells[2]))
             self._known, self._lines = known, lines
         return self._known
 
@@ -5295,6 +5318,7 @@ class WebRepository(RemoteRepository):
         """What else decides the index made from the same files."""
         return {
             'version': __version__,
+            'schema': 2,  # the columns of Index rows
             'strict': self.strict,
             'base_url': self.base_url,
             'uuid_names': bool(self.settings['uuid_names']),
@@ -5309,6 +5333,7 @@ class WebRepository(RemoteRepository):
             'tables': files,
             **self._parsed_shape(),
             'session_ids': {p: str(i) for p, i in index.session_ids.items()},
+            'from_tables': index.from_tables,
             'session_meta': None
             if index.session_meta is None
             else index.session_meta.to_dict(orient='split'),
@@ -5346,6 +5371,7 @@ class WebRepository(RemoteRepository):
             )
         # the ids stay text: made UUIDs only if eids are asked for
         index.set_session_info(extra['session_ids'], meta)
+        index.from_tables = extra.get('from_tables') is True
         return index
 
     def _still(self, url: str, md5: str | None) -> bool:
@@ -5980,7 +6006,7 @@ class S3Repository(WebRepository):
             for item in page.iter(f'{S3_NAMESPACE}Contents'):
                 key = item.findtext(f'{S3_NAMESPACE}Key')
                 size = (item.findtext(f'{S3_NAMESPACE}Size') or '').strip()
-                if key is None or not re.fullmatch(r'[0-9]{1,18}', size):
+                if key is None or _number(size) is None:
                     raise DataFormatError(
                         f'{where}: an entry without a Key or with a Size that is no number '
                         f'({_printable(str(key))}, {_printable(size)})'
@@ -5988,7 +6014,7 @@ class S3Repository(WebRepository):
                 key = urllib.parse.unquote(key)
                 etag = (item.findtext(f'{S3_NAMESPACE}ETag') or '').strip('"').lower()
                 if key.startswith(prefix):
-                    md5 = etag if re.fullmatch(r'[0-9a-f]{32}', etag) else None
+                    md5 = _md5(etag)
                     found[key[len(prefix) :]] = (int(size), md5)
             if len(found) > most:
                 raise TooLargeError(
@@ -6014,12 +6040,13 @@ class S3Repository(WebRepository):
                 len(unsafe),
                 _printable(unsafe[0]),
             )
-        lines = [
-            f'{rel}\t\t{size}\t{md5 or ""}'
+        kept = [
+            (rel, size, md5)
             for rel, (size, md5) in sorted(objects.items())
             if in_session_folder(rel) and not is_partial_name(rel) and not _CONTROL.search(rel)
         ]
-        return ''.join(line + '\n' for line in lines).encode('utf-8')
+        rels, sizes, md5s = (list(c) for c in zip(*kept)) if kept else ([], [], [])
+        return index_text(rels, None, sizes, md5s)
 
     # ---------------------------------------------------------------------------- uploading
     def _client(self):
@@ -6224,15 +6251,13 @@ class FigshareRepository(RemoteRepository):
             return f'figshare-collection-{settings["collection_id"]}'
         return f'figshare-{parse_article_id(settings["article_id"])}'
 
-    @property
+    @functools.cached_property
     def article_id(self) -> int:
         """The index article: configured, or found in the configured collection (the one of
         its articles that holds a ``.one_root``)."""
         if self.settings.get('article_id') is not None:
             return self.settings['article_id']
-        if getattr(self, '_index_article', None) is None:
-            self._index_article = self._find_index_article(self.settings['collection_id'])
-        return self._index_article
+        return self._find_index_article(self.settings['collection_id'])
 
     def _find_index_article(self, collection: int) -> int:
         """The article of a published collection that holds a release's ``.one_root``."""
@@ -6581,19 +6606,16 @@ class FigshareRepository(RemoteRepository):
         """
         listing = self.list_files(private=True) if listing is None else listing
         available = _newest_available(listing) if available is None else available
-        lines = []
-        for rel in paths:
-            entry = available.get(figshare_name(rel))
-            if entry is None:
-                raise RepositoryError(
-                    f'repository "{self.name}": {rel} is not available on '
-                    'figshare; the index was not published'
-                )
-            line = f'{rel}\t{entry["download_url"]}'
-            if checksums:
-                line += f'\t{entry["size"]}\t{entry["computed_md5"]}'
-            lines.append(line)
-        data = ''.join(line + '\n' for line in lines).encode()
+        entries = [available.get(figshare_name(rel)) for rel in paths]
+        if None in entries:
+            rel = paths[entries.index(None)]
+            raise RepositoryError(
+                f'repository "{self.name}": {rel} is not available on figshare; the index was '
+                'not published'
+            )
+        urls = [e['download_url'] for e in entries]
+        sizes, md5s = ([e[k] for e in entries] for k in ('size', 'computed_md5'))
+        data = index_text(paths, urls, *((sizes, md5s) if checksums else ()))
         return self.replace_file(INDEX_NAME, data, listing)
 
     def replace_file(self, name: str, data: bytes, listing: list) -> bool:
@@ -6913,7 +6935,7 @@ def _figshare_id(value, what: str) -> int:
     """The number at the end of a figshare ``location`` URL (or a number); RepositoryError
     when the API sent something else."""
     text = str(value or '').rstrip('/').rsplit('/', 1)[-1]
-    if not re.fullmatch(r'[0-9]{1,18}', text):
+    if _number(text) is None:
         raise RepositoryError(f'figshare sent a {what} location that is no id: {_printable(text)}')
     return int(text)
 
@@ -7215,8 +7237,7 @@ def _serving() -> tuple:
             if own.is_file() and not own.is_symlink():  # the folder's own index, as published
                 self.index_data = self.plain_index = own.read_bytes()
             else:  # sizes for onelight's readers; the original client asserts two columns
-                sizes = [f'{p}\t\t{n}\t' for p, n in zip(result.files, result.sizes)]
-                self.index_data = ''.join(line + '\n' for line in sizes).encode('utf-8')
+                self.index_data = index_text(result.files, sizes=result.sizes)
                 self.plain_index = None
             self.result = result
             self.root = result.root
@@ -7371,12 +7392,7 @@ class Bunch(dict):
         >>> sorted(Bunch.from_df(pd.DataFrame({'t_0': [0.], 't_1': [1.], 'c': [3]})))
         ['c', 't']
         """
-        out = Bunch({c: df[c].to_numpy() for c in df.columns})
-        split = sorted(k for k in out if re.match(r'.+_[01]$', k))
-        for k0, k1 in zip(split[::2], split[1::2]):
-            if k0[:-2] == k1[:-2]:
-                out[k0[:-2]] = np.c_[out.pop(k0), out.pop(k1)]
-        return out
+        return Bunch(_paired({c: df[c].to_numpy() for c in df.columns}))
 
 
 def check_dimensions(bunch: dict) -> int:
@@ -7575,11 +7591,16 @@ def _merge_table(out: Bunch) -> None:
     table = table.rename(
         columns=lambda f: f[:-2] + suffix + f[-2:] if re.match(r'.+?_[01]$', f) else f + suffix
     )
-    data = dict(zip(table.columns, table.to_numpy().T))
-    split = sorted(k for k in data if re.match(r'.+?_[01]$', k))
+    out.update(_paired(dict(zip(table.columns, table.to_numpy().T))))
+
+
+def _paired(columns: dict) -> dict:
+    """``columns`` with each ``x_0``/``x_1`` pair made one (n, 2) array ``x``, as ONE does."""
+    split = sorted(k for k in columns if re.match(r'.+_[01]$', k))
     for k0, k1 in zip(split[::2], split[1::2]):
-        data[k0[:-2]] = np.c_[data.pop(k0), data.pop(k1)]
-    out.update(data)
+        if k0[:-2] == k1[:-2]:
+            columns[k0[:-2]] = np.c_[columns.pop(k0), columns.pop(k1)]
+    return columns
 
 
 def assemble_object(files: list, metadata: dict, name: str = '', short_keys=False) -> Bunch:
@@ -7844,7 +7865,6 @@ SEARCH_KEYWORDS = {
 }
 # Terms answered only by a repository that publishes ONE cache tables (their metadata).
 SESSION_META_TERMS = ('projects', 'task_protocol')
-QC_LEVELS = ('NOT_SET', 'PASS', 'WARNING', 'FAIL', 'CRITICAL')  # ONE's QC enumeration, in order
 MODES = ('auto', 'local', 'remote')
 ALF_FILTERS = ('namespace', 'attribute', 'timescale', 'extra', 'extension')
 
@@ -8003,16 +8023,12 @@ def _number_mask(numbers: pd.Series, wanted) -> np.ndarray:
 
 
 def _qc_level(value) -> int:
-    """The rank of a QC level given as a name (any case), a number or ONE's QC enum."""
-    value = getattr(value, 'name', value)
-    if isinstance(value, (int, np.integer)):
-        levels = {0: 0, 10: 1, 30: 2, 40: 3, 50: 4}  # ONE's QC values
-        if int(value) in levels:
-            return levels[int(value)]
-    text = str(value).upper()
-    if text in QC_LEVELS:
-        return QC_LEVELS.index(text)
-    raise SearchError(f'unknown QC level {value!r}; levels: {", ".join(QC_LEVELS)}')
+    """The rank of a QC level given as a name (any case), ONE's number or its QC enum."""
+    try:
+        number = int(value) if isinstance(value, np.integer) else value
+        return QC_LEVELS.index(QC.validate(number).name)
+    except (ValueError, TypeError):
+        raise SearchError(f'unknown QC level {value!r}; levels: {", ".join(QC_LEVELS)}') from None
 
 
 class One:
@@ -8296,7 +8312,7 @@ class One:
         """The search keywords this repository can answer (ONE's names, then onelight's)."""
         meta = self._current_index(query_type).session_meta
         has = set() if meta is None else set(meta.columns)
-        has_qc = 'qc' in self.index.df.columns
+        has_qc = self.index.from_tables
         return tuple(
             t
             for t in SEARCH_KEYWORDS
@@ -8368,13 +8384,13 @@ class One:
         if 'collection' in terms:
             file_filter = collection_mask(df['collection'], terms['collection'], self.wildcards)
         if 'dataset_qc_lte' in terms:
-            if 'qc' not in df.columns:
+            if not index.from_tables:
                 raise SearchError(
                     f'repository "{self.repository.name}" has no dataset QC (it comes with ONE '
                     'cache tables, which this repository does not publish)'
                 )
             level = _qc_level(terms['dataset_qc_lte'])
-            ok = df['qc'].map(lambda q: QC_LEVELS.index(str(q)) <= level).to_numpy(bool)
+            ok = df['qc'].cat.codes.to_numpy() <= level  # (its categories: QC_LEVELS)
             file_filter = ok if file_filter is None else file_filter & ok
         keep = np.ones(len(index.sessions), dtype=bool)
         codes = df['session'].cat.codes.to_numpy()
@@ -8443,10 +8459,7 @@ class One:
         """The rows that ONE's list_* methods select, for one session or every session."""
         index = self._current_index(query_type)
         if eid is None:
-            rows = index.df
-            rows = rows.assign(
-                rel=[p[len(s) + 1 :] for p, s in zip(rows['path'], rows['session'])]
-            )
+            rows = index.df.assign(rel=rel_paths(index.df))
         else:
             try:
                 rows = index.session_files(index.resolve_session(eid))
@@ -8476,13 +8489,10 @@ class One:
         ``keep_eid_index``).
         """
         rows = self._listed_rows(eid, query_type, filename, collection, revision)
-        if 'qc' in rows.columns:
-            level = _qc_level(qc)
-            ranks = rows['qc'].map(lambda q: QC_LEVELS.index(str(q)))
-            ok = ranks <= level
-            if ignore_qc_not_set:
-                ok &= ranks != 0
-            rows = rows[ok.to_numpy(bool)]
+        if self.index.from_tables:
+            ranks = pd.Categorical(rows['qc'], categories=QC_LEVELS, ordered=True).codes
+            ok = ranks <= _qc_level(qc)
+            rows = rows[ok & (ranks != 0) if ignore_qc_not_set else ok]
         if default_revisions_only:
             rows = rows[_default_revisions(rows)]
         if details:  # every session: the eid level stays, as in ONE
@@ -9086,7 +9096,7 @@ def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
         revised = any(isinstance(r, str) and r for r in revisions.tolist())
     if not revised:
         return np.ones(len(rows), dtype=bool)  # nothing revised: every file is its own default
-    if 'default_revision' in rows.columns and not latest:
+    if not latest:
         given = pd.Series(rows['default_revision'].to_numpy(object))
         if given.notna().all():
             return given.astype(bool).to_numpy()
@@ -9304,15 +9314,9 @@ def _folder_rows(folder: Path) -> pd.DataFrame:
     except OSError as e:
         raise NotFoundError(f'cannot read folder {folder}: {e.strerror}') from None
     rows = pd.DataFrame([dataset_parts(n) for n in names], columns=[*PATH_PARTS, 'is_alf'])
-    return rows.assign(
-        path=[str(Path(folder, n)) for n in names],
-        filename=names,
-        rel=names,
-        dirs='',
-        session=str(folder),
-        size=None,
-        md5=None,
-    )
+    paths = [str(Path(folder, n)) for n in names]
+    fixed = dict(dirs='', session=str(folder), size=None, md5=None, **Index.FILE_DEFAULTS)
+    return rows.assign(path=paths, filename=names, rel=names, **fixed)
 
 
 def set_repository(name: str) -> None:
