@@ -4253,6 +4253,8 @@ class TransferEngine:
         are gathered and raised together."""
         from concurrent.futures import ThreadPoolExecutor, wait
 
+        if not items:  # nothing to do: nothing shown
+            return []
         progress = Progress(total_bytes, label, len(items), self.progress)
         stop, results, failures = threading.Event(), [None] * len(items), {}
         cursor = iter(range(len(items)))  # (next() of a range iterator is atomic)
@@ -4588,13 +4590,11 @@ def _combine_errors(errors: list, total: int) -> Exception:
 # =============================================================================================
 # Repositories (backends)
 # =============================================================================================
-# A repository publishes a ``.one_root`` index and the files it names. Every backend fills in
-# the same small interface:
-#   read_index()            -> Index            the repository's listing
-#   fetch(rows, force=...)  -> list[Path]       local paths of index rows (downloading if needed)
-#   upload(root, ...)       -> TransferReport   publish a local ALF tree and its index, index last
-#   describe()              -> dict             settings for display, secrets masked
-# ``local`` reads a folder in place; remote backends download into the download directory.
+# A repository publishes a ``.one_root`` index and the files it names. Every type fills in
+# the same small interface: ``read_index()`` (its listing, an Index), ``fetch(rows)`` (local
+# paths of index rows, downloading what is needed), ``upload(root)`` (publish a local ALF
+# tree, the index last) and ``describe()`` (settings, secrets masked). ``local`` reads a
+# folder in place; the others download into the download folder.
 
 
 @dataclass(frozen=True)
@@ -4620,24 +4620,31 @@ class Setting:
     def convert(self, value, origin: str):
         """The setting's value in its kind; ConfigError naming it when it is not one."""
         what = f'{origin}: {self.name}'
-        if value is None or (value == '' and self.kind not in ('text',)):
+        if value is None or (value == '' and self.kind != 'text'):
             return self.default if value is None else None
         if self.kind == 'bool':
             return value if isinstance(value, bool) else str(value).lower() in ('1', 'true', 'yes')
         if self.kind in ('int', 'float'):
-            return _check_number(
-                value, what, int if self.kind == 'int' else float, self.low, self.high
-            )
+            try:
+                number = (int if self.kind == 'int' else float)(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f'{what} must be a number, not {value!r}') from None
+            if not self.low <= number <= self.high:
+                raise ConfigError(
+                    f'{what} must be between {self.low} and {self.high}, not {value!r}'
+                )
+            return number
         if self.kind == 'url':
-            return _check_url(value, what)
+            url, parts = str(value).strip(), urllib.parse.urlsplit(str(value).strip())
+            if parts.scheme not in ('http', 'https') or not parts.hostname:
+                raise ConfigError(f'{what} must be an http(s) URL, not {mask_url(url)!r}')
+            return url if url.endswith('/') else url + '/'  # a folder
         if self.kind == 'folder':
             folder = Path(str(value)).expanduser()
             if not folder.is_dir():
                 raise ConfigError(f'{what} {folder} is not a folder')
             return str(folder)
-        if self.kind == 'article':
-            return parse_article_id(value)
-        return value
+        return parse_article_id(value) if self.kind == 'article' else value
 
 
 REPOSITORY_TYPES: dict = {}  # type name -> class: every Repository subclass with a type
@@ -4662,8 +4669,7 @@ class UploadSession:
 
     def send_all(self, items: list) -> list:
         """Send ``(rel, local path, size)`` items in parallel; the bytes sent for each."""
-        engine = self.repository.engine
-        return engine.run_parallel(
+        return self.repository.engine.run_parallel(
             self.send,
             items,
             label=f'uploading {plural(len(items), "file")}',
@@ -4686,6 +4692,36 @@ class UploadSession:
         base = self.repository.index_base_url
         for name, data in index_files(scan, base, checksums, one_cache).items():
             self.send_bytes(name, data)
+
+
+@dataclass
+class UploadPlan:
+    """The files of a local tree to publish: ``(rel, local path, size)`` items."""
+
+    scan: ScanResult
+    items: list
+    complete: bool  # False when --limit leaves files out (then the index is not published)
+
+    @classmethod
+    def make(cls, root, limit: int | None) -> UploadPlan:
+        result = scan(root).require_sessions('nothing to upload')
+        items = [(r, safe_join(result.root, r), s) for r, s in zip(result.files, result.sizes)]
+        complete = limit is None or limit >= len(items)
+        return cls(result, items[:limit] if limit else items, complete)
+
+    def report(self, sizes: list | None = None) -> TransferReport:
+        """What sending the files did (the bytes sent for each, None: not sent), or without
+        ``sizes`` what a dry run would send."""
+        if sizes is None:
+            paths = [r for r, _, _ in self.items]
+            return TransferReport(len(paths), 0, sum(s for _, _, s in self.items), paths=paths)
+        sent = [n for n in sizes if n is not None]
+        return TransferReport(len(sent), len(self.items) - len(sent), sum(sent))
+
+
+def _has_copy(item: tuple, known: tuple | None) -> bool:
+    """Whether a repository's copy ``(size, md5 or None)`` is the local file ``item``."""
+    return known is not None and known[0] == item[2] and known[1] in (None, md5sum(item[1]))
 
 
 class Repository:
@@ -4728,13 +4764,10 @@ class Repository:
         offline: bool = False,
         progress: bool | None = None,
     ):
-        self.name = name
+        self.name, self.dirs = name, dirs or app_dirs()
         self.settings = self.validate(settings, origin=f'repository "{name}"')
-        self.dirs = dirs or app_dirs()
-        self.download_dir = download_dir
-        self.strict = strict
-        self.offline = offline
-        self.progress = progress  # None: a progress bar when stderr is a terminal
+        self.download_dir, self.strict, self.offline = download_dir, strict, offline
+        self.progress = progress  # None: a progress display where a person watches
 
     @classmethod
     def validate(cls, settings: dict, origin: str) -> dict:
@@ -4756,10 +4789,11 @@ class Repository:
             out[name] = setting.convert(out.get(name), origin)
         cls.check(out, origin)
         for name, setting in cls.declared.items():
-            if setting.kind == 'url' and out.get(name) and unsafe_url_reason(out[name]):
+            reason = setting.kind == 'url' and out.get(name) and unsafe_url_reason(out[name])
+            if reason:
                 raise ConfigError(
-                    f'{origin}: {name} {mask_url(out[name])} is refused: '
-                    f'{unsafe_url_reason(out[name])} (credentials go in their own settings)'
+                    f'{origin}: {name} {mask_url(out[name])} is refused: {reason} (credentials '
+                    'go in their own settings)'
                 )
         return out
 
@@ -4787,9 +4821,8 @@ class Repository:
         raise NotImplementedError
 
     def fetch(self, rows: pd.DataFrame, *, force: bool = False, check_hash: bool = True) -> list:
-        """Local paths of index rows, downloading what is missing or not good.
-
-        ``check_hash``: a local copy must match the index's md5 where it has one."""
+        """Local paths of index rows, downloading what is missing or not good (with
+        ``check_hash``: a local copy must match the index's md5 where it has one)."""
         raise NotImplementedError
 
     def local_copies(self, rows: pd.DataFrame) -> list:
@@ -4818,22 +4851,21 @@ class Repository:
         """
         plan = UploadPlan.make(root, limit)
         if dry_run:
-            return plan.dry_run_report()
+            return plan.report()
         self._require_online('upload')
-        start = time.perf_counter()
-        session = self.begin_upload()
+        start, session = time.perf_counter(), self.begin_upload()
         try:
             # the one place that decides what the repository already has
             known = {} if force else session.have([rel for rel, _, _ in plan.items])
             todo = [i for i in plan.items if force or not _has_copy(i, known.get(i[0]))]
             if todo:
                 session.prepare(todo)
-            sizes = session.send_all(todo) if todo else []
-            report = plan.report(sizes, 0.0)
-            report.skipped += len(plan.items) - len(todo)
+            sent = session.send_all(todo) if todo else []
+            report = plan.report([None] * (len(plan.items) - len(todo)) + sent)
             if plan.complete:
+                changed = report.files > 0
                 session.publish(
-                    plan.scan, checksums=checksums, one_cache=one_cache, changed=report.files > 0
+                    plan.scan, checksums=checksums, one_cache=one_cache, changed=changed
                 )
             else:
                 logger.warning('--limit: the index was not updated until every file is uploaded')
@@ -4864,17 +4896,12 @@ class Repository:
 
     def session_dir(self, session: str) -> Path:
         """The local folder of a session (for remote repositories, under the download dir)."""
-        lab, subject, date, number = _session_fields(session)
+        fields = dict(zip(SESSION_FIELDS, _session_fields(session)))
         return session_download_dir(
-            self.download_dir,
-            data_dir=self.dirs.data,
-            repository=self.name,
-            lab=lab,
-            subject=subject,
-            date=date,
-            number=number,
+            self.download_dir, data_dir=self.dirs.data, repository=self.name, **fields
         )
 
+    # ------------------------------------------------------------------- cached indexes
     def _cache_name(self, key: str) -> str:
         """The name of this repository's cache files for ``key``: its name made safe, and
         the digest of the key, which keeps two repositories apart whatever their names hold
@@ -4894,8 +4921,7 @@ class Repository:
         """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
         body_path, meta_path = self._index_cache(key)
         try:
-            meta = parse_json(meta_path.read_text())
-            body = body_path.read_bytes()
+            meta, body = parse_json(meta_path.read_text()), body_path.read_bytes()
         except (OSError, ValueError):
             return None, {}
         if not isinstance(meta, dict) or meta.get('md5') != md5_of_bytes(body):
@@ -4912,30 +4938,19 @@ class Repository:
             return {}
         return meta if isinstance(meta, dict) and body_path.exists() else {}
 
-    def _note_cached(self, key: str, **fields) -> None:
-        """Add facts to a cached body's validators (whether tables came with it), rewriting
-        the small validators file only."""
-        meta = self._read_cached_meta(key)
-        if meta:
-            with contextlib.suppress(OSError):
-                write_cache_file(
-                    self._index_cache(key)[1], json.dumps({**meta, **fields}).encode()
-                )
-
-    def _write_cached_index(self, key: str, body: bytes, meta: dict) -> None:
+    def _write_cached_index(self, key: str, body: bytes | None, meta: dict) -> None:
+        """Cache a body and its validators (None: add facts to the validators only)."""
         body_path, meta_path = self._index_cache(key)
-        meta = {**meta, 'md5': md5_of_bytes(body)}
         with contextlib.suppress(OSError):  # a read-only cache only costs speed
-            write_cache_file(body_path, body)
+            if body is not None:
+                write_cache_file(body_path, body)
+                meta = {**meta, 'md5': md5_of_bytes(body)}
             write_cache_file(meta_path, json.dumps(meta).encode())
 
 
 class LocalRepository(Repository):
-    """A folder of ALF data on this computer (or a mounted share), read in place.
-
-    Its index is a fresh scan of the folder; ``upload`` copies a tree into the folder and
-    writes its ``.one_root``.
-    """
+    """A folder of ALF data on this computer (or a mounted share), read in place: its index
+    is a fresh scan of the folder; ``upload`` copies a tree in and writes its ``.one_root``."""
 
     type = 'local'
     adhoc_key = 'root_dir'
@@ -4959,22 +4974,21 @@ class LocalRepository(Repository):
         result = scan(self.root)
         folder = Path(self.settings.get('tables_dir') or self.root).expanduser()
         tables = read_local_tables(folder, f'ONE cache tables in {folder}')
-        if tables is None:
-            return result.index()
-        return tables.catalogue(result, f'ONE cache tables in {folder}')
+        return (
+            result.index()
+            if tables is None
+            else tables.catalogue(result, f'ONE cache tables in {folder}')
+        )
 
     def session_dir(self, session: str) -> Path:
         return safe_join(self.root, session)
 
     def local_copies(self, rows):
-        return [
-            Download('', safe_join(self.root, p), None if pd.isna(n) else int(n), None)
-            for p, n in zip(rows['path'], rows['size'])
-        ]
+        sizes = [None if pd.isna(n) else int(n) for n in rows['size']]
+        return [Download('', safe_join(self.root, p), n) for p, n in zip(rows['path'], sizes)]
 
     def fetch(self, rows, *, force=False, check_hash=True):
-        root = self.root  # the index is this folder's own scan: every path in it is safe
-        paths = [root / p for p in rows['path']]
+        paths = [self.root / p for p in rows['path']]  # the folder's own scan: all are safe
         missing = [p for p in paths if not p.is_file()]
         if missing:  # deleted since the folder was read: ALFObjectNotFound, as ONE raises
             raise ALFObjectNotFound(
@@ -4982,9 +4996,8 @@ class LocalRepository(Repository):
             )
         if check_hash and rows['md5'].notna().any():  # files read in place: warn, as ONE does
             for path, size, md5 in zip(paths, rows['size'], rows['md5']):
-                size = None if pd.isna(size) else int(size)
-                problem = local_copy_problem(path, size, md5 if isinstance(md5, str) else None)
-                if problem:
+                size, md5 = None if pd.isna(size) else int(size), _md5(md5)
+                if problem := local_copy_problem(path, size, md5):
                     logger.warning('local file %s: %s against the index', path, problem)
         return LocalPaths(paths)
 
@@ -5003,11 +5016,11 @@ class LocalUpload(UploadSession):
         return copies
 
     def send_all(self, items):
-        sizes = []
+        root, sizes = self.repository.root, []
         for rel, path, _ in items:
-            dest = safe_join(self.repository.root, rel)
+            dest = safe_join(root, rel)
             same = dest.exists() and os.path.samefile(path, dest)  # uploading to itself
-            sizes.append(None if same else copy_into(self.repository.root, rel, path))
+            sizes.append(None if same else copy_into(root, rel, path))
         return sizes
 
     def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
@@ -5015,25 +5028,22 @@ class LocalUpload(UploadSession):
         write_index(self.repository.root, checksums=checksums, one_cache=one_cache)
 
 
+class LocalPaths(list):
+    """The local paths of fetched files (a list), with ``report``: what fetching them did
+    (files and bytes downloaded, seconds; None when nothing needed the network)."""
+
+    def __init__(self, paths=(), report: TransferReport | None = None):
+        super().__init__(paths)
+        self.report = report
+
+
 class RemoteRepository(Repository):
     """A repository reached over the network through the transfer engine."""
 
     settings_spec = (
+        Setting('jobs', 'int', 32, 'transfers at once', low=1, high=64),
         Setting(
-            'jobs',
-            'int',
-            32,
-            'transfers at once',
-            low=1,
-            high=64,
-        ),
-        Setting(
-            'timeout',
-            'float',
-            60,
-            'seconds before a silent server counts as gone',
-            low=0.01,
-            high=3600,
+            'timeout', 'float', 60, 'seconds before a silent server is gone', low=0.01, high=3600
         ),
         Setting('retries', 'int', 5, 'retries of a failed request', low=0, high=20),
         Setting(
@@ -5044,7 +5054,7 @@ class RemoteRepository(Repository):
             'max_index_mb',
             'int',
             1024,
-            'largest index, table or listing accepted, in MiB once decoded',
+            'largest index, table or listing, MiB decoded',
             low=1,
             high=1 << 20,
         ),
@@ -5058,14 +5068,8 @@ class RemoteRepository(Repository):
 
     def _engine_options(self) -> dict:
         s = self.settings
-        return dict(
-            name=f'repository "{self.name}"',
-            jobs=s['jobs'],
-            timeout=s['timeout'],
-            retries=s['retries'],
-            backoff=s['backoff'],
-            progress=self.progress,
-        )
+        options = {k: s[k] for k in ('jobs', 'timeout', 'retries', 'backoff')}
+        return dict(name=f'repository "{self.name}"', progress=self.progress, **options)
 
     @functools.cached_property
     def engine(self) -> TransferEngine:
@@ -5088,10 +5092,8 @@ class RemoteRepository(Repository):
                 folder = self.session_dir(session)
                 folders[session] = folder, root if root in (folder, *folder.parents) else None
             folder, trusted = folders[session]
-            size = None if pd.isna(row.size) else int(row.size)
-            md5 = row.md5 if isinstance(row.md5, str) else None
-            dest = safe_join(folder, rel)
-            out.append(Download(self.file_url(row), dest, size, md5, trusted))
+            size, dest = None if pd.isna(row.size) else int(row.size), safe_join(folder, rel)
+            out.append(Download(self.file_url(row), dest, size, _md5(row.md5), trusted))
         return self.verified_copies.fill(out, with_md5=with_md5)
 
     def local_copies(self, rows: pd.DataFrame) -> list:
@@ -5113,30 +5115,19 @@ class RemoteRepository(Repository):
     def fetch(self, rows, *, force=False, check_hash=True):
         items = self.downloads(rows)
         if self.offline:
-            missing = [
-                d
-                for d in items
-                if not file_is_complete(d.dest, d.size, d.md5 if check_hash else None)
+            wanted = [
+                d for d in items if not file_is_complete(d.dest, d.size, check_hash and d.md5)
             ]
-            if missing:
+            if wanted:
                 raise OfflineError(
-                    f'{len(missing)} of {len(items)} files are not available offline, e.g. '
-                    f'{missing[0].dest}'
+                    f'{len(wanted)} of {len(items)} files are not available offline, e.g. '
+                    f'{wanted[0].dest}'
                 )
             return LocalPaths([d.dest for d in items])
         unsure = {d.dest for d in items if d.size is None or d.md5 is None}
         report = self.engine.download(items, force=force, check_hash=check_hash)
         self.verified_copies.add([v for v in report.verified if v[0] in unsure])
         return LocalPaths([d.dest for d in items], report)
-
-
-class LocalPaths(list):
-    """The local paths of fetched files (a list), with ``report``: what fetching them did
-    (files and bytes downloaded, seconds; None when nothing needed the network)."""
-
-    def __init__(self, paths=(), report: TransferReport | None = None):
-        super().__init__(paths)
-        self.report = report
 
 
 class VerifiedCopies:
@@ -5147,37 +5138,27 @@ class VerifiedCopies:
     back as hostile: a line that does not parse is ignored."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._known: dict | None = None
-        self._lines = 0
-        self.lock = threading.Lock()
+        self.path, self.lock, self.lines = path, threading.Lock(), 0
 
-    def _load(self) -> dict:
-        if self._known is None:
-            known, lines = {}, 0
-            with contextlib.suppress(OSError, UnicodeDecodeError):
-                with open(self.path, 'rb') as f:
-                    text = f.read(MAX_RESPONSE_BYTES).decode('utf-8')
-                for line in text.splitlines():
-                    lines += 1
-                    cells = line.split('\t')
-                    if len(cells) == 3 and _number(cells[1]) is not None:
-                        known[cells[0]] = (int(cells[1]), _md5(cells[2]))
-            self._known, self._lines = known, lines
-        return self._known
+    @functools.cached_property
+    def known(self) -> dict:
+        known = {}
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            with open(self.path, 'rb') as f:
+                lines = f.read(MAX_RESPONSE_BYTES).decode('utf-8').splitlines()
+            self.lines = len(lines)
+            for cells in (line.split('\t') for line in lines):
+                if len(cells) == 3 and _number(cells[1]) is not None:
+                    known[cells[0]] = (int(cells[1]), _md5(cells[2]))
+        return known
 
     def fill(self, items: list, *, with_md5: bool = False) -> list:
         """``items`` with the recorded size (and md5) where they have none."""
-        if not any(d.size is None or (with_md5 and d.md5 is None) for d in items):
-            return items
-        known = self._load()
-        for d in items:
-            record = known.get(str(d.dest))
-            if record is not None:
-                if d.size is None:
-                    d.size = record[0]
-                if with_md5 and d.md5 is None:
-                    d.md5 = record[1]
+        if any(d.size is None or (with_md5 and d.md5 is None) for d in items):
+            for d in items:
+                size, md5 = self.known.get(str(d.dest), (None, None))
+                d.size = size if d.size is None else d.size
+                d.md5 = md5 if with_md5 and d.md5 is None else d.md5
         return items
 
     def add(self, verified: list) -> None:
@@ -5185,57 +5166,21 @@ class VerifiedCopies:
         if not verified:
             return
         with self.lock:
-            known = self._load()
-            for path, size, md5 in verified:
-                known[str(path)] = (size, md5)
-            lines = [f'{p}\t{s}\t{m or ""}' for p, s, m in verified]
+            known = self.known
+            known.update((str(p), (s, m)) for p, s, m in verified)
             try:
-                if self._lines + len(lines) > 2 * len(known) + 1000:  # mostly superseded
-                    rows = [f'{p}\t{s}\t{m or ""}' for p, (s, m) in known.items()]
-                    write_cache_file(self.path, ''.join(r + '\n' for r in rows).encode())
-                    self._lines = len(rows)
+                if self.lines + len(verified) > 2 * len(known) + 1000:  # mostly superseded
+                    text = ''.join(f'{p}\t{s}\t{m or ""}\n' for p, (s, m) in known.items())
+                    write_cache_file(self.path, text.encode())
+                    self.lines = len(known)
                     return
                 private_folder(self.path.parent)
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 with os.fdopen(fd, 'ab') as f:
-                    f.write(''.join(r + '\n' for r in lines).encode())
-                self._lines += len(lines)
+                    f.write(''.join(f'{p}\t{s}\t{m or ""}\n' for p, s, m in verified).encode())
+                self.lines += len(verified)
             except OSError as e:  # a cache: only the later checks lose
                 logger.debug('cannot record verified copies in %s: %s', self.path, e)
-
-
-def _write_index_copy(path: Path, index: Index, extra: dict | None = None) -> bool:
-    """Save a parsed index as uncompressed Arrow IPC (read back memory-mapped, without
-    copying, in milliseconds: lz4 took 0.1 s a million lines; on disk it is about 1.5 times
-    the index), with ``extra`` (JSON) in its schema. False when it could not be saved: a
-    cache, only speed is lost."""
-    try:
-        import pyarrow as pa
-        import pyarrow.feather as feather
-
-        table = pa.Table.from_pandas(index.df, preserve_index=False)
-        if extra is not None:
-            metadata = {**(table.schema.metadata or {}), b'onelight': json.dumps(extra).encode()}
-            table = table.replace_schema_metadata(metadata)
-        sink = pa.BufferOutputStream()
-        feather.write_feather(table, sink, compression='uncompressed')
-        write_cache_file(path, sink.getvalue().to_pybytes())
-    except (ImportError, OSError, ValueError, TypeError) as e:
-        logger.debug('no parsed copy at %s: %s', path, e)
-        return False
-    return True
-
-
-def _read_index_copy(path: Path) -> tuple | None:
-    """(index, extra) saved by ``_write_index_copy``; None when absent or unreadable."""
-    try:
-        import pyarrow.feather as feather
-
-        table = feather.read_table(path, memory_map=True)
-        extra = parse_json((table.schema.metadata or {}).get(b'onelight', b'null'))
-        return Index(table.to_pandas()), extra
-    except Exception:  # pyarrow missing, or the file is gone, cut short or not Arrow
-        return None
 
 
 PARSED_CACHE_MIN_LINES = 10_000  # smaller indexes parse faster than their copy loads
@@ -5265,6 +5210,10 @@ class WebRepository(RemoteRepository):
     def index_url(self) -> str:
         return self.base_url + INDEX_NAME
 
+    def file_url(self, row) -> str:
+        url = row.url
+        return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
+
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
         """``.one_root``, and ONE cache tables where the repository has them: their ids win,
@@ -5276,7 +5225,7 @@ class WebRepository(RemoteRepository):
         if index is not None:
             return index
         try:
-            data = self._cached_get(key, key=key)
+            data = self._cached_get(key)
         except NotFoundError:
             data = None
         except OfflineError as offline:  # unless a release of tables only was cached
@@ -5287,15 +5236,17 @@ class WebRepository(RemoteRepository):
         changed = self._read_cached_meta(key).get('md5') != meta.get('md5')
         if data is not None and (changed or self.settings['tables_url']):
             tables = self._tables_beside_index()
-            self._note_cached(self.index_url, tables=tables is not None)  # once per version
+            new = {**self._read_cached_meta(key), 'tables': tables is not None}
+            self._write_cached_index(key, None, new)  # said once per version of the index
         elif data is not None:
             tables = self._tables_beside_index() if meta.get('tables') else None
         elif not self.offline:
             tables = self.read_tables(required=True)
         with_index = data is not None
         if data is None:
-            url_of = self._uuid_name_urls if self.settings['uuid_names'] else None
-            data = tables.index_lines(url_of)
+            data = tables.index_lines(
+                self._uuid_name_urls if self.settings['uuid_names'] else None
+            )
             origin = f'ONE cache tables of {mask_url(self.tables_location)}'
         index = Index.from_bytes(data, base_url=self.base_url, strict=self.strict, origin=origin)
         if tables is not None:
@@ -5304,12 +5255,11 @@ class WebRepository(RemoteRepository):
             self._save_parsed(index, tables.sources if tables is not None else [], with_index)
         return index
 
-    # A large index is kept parsed (``<cache>.parsed.arrow``), with what it was made from in
-    # its schema: the md5s of the index (none for a release of tables only) and of each ONE
-    # cache table it was built with, and the ids and metadata the tables gave. A new process
-    # revalidates those files without reading them and uses the copy only when none changed:
-    # parsing a 1,000,000-line index took 2 s, building one from tables of 1,000,000
-    # datasets 5 s.
+    # A large index is kept parsed (``<cache>.parsed.arrow``, Arrow IPC read back memory-
+    # mapped), with what it was made from in its schema: the md5s of the index (none for a
+    # release of tables only) and of each table it was built with, and the ids and metadata
+    # the tables gave. A new process revalidates those files without reading them and uses
+    # the copy only when none changed.
     def _parsed_path(self) -> Path:
         body_path, _ = self._index_cache(self.index_url)
         return body_path.with_name(body_path.name + '.parsed.arrow')
@@ -5326,51 +5276,60 @@ class WebRepository(RemoteRepository):
 
     def _save_parsed(self, index: Index, sources: list, with_index: bool) -> None:
         """Keep ``index``, made from ``.one_root`` (``with_index``) and the table files at
-        ``sources``."""
+        ``sources`` (an unreadable copy is only speed lost)."""
         files = [[url, self._read_cached_meta(url).get('md5')] for url in sources]
+        meta = index.session_meta
         extra = {
             'index': self._read_cached_meta(self.index_url).get('md5') if with_index else None,
             'tables': files,
             **self._parsed_shape(),
             'session_ids': {p: str(i) for p, i in index.session_ids.items()},
             'from_tables': index.from_tables,
-            'session_meta': None
-            if index.session_meta is None
-            else index.session_meta.to_dict(orient='split'),
+            'session_meta': None if meta is None else meta.to_dict(orient='split'),
         }
-        if all(md5 for _, md5 in files):
-            _write_index_copy(self._parsed_path(), index, extra)
+        if not all(md5 for _, md5 in files):
+            return
+        try:
+            import pyarrow as pa
+            import pyarrow.feather as feather
+
+            table = pa.Table.from_pandas(index.df, preserve_index=False)
+            metadata = {**(table.schema.metadata or {}), b'onelight': json.dumps(extra).encode()}
+            sink = pa.BufferOutputStream()  # uncompressed: mapped without a copy
+            feather.write_feather(table.replace_schema_metadata(metadata), sink, 'uncompressed')
+            write_cache_file(self._parsed_path(), sink.getvalue().to_pybytes())
+        except (ImportError, OSError, ValueError, TypeError) as e:
+            logger.debug('no parsed copy of the index: %s', e)
 
     def _load_parsed(self) -> Index | None:
         """The index an earlier process kept, when the index and the tables it was made from
         are all unchanged; None otherwise (then made anew)."""
         path = self._parsed_path()
-        copy = _read_index_copy(path) if path.exists() else None
-        if copy is None or not isinstance(copy[1], dict):
+        try:
+            import pyarrow.feather as feather
+
+            table = feather.read_table(path, memory_map=True)
+            extra = parse_json((table.schema.metadata or {}).get(b'onelight', b'null'))
+            index = Index(table.to_pandas())
+        except Exception:  # pyarrow missing, or the file is gone, cut short or not Arrow
             return None
-        index, extra = copy
+        if not isinstance(extra, dict):
+            return None
         if any(extra.get(k) != v for k, v in self._parsed_shape().items()):
             return None
-        if not index.looks_sound():
+        sound = index.looks_sound()
+        if not sound:
             logger.warning('ignoring a damaged parsed copy of the index at %s', path)
-            with contextlib.suppress(OSError):
-                path.unlink()
-            return None
         files = [(self.index_url, extra.get('index')), *map(tuple, extra.get('tables') or [])]
-        if not all(self._still(url, md5) for url, md5 in files):
-            with contextlib.suppress(OSError):  # stale: never asked about again
+        if not sound or not all(self._still(url, md5) for url, md5 in files):
+            with contextlib.suppress(OSError):  # damaged or stale: never asked about again
                 path.unlink()
             return None
-        index.base_url = self.base_url
-        meta = extra.get('session_meta')
+        index.base_url, meta = self.base_url, extra.get('session_meta')
         if meta is not None:
-            meta = pd.DataFrame(
-                meta['data'],
-                index=pd.Index(meta['index'], name='session'),
-                columns=meta['columns'],
-            )
-        # the ids stay text: made UUIDs only if eids are asked for
-        index.set_session_info(extra['session_ids'], meta)
+            index_of = pd.Index(meta['index'], name='session')
+            meta = pd.DataFrame(meta['data'], index=index_of, columns=meta['columns'])
+        index.set_session_info(extra['session_ids'], meta)  # ids stay text until asked for
         index.from_tables = extra.get('from_tables') is True
         return index
 
@@ -5378,7 +5337,7 @@ class WebRepository(RemoteRepository):
         """Whether the file at ``url`` still has ``md5`` (None: is still absent), asking the
         server with its validators, without reading the cached body."""
         try:
-            self._cached_get(url, key=url, body_if_unchanged=False)
+            self._cached_get(url, body_if_unchanged=False)
         except NotFoundError:
             return md5 is None
         except OfflineError:
@@ -5390,14 +5349,6 @@ class WebRepository(RemoteRepository):
         """Where the ONE cache tables are: ``tables_url`` (a folder, or ``cache.zip``), or
         the base URL."""
         return self.settings.get('tables_url') or self.base_url
-
-    def _table_sources(self) -> list:
-        """(name, URL) of the files ONE cache tables may come in, in the order looked for."""
-        where = self.tables_location
-        if where.endswith('.zip'):
-            return [(ONE_CACHE_ZIP, where)]
-        base = where if where.endswith('/') else where.rsplit('/', 1)[0] + '/'
-        return [(name, base + name) for name in (*ONE_TABLES, ONE_CACHE_ZIP)]
 
     def _tables_beside_index(self) -> OneTables | None:
         """The tables of a repository that has a ``.one_root``: optional, so that tables
@@ -5413,13 +5364,18 @@ class WebRepository(RemoteRepository):
         """The repository's ONE cache tables (cached like the index), None when it has none;
         ``required``: their absence is a NotFoundError. ``sources`` lists the URLs read."""
         where = self.tables_location
-        files, sources = {}, []
-        for name, url in self._table_sources():
+        if where.endswith('.zip'):
+            sources = [(ONE_CACHE_ZIP, where)]
+        else:
+            base = where if where.endswith('/') else where.rsplit('/', 1)[0] + '/'
+            sources = [(name, base + name) for name in (*ONE_TABLES, ONE_CACHE_ZIP)]
+        files, read = {}, []
+        for name, url in sources:
             if name == ONE_CACHE_ZIP and len(files) == len(ONE_TABLES):
                 break
             try:
-                files[name] = self._cached_get(url, key=url, what='ONE cache table')
-                sources.append(url)
+                files[name] = self._cached_get(url, what='ONE cache table')
+                read.append(url)
             except NotFoundError:
                 if name == ONE_TABLES[0] and not required and not self.settings['tables_url']:
                     return None  # a plain repository: one request tells
@@ -5436,7 +5392,7 @@ class WebRepository(RemoteRepository):
                 )
             return None
         return OneTables.from_files(
-            files, f'ONE cache tables at {mask_url(where)}', self.index_limit, sources
+            files, f'ONE cache tables at {mask_url(where)}', self.index_limit, read
         )
 
     def _uuid_name_urls(self, paths: pd.Series, ids: pd.Series) -> pd.Series:
@@ -5453,35 +5409,28 @@ class WebRepository(RemoteRepository):
             )
             ids = ids.where(good, '')
         head, _, ext = (paths.str.rpartition('.')[i] for i in range(3))
-        named = (head + '.' + ids + '.' + ext).tolist()
-        urls = pd.Series(_urls_of(self.base_url, named), index=paths.index)
+        urls = pd.Series(
+            _urls_of(self.base_url, (head + '.' + ids + '.' + ext).tolist()), paths.index
+        )
         return urls.where(good, 'refused:')  # not http(s): the index skips that line
 
-    def _cached_get(
-        self, url: str, key: str, what: str = 'index', body_if_unchanged: bool = True
-    ) -> bytes | None:
+    def _cached_get(self, url: str, what: str = 'index', body_if_unchanged: bool = True):
         """GET a file through the cache: revalidated with ETag / Last-Modified, once per
         reading of the index (``_validated``). With ``body_if_unchanged=False`` an unchanged
         file is not even read from the cache: None."""
-        meta = self._read_cached_meta(key)
-        validated = getattr(self, '_validated', {})
+        meta, validated = self._read_cached_meta(url), getattr(self, '_validated', {})
         if self.offline:
-            body = None
-            if meta and body_if_unchanged:
-                body, meta = self._read_cached_index(key)
             if not meta:
                 raise OfflineError(
                     f'repository "{self.name}": its {what} is not cached yet; connect once '
                     'without --offline'
                 )
-            return body
-        if key in validated:  # the server was asked already: the cache answers
-            if not validated[key]:
+            return self._read_cached_index(url)[0] if body_if_unchanged else None
+        if url in validated:  # the server was asked already: the cache answers
+            if not validated[url]:
                 raise self._missing(what, url)
-            if not body_if_unchanged:
-                return None
-            body, _ = self._read_cached_index(key)
-            if body is not None:
+            body = self._read_cached_index(url)[0] if body_if_unchanged else None
+            if body is not None or not body_if_unchanged:
                 return body
         headers = {}
         if _header_safe(meta.get('etag')):  # read back from a cache file: checked
@@ -5490,29 +5439,20 @@ class WebRepository(RemoteRepository):
             headers['If-Modified-Since'] = meta['last_modified']
         resp = self._get_bounded(url, headers, what)
         if resp.status_code == 304 and meta:
-            validated[key] = True
-            if not body_if_unchanged:
-                return None
-            body, _ = self._read_cached_index(key)
-            if body is not None:
+            validated[url] = True
+            body = self._read_cached_index(url)[0] if body_if_unchanged else None
+            if body is not None or not body_if_unchanged:
                 return body
             resp = self._get_bounded(url, {}, what)  # the cached copy is corrupt: all again
         if resp.status_code == 404:
-            validated[key] = False
+            validated[url] = False
             raise self._missing(what, url)
         self.engine.check(resp, f'{what} download')
-        body = resp.content
-        self._write_cached_index(
-            key,
-            body,
-            {
-                'url': mask_url(url),
-                'etag': resp.headers.get('etag'),
-                'last_modified': resp.headers.get('last-modified'),
-            },
-        )
-        validated[key] = True
-        return body
+        headers = resp.headers
+        meta = {'etag': headers.get('etag'), 'last_modified': headers.get('last-modified')}
+        self._write_cached_index(url, resp.content, {'url': mask_url(url), **meta})
+        validated[url] = True
+        return resp.content
 
     def _get_bounded(self, url: str, headers: dict, what: str) -> Reply:
         """GET an index, table or listing, at most ``max_index_mb`` of it."""
@@ -5529,18 +5469,10 @@ class WebRepository(RemoteRepository):
             'publish one with "onelight upload" or "onelight index")'
         )
 
-    def file_url(self, row) -> str:
-        url = row.url
-        return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
-
 
 class HttpRepository(WebRepository):
-    """Files behind any web server, listed by ``base_url + '.one_root'``.
-
-    Downloads go through the transfer engine into the download directory; the index is cached
-    with its ``ETag`` / ``Last-Modified`` and revalidated once per client. ``upload`` sends
-    files by WebDAV ``PUT`` (creating folders with ``MKCOL``), then the index, last.
-    """
+    """Files behind any web server, listed by ``base_url + '.one_root'``; ``upload`` sends
+    files by WebDAV ``PUT`` (folders made with ``MKCOL``), then the index, last."""
 
     type = 'http'
     adhoc_key = 'base_url'
@@ -5552,7 +5484,7 @@ class HttpRepository(WebRepository):
 
     @classmethod
     def check(cls, settings, origin):
-        _move_userinfo(settings, 'base_url', origin)
+        _move_userinfo(settings, 'base_url')
         super().check(settings, origin)
         if settings.get('password') and not settings.get('login'):
             raise ConfigError(f'{origin}: a password needs a login')
@@ -5566,6 +5498,10 @@ class HttpRepository(WebRepository):
     def base_url(self) -> str:
         return self.settings['base_url']
 
+    @property
+    def index_base_url(self):
+        return self.base_url
+
     def _engine_options(self) -> dict:
         s, auth = self.settings, None
         if s.get('login'):
@@ -5575,11 +5511,6 @@ class HttpRepository(WebRepository):
             header = {'Authorization': f'Basic {basic.decode()}'}
             auth = lambda method, url: header  # noqa: E731 - the same for every request
         return {**super()._engine_options(), 'auth': auth, 'trusted': (self.base_url,)}
-
-    # ---------------------------------------------------------------------------- uploading
-    @property
-    def index_base_url(self):
-        return self.base_url
 
     def begin_upload(self) -> WebDavUpload:
         return WebDavUpload(self)
@@ -5592,8 +5523,7 @@ class WebDavUpload(UploadSession):
 
     def __init__(self, repository):
         super().__init__(repository)
-        self.lock = threading.Lock()
-        self.folders = set()  # folders known to exist, shared by the worker threads
+        self.lock, self.folders = threading.Lock(), set()  # folders known to exist
 
     def have(self, rels):
         r = self.repository
@@ -5602,27 +5532,27 @@ class WebDavUpload(UploadSession):
             resp = r.engine.request('HEAD', join_url(r.base_url, rel))
             if resp.status_code in (401, 403):
                 r.engine.check(resp, 'upload')
-            length = resp.headers.get('content-length') or ''
-            return (int(length), None) if resp.status_code == 200 and length.isdigit() else None
+            length = _number(resp.headers.get('content-length'))
+            return (length, None) if resp.status_code == 200 and length is not None else None
 
         found = r.engine.run_parallel(head, rels, label='')
         return {rel: copy for rel, copy in zip(rels, found) if copy is not None}
 
     def send(self, item, progress, stop):
         rel, path, size = item
-        r = self.repository
-        url = join_url(r.base_url, rel)
-        resp = r.engine.put_file(url, path, progress)
+        url = join_url(self.repository.base_url, rel)
+        resp = self.repository.engine.put_file(url, path, progress)
         if resp.status_code in (409, 404):  # missing parent folders (Apache, wsgidav)
             self._make_folders(rel)
-            resp = r.engine.put_file(url, path, progress)
+            resp = self.repository.engine.put_file(url, path, progress)
         self._check_put(resp)
         return size
 
     def send_bytes(self, name, data):
         r = self.repository
-        resp = r.engine.request('PUT', join_url(r.base_url, name), data=data, redirect=False)
-        self._check_put(resp)
+        self._check_put(
+            r.engine.request('PUT', join_url(r.base_url, name), data=data, redirect=False)
+        )
 
     def _check_put(self, resp) -> None:
         r = self.repository
@@ -5635,65 +5565,21 @@ class WebDavUpload(UploadSession):
 
     def _make_folders(self, rel: str) -> None:
         """MKCOL each missing parent folder of ``rel``, one thread at a time."""
-        r = self.repository
-        folders = rel.split('/')[:-1]
+        r, folders = self.repository, rel.split('/')[:-1]
         with self.lock:
-            for i in range(1, len(folders) + 1):
-                prefix = '/'.join(folders[:i]) + '/'
-                if prefix in self.folders:
-                    continue
-                url = join_url(r.base_url, prefix)
-                resp = r.engine.request('MKCOL', url, redirect=False)
-                if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
-                    r.engine.check(resp, 'MKCOL')
-                    raise TransferError(f'MKCOL {mask_url(url)} answered {resp.status_code}')
-                self.folders.add(prefix)
-
-
-def _has_copy(item: tuple, known: tuple | None) -> bool:
-    """Whether a repository's copy ``(size, md5 or None)`` is the local file ``item``."""
-    if known is None:
-        return False
-    _, path, size = item
-    return known[0] == size and (not known[1] or known[1] == md5sum(path))
-
-
-@dataclass
-class UploadPlan:
-    """The files of a local tree to publish: ``(rel, local path, size)`` items."""
-
-    scan: ScanResult
-    items: list
-    complete: bool  # False when --limit leaves files out (then the index is not published)
-
-    @classmethod
-    def make(cls, root, limit: int | None) -> UploadPlan:
-        result = scan(root).require_sessions('nothing to upload')
-        items = [(r, safe_join(result.root, r), s) for r, s in zip(result.files, result.sizes)]
-        complete = limit is None or limit >= len(items)
-        return cls(result, items[:limit] if limit else items, complete)
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(size for _, _, size in self.items)
-
-    def dry_run_report(self) -> TransferReport:
-        return TransferReport(
-            files=len(self.items), bytes=self.total_bytes, paths=[r for r, _, _ in self.items]
-        )
-
-    def report(self, sizes: list, seconds: float) -> TransferReport:
-        sent = [n for n in sizes if n is not None]
-        return TransferReport(
-            files=len(sent), skipped=len(sizes) - len(sent), bytes=sum(sent), seconds=seconds
-        )
+            for prefix in ('/'.join(folders[:i]) + '/' for i in range(1, len(folders) + 1)):
+                if prefix not in self.folders:
+                    url = join_url(r.base_url, prefix)
+                    resp = r.engine.request('MKCOL', url, redirect=False)
+                    if resp.status_code not in (200, 201, 301, 405):  # 405: it exists already
+                        r.engine.check(resp, 'MKCOL')
+                        raise TransferError(f'MKCOL {mask_url(url)} answered {resp.status_code}')
+                    self.folders.add(prefix)
 
 
 class FtpRepository(HttpRepository):
-    """Uploads by FTP (or FTPS) to ``remote_root``; downloads over HTTP from ``base_url``.
-
-    ``base_url`` is the public web address of ``remote_root``, as in the original ONE light.
-    """
+    """Uploads by FTP (or FTPS) to ``remote_root``; downloads over HTTP from ``base_url``, the
+    public web address of ``remote_root`` (as in the original ONE light)."""
 
     type = 'ftp'
     adhoc_key = None  # the http address it shares would make an http repository
@@ -5716,52 +5602,16 @@ class FtpRepository(HttpRepository):
 
 
 class FtpUpload(UploadSession):
-    """An upload by FTP(S): one connection for the whole upload (FTP servers limit them),
-    what the server holds asked by SIZE, one file at a time."""
+    """An upload by FTP(S): one connection for the whole upload (FTP servers limit them) that
+    reconnects after a drop; what the server holds asked by SIZE; one file at a time."""
 
     def __init__(self, repository):
         super().__init__(repository)
-        self.client = _FtpClient(repository.settings, repository.name, repository.engine.retry)
+        self.ftp, self.folders = None, set()
+        s = self.settings = repository.settings
+        self.name, self.root = f'repository "{repository.name}"', s['remote_root'].rstrip('/')
 
-    def have(self, rels):
-        sizes = {rel: self.client.size_of(rel) for rel in rels}
-        return {rel: (size, None) for rel, size in sizes.items() if size is not None}
-
-    def send_all(self, items):
-        r = self.repository
-        progress = Progress(sum(size for _, _, size in items), 'uploading', enabled=r.progress)
-        sizes = []
-        try:
-            for rel, path, size in items:
-                sizes.append(self.client.send(path, rel, size, progress))
-                progress.refresh()
-        finally:
-            progress.close()
-        return sizes
-
-    def send_bytes(self, name, data):
-        self.client.send_bytes(data, name)
-
-    def close(self):
-        self.client.reset()  # the upload's one connection ends with it
-
-
-class _FtpClient:
-    """One FTP(S) connection that reconnects and retries after a dropped connection."""
-
-    def __init__(self, settings: dict, name: str, retry):
-        self.settings, self.retry = settings, retry  # retry(): a new Retry of the repository
-        self.name = f'repository "{name}"'
-        self.ftp = None
-        self.folders = set()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.reset()
-
-    def reset(self) -> None:
+    def close(self) -> None:
         if self.ftp is not None:
             with contextlib.suppress(Exception):
                 self.ftp.close()
@@ -5771,24 +5621,23 @@ class _FtpClient:
     def connect(self):
         import ftplib
 
-        if self.ftp is not None:
-            return self.ftp
-        s = self.settings
-        ftp = ftplib.FTP_TLS() if s['tls'] else ftplib.FTP()
-        try:
-            ftp.connect(s['host'], s['port'], timeout=s['timeout'])
-            ftp.login(s['ftp_login'] or 'anonymous', s.get('ftp_password') or '')
-        except ftplib.error_perm as e:
-            ftp.close()
-            raise AuthError(
-                f'{self.name}: the FTP server refused the login ({_ftp_reason(e)}); check '
-                'ftp_login and ftp_password'
-            ) from None
-        if s['tls']:
-            ftp.prot_p()
-        ftp.voidcmd('TYPE I')
-        self.ftp = ftp
-        return ftp
+        if self.ftp is None:
+            s = self.settings
+            ftp = ftplib.FTP_TLS() if s['tls'] else ftplib.FTP()
+            try:
+                ftp.connect(s['host'], s['port'], timeout=s['timeout'])
+                ftp.login(s['ftp_login'] or 'anonymous', s.get('ftp_password') or '')
+            except ftplib.error_perm as e:
+                ftp.close()
+                raise AuthError(
+                    f'{self.name}: the FTP server refused the login ({_first_line(e)}); check '
+                    'ftp_login and ftp_password'
+                ) from None
+            if s['tls']:
+                ftp.prot_p()
+            ftp.voidcmd('TYPE I')
+            self.ftp = ftp
+        return self.ftp
 
     def _retrying(self, action, what: str):
         """``action(ftp)`` on a live connection, reconnecting and retrying after drops; a
@@ -5799,68 +5648,66 @@ class _FtpClient:
             try:
                 return action(self.connect())
             except ftplib.error_perm as e:
-                raise RepositoryError(f'{self.name}: FTP {what}: {_ftp_reason(e)}') from None
+                raise RepositoryError(f'{self.name}: FTP {what}: {_first_line(e)}') from None
 
+        errors = (ftplib.Error, OSError, EOFError)
+        retry = self.repository.engine.retry()
         return retrying(
-            attempt,
-            self.retry(),
-            f'{self.name}: FTP {what}',
-            (ftplib.Error, OSError, EOFError),
-            on_retry=lambda e: self.reset(),
+            attempt, retry, f'{self.name}: FTP {what}', errors, on_retry=lambda e: self.close()
         )
 
-    def remote(self, rel: str) -> str:
-        return self.settings['remote_root'].rstrip('/') + '/' + rel
-
-    def size(self, ftp, path: str) -> int | None:
+    def have(self, rels):
         import ftplib
 
-        try:
-            return ftp.size(path)
-        except ftplib.error_perm:
-            return None
-
-    def size_of(self, rel: str) -> int | None:
-        """The SIZE of a path under ``remote_root`` (None: not there), on the connection."""
-        return self._retrying(lambda ftp: self.size(ftp, self.remote(rel)), f'SIZE of {rel}')
-
-    def makedirs(self, ftp, folder: str) -> None:
-        import ftplib
-
-        parts = [p for p in folder.split('/') if p]
-        for i in range(1, len(parts) + 1):
-            path = '/' + '/'.join(parts[:i])
-            if path in self.folders:
-                continue
+        def size(ftp, rel):
             try:
-                ftp.mkd(path)
+                return ftp.size(f'{self.root}/{rel}')
             except ftplib.error_perm:
-                pass  # exists (or not ours to create: the STOR then says why)
-            self.folders.add(path)
+                return None
+
+        sizes = {r: self._retrying(functools.partial(size, rel=r), f'SIZE of {r}') for r in rels}
+        return {rel: (n, None) for rel, n in sizes.items() if n is not None}
 
     def _store(self, ftp, reader, rel: str, callback=None) -> None:
-        target = self.remote(rel)
-        self.makedirs(ftp, target.rsplit('/', 1)[0])
-        tmp = target + PARTIAL_SUFFIX
-        ftp.storbinary(f'STOR {tmp}', reader, blocksize=CHUNK_SIZE, callback=callback)
+        import ftplib
+
+        target = f'{self.root}/{rel}'
+        parts = [p for p in target.split('/')[:-1] if p]
+        for path in ('/' + '/'.join(parts[:i]) for i in range(1, len(parts) + 1)):
+            if path not in self.folders:
+                with contextlib.suppress(ftplib.error_perm):  # there (or the STOR says why)
+                    ftp.mkd(path)
+                self.folders.add(path)
+        ftp.storbinary(
+            f'STOR {target}{PARTIAL_SUFFIX}', reader, blocksize=CHUNK_SIZE, callback=callback
+        )
         try:
-            ftp.rename(tmp, target)
+            ftp.rename(target + PARTIAL_SUFFIX, target)
         except Exception:
             ftp.delete(target)
-            ftp.rename(tmp, target)
+            ftp.rename(target + PARTIAL_SUFFIX, target)
 
-    def send(self, path: Path, rel: str, size: int, progress) -> int:
-        def action(ftp):
-            with open(path, 'rb') as f:
-                self._store(ftp, f, rel, callback=lambda block: progress.add(len(block)))
-            return size
+    def send_all(self, items):
+        progress = Progress(
+            sum(s for _, _, s in items), 'uploading', enabled=self.repository.progress
+        )
+        sizes = []
+        try:
+            for rel, path, size in items:
 
-        return self._retrying(action, f'upload of {rel}')
+                def send(ftp, rel=rel, path=path):
+                    with open(path, 'rb') as f:
+                        self._store(ftp, f, rel, callback=lambda block: progress.add(len(block)))
 
-    def send_bytes(self, data: bytes, rel: str) -> None:
-        import io
+                self._retrying(send, f'upload of {rel}')
+                sizes.append(size)
+                progress.refresh()
+        finally:
+            progress.close()
+        return sizes
 
-        self._retrying(lambda ftp: self._store(ftp, io.BytesIO(data), rel), f'upload of {rel}')
+    def send_bytes(self, name, data):
+        self._retrying(lambda ftp: self._store(ftp, io.BytesIO(data), name), f'upload of {name}')
 
 
 S3_NAMESPACE = '{http://s3.amazonaws.com/doc/2006-03-01/}'
@@ -5874,8 +5721,7 @@ class S3Repository(WebRepository):
     there is one, otherwise the bucket listing (ListObjectsV2, 1,000 keys a page), all through
     the transfer engine; a private bucket's requests are signed (SigV4, botocore). Uploads use
     boto3 (the ``s3`` extra): parallel multipart for large files, each file's md5 in its
-    metadata, the index last; what is already there is told by one listing, not a HEAD per
-    object.
+    metadata, the index last; what is already there is told by one listing.
     """
 
     type = 's3'
@@ -5915,8 +5761,7 @@ class S3Repository(WebRepository):
         return self.bucket_url + (quote_path(prefix) + '/' if prefix else '')
 
     def _key(self, rel: str) -> str:
-        prefix = self.settings['prefix']
-        return f'{prefix}/{rel}' if prefix else rel
+        return f'{self.settings["prefix"]}/{rel}' if self.settings['prefix'] else rel
 
     def _credentials(self):
         """botocore credentials (keys, profile or the AWS chain), None to read anonymously."""
@@ -5935,8 +5780,7 @@ class S3Repository(WebRepository):
             return None  # anonymous reads need no SDK
         if s.get('access_key'):
             return botocore.credentials.Credentials(s['access_key'], s['secret_key'])
-        session = botocore.session.Session(profile=s.get('profile'))
-        credentials = session.get_credentials()
+        credentials = botocore.session.Session(profile=s.get('profile')).get_credentials()
         return credentials.get_frozen_credentials() if credentials else None
 
     def _engine_options(self) -> dict:
@@ -5957,7 +5801,7 @@ class S3Repository(WebRepository):
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
         """``prefix/.one_root`` or ONE cache tables when the bucket has them, otherwise its
-        listing."""
+        listing: a 4-column index of the objects inside session folders."""
         try:
             return super().read_index()
         except NotFoundError:
@@ -5967,14 +5811,29 @@ class S3Repository(WebRepository):
                 raise
         key = f's3-listing:{self.base_url}'
         if self.offline:
-            body, _ = self._read_cached_index(key)
+            body = self._read_cached_index(key)[0]
             if body is None:
                 raise OfflineError(
                     f'repository "{self.name}": its listing is not cached yet; connect once '
                     'without --offline'
                 ) from None
         else:
-            body = self._listing_lines(self.list_objects())
+            keys = sorted(self.list_objects().items())
+            unsafe = [rel for rel, _ in keys if _CONTROL.search(rel)]  # a newline: two lines
+            if unsafe:
+                logger.warning(
+                    'repository "%s": %d key(s) with control characters refused, e.g. %s',
+                    self.name,
+                    len(unsafe),
+                    _printable(unsafe[0]),
+                )
+            keys = [
+                (rel, size, md5)
+                for rel, (size, md5) in keys
+                if in_session_folder(rel) and not is_partial_name(rel) and not _CONTROL.search(rel)
+            ]
+            rels, sizes, md5s = (list(c) for c in zip(*keys)) if keys else ([], [], [])
+            body = index_text(rels, None, sizes, md5s)
             self._write_cached_index(key, body, {'url': self.base_url})
         origin = f'listing of {self.base_url}'
         return Index.from_bytes(body, base_url=self.base_url, strict=self.strict, origin=origin)
@@ -5990,10 +5849,8 @@ class S3Repository(WebRepository):
         most = self.index_limit // 64  # keys at most: a listing as large as an index may be
         while True:
             params = {'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url'}
-            if prefix:
-                params['prefix'] = prefix
-            if token:
-                params['continuation-token'] = token
+            params.update({'prefix': prefix} if prefix else {})
+            params.update({'continuation-token': token} if token else {})
             query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
             resp = self.engine.request('GET', f'{url}?{query}', what='bucket listing')
             if resp.status_code == 404:
@@ -6011,11 +5868,9 @@ class S3Repository(WebRepository):
                         f'{where}: an entry without a Key or with a Size that is no number '
                         f'({_printable(str(key))}, {_printable(size)})'
                     )
-                key = urllib.parse.unquote(key)
-                etag = (item.findtext(f'{S3_NAMESPACE}ETag') or '').strip('"').lower()
+                key, etag = urllib.parse.unquote(key), item.findtext(f'{S3_NAMESPACE}ETag')
                 if key.startswith(prefix):
-                    md5 = _md5(etag)
-                    found[key[len(prefix) :]] = (int(size), md5)
+                    found[key[len(prefix) :]] = (int(size), _md5((etag or '').strip('"')))
             if len(found) > most:
                 raise TooLargeError(
                     f'{where} holds more than {most} keys; refused (raise the max_index_mb '
@@ -6027,26 +5882,6 @@ class S3Repository(WebRepository):
             if token in seen:
                 raise RepositoryError(f'{where} repeats a continuation token: it would never end')
             seen.add(token)
-
-    def _listing_lines(self, objects: dict) -> bytes:
-        """A 4-column index of the objects inside session folders (the rest is not data).
-        A key with a control character (a newline would make it two index lines) is
-        refused, with a warning."""
-        unsafe = [rel for rel in objects if _CONTROL.search(rel)]
-        if unsafe:
-            logger.warning(
-                'repository "%s": %d key(s) with control characters refused, e.g. %s',
-                self.name,
-                len(unsafe),
-                _printable(unsafe[0]),
-            )
-        kept = [
-            (rel, size, md5)
-            for rel, (size, md5) in sorted(objects.items())
-            if in_session_folder(rel) and not is_partial_name(rel) and not _CONTROL.search(rel)
-        ]
-        rels, sizes, md5s = (list(c) for c in zip(*kept)) if kept else ([], [], [])
-        return index_text(rels, None, sizes, md5s)
 
     # ---------------------------------------------------------------------------- uploading
     def _client(self):
@@ -6123,12 +5958,9 @@ class S3Upload(UploadSession):
     def send(self, item, progress, stop):
         from boto3.s3.transfer import TransferConfig
 
-        r = self.repository
-        rel, path, size = item
-        config = TransferConfig(
-            multipart_threshold=S3_MULTIPART_THRESHOLD,
-            multipart_chunksize=S3_MULTIPART_THRESHOLD,
-            max_concurrency=4,
+        (rel, path, size), r = item, self.repository
+        parts = dict(
+            multipart_threshold=S3_MULTIPART_THRESHOLD, multipart_chunksize=S3_MULTIPART_THRESHOLD
         )
         with r._s3_errors(f'upload {rel}'):
             self.client.upload_file(
@@ -6136,20 +5968,19 @@ class S3Upload(UploadSession):
                 r.settings['bucket'],
                 r._key(rel),
                 ExtraArgs={'Metadata': {'md5': md5sum(path)}},
-                Config=config,
+                Config=TransferConfig(max_concurrency=4, **parts),
                 Callback=progress.add,
             )
         return size
 
     def send_bytes(self, name, data):
-        r = self.repository
-        md5 = md5_of_bytes(data)
-        if self.objects.get(name, (None, None))[1] == md5:
-            return  # the same bytes are there: no PUT (an unchanged index)
-        with r._s3_errors(f'upload {name}'):
-            self.client.put_object(
-                Bucket=r.settings['bucket'], Key=r._key(name), Body=data, Metadata={'md5': md5}
-            )
+        r, md5 = self.repository, md5_of_bytes(data)
+        if self.objects.get(name, (None, None))[1] != md5:  # else the same bytes are there
+            with r._s3_errors(f'upload {name}'):
+                meta = {'md5': md5}
+                self.client.put_object(
+                    Bucket=r.settings['bucket'], Key=r._key(name), Body=data, Metadata=meta
+                )
 
 
 def _parse_xml(data: bytes, what: str, root: str | None = None):
@@ -6209,7 +6040,8 @@ class FigshareRepository(RemoteRepository):
     Reading lists the article's files (paginated), takes its newest ``.one_root`` as the index
     and downloads files by their ``download_url``. Uploading creates one figshare file per ALF
     file (named by its path with ``~`` for ``/``), in parts, resuming incomplete uploads and
-    skipping files already there, then publishes a new ``.one_root``.
+    skipping files already there, over as many articles (in a project) as the per-article cap
+    needs, then publishes a new ``.one_root``.
     """
 
     type = 'figshare'
@@ -6253,31 +6085,16 @@ class FigshareRepository(RemoteRepository):
 
     @functools.cached_property
     def article_id(self) -> int:
-        """The index article: configured, or found in the configured collection (the one of
-        its articles that holds a ``.one_root``)."""
+        """The index article: configured, or the article of the configured (published)
+        collection that holds a ``.one_root``."""
         if self.settings.get('article_id') is not None:
             return self.settings['article_id']
-        return self._find_index_article(self.settings['collection_id'])
-
-    def _find_index_article(self, collection: int) -> int:
-        """The article of a published collection that holds a release's ``.one_root``."""
+        collection = self.settings['collection_id']
         self._require_online(f'find the index article of figshare collection {collection}')
-        articles, page = [], 1
-        while True:
-            batch = self.api(
-                'GET',
-                f'collections/{collection}/articles',
-                params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE},
+        for entry in self._pages(f'collections/{collection}/articles', f'collection {collection}'):
+            article = _figshare_id(
+                entry.get('id') if isinstance(entry, dict) else entry, 'article'
             )
-            if not isinstance(batch, list):
-                raise RepositoryError(f'repository "{self.name}": figshare sent no list')
-            articles += [
-                _figshare_id(a.get('id') if isinstance(a, dict) else a, 'article') for a in batch
-            ]
-            if len(batch) < FIGSHARE_PAGE_SIZE:
-                break
-            page += 1
-        for article in articles:
             if any(f['name'] == INDEX_NAME for f in self.list_files(article=article)):
                 return article
         raise NotFoundError(
@@ -6303,8 +6120,7 @@ class FigshareRepository(RemoteRepository):
     def api(self, method: str, path: str, *, expect=(200,), **kwargs):
         """Call the API; return the decoded JSON (None for an empty body). Retries are
         the engine's (a POST only when it cannot have been acted upon)."""
-        url = f'{self.settings["api_url"]}/{path}'
-        resp = self.engine.request(method, url, **kwargs)
+        resp = self.engine.request(method, f'{self.settings["api_url"]}/{path}', **kwargs)
         if resp.status_code in expect:
             return resp.json() if resp.content else None
         raise self._api_error(resp, path)
@@ -6321,12 +6137,12 @@ class FigshareRepository(RemoteRepository):
                 f'{who}: figshare refused: {message} (a limit of the account: ask figshare for '
                 'more, or use figshare+; for files per article, see max_files_per_article)'
             )
+        if status in (401, 403) and not self.settings.get('token'):
+            return AuthError(
+                f'{who}: figshare needs a token for this ({status} {message}); '
+                'set the "token" key (figshare.com/account/applications)'
+            )
         if status in (401, 403):
-            if not self.settings.get('token'):
-                return AuthError(
-                    f'{who}: figshare needs a token for this ({status} {message}); '
-                    'set the "token" key (figshare.com/account/applications)'
-                )
             return AuthError(
                 f'{who}: figshare refused the token ({status} {message}); check the "token" key'
             )
@@ -6337,31 +6153,34 @@ class FigshareRepository(RemoteRepository):
             )
         return RepositoryError(f'{who}: figshare answered {status}: {message}')
 
+    def _pages(self, path: str, what: str, check=None) -> list:
+        """Every record of a paged listing (``page_size`` 1000, until a short page)."""
+        records, page = [], 1
+        most = self.index_limit // 256  # records at most: a listing as large as an index
+        while True:
+            batch = self.api('GET', path, params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE})
+            if not isinstance(batch, list):
+                raise RepositoryError(f'repository "{self.name}": figshare sent no list')
+            records += check(batch) if check else batch
+            if len(batch) < FIGSHARE_PAGE_SIZE:
+                return records
+            if len(records) > most:
+                raise TooLargeError(
+                    f'repository "{self.name}": figshare {what} lists more than {most} '
+                    'records; refused (raise the max_index_mb setting if it is right)'
+                )
+            page += 1
+
     def _files_path(self, private: bool, article: int | None = None) -> str:
         return f'{"account/" if private else ""}articles/{article or self.article_id}/files'
 
     def list_files(self, private: bool | None = None, article: int | None = None) -> list:
-        """Every file of an article (the index article by default; ``page_size`` 1000,
-        until a short page)."""
+        """Every file of an article (the index article by default)."""
         private = self.private if private is None else private
         article = article or self.article_id
-        files, page = [], 1
-        most = self.index_limit // 256  # records at most: a listing as large as an index
-        while True:
-            batch = self.api(
-                'GET',
-                self._files_path(private, article),
-                params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE},
-            )
-            files += _checked_file_records(batch, f'figshare article {article}')
-            if len(batch) < FIGSHARE_PAGE_SIZE:
-                break
-            if len(files) > most:
-                raise TooLargeError(
-                    f'repository "{self.name}": figshare article {article} lists more '
-                    f'than {most} files; refused (raise the max_index_mb setting if it is right)'
-                )
-            page += 1
+        where = f'figshare article {article}'
+        check = functools.partial(_checked_file_records, where=where)
+        files = self._pages(self._files_path(private, article), f'article {article}', check)
         if private:  # private files are downloaded with the token, from their own host
             self.engine.trust(f['download_url'] for f in files if f.get('download_url'))
         return files
@@ -6369,15 +6188,13 @@ class FigshareRepository(RemoteRepository):
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
         key = f'figshare:{self.settings["api_url"]}:{self.article_id}:{self.private}'
-        body, meta = self._read_cached_index(key)
-        listing = None
-        if self.offline:
-            if body is None:
-                raise OfflineError(
-                    f'repository "{self.name}": its index is not cached yet; '
-                    'connect once without --offline'
-                )
-        else:
+        body, listing = self._read_cached_index(key)[0], None
+        if self.offline and body is None:
+            raise OfflineError(
+                f'repository "{self.name}": its index is not cached yet; '
+                'connect once without --offline'
+            )
+        if not self.offline:
             listing = self.list_files()
             roots = [f for f in listing if f['name'] == INDEX_NAME]
             if not roots:
@@ -6387,11 +6204,16 @@ class FigshareRepository(RemoteRepository):
                     'with "onelight upload ROOT")'
                 )
             body = self._file_by_id(max(roots, key=lambda f: f['id']), key)
-        index = Index.from_bytes(
-            body, strict=self.strict, origin=f'figshare article {self.article_id} {INDEX_NAME}'
-        )
-        if listing is not None:
-            _fill_from_listing(index, listing + self._other_listings(listing))
+        origin = f'figshare article {self.article_id} {INDEX_NAME}'
+        index = Index.from_bytes(body, strict=self.strict, origin=origin)
+        if listing is not None:  # sizes and md5s where the index lines have none
+            newest = _newest_available(listing + self._other_listings(listing))
+            names = index.df['path'].str.replace('/', '~', regex=False)
+            sizes = names.map({n: f.get('size') for n, f in newest.items()})
+            md5s = names.map({n: f.get('computed_md5') or None for n, f in newest.items()})
+            df = index.df
+            df['size'] = df['size'].fillna(pd.Series(pd.array(sizes, dtype='Int64'), df.index))
+            df['md5'] = df['md5'].where(df['md5'].notna(), md5s.astype(object))
         return index
 
     def _other_listings(self, index_listing: list) -> list:
@@ -6400,27 +6222,19 @@ class FigshareRepository(RemoteRepository):
         if not any(f['name'] == FIGSHARE_ARTICLES_NAME for f in index_listing):
             return []
         try:
-            return [
-                f
-                for article in self._read_manifest(index_listing)['articles']
-                for f in self.list_files(article=article)
-            ]
+            articles = self._read_manifest(index_listing)['articles']
+            return [f for article in articles for f in self.list_files(article=article)]
         except (NotFoundError, AuthError, DataFormatError) as e:
             logger.warning('%s; its files are checked by their index alone', e)
             return []
 
     def _file_by_id(self, entry: dict, key: str) -> bytes:
         """A small file of an article (its index, ``.one_articles``), cached by its figshare
-        file id: an id names the same bytes for good, so a cached copy needs no request."""
+        file id (an id names the same bytes for good: a cached copy needs no request),
+        fetched through the transfer engine, verified by its md5, at most ``max_index_mb``."""
         body, meta = self._read_cached_index(key)
-        if body is None or meta.get('file_id') != entry['id']:
-            body = self._download_index(entry)
-            self._write_cached_index(key, body, {'file_id': entry['id']})
-        return body
-
-    def _download_index(self, entry: dict) -> bytes:
-        """Fetch a ``.one_root`` file through the transfer engine (verified by its md5),
-        at most ``max_index_mb`` of it."""
+        if body is not None and meta.get('file_id') == entry['id']:
+            return body
         if not isinstance(entry.get('size'), int) or entry['size'] > self.index_limit:
             raise TooLargeError(
                 f'repository "{self.name}": the {INDEX_NAME} of figshare article '
@@ -6429,14 +6243,16 @@ class FigshareRepository(RemoteRepository):
             )
         private_folder(self.dirs.cache)
         tmp = self.dirs.cache / f'.figshare-{self.article_id}-{entry["id"]}.one_root'
-        item = Download(
-            entry['download_url'], tmp, entry.get('size'), entry.get('computed_md5') or None
-        )
+        md5 = entry.get('computed_md5') or None
         try:
-            self.engine.download([item], force=True)
-            return tmp.read_bytes()
+            self.engine.download(
+                [Download(entry['download_url'], tmp, entry['size'], md5)], force=True
+            )
+            body = tmp.read_bytes()
         finally:
             tmp.unlink(missing_ok=True)
+        self._write_cached_index(key, body, {'file_id': entry['id']})
+        return body
 
     # ---------------------------------------------------------------------------- uploading
     def _require_token(self, what: str) -> None:
@@ -6455,13 +6271,8 @@ class FigshareRepository(RemoteRepository):
         listings = {self.article_id: index_listing}
         for article in manifest['articles']:
             listings[article] = self.list_files(private=True, article=article)
-        return FigshareUpload(
-            self,
-            listings,
-            project=manifest.get('project'),
-            collection=manifest.get('collection'),
-            cap=self.settings['max_files_per_article'],
-        )
+        cap = self.settings['max_files_per_article']
+        return FigshareUpload(self, listings, manifest['project'], manifest['collection'], cap)
 
     def _read_manifest(self, index_listing: list) -> dict:
         """The ``.one_articles`` of the index article: ``{"articles": [ids], "project": id,
@@ -6471,13 +6282,11 @@ class FigshareRepository(RemoteRepository):
             for f in index_listing
             if f['name'] == FIGSHARE_ARTICLES_NAME and _status(f) == 'available'
         ]
-        empty = {'articles': [], 'project': None, 'collection': None}
         if not entries:
-            return empty
-        newest = max(entries, key=lambda f: f['id'])
+            return {'articles': [], 'project': None, 'collection': None}
         key = f'figshare-articles:{self.settings["api_url"]}:{self.article_id}'
         try:
-            data = parse_json(self._file_by_id(newest, key))
+            data = parse_json(self._file_by_id(max(entries, key=lambda f: f['id']), key))
         except (ValueError, UnicodeDecodeError):
             data = None
         if not isinstance(data, dict) or not isinstance(data.get('articles'), list):
@@ -6486,8 +6295,10 @@ class FigshareRepository(RemoteRepository):
                 f'{self.article_id} is not the list of articles onelight writes'
             )
         articles = [_figshare_id(a, 'article') for a in data['articles']]
-        ids = {k: data.get(k) for k in ('project', 'collection')}
-        ids = {k: _figshare_id(v, k) if v is not None else None for k, v in ids.items()}
+        ids = {
+            k: _figshare_id(data[k], k) if data.get(k) is not None else None
+            for k in ('project', 'collection')
+        }
         return {'articles': [a for a in articles if a != self.article_id], **ids}
 
     def _write_manifest(self, upload: FigshareUpload) -> None:
@@ -6496,8 +6307,9 @@ class FigshareRepository(RemoteRepository):
             'project': upload.project,
             'collection': upload.collection,
         }
-        listing = self.list_files(private=True)
-        self.replace_file(FIGSHARE_ARTICLES_NAME, json.dumps(data).encode(), listing)
+        self.replace_file(
+            FIGSHARE_ARTICLES_NAME, json.dumps(data).encode(), self.list_files(private=True)
+        )
 
     def _place_files(self, upload: FigshareUpload, items: list) -> None:
         """Before anything is sent: the account's quota and largest file (``GET /account``),
@@ -6506,9 +6318,12 @@ class FigshareRepository(RemoteRepository):
         account = self.api('GET', 'account')
         if not isinstance(account, dict):
             raise RepositoryError(f'repository "{self.name}": figshare sent no account record')
-        free = _figshare_number(account.get('quota')) - _figshare_number(account.get('used_quota'))
-        largest = _figshare_number(account.get('maximum_file_size'))
-        total = sum(size for _, _, size in items)
+
+        def number(key):  # a count of bytes (an int; None as 0)
+            value = account.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        free, largest = number('quota') - number('used_quota'), number('maximum_file_size')
         too_big = [(rel, size) for rel, _, size in items if largest and size > largest]
         if too_big:
             rel, size = too_big[0]
@@ -6516,6 +6331,7 @@ class FigshareRepository(RemoteRepository):
                 f'repository "{self.name}": {rel} is {byte_size(size)}, more than the '
                 f'{byte_size(largest)} figshare accepts in one file on this account'
             )
+        total = sum(size for _, _, size in items)
         if account.get('quota') is not None and total > free:
             raise RepositoryError(
                 f'repository "{self.name}": the upload needs {byte_size(total)} and the figshare '
@@ -6524,10 +6340,8 @@ class FigshareRepository(RemoteRepository):
             )
         for rel, _, _ in items:
             if upload.article_of(figshare_name(rel)) is None:
-                article = upload.article_with_room()
-                if article is None:
-                    article = self._new_data_article(upload)
-                upload.place(figshare_name(rel), article)
+                article = upload.article_with_room() or self._new_data_article(upload)
+                upload.placed[figshare_name(rel)] = article
 
     def _new_data_article(self, upload: FigshareUpload) -> int:
         """Make one more article for files, inside the release's project (made with the
@@ -6560,15 +6374,6 @@ class FigshareRepository(RemoteRepository):
         article = self.api('GET', f'account/articles/{self.article_id}')
         return str((article or {}).get('title') or f'article {self.article_id}')[:200]
 
-    def _send_file(self, upload: FigshareUpload, item, progress, stop) -> int:
-        """Send one file into its article (the plan left out what is there already: an
-        older copy is a changed file, replaced once the new one is in)."""
-        rel, path, _ = item
-        name = figshare_name(rel)
-        article = upload.article_of(name)
-        existing = sorted(upload.records(name, article), key=lambda f: f['id'])
-        return self._upload_file(path, name, existing, True, progress, stop, article)
-
     def _publish_release(self, upload: FigshareUpload, scan, *, checksums, one_cache, changed):
         """figshare's index names each file's own download URL: it is built from the
         articles' listings (read again when files were sent), then usage notes join the
@@ -6584,26 +6389,25 @@ class FigshareRepository(RemoteRepository):
         self.publish_listing_index(
             scan.files, checksums=checksums, available=upload.available(), listing=listing
         )
-        self._add_usage()
+        path = f'account/articles/{self.article_id}'  # then onelight's usage notes, once
+        description = self.api('GET', path).get('description') or ''
+        usage = FIGSHARE_USAGE.format(marker=FIGSHARE_USAGE_MARKER, article_id=self.article_id)
+        if FIGSHARE_USAGE_MARKER in description:
+            return
+        if len(description) + len(usage) > 20000:
+            logger.warning('the article description is too long to add the usage notes')
+            return
+        self.api('PUT', path, json={'description': description + usage}, expect=(200, 205))
 
     def make_public(self, *, checksums: bool = False) -> dict:
         return self.clean_publish(checksums=checksums)
 
     def publish_listing_index(
-        self,
-        paths: list,
-        *,
-        checksums: bool = False,
-        available: dict | None = None,
-        listing: list | None = None,
+        self, paths: list, *, checksums=False, available=None, listing=None
     ) -> bool:
         """Upload a ``.one_root`` naming ``paths`` (each file's download URL, from whichever
-        article holds it), then delete the older ones.
-
-        When the newest available ``.one_root`` already has these bytes (same md5), nothing
-        is uploaded or deleted: a rerun never touches the article (on a published article,
-        a new file would make a new version). Returns whether a new index was uploaded.
-        """
+        article holds it), then delete the older ones (see ``replace_file``). Returns
+        whether a new index was uploaded."""
         listing = self.list_files(private=True) if listing is None else listing
         available = _newest_available(listing) if available is None else available
         entries = [available.get(figshare_name(rel)) for rel in paths]
@@ -6631,17 +6435,14 @@ class FigshareRepository(RemoteRepository):
                 if f is not current:
                     self._delete_file(f, self.article_id)
             return False
-        private_folder(self.dirs.cache)
         import tempfile
 
-        fd, tmp = tempfile.mkstemp(prefix='upload.', dir=self.dirs.cache)
+        fd, tmp = tempfile.mkstemp(prefix='upload.', dir=private_folder(self.dirs.cache))
         try:
             with os.fdopen(fd, 'wb') as f:
                 f.write(data)
             progress = Progress(0, '', enabled=False)
-            self._upload_file(
-                Path(tmp), name, [], True, progress, threading.Event(), self.article_id
-            )
+            self._upload_file(Path(tmp), name, [], progress, threading.Event(), self.article_id)
         finally:
             os.unlink(tmp)
         for f in old:
@@ -6652,20 +6453,12 @@ class FigshareRepository(RemoteRepository):
         self.api('DELETE', f'{self._files_path(True, article)}/{record["id"]}', expect=(204, 404))
 
     def _upload_file(
-        self, path: Path, name: str, existing: list, force: bool, progress, stop, article: int
-    ) -> int | None:
-        """Upload one file into ``article`` unless an identical one is there; return its
-        size (None: skipped)."""
-        size = path.stat().st_size
-        md5 = md5sum(path)
-        same = [
-            f
-            for f in existing
-            if _status(f) == 'available' and f.get('computed_md5') == md5 and f.get('size') == size
-        ]
-        if same and not force:
-            progress.add(size)
-            return None
+        self, path: Path, name: str, existing: list, progress, stop, article: int
+    ) -> int:
+        """Upload one file into ``article`` (its ``existing`` records: an upload of the same
+        bytes waiting for its parts is resumed, other unfinished ones deleted, older complete
+        copies replaced once the new one is in); its size."""
+        size, md5 = path.stat().st_size, md5sum(path)
         resumable = None
         for f in existing:
             status = _status(f)
@@ -6674,10 +6467,9 @@ class FigshareRepository(RemoteRepository):
                     '%s: figshare rejected an earlier upload (md5 check); uploading it again', name
                 )
             if (
-                status != 'available'
+                status == 'created'
                 and resumable is None
-                and status == 'created'
-                and (f.get('supplied_md5') == md5 and f.get('size') == size)
+                and (f.get('supplied_md5'), f.get('size')) == (md5, size)
             ):
                 resumable = f
             elif status != 'available':
@@ -6687,7 +6479,7 @@ class FigshareRepository(RemoteRepository):
         else:
             record = self._create(name, size, md5, article)
         self._send_parts(record, path, progress, stop)
-        self._complete(record, md5, article)
+        self._complete(record, article)
         for f in existing:  # older complete copies are replaced by the new one
             if _status(f) == 'available':
                 self._delete_file(f, article)
@@ -6701,11 +6493,12 @@ class FigshareRepository(RemoteRepository):
         def attempt(number):
             if number:
                 for f in self.list_files(private=True, article=article):
-                    if (f.get('name'), f.get('size'), f.get('supplied_md5')) == (
+                    same = (f.get('name'), f.get('size'), f.get('supplied_md5')) == (
                         name,
                         size,
                         md5,
-                    ) and _status(f) == 'created':
+                    )
+                    if same and _status(f) == 'created':
                         return self._file_record(int(f['id']), article)
             body = self.api(
                 'POST',
@@ -6721,8 +6514,7 @@ class FigshareRepository(RemoteRepository):
     def _file_record(self, file_id: int, article: int) -> dict:
         """GET a file record; a new one can answer 404 for a short while."""
         path = f'{self._files_path(True, article)}/{file_id}'
-        url = f'{self.settings["api_url"]}/{path}'
-        last = []
+        url, last = f'{self.settings["api_url"]}/{path}', []
 
         def answered():
             last[:] = [self.engine.request('GET', url)]
@@ -6753,27 +6545,22 @@ class FigshareRepository(RemoteRepository):
         def send(part):
             if stop.is_set():
                 raise _Stopped()
-            start, end = part['startOffset'], part['endOffset']
+            number, start, end = part
             with open(path, 'rb') as f:
                 f.seek(start)
                 data = f.read(end - start + 1)
             answer = self.engine.request(
-                'PUT', f'{upload_url}/{part["partNo"]}', data=data, redirect=False
+                'PUT', f'{upload_url}/{number}', data=data, redirect=False
             )
             self.engine.check(answer, 'part upload')
             progress.add(len(data))
 
-        if len(pending) <= 1:
-            for part in pending:
-                send(part)
-            return
-        with ThreadPoolExecutor(max_workers=min(4, len(pending))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(4, len(pending)))) as pool:
             list(pool.map(send, pending))
 
-    def _complete(self, record: dict, md5: str, article: int) -> None:
+    def _complete(self, record: dict, article: int) -> None:
         """Tell figshare the parts are in, then wait for its md5 check to pass."""
-        path = f'{self._files_path(True, article)}/{record["id"]}'
-        self.api('POST', path, expect=(201, 202))
+        self.api('POST', f'{self._files_path(True, article)}/{record["id"]}', expect=(201, 202))
 
         def checked():
             status = _status(self._file_record(record['id'], article))
@@ -6792,19 +6579,6 @@ class FigshareRepository(RemoteRepository):
             limit=max(60.0, self.settings['timeout']),
         )
 
-    def _add_usage(self) -> None:
-        """Add onelight's usage instructions to the article description, once."""
-        path = f'account/articles/{self.article_id}'
-        article = self.api('GET', path)
-        description = article.get('description') or ''
-        if FIGSHARE_USAGE_MARKER in description:
-            return
-        usage = FIGSHARE_USAGE.format(marker=FIGSHARE_USAGE_MARKER, article_id=self.article_id)
-        if len(description) + len(usage) > 20000:
-            logger.warning('the article description is too long to add the usage notes')
-            return
-        self.api('PUT', path, json={'description': description + usage}, expect=(200, 205))
-
     def clean_publish(self, *, checksums: bool = False) -> dict:
         """Remove duplicate and broken files, rebuild the index, publish every article of the
         release and, when it spans several, a collection holding them all (one DOI)."""
@@ -6813,11 +6587,14 @@ class FigshareRepository(RemoteRepository):
         upload = self.begin_upload()
         removed, kept = 0, []
         for article, listing in upload.listings.items():
-            for name, files in _group_by_name(listing).items():
+            groups = {}
+            for f in sorted(listing, key=lambda f: f['id']):
+                groups.setdefault(f['name'], []).append(f)
+            for name, files in groups.items():
                 if name in (INDEX_NAME, FIGSHARE_ARTICLES_NAME) and article == upload.index:
                     continue
                 complete = [f for f in files if _status(f) == 'available']
-                keep = max(complete, key=lambda f: f['id']) if complete else None
+                keep = complete[-1] if complete else None
                 for f in files:
                     if f is not keep:
                         self._delete_file(f, article)
@@ -6838,11 +6615,12 @@ class FigshareRepository(RemoteRepository):
         if len(upload.listings) > 1:
             articles = list(upload.listings)
             if upload.collection is None:
+                title = self._index_title()
                 body = self.api(
                     'POST',
                     'account/collections',
                     expect=(201,),
-                    json={'title': self._index_title(), 'articles': articles},
+                    json={'title': title, 'articles': articles},
                 )
                 upload.collection = _figshare_id(
                     body.get('entity_id') or body.get('location'), 'collection'
@@ -6850,12 +6628,8 @@ class FigshareRepository(RemoteRepository):
                 self._write_manifest(upload)
                 self.api('POST', f'account/articles/{self.article_id}/publish', expect=(201,))
             else:
-                self.api(
-                    'POST',
-                    f'account/collections/{upload.collection}/articles',
-                    expect=(200, 201),
-                    json={'articles': articles},
-                )
+                path = f'account/collections/{upload.collection}/articles'
+                self.api('POST', path, expect=(200, 201), json={'articles': articles})
             self.api('POST', f'account/collections/{upload.collection}/publish', expect=(201,))
             out.update(collection_id=upload.collection, articles=articles)
         return out
@@ -6863,23 +6637,21 @@ class FigshareRepository(RemoteRepository):
 
 class FigshareUpload(UploadSession):
     """One upload to a figshare release: every article's listing (the index article first),
-    where each new file goes, and how full each article is (at most ``cap`` files)."""
+    where each new file goes (``placed``), and how full each article is (at most ``cap``
+    files)."""
 
     RESERVED = 4  # room kept in the index article: .one_root, .one_articles and two tables
 
-    def __init__(self, repository, listings: dict, project=None, collection=None, cap=500):
+    def __init__(self, repository, listings: dict, project, collection, cap: int):
         super().__init__(repository)
-        self.index = next(iter(listings))
-        self.listings = listings  # article id -> file records
+        self.index, self.listings = next(iter(listings)), listings  # article id -> records
         self.project, self.collection, self.cap = project, collection, cap
         self.placed = {}  # figshare name -> article, for new files
 
-    # ------------------------------------------------------------------- the upload flow
     def have(self, rels):
         """The articles' listings answer: size and figshare's computed md5 of every
         available file (no request per file)."""
-        available = self.available()
-        names = {rel: figshare_name(rel) for rel in rels}
+        available, names = self.available(), {rel: figshare_name(rel) for rel in rels}
         return {
             rel: (available[n].get('size'), available[n].get('computed_md5') or None)
             for rel, n in names.items()
@@ -6890,14 +6662,21 @@ class FigshareUpload(UploadSession):
         self.repository._place_files(self, items)
 
     def send(self, item, progress, stop):
-        return self.repository._send_file(self, item, progress, stop)
+        """Send one file into its article (the plan left out what is there already: an
+        older copy is a changed file, replaced once the new one is in)."""
+        rel, path, _ = item
+        name = figshare_name(rel)
+        article = self.article_of(name)
+        existing = sorted(
+            (f for f in self.listings.get(article, []) if f['name'] == name), key=lambda f: f['id']
+        )
+        return self.repository._upload_file(path, name, existing, progress, stop, article)
 
     def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
         self.repository._publish_release(
             self, scan, checksums=checksums, one_cache=one_cache, changed=changed
         )
 
-    # ------------------------------------------------------------------- where files are
     def available(self) -> dict:
         """``{name: record}`` of the newest available copy of every file."""
         return _newest_available(f for listing in self.listings.values() for f in listing)
@@ -6906,29 +6685,18 @@ class FigshareUpload(UploadSession):
         """The article a file is in (or was placed in); None for a new file."""
         if name in self.placed:
             return self.placed[name]
-        for article, listing in self.listings.items():
-            if any(f['name'] == name for f in listing):
-                return article
-        return None
-
-    def records(self, name: str, article: int) -> list:
-        return [f for f in self.listings.get(article, []) if f['name'] == name]
-
-    def count(self, article: int) -> int:
-        names = {f['name'] for f in self.listings[article]}
-        names |= {n for n, a in self.placed.items() if a == article}
-        return len(names) + (self.RESERVED if article == self.index else 0)
+        return next(
+            (a for a, files in self.listings.items() if any(f['name'] == name for f in files)),
+            None,
+        )
 
     def article_with_room(self) -> int | None:
-        return next((a for a in self.listings if self.count(a) < self.cap), None)
+        def count(article):
+            names = {f['name'] for f in self.listings[article]}
+            names |= {n for n, a in self.placed.items() if a == article}
+            return len(names) + (self.RESERVED if article == self.index else 0)
 
-    def place(self, name: str, article: int) -> None:
-        self.placed[name] = article
-
-
-def _figshare_number(value) -> int:
-    """A count of bytes from figshare (an int, or None as 0)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+        return next((a for a in self.listings if count(a) < self.cap), None)
 
 
 def _figshare_id(value, what: str) -> int:
@@ -6945,11 +6713,11 @@ def _status(entry: dict) -> str:
     return entry.get('status') or 'available'
 
 
-def _group_by_name(files: list) -> dict:
-    groups = {}
-    for f in sorted(files, key=lambda f: f['id']):
-        groups.setdefault(f['name'], []).append(f)
-    return groups
+def _newest_available(listing) -> dict:
+    """``{name: record}`` of the newest available copy of each file of figshare listings."""
+    return {
+        f['name']: f for f in sorted(listing, key=lambda f: f['id']) if _status(f) == 'available'
+    }
 
 
 def _checked_file_records(batch, where: str) -> list:
@@ -6957,8 +6725,6 @@ def _checked_file_records(batch, where: str) -> list:
     integer id and a name without control characters (others are left out, with a
     warning), a size that is a number or none, and a download URL that passes
     ``check_url`` or none."""
-    if not isinstance(batch, list):
-        raise DataFormatError(f'{where}: the file listing is not a list')
     out, refused = [], []
     for f in batch:
         if not isinstance(f, dict):
@@ -6968,10 +6734,8 @@ def _checked_file_records(batch, where: str) -> list:
             and isinstance(f.get('name'), str)
             and not _CONTROL.search(f['name'])
             and (f.get('size') is None or isinstance(f.get('size'), int))
+            and (f.get('download_url') is None or not unsafe_url_reason(f['download_url']))
         )
-        url = f.get('download_url')
-        if ok and url is not None and unsafe_url_reason(url):
-            ok = False
         (out if ok else refused).append(f)
     if refused:
         logger.warning(
@@ -6985,8 +6749,9 @@ def _checked_file_records(batch, where: str) -> list:
 
 
 def _pending_parts(resp, where: str) -> list:
-    """The parts of a figshare upload the service does not have yet, from its answer
-    (``{"parts": [{"partNo", "startOffset", "endOffset", "status"}, ...]}``), checked."""
+    """``(number, start, end)`` of each part of a figshare upload the service does not have
+    yet, from its answer (``{"parts": [{"partNo", "startOffset", "endOffset", "status"}]}``),
+    checked."""
     try:
         answer = resp.json()
     except ValueError:
@@ -6996,54 +6761,21 @@ def _pending_parts(resp, where: str) -> list:
         raise RepositoryError(f'{where}: the upload service sent no list of parts')
     pending = []
     for part in parts:
-        fields = [part.get(k) if isinstance(part, dict) else None for k in _PART_FIELDS]
-        number, start, end = fields[:3]
-        if not all(isinstance(v, int) for v in fields) or min(number, start, end + 1) < 0:
+        fields = [
+            part.get(k) if isinstance(part, dict) else None
+            for k in ('partNo', 'startOffset', 'endOffset')
+        ]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in fields):
             raise RepositoryError(f'{where}: the upload service sent a malformed part')
-        if end < start - 1:  # an empty file's one part ends before it starts
+        number, start, end = fields
+        if min(number, start, end + 1) < 0 or end < start - 1:  # (an empty file: end = start - 1)
             raise RepositoryError(f'{where}: the upload service sent a malformed part')
         if part.get('status') != 'COMPLETE':
-            pending.append({'partNo': number, 'startOffset': start, 'endOffset': end})
+            pending.append((number, start, end))
     return pending
 
 
-_PART_FIELDS = ('partNo', 'startOffset', 'endOffset')
-
-
-def _newest_available(listing) -> dict:
-    """``{name: record}`` of the newest available copy of each file of figshare listings."""
-    return {
-        f['name']: f for f in sorted(listing, key=lambda f: f['id']) if _status(f) == 'available'
-    }
-
-
-def _fill_from_listing(index: Index, listing: list) -> None:
-    """Take size and md5 from figshare's listing where the index lines have none."""
-    newest = _newest_available(listing)
-    sizes = {name: f.get('size') for name, f in newest.items()}
-    md5s = {name: f.get('computed_md5') or None for name, f in newest.items()}
-    df = index.df
-    names = df['path'].str.replace('/', '~', regex=False)
-    df['size'] = df['size'].fillna(
-        pd.Series(pd.array(names.map(sizes), dtype='Int64'), index=df.index)
-    )
-    df['md5'] = df['md5'].where(df['md5'].notna(), names.map(md5s).astype(object))
-
-
-def _ftp_reason(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-
-
-def _check_url(value, what: str) -> str:
-    """An http(s) URL, with a trailing slash (it is a folder)."""
-    url = str(value or '').strip()
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise ConfigError(f'{what} must be an http(s) URL, not {mask_url(url)!r}')
-    return url if url.endswith('/') else url + '/'
-
-
-def _move_userinfo(settings: dict, key: str, origin: str) -> None:
+def _move_userinfo(settings: dict, key: str) -> None:
     """``http://user:pw@host/`` in a URL setting: the user and password move to ``login``
     and ``password`` (unless set), and the URL loses them, so that no URL onelight prints,
     caches or sends holds a password."""
@@ -7052,23 +6784,10 @@ def _move_userinfo(settings: dict, key: str, origin: str) -> None:
     if not url or '@' not in parts.netloc:
         return
     user, _, password = parts.netloc.rpartition('@')[0].partition(':')
-    settings.setdefault('login', None)
-    if not settings.get('login'):
-        settings['login'] = urllib.parse.unquote(user)
+    settings['login'] = settings.get('login') or urllib.parse.unquote(user)
     if not settings.get('password') and password:
         settings['password'] = urllib.parse.unquote(password)
-    host = parts.netloc.rpartition('@')[2]
-    settings[key] = urllib.parse.urlunsplit(parts._replace(netloc=host))
-
-
-def _check_number(value, what: str, kind, low, high):
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f'{what} must be a number, not {value!r}') from None
-    if not low <= number <= high:
-        raise ConfigError(f'{what} must be between {low} and {high}, not {value!r}')
-    return number
+    settings[key] = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition('@')[2]))
 
 
 def make_repository(
@@ -7082,8 +6801,7 @@ def make_repository(
 ) -> Repository:
     """Build the backend for one repository entry of the configuration (``progress``:
     None shows progress where a person watches)."""
-    config = config or default_config()
-    rtype = settings.get('type')
+    config, rtype = config or default_config(), settings.get('type')
     if rtype not in REPOSITORY_TYPES:
         raise ConfigError(
             f'unknown repository type {rtype!r} (known: {", ".join(sorted(REPOSITORY_TYPES))})'
