@@ -7749,6 +7749,18 @@ def _qc_level(value) -> int:
         raise SearchError(f'unknown QC level {value!r}; levels: {", ".join(QC_LEVELS)}') from None
 
 
+def _each(method):
+    """ONE's convention for the identifier methods: a list (or tuple) gives a list."""
+
+    @functools.wraps(method)
+    def each(self, value, *args, **kwargs):
+        if isinstance(value, (list, tuple)):
+            return [each(self, v, *args, **kwargs) for v in value]
+        return method(self, value, *args, **kwargs)
+
+    return each
+
+
 class One:
     """A client for one repository: search sessions, list their files and load ALF data.
 
@@ -7791,13 +7803,10 @@ class One:
     ):
         if mode not in MODES:  # 'refresh' too: ONE 3's One refuses it (a ValueError)
             raise ModeError(f'mode must be one of {", ".join(MODES)}, not {mode!r}')
-        self.mode = mode
-        self.wildcards = bool(wildcards)
-        dirs = app_dirs()
-        if username is not None:
-            settings['login'] = username
-        if password is not None:
-            settings['password'] = password
+        self.mode, self.wildcards, dirs = mode, bool(wildcards), app_dirs()
+        settings.update(
+            {k: v for k, v in (('login', username), ('password', password)) if v is not None}
+        )
         if base_url is not None and cache_dir is not None and download_dir is None:
             # ONE's layout: downloads under cache_dir/lab/Subjects/subject/date/number
             download_dir = str(
@@ -7806,7 +7815,7 @@ class One:
             cache_dir = None
         location = {'root_dir': root_dir, 'base_url': base_url}
         adhoc = _adhoc_repository(repository, cache_dir=cache_dir, **location, **settings)
-        # An ad-hoc repository never reads or writes the configuration.
+        # an ad-hoc repository never reads or writes the configuration
         config = default_config() if adhoc else load_config(dirs)
         if download_dir:
             check_download_template(download_dir, 'download_dir')
@@ -7820,26 +7829,27 @@ class One:
         if backend is not None:
             if jobs is not None and 'jobs' in backend.optional:
                 entry['jobs'] = jobs
-            _check_setting_names(backend, settings)
+            known = {'name', 'type', *backend.required, *backend.optional}
+            unknown = sorted(set(settings) - known)
+            if unknown:
+                raise TypeError(
+                    f'One() got an unexpected keyword argument {unknown[0]!r} (settings of a '
+                    f'{backend.type} repository: {", ".join(sorted(known - {"name", "type"}))})'
+                )
         if offline is None:
             offline = os.environ.get('ONELIGHT_OFFLINE', '').lower() in ('1', 'true', 'yes')
+        offline = offline or mode == 'local'
         self.repository = make_repository(
-            entry,
-            config=config,
-            strict=strict,
-            offline=offline or mode == 'local',
-            dirs=dirs,
-            progress=progress,
+            entry, config=config, strict=strict, offline=offline, dirs=dirs, progress=progress
         )
         self._index = None
 
     def __repr__(self):
         """Where the data are and how they are read, e.g.
         ``One(repository='lab', type='local', location='/data/lab', mode='auto')``."""
-        return (
-            f'One(repository={self.repository.name!r}, type={self.repository.type!r}, '
-            f'location={self.repository.location!r}, mode={self.mode!r})'
-        )
+        r = self.repository
+        where = f'repository={r.name!r}, type={r.type!r}, location={r.location!r}'
+        return f'One({where}, mode={self.mode!r})'
 
     @property
     def index(self) -> Index:
@@ -7857,37 +7867,28 @@ class One:
         return self.index
 
     # ------------------------------------------------------------------- session identifiers
-    def _session(self, eid, query_type=None) -> str:
-        """The session path of any session identifier (see ``parse_session_id``)."""
-        return self._current_index(query_type).resolve_session(eid)
-
+    @_each
     def to_eid(self, id_):
         """The eid (``uuid.UUID``) of a session identifier, None if the repository has no such
         session; a list gives a list."""
-        if isinstance(id_, (list, tuple)):
-            return [self.to_eid(i) for i in id_]
-        if id_ is None:
-            return None
         try:
-            return self.index.eids[self.index.resolve_session(id_)]
+            return None if id_ is None else self.index.eids[self.index.resolve_session(id_)]
         except NotFoundError:
             return None
 
+    @_each
     def eid2path(self, eid):
         """The local folder of a session (``root/lab/Subjects/subject/date/NNN`` of a local
         repository; the download folder of a remote one), None if unknown."""
-        if isinstance(eid, (list, tuple)):
-            return [self.eid2path(e) for e in eid]
         try:
-            return ALFPath(self.repository.session_dir(self.index.resolve_session(eid)))
+            return self.ref2path(eid)
         except NotFoundError:
             return None
 
+    @_each
     def path2eid(self, path):
         """The eid of the session a local path is in (the lab is used only to tell apart
         sessions that share subject, date and number), None if unknown."""
-        if isinstance(path, (list, tuple)):
-            return [self.path2eid(p) for p in path]
         try:
             parts = parse_session(path)
         except ALFError:
@@ -7897,16 +7898,14 @@ class One:
         except AmbiguousError:
             return self.to_eid(parts)
 
+    @_each
     def eid2ref(self, eid, as_dict: bool = True, parse: bool = True):
         """The experiment reference of a session: ``{'subject', 'date', 'sequence'}`` (a date
         and an int, or strings with ``parse=False``), or ``'2020-01-01_1_subject'``."""
-        if isinstance(eid, (list, tuple)):
-            return [self.eid2ref(e, as_dict, parse) for e in eid]
         try:
-            session = self.index.resolve_session(eid)
+            ref = self.path2ref(self.index.resolve_session(eid), parse=parse)
         except NotFoundError:
             return None
-        ref = self.path2ref(session, parse=parse)
         return ref if as_dict else f'{ref["date"]}_{ref["sequence"]}_{ref["subject"]}'
 
     @staticmethod
@@ -7923,23 +7922,18 @@ class One:
             parts = parse_session(path)
         except ALFError:
             return None
-        if len(parts['number']) not in (1, 3) and parts['number'].startswith('0'):
+        date, number = parts['date'], parts['number']
+        if len(number) not in (1, 3) and number.startswith('0'):
             return None  # a padded number has three digits ('01' is no session number)
+        if not as_dict:
+            return f'{date}_{number}_{parts["subject"]}'
         if parse:
-            ref = {
+            return {
                 'subject': parts['subject'],
-                'date': _dt.date.fromisoformat(parts['date']),
-                'sequence': int(parts['number']),
+                'date': _dt.date.fromisoformat(date),
+                'sequence': int(number),
             }
-        else:
-            ref = {
-                'subject': parts['subject'],
-                'date': parts['date'],
-                'sequence': f'{int(parts["number"]):03d}',
-            }
-        if as_dict:
-            return ref
-        return f'{parts["date"]}_{parts["number"]}_{parts["subject"]}'
+        return {'subject': parts['subject'], 'date': date, 'sequence': f'{int(number):03d}'}
 
     @staticmethod
     def is_exp_ref(ref):
@@ -7988,53 +7982,44 @@ class One:
         date = ref_dict.get('date', ref_dict.get('start_time'))
         date = date.date() if isinstance(date, _dt.datetime) else date
         date = date.isoformat() if isinstance(date, _dt.date) else str(date)[:10]
-        number = ref_dict.get('sequence', ref_dict.get('number'))
-        return f'{date}_{number}_{ref_dict["subject"]}'
+        return f'{date}_{ref_dict.get("sequence", ref_dict.get("number"))}_{ref_dict["subject"]}'
 
     def path2record(self, path):
         """The record of a local path: a dataset's (a Series named by its id, as
         ``list_datasets(details=True)`` rows) for a file, the session's (as
         ``get_details``) for a session folder; None when the repository has no such thing."""
-        parts = None
-        with contextlib.suppress(ALFError):
-            parts = parse_session(path)
-        if parts is None:
-            return None
         try:
-            session = self.index.resolve_session(parts)
-        except NotFoundError:
+            session = self.index.resolve_session(parse_session(path))
+        except (ALFError, NotFoundError):
             return None
-        text = str(path).replace('\\', '/').rstrip('/')
-        m = SESSION_TAIL_RE.search(text)
-        rel = text[m.end() :].lstrip('/') if m else ''
+        m = SESSION_TAIL_RE.search(str(path).replace('\\', '/').rstrip('/'))
+        rel = m.string[m.end() :].lstrip('/') if m else ''
         if not rel:
             return self.get_details(session)
         table = self.list_datasets(session, details=True)
         found = table[table['rel_path'] == rel]
         return found.iloc[0] if len(found) else None
 
+    @_each
     def ref2eid(self, ref):
         """The eid of an experiment reference; NotFoundError unless exactly one session."""
-        if isinstance(ref, (list, tuple)):
-            return [self.ref2eid(r) for r in ref]
         return self.index.eids[self.index.resolve_session(ref)]
 
+    @_each
     def ref2path(self, ref):
         """The local folder of the session an experiment reference names."""
-        if isinstance(ref, (list, tuple)):
-            return [self.ref2path(r) for r in ref]
         return ALFPath(self.repository.session_dir(self.index.resolve_session(ref)))
 
     # ------------------------------------------------------------------------------- search
     def search_terms(self, query_type=None) -> tuple:
         """The search keywords this repository can answer (ONE's names, then onelight's)."""
-        meta = self._current_index(query_type).session_meta
-        has = set() if meta is None else set(meta.columns)
-        has_qc = self.index.from_tables
+        index = self._current_index(query_type)
+        has = set() if index.session_meta is None else set(index.session_meta.columns)
         return tuple(
             t
             for t in SEARCH_KEYWORDS
-            if (t not in SESSION_META_TERMS or t in has) and (t != 'dataset_qc_lte' or has_qc)
+            if (t not in SESSION_META_TERMS or t in has)
+            and (t != 'dataset_qc_lte' or index.from_tables)
         )
 
     def search(self, dataset_types=(), *, details: bool = False, query_type=None, **filters):
@@ -8069,36 +8054,30 @@ class One:
                 keep &= text_mask(sessions[column], terms[key], self.wildcards)
         for key in SESSION_META_TERMS:
             if key in terms:
-                keep &= text_mask(self._session_meta(index, key), terms[key], self.wildcards)
+                meta = index.session_meta
+                if meta is None or key not in meta.columns:
+                    raise SearchError(
+                        f'repository "{self.repository.name}" has no {key} metadata (it comes '
+                        'with ONE cache tables, which this repository does not publish); '
+                        f'search terms here: {", ".join(self.search_terms())}'
+                    )
+                values = meta[key].reindex(sessions.index)
+                keep &= text_mask(values, terms[key], self.wildcards)
         if 'number' in terms:
             keep &= _number_mask(sessions['number'], terms['number'])
         if 'date_range' in terms:
             start, end = parse_date_range(terms['date_range'])
             dates = sessions['date'].to_numpy(dtype=object)
-            if start:
-                keep &= dates >= start
-            if end:
-                keep &= dates <= end
+            keep &= (dates >= (start or '')) & (dates <= (end or '9999'))
         keep &= self._sessions_with_datasets(index, terms)
         found = index.newest_first(sessions[keep])
         if not details:
             return found
         return (found, [self._session_record(index, s) for s in found]) if found else ([], None)
 
-    def _session_meta(self, index: Index, key: str) -> pd.Series:
-        meta = index.session_meta
-        if meta is None or key not in meta.columns:
-            raise SearchError(
-                f'repository "{self.repository.name}" has no {key} metadata (it comes with '
-                f'ONE cache tables, which this repository does not publish); search terms '
-                f'here: {", ".join(self.search_terms())}'
-            )
-        return meta[key].reindex(index.sessions.index)
-
     def _sessions_with_datasets(self, index: Index, terms: dict) -> np.ndarray:
         """Which sessions have a file for every dataset term (within the file filters)."""
-        df = index.df
-        file_filter = None
+        df, file_filter = index.df, None
         if 'collection' in terms:
             file_filter = collection_mask(df['collection'], terms['collection'], self.wildcards)
         if 'dataset_qc_lte' in terms:
@@ -8107,11 +8086,9 @@ class One:
                     f'repository "{self.repository.name}" has no dataset QC (it comes with ONE '
                     'cache tables, which this repository does not publish)'
                 )
-            level = _qc_level(terms['dataset_qc_lte'])
-            ok = df['qc'].cat.codes.to_numpy() <= level  # (its categories: QC_LEVELS)
+            ok = df['qc'].cat.codes.to_numpy() <= _qc_level(terms['dataset_qc_lte'])
             file_filter = ok if file_filter is None else file_filter & ok
-        keep = np.ones(len(index.sessions), dtype=bool)
-        codes = df['session'].cat.codes.to_numpy()
+        keep, codes = np.ones(len(index.sessions), dtype=bool), df['session'].cat.codes.to_numpy()
         for term in terms['datasets'] or ([None] if file_filter is not None else []):
             mask = index.term_mask(term, self.wildcards) if term is not None else file_filter
             if file_filter is not None and term is not None:
@@ -8124,14 +8101,14 @@ class One:
     def _session_record(self, index: Index, session: str) -> dict:
         """ONE's session record (lab, subject, date, number, task_protocol, projects) + eid."""
         lab, subject, date, number = _session_fields(session)
-        meta = index.session_meta
-        extra = {'task_protocol': '', 'projects': ''}  # ONE's values when nothing is known
+        meta, extra = index.session_meta, {'task_protocol': '', 'projects': ''}  # ONE's blanks
         if meta is not None and session in meta.index:
             extra.update({k: _none(meta.at[session, k]) or '' for k in extra if k in meta.columns})
+        date = _dt.date.fromisoformat(date)
         return {
             'lab': lab,
             'subject': subject,
-            'date': _dt.date.fromisoformat(date),
+            'date': date,
             'number': int(number),
             **extra,
             'eid': index.eids[session],
@@ -8140,15 +8117,12 @@ class One:
     # ------------------------------------------------------------------------------ listing
     def list_(self, session, collection=None) -> list:
         """The files of a session (ALF or not), relative to the session folder, sorted."""
-        rows = self._session_files(session)
+        rows = self._session_rows(session)[1]
         if collection is not None:
             rows = rows[collection_mask(rows['collection'], collection, self.wildcards)]
         return sorted(rows['rel'])
 
     list = list_
-
-    def _session_files(self, eid, query_type=None) -> pd.DataFrame:
-        return self._session_rows(eid, query_type)[1]
 
     def _session_rows(self, eid, query_type=None) -> tuple:
         """(session path, its rows) of a session identifier."""
@@ -8156,11 +8130,18 @@ class One:
         session = index.resolve_session(eid)
         return session, index.session_files(session)
 
-    def _filter_files(
-        self, rows: pd.DataFrame, filename=None, collection=None, revision=None
-    ) -> pd.DataFrame:
-        """ONE's list filters: ``filename`` (dataset terms, or a dict of ALF parts),
-        ``collection`` (``''`` is the session folder) and ``revision`` (globs)."""
+    def _listed_rows(self, eid, query_type, filename, collection, revision) -> pd.DataFrame:
+        """The rows that ONE's list_* methods select, for one session or every session: by
+        ``filename`` (dataset terms, or a dict of ALF parts), ``collection`` (``''`` is the
+        session folder) and ``revision`` (globs)."""
+        index = self._current_index(query_type)
+        if eid is None:
+            rows = index.df.assign(rel=rel_paths(index.df))
+        else:
+            try:
+                rows = index.session_files(index.resolve_session(eid))
+            except ALFObjectNotFound:  # as in ONE: nothing to list
+                rows = index.df.iloc[:0].assign(rel=pd.Series([], dtype=object))
         keep = np.ones(len(rows), dtype=bool)
         if isinstance(filename, dict):
             keep &= _parts_mask(rows, filename, self.wildcards)
@@ -8172,18 +8153,6 @@ class One:
         if revision is not None:
             keep &= _glob_mask(rows['revision'], revision, self.wildcards)
         return rows[keep]
-
-    def _listed_rows(self, eid, query_type, filename, collection, revision) -> pd.DataFrame:
-        """The rows that ONE's list_* methods select, for one session or every session."""
-        index = self._current_index(query_type)
-        if eid is None:
-            rows = index.df.assign(rel=rel_paths(index.df))
-        else:
-            try:
-                rows = index.session_files(index.resolve_session(eid))
-            except ALFObjectNotFound:  # as in ONE: nothing to list
-                rows = index.df.iloc[:0].assign(rel=pd.Series([], dtype=object))
-        return self._filter_files(rows, filename, collection, revision)
 
     def list_datasets(
         self,
@@ -8215,9 +8184,7 @@ class One:
             rows = rows[_default_revisions(rows)]
         if details:  # every session: the eid level stays, as in ONE
             return self._dataset_table(rows, keep_eid_index or eid is None)
-        if eid is None:
-            return list(dict.fromkeys(rows['rel']))
-        return sorted(rows['rel'])
+        return list(dict.fromkeys(rows['rel'])) if eid is None else sorted(rows['rel'])
 
     def _dataset_table(self, rows: pd.DataFrame, keep_eid_index: bool = False) -> pd.DataFrame:
         """ONE's datasets table for index rows (index ``id``, or ``(eid, id)``, as UUIDs)."""
@@ -8273,14 +8240,14 @@ class One:
     def get_details(self, eid, full: bool = False, query_type=None):
         """A session's record (lab, subject, date, number, task_protocol, projects) as a
         Series named by its eid; ``full=True``: its datasets table with those columns."""
-        index = self._current_index(query_type)
-        session = index.resolve_session(eid)
-        record = self._session_record(index, session)
+        session, rows = self._session_rows(eid, query_type)
+        record = self._session_record(self.index, session)
         eid = record.pop('eid')
-        if not full:
-            return pd.Series(record, name=eid)
-        table = self._dataset_table(index.session_files(session))
-        return table.assign(**record, eid=eid)
+        return (
+            self._dataset_table(rows).assign(**record, eid=eid)
+            if full
+            else pd.Series(record, name=eid)
+        )
 
     # ------------------------------------------------------------------------------ loading
     def load_object(
@@ -8310,7 +8277,7 @@ class One:
         wanted, data, pairs = _object_rows(
             rows, obj, collection, revision, kwargs, self.wildcards, session
         )
-        paths = dict(zip(wanted['path'], self._fetch(wanted, check_hash)))
+        paths = dict(zip(wanted['path'], self.repository.fetch(wanted, check_hash=check_hash)))
         if download_only:
             return [ALFPath(paths[p]) for p in wanted['path']]
         return _assemble_rows(data, paths, pairs, obj, short_keys)
@@ -8329,9 +8296,9 @@ class One:
         an exact path in the session (``alf/#2021-06-01#/spikes.times.npy``) or a dict of ALF
         parts. Returns an array, a DataFrame or what the file type loads to; with
         ``download_only=True``, its local path."""
-        rows = self._session_files(eid, query_type)
+        rows = self._session_rows(eid, query_type)[1]
         row = _dataset_row(rows, dataset, collection, revision, self.wildcards)
-        path = self._fetch(row, check_hash)[0]
+        path = self.repository.fetch(row, check_hash=check_hash)[0]
         return ALFPath(path) if download_only else load_file_content(path)
 
     def load_datasets(
@@ -8388,19 +8355,25 @@ class One:
                     raise
                 found.append(None)
         present = [r for r in found if r is not None]
-        paths = iter(self._fetch(pd.concat(present), check_hash) if present else [])
+        paths = iter(
+            self.repository.fetch(pd.concat(present), check_hash=check_hash) if present else []
+        )
         data, records = [], []
         for row in found:
-            if row is None:
-                data.append(None)
-                records.append(None)
-                continue
-            path = next(paths)
-            data.append(ALFPath(path) if download_only else load_file_content(path))
-            record = self._dataset_table(row).reset_index().iloc[0].to_dict()
-            record.pop('default_revision', None)
-            record['revision'] = _none(row['revision'].iloc[0]) or ''
-            records.append({'eid': self.index.eids[str(row['session'].iloc[0])], **record})
+            path = None if row is None else next(paths)
+            data.append(
+                None
+                if row is None
+                else ALFPath(path)
+                if download_only
+                else load_file_content(path)
+            )
+            if row is not None:
+                record = self._dataset_table(row).reset_index().iloc[0].to_dict()
+                record.pop('default_revision', None)
+                record['revision'] = _none(row['revision'].iloc[0]) or ''
+                row = {'eid': self.index.eids[str(row['session'].iloc[0])], **record}
+            records.append(row)
         return data, records
 
     def load_collection(
@@ -8431,7 +8404,7 @@ class One:
                 f'{", ".join(sorted(set(colls))) or "none"}'
             )
         sel = _pick_revision(sel, revision, f'collection {folder!r}')
-        paths = dict(zip(sel['path'], self._fetch(sel, check_hash)))
+        paths = dict(zip(sel['path'], self.repository.fetch(sel, check_hash=check_hash)))
         if download_only:
             return tuple(ALFPath(paths[p]) for p in sel['path'])
         out = Bunch()
@@ -8440,9 +8413,6 @@ class One:
             data = objects[~objects['filename'].map(is_metadata_file).to_numpy(bool)]
             out[name] = _assemble_rows(data, paths, _metadata_pairs(data, objects), name)
         return out
-
-    def _fetch(self, rows: pd.DataFrame, check_hash: bool = True) -> list:
-        return self.repository.fetch(rows, check_hash=check_hash)
 
     def download(
         self,
@@ -8472,9 +8442,7 @@ class One:
             copies = self.repository.local_copies(rows)
             todo = [d for d in copies if not file_is_complete(d.dest, d.size, d.md5)]
             plan = TransferReport(
-                files=len(todo),
-                skipped=len(copies) - len(todo),
-                bytes=sum(d.size or 0 for d in todo),
+                len(todo), len(copies) - len(todo), sum(d.size or 0 for d in todo)
             )
             return LocalPaths([d.dest for d in copies], plan)
         paths = self.repository.fetch(rows, force=force)
@@ -8515,14 +8483,8 @@ class One:
         """Publish the ALF tree under ``root`` to this repository (see ``Repository.upload``):
         what is there already is skipped, the index goes last. Returns what was done (with
         ``dry_run``, the paths that would be sent in ``report.paths``)."""
-        report = self.repository.upload(
-            root,
-            dry_run=dry_run,
-            limit=limit,
-            force=force,
-            checksums=checksums,
-            one_cache=one_cache,
-        )
+        options = dict(dry_run=dry_run, limit=limit, force=force, checksums=checksums)
+        report = self.repository.upload(root, one_cache=one_cache, **options)
         self._index = None  # read again: it changed
         return report
 
@@ -8541,17 +8503,13 @@ class One:
         ``repair=True`` those files are downloaded again (stray partials removed) first, and
         what is still wrong is returned.
         """
-        index = self.index
+        index, rows = self.index, self.index.df
         if sessions:
             names = [index.resolve_session(s) for s in _as_list(sessions)]
-            rows = index.df[index.df['session'].isin(names).to_numpy(bool)]
-        else:
-            rows = index.df
+            rows = rows[rows['session'].isin(names).to_numpy(bool)]
         checks = self.repository.local_copies(rows)
         if not sessions:
-            keep = np.array(
-                [d.dest.exists() or part_path(d.dest).exists() for d in checks], dtype=bool
-            )
+            keep = np.array([d.dest.exists() or part_path(d.dest).exists() for d in checks], bool)
             rows, checks = rows[keep], [d for d, k in zip(checks, keep) if k]
 
         def problems(among) -> list:
@@ -8580,17 +8538,6 @@ class One:
 
 
 ONE = One
-
-
-def _check_setting_names(backend, settings: dict) -> None:
-    """A keyword that is no setting of the repository type is a TypeError naming it."""
-    known = {'name', 'type', *backend.required, *backend.optional}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise TypeError(
-            f'One() got an unexpected keyword argument {unknown[0]!r} (settings of a '
-            f'{backend.type} repository: {", ".join(sorted(known - {"name", "type"}))})'
-        )
 
 
 def _none(value):
