@@ -7,9 +7,23 @@ library::
     sessions = one.search(['trials'], subject='Cori')
     trials = one.load_object(sessions[0], 'trials')
 
-The module reads from top to bottom: errors, configuration, ALF names, the ``.one_root``
-index, transfers, repositories (backends), loaders, the ``One`` client, the module-level API
-and, last, the command-line interface.
+The module reads from top to bottom, each section using only those above it (but for the
+repository types that configuration validates):
+
+- Errors: the exceptions a user can cause, and how messages name numbers and text.
+- Configuration: where onelight keeps its files, the config file and its checks.
+- ALF names: the one table of ALF part patterns, parsing, ALFPath, session ids.
+- Loaders: file contents by extension, ALF objects as ONE-api assembles them.
+- The index (.one_root): reading, checking and writing it; scanning a folder.
+- ONE cache tables: ONE-api's parquet tables, read and written.
+- Files on disk: folders and ``.part`` files used through descriptors; the download journal.
+- Progress: what a person watching a transfer sees (tqdm, or click's bar).
+- Transfers: the one HTTP engine (urllib3), retries, parallel and resumable downloads.
+- Repositories (backends): local, http, ftp, s3 and figshare, one upload flow.
+- Serving a folder over HTTP: ``onelight serve``.
+- The One client: ONE-api's search, list and load methods.
+- Module-level API: ``one.search(...)`` on the current repository; ONE's ``alfio`` namespaces.
+- Demo data, and last the command-line interface.
 """
 
 from __future__ import annotations
@@ -214,6 +228,12 @@ def byte_size(n: float) -> str:
         if n < 1000:
             return f'{n:.1f} {unit}'
     return f'{n / 1000:.1f} TB'
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """A short, escaped rendering of untrusted text for messages."""
+    text = repr(text)[1:-1]
+    return text if len(text) <= limit else text[:limit] + '...'
 
 
 # =============================================================================================
@@ -491,6 +511,17 @@ def nearest_word(word: str, choices) -> str | None:
 
     near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return near[0] if near else None
+
+
+def _unknown_keys_hint(unknown: list, backend) -> str:
+    """``'; unknown key "rootdir" (did you mean "root_dir"?)'``, or ''."""
+    if not unknown:
+        return ''
+    said = []
+    for key in unknown:
+        near = nearest_word(key, backend.declared)
+        said.append(f'"{key}"' + (f' (did you mean "{near}"?)' if near else ''))
+    return f'; unknown key{"s" if len(said) > 1 else ""} {", ".join(said)}'
 
 
 def mask_secrets(settings: dict) -> dict:
@@ -1455,6 +1486,13 @@ def is_safe_relpath(path: str) -> bool:
     )
 
 
+def safe_join(root: Path, rel: str) -> Path:
+    """``root / rel`` for an index path, refusing anything that could leave ``root``."""
+    if not is_safe_relpath(rel):
+        raise RepositoryError(f'unsafe path refused: {_printable(rel)}')
+    return Path(root, rel)  # every segment is safe: pathlib splits at '/' on every OS
+
+
 def folder_parts(dirs: str) -> dict:
     """Collection and revision of the folders between a session folder and a file.
 
@@ -1500,6 +1538,551 @@ def wildcard_regex(patterns) -> re.Pattern:
         patterns = [patterns]
     alts = [fnmatch.translate(str(p)) for p in patterns]
     return re.compile('(?:' + '|'.join(alts) + ')', re.DOTALL)
+
+
+# =============================================================================================
+# Loaders
+# =============================================================================================
+# File contents by extension, and ALF objects assembled from files exactly as ONE-api's
+# ``one.alf.io.load_object`` does: keys ``attribute[_timescale][.extra]``, (n, 1) arrays
+# flattened, ``metadata.json`` columns honoured, ``table`` files merged into columns, (2, 2)
+# timestamps interpolated, a warning on inconsistent lengths.
+
+
+class Bunch(dict):
+    """A dict whose keys are also attributes (``trials.goCue_times``), with ``to_df()``."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | {k for k in self if k.isidentifier()})
+
+    @property
+    def check_dimensions(self) -> int:
+        """0 when the attributes have consistent lengths (ALF broadcasting rules), else 1 (a
+        property, as ONE's ``AlfBunch.check_dimensions``)."""
+        return check_dimensions(self)
+
+    def to_df(self) -> pd.DataFrame:
+        """A DataFrame of the attributes; 2-D arrays become ``key_0``, ``key_1``... columns
+        (at most 10), an (n, 1) array one column ``key``.
+
+        >>> list(Bunch(x=np.zeros((3, 1)), y=np.zeros((3, 2))).to_df().columns)
+        ['x', 'y_0', 'y_1']
+        """
+        if check_dimensions(self) != 0:
+            raise DataFormatError('attributes have inconsistent lengths; cannot make a table')
+        columns = {}
+        for key, value in self.items():
+            if not isinstance(value, np.ndarray) or value.ndim == 0:
+                continue
+            if value.ndim == 1:
+                columns[key] = value
+            elif value.ndim == 2 and value.shape[1] == 1:
+                columns[key] = value[:, 0]
+            elif value.ndim == 2:
+                for i in range(min(value.shape[1], 10)):
+                    columns[f'{key}_{i}'] = value[:, i]
+            else:
+                logger.warning('%s has %d dimensions: left out of the table', key, value.ndim)
+        return pd.DataFrame(columns)
+
+    def append(self, other: dict, inplace: bool = False) -> Bunch:
+        """Concatenate another Bunch with the same keys along the first axis (trials of two
+        sessions, say); a new Bunch unless ``inplace``. An empty side gives the other (handy
+        in a loop), as in ONE.
+
+        >>> Bunch(a=np.arange(2)).append(Bunch(a=np.arange(3))).a
+        array([0, 1, 0, 1, 2])
+        >>> Bunch().append({'a': [1]})
+        {'a': [1]}
+        """
+        if not other:
+            return self if inplace else Bunch(copy.deepcopy(dict(self)))
+        if not self:
+            if inplace:
+                self.update(copy.deepcopy(dict(other)))
+                return self
+            return Bunch(copy.deepcopy(dict(other)))
+        if set(self) != set(other):
+            raise NotImplementedError('append needs two Bunches with the same keys')
+        out = self if inplace else Bunch(copy.deepcopy(dict(self)))
+        for key, value in other.items():
+            mine = out[key]
+            if isinstance(mine, pd.DataFrame):
+                out[key] = pd.concat([mine, value], ignore_index=True)
+            elif isinstance(mine, np.ndarray) or isinstance(value, np.ndarray):
+                out[key] = np.concatenate([np.asarray(mine), np.asarray(value)], axis=0)
+            elif isinstance(mine, list):
+                out[key] = mine + list(value)
+            else:  # kept as it is, as in ONE
+                logger.warning('cannot append %r: a %s; use pandas for that', key, type(mine))
+        return out
+
+    @staticmethod
+    def from_df(df: pd.DataFrame) -> Bunch:
+        """A Bunch of a DataFrame's columns; ``x_0``/``x_1`` columns become one (n, 2) array.
+
+        >>> sorted(Bunch.from_df(pd.DataFrame({'t_0': [0.], 't_1': [1.], 'c': [3]})))
+        ['c', 't']
+        """
+        return Bunch(_paired({c: df[c].to_numpy() for c in df.columns}))
+
+
+def check_dimensions(bunch: dict) -> int:
+    """Consistency of first dimensions per ALF: each is 1 or the largest; (2, 2) timestamps ok."""
+    shapes = [
+        v.shape[0]
+        for k, v in bunch.items()
+        if isinstance(v, (np.ndarray, pd.DataFrame)) and v.ndim and not k.startswith('timestamps')
+    ]
+    for key, value in bunch.items():
+        if key.startswith('timestamps') and isinstance(value, np.ndarray):
+            if value.ndim == 1 or (value.ndim == 2 and value.shape[1] == 1):
+                shapes.append(value.shape[0])
+            elif value.ndim > 1 and value.shape != (2, 2):
+                return 1
+    return int(bool(shapes) and not set(shapes) <= {max(shapes), 1})
+
+
+def timestamps_to_vector(ts: np.ndarray, n_samples: int) -> np.ndarray:
+    """Interpolate (2, 2) ``[sample, time]`` sync pairs to one time per sample.
+
+    >>> timestamps_to_vector(np.array([[0, 0.], [10, 1.]]), 3)
+    array([0. , 0.1, 0.2])
+    """
+    if ts.ndim == 1:
+        return ts
+    if ts.ndim == 2 and ts.shape[1] == 1:
+        return ts.reshape(-1)
+    if ts.ndim > 2 or ts.shape[1] != 2:
+        raise DataFormatError(f'timestamps of shape {ts.shape}: expected (2, 2) or (n,)')
+    return np.interp(np.arange(n_samples), ts[:, 0], ts[:, 1])
+
+
+def _flat(arr: np.ndarray) -> np.ndarray:
+    return arr.reshape(-1) if arr.ndim == 2 and arr.shape[1] == 1 else arr
+
+
+MMAP_MIN_BYTES = 1 << 20  # smaller .npy files are read at once: mapping costs more
+
+
+def _load_npy(path: Path):
+    """A ``.npy`` array, writable as ONE-api's are: read into memory when small, otherwise
+    memory-mapped copy-on-write (lazy like a read-only map; edits never reach the file)."""
+    try:
+        mmap = 'c' if os.path.getsize(path) >= MMAP_MIN_BYTES else None
+        return _flat(np.load(path, mmap_mode=mmap, allow_pickle=False))
+    except ValueError as e:
+        if 'pickle' in str(e) or 'object' in str(e).lower():
+            raise DataFormatError(
+                f'{path.name} holds pickled Python objects; onelight does not '
+                'unpickle data (numpy.load(path, allow_pickle=True) if you '
+                'trust its source)'
+            ) from None
+        raise DataFormatError(f'{path.name} is not a valid .npy file: {e}') from None
+    except (OSError, EOFError) as e:
+        raise DataFormatError(f'{path.name} is not a valid .npy file: {e}') from None
+
+
+def _load_npz(path: Path):
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError) as e:
+        raise DataFormatError(f'{path.name} is not a valid .npz file: {e}') from None
+    return arrays['arr_0'] if set(arrays) == {'arr_0'} else NpzArrays(arrays)
+
+
+class NpzArrays(dict):
+    """The arrays of a multi-array ``.npz``, read at once (numpy's ``NpzFile`` keeps the file
+    open); ``files`` and ``[name]`` work as on an ``NpzFile``."""
+
+    @property
+    def files(self) -> list:
+        return list(self)
+
+
+def _table_loader(sep: str):
+    def load(path: Path):
+        try:
+            return pd.read_csv(path, sep=sep).squeeze('columns')
+        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise DataFormatError(f'{path.name} is not a valid table: {e}') from None
+
+    return load
+
+
+def _load_json(path: Path):
+    """A JSON file's content; malformed JSON is logged as an error and gives None, as in
+    ONE (a metadata file is not worth a failed load)."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            return parse_json(f.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        logger.error('%s is not valid JSON: %s', path.name, e)
+        return None
+
+
+def _load_jsonable(path: Path):
+    out = []
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    out.append(parse_json(line))
+                except json.JSONDecodeError as e:
+                    raise DataFormatError(f'{path.name} line {n} is not JSON: {e.msg}') from None
+    return out
+
+
+def _install_hint(package: str, extra: str) -> str:
+    """How to install what an extra brings, whether onelight came from a folder or an index.
+
+    >>> print(_install_hint('boto3', 's3'))
+    pip install boto3 (or, in onelight's folder, pip install ".[s3]")
+    """
+    return f'pip install {package} (or, in onelight\'s folder, pip install ".[{extra}]")'
+
+
+def _require(module: str, extra: str, what: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split('.')[0]
+        raise MissingDependencyError(
+            f'{what} needs {package}: {_install_hint(package, extra)}'
+        ) from None
+
+
+def _load_parquet(path: Path):
+    _require('pyarrow', 'parquet', f'reading {path.name}')
+    return pd.read_parquet(path)
+
+
+def _load_yaml(path: Path):
+    yaml = _require('yaml', 'yaml', f'reading {path.name}')
+    with open(path, encoding='utf-8') as f:
+        try:
+            return yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise DataFormatError(f'{path.name} is not valid YAML: {e}') from None
+
+
+LOADERS = {
+    '.npy': _load_npy,
+    '.npz': _load_npz,
+    '.csv': _table_loader(','),
+    '.tsv': _table_loader('\t'),
+    '.htsv': _table_loader('\t'),
+    '.ssv': _table_loader(' '),
+    '.json': _load_json,
+    '.jsonable': _load_jsonable,
+    '.pqt': _load_parquet,
+    '.parquet': _load_parquet,
+    '.yml': _load_yaml,
+    '.yaml': _load_yaml,
+}
+
+
+def load_file_content(path):
+    """Load one file by its extension; an empty file gives None, an unknown type its path.
+
+    ``.npy`` files are memory-mapped copy-on-write (writable; edits stay in memory) and
+    ``(n, 1)`` arrays flattened to ``(n,)``. No path (None, ``''``) gives None, as in ONE.
+    """
+    if not path:
+        return None
+    path = Path(path)
+    if path.stat().st_size == 0:
+        return None
+    loader = LOADERS.get(path.suffix.lower())
+    return loader(path) if loader else ALFPath(path)
+
+
+def metadata_pattern(filename: str) -> str:
+    """The glob of the metadata file that belongs to a data file (as ONE-api finds it).
+
+    >>> metadata_pattern('obj.attr.npy')
+    'obj.attr*.metadata*.json'
+    """
+    return '.'.join(filename.split('.')[:2]) + '*.metadata*.json'
+
+
+def is_metadata_file(filename: str) -> bool:
+    return fnmatch.fnmatchcase(filename, metadata_pattern(filename))
+
+
+def _merge_table(out: Bunch) -> None:
+    """Merge a ``table`` attribute's columns into the bunch (``x_0``/``x_1`` pairs -> (n, 2))."""
+    table_key = next(filter(re.compile(r'^table([_.]|$)').match, out), None)
+    if not table_key:
+        return
+    table = out.pop(table_key)
+    suffix = table_key[5:]
+    table = table.rename(
+        columns=lambda f: f[:-2] + suffix + f[-2:] if re.match(r'.+?_[01]$', f) else f + suffix
+    )
+    out.update(_paired(dict(zip(table.columns, table.to_numpy().T))))
+
+
+def _paired(columns: dict) -> dict:
+    """``columns`` with each ``x_0``/``x_1`` pair made one (n, 2) array ``x``, as ONE does."""
+    split = sorted(k for k in columns if re.match(r'.+_[01]$', k))
+    for k0, k1 in zip(split[::2], split[1::2]):
+        if k0[:-2] == k1[:-2]:
+            columns[k0[:-2]] = np.c_[columns.pop(k0), columns.pop(k1)]
+    return columns
+
+
+def assemble_object(files: list, metadata: dict, name: str = '', short_keys=False) -> Bunch:
+    """Load the files of one ALF object into a Bunch.
+
+    ``files`` holds ``(path, parts)`` pairs (parts as ``parse_filename`` gives them);
+    ``metadata`` maps a data file's path to its ``*.metadata.json`` path. Keys are
+    ``attribute[_timescale][.extra]``; with ``short_keys`` the extra parts are left out.
+    """
+    keys = []
+    for _, p in files:
+        attr = f'{p["attribute"]}_{p["timescale"]}' if p['timescale'] else p['attribute']
+        keys.append(attr if short_keys else '.'.join(filter(None, (attr, p['extra']))))
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ALFMultipleObjectsFound(
+            f'object {name} has several files for {", ".join(dupes)} '
+            '(different namespaces?); pass the object as "_namespace_object"'
+        )
+    out = Bunch()
+    for (path, _), key in zip(files, keys):
+        out[key] = load_file_content(path)
+        meta_path = metadata.get(path)
+        if meta_path:
+            meta = load_file_content(meta_path) or {}
+            if 'columns' in meta:
+                out.update({col: out[key][:, i] for i, col in enumerate(meta.pop('columns'))})
+                out.pop(key)
+            if meta:
+                out[key + 'metadata'] = meta
+    _merge_table(out)
+    status = check_dimensions(out)
+    timeseries = [k for k in out if 'timestamps' in k]
+    if timeseries and len(out) > len(timeseries) and status == 0:
+        n_samples = next(
+            v for k, v in out.items() if not any(x in k for x in ('timestamps', 'meta'))
+        ).shape[0]
+        for key in timeseries:
+            out[key] = timestamps_to_vector(out[key], n_samples)
+    if status != 0:
+        sizes = ', '.join(
+            f'{k} {v.shape}' for k, v in out.items() if isinstance(v, (np.ndarray, pd.DataFrame))
+        )
+        logger.warning('inconsistent dimensions for object %s: %s', name, sizes)
+    return out
+
+
+# ONE's folder functions (one.alf.io): ALF files straight from a folder, no repository.
+def filter_by(alf_path, wildcards: bool = True, **kwargs) -> tuple:
+    """The ALF files directly in a folder whose parts match ``kwargs`` (globs, or regexes
+    without ``wildcards``; a list matches any; ``None`` matches only a missing part; ``extra``
+    parts must all be there), and their parts: ``(names, [parts tuples])``, as ONE's.
+
+    >>> filter_by(folder, object='wh*', timescale=None)  # doctest: +SKIP
+    """
+    unknown = set(kwargs) - set(ALF_PARTS)
+    if unknown:
+        raise TypeError(f'filter_by() got an unexpected keyword argument {sorted(unknown)[0]!r}')
+    if isinstance(kwargs.get('extra'), str):
+        kwargs['extra'] = kwargs['extra'].split('.')
+    folder = ALFPath(alf_path)
+    names, parts = [], []
+    for path in folder.iter_datasets():
+        found = filename_parts(path.name, as_dict=True)
+        if all(_part_matches(found[k], v, k == 'extra', wildcards) for k, v in kwargs.items()):
+            names.append(ALFPath(path.relative_to(folder)))
+            parts.append(tuple(found.values()))
+    return names, parts
+
+
+def _part_matches(part, pattern, is_extra: bool, wildcards: bool) -> bool:
+    if pattern is None or part is None:
+        return pattern is part
+    if is_extra:
+        return all(e in part.split('.') for e in pattern if e)
+    if not isinstance(pattern, str):
+        if wildcards:
+            return any(_part_matches(part, p, False, True) for p in pattern)
+        return re.match('|'.join(pattern), part) is not None
+    return fnmatch.fnmatchcase(part, pattern) if wildcards else re.match(pattern, part) is not None
+
+
+def _object_files(alfpath, obj=None, **kwargs) -> tuple:
+    """``([paths], [parts])`` of an object in a folder, or of the object of a file's name."""
+    alfpath = ALFPath(alfpath)
+    if alfpath.is_file():
+        obj, alfpath = alfpath.object, alfpath.parent
+    if not alfpath.exists():
+        names = []
+    elif obj is None:
+        names, parts = filter_by(alfpath, **kwargs)
+    else:
+        names, parts = filter_by(alfpath, object=obj, **kwargs)
+    if not names:
+        what = f'object "{obj}"' if obj else 'ALF files'
+        raise ALFObjectNotFound(f'no {what} found in {alfpath}')
+    return [alfpath / n for n in names], parts
+
+
+def alf_load_object(alfpath, object=None, short_keys: bool = False, **kwargs) -> Bunch:
+    """ONE's ``one.alf.io.load_object``: an object from a folder (``object`` needed), from
+    the object of one of its files, or from a list of its files (revisions mixed).
+
+    >>> spikes = alfio.load_object('/data/.../alf', 'spikes')  # doctest: +SKIP
+    """
+    if isinstance(alfpath, (str, os.PathLike)):
+        if Path(alfpath).is_dir() and object is None:
+            raise ValueError('If a directory is provided, the object name should be provided too')
+        paths, _ = _object_files(alfpath, object, **kwargs)
+    else:
+        paths = [ALFPath(p) for p in alfpath]
+        objects = {p.object for p in paths}
+        if len(objects) != 1:
+            raise ALFMultipleObjectsFound(f'files of several objects: {sorted(objects)}')
+        object = objects.pop()
+    data = [p for p in paths if not is_metadata_file(p.name)]
+    metadata = {}
+    for p in data:
+        meta = next(iter(sorted(p.parent.glob(metadata_pattern(p.name)))), None)
+        if meta is not None:
+            metadata[p] = meta
+    files = [(p, filename_parts(p.name, as_dict=True)) for p in data]
+    return assemble_object(files, metadata, name=str(object), short_keys=short_keys)
+
+
+def alf_exists(alfpath, object, attributes=None, **kwargs) -> bool:
+    """Whether an object (and every one of ``attributes``) is in a folder."""
+    try:
+        _, parts = _object_files(alfpath, object, **kwargs)
+    except (FileNotFoundError, ALFObjectNotFound):
+        return False
+    if not attributes:
+        return True
+    attributes = [attributes] if isinstance(attributes, str) else attributes
+    return set(attributes) <= {p[2] for p in parts}
+
+
+def iter_sessions(root_dir, pattern: str = '*'):
+    """The session folders under ``root_dir`` (itself included), sorted, as ALFPaths;
+    ``pattern`` (``'*/Subjects/*/????-??-??/*'``) makes the walk shorter."""
+    if is_session_path(root_dir):
+        yield ALFPath(root_dir)
+    for path in sorted(Path(root_dir).rglob(pattern)):
+        if path.is_dir() and is_session_path(path):
+            yield ALFPath(path)
+
+
+def iter_datasets(session_path):
+    """The ALF datasets of a session, relative to it, sorted."""
+    for path in ALFPath(session_path).iter_datasets(recursive=True):
+        yield path.relative_to(session_path)
+
+
+def save_object_npy(alfpath, dico, object, parts=None, namespace=None, timescale=None) -> list:
+    """Save a dict of arrays as one ALF object's ``.npy`` files; their paths."""
+    if check_dimensions(dico) != 0:
+        shapes = [(k, np.shape(v)) for k, v in dico.items()]
+        raise ValueError(f'Dimensions are not consistent to save in ALF format: {shapes}')
+    folder, out = ALFPath(alfpath), []
+    for key, value in dico.items():
+        name = to_alf(object, key, 'npy', namespace=namespace, timescale=timescale, extra=parts)
+        np.save(folder / name, value)
+        out.append(folder / name)
+    return out
+
+
+def save_metadata(file_alf, dico) -> Path:
+    """Write ``dico`` as the ``.metadata.json`` of an ALF file; its path."""
+    file_alf = ALFPath(file_alf)
+    if not file_alf.is_dataset():
+        raise ALFInvalid(f'not an ALF file name: {file_alf.name}')
+    meta = file_alf.parent / (file_alf.stem + '.metadata.json')
+    meta.write_text(json.dumps(dico, indent=1))
+    return meta
+
+
+def next_num_folder(session_date_folder) -> str:
+    """The next free session number in a date folder (``'001'`` when there is none)."""
+    folder = Path(session_date_folder)
+    numbers = [
+        int(p.name)
+        for p in (folder.iterdir() if folder.exists() else [])
+        if p.is_dir() and p.name.isdigit()
+    ]
+    number = max(numbers or [0]) + 1
+    if number > 999:
+        raise ALFError('ALF spec does not support session numbers > 999')
+    return f'{number:03d}'
+
+
+def remove_empty_folders(folder) -> None:
+    """Remove the empty folders below ``folder``, deepest first."""
+    for path in sorted((p for p in Path(folder).rglob('*') if p.is_dir()), reverse=True):
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def read_ts(filename) -> tuple:
+    """``(times, values)`` of an ALF attribute: its object's ``times*`` file, as a vector."""
+    filename = ALFPath(filename)
+    _, obj, _, _, _, ext = filename.dataset_name_parts
+    names, _ = filter_by(filename.parent, object=obj, attribute='times*', extension=ext)
+    if len(names) != 1:
+        raise FileNotFoundError(f'{obj}.times.{ext} not found! No time-scale for {filename}')
+    values = np.load(filename)
+    times = np.load(filename.parent / names[0])
+    return timestamps_to_vector(times, values.shape[0]), _flat(values)
+
+
+def find_variants(file_list, namespace=True, timescale=True, extra=True, extension=True):
+    """``{file: [its variants on disk]}``: the files with the same session, collection,
+    object and attribute (and namespace, timescale, extra parts, extension, each unless
+    False), in any revision folder, as ONE's ``find_variants``."""
+    compared = [*SESSION_FIELDS, 'collection', 'object', 'attribute']
+    compared += [
+        k
+        for k, on in zip(
+            ('namespace', 'timescale', 'extra', 'extension'),
+            (namespace, timescale, extra, extension),
+        )
+        if on
+    ]
+    out = {}
+    for file in map(ALFPath, file_list):
+        parts = file.parse_alf_path()
+        if parts['object'] is None:
+            raise ValueError(f'not an ALF dataset: {file}')
+        folder = file.without_revision().parent
+        pattern = f'*{parts["object"]}.{parts["attribute"]}*'
+        found = [*folder.glob(pattern), *folder.glob('#*#/' + pattern)]
+        out[file] = [
+            ALFPath(f)
+            for f in found
+            if f != file and all(ALFPath(f).parse_alf_path()[k] == parts[k] for k in compared)
+        ]
+    return out
+
+
+def dataframe(adict) -> pd.DataFrame:
+    """A DataFrame of a dict of arrays (ONE's ``one.alf.io.dataframe``)."""
+    return Bunch(adict).to_df()
 
 
 # =============================================================================================
@@ -2287,6 +2870,35 @@ class Index:
         return kept[1][filenames.codes]
 
 
+def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
+    """Which rows hold the default revision of their file: the release's own choice where its
+    tables say, otherwise (or with ``latest``) the latest, per collection and file name
+    (unrevised files count as the oldest)."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    revisions = rows['revision']
+    if isinstance(revisions.dtype, pd.CategoricalDtype):
+        revised = any(isinstance(r, str) and r for r in revisions.cat.categories)
+    else:
+        revised = any(isinstance(r, str) and r for r in revisions.tolist())
+    if not revised:
+        return np.ones(len(rows), dtype=bool)  # nothing revised: every file is its own default
+    if not latest:
+        given = pd.Series(rows['default_revision'].to_numpy(object))
+        if given.notna().all():
+            return given.astype(bool).to_numpy()
+    key = pd.DataFrame(
+        {
+            's': rows['session'].astype(str).to_numpy(object),
+            'c': rows['collection'].astype(object).fillna('').to_numpy(object),
+            'f': rows['filename'].astype(str).to_numpy(object),
+            'r': rows['revision'].astype(object).fillna('').to_numpy(object),
+        }
+    )
+    latest = key.groupby(['s', 'c', 'f'], sort=False)['r'].transform('max')
+    return (key['r'] == latest).to_numpy(bool)
+
+
 def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np.ndarray:
     """Lines whose path an earlier line already had (compared by category codes)."""
     key = session.codes.astype(np.int64) * (len(rest.categories) + 1) + rest.codes
@@ -2307,6 +2919,14 @@ def _session_fields(session: str) -> tuple:
 def _session_text(parts: dict) -> str:
     head = f'{parts["lab"]}/Subjects/' if parts.get('lab') else ''
     return f'{head}{parts["subject"]}/{parts["date"]}/{parts["number"]}'
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, int, _dt.date, dict)):
+        return [value]
+    return list(value)
 
 
 def dataset_aliases(filename: str) -> list:
@@ -2387,12 +3007,6 @@ def _report_bad_lines(linenos, reasons, paths, origin, strict):
         logger.warning('%s line %d skipped: %s (%s)', origin, n, reason, _printable(path))
     if len(linenos) > _MAX_WARNINGS:
         logger.warning('%s: %d more bad lines skipped', origin, len(linenos) - _MAX_WARNINGS)
-
-
-def _printable(text: str, limit: int = 80) -> str:
-    """A short, escaped rendering of untrusted text for messages."""
-    text = repr(text)[1:-1]
-    return text if len(text) <= limit else text[:limit] + '...'
 
 
 @dataclass
@@ -3105,13 +3719,6 @@ def part_path(dest: Path) -> Path:
 def journal_path(dest: Path) -> Path:
     """What the bytes of a download's ``.part`` are (``Journal``), beside it."""
     return dest.with_name(dest.name + JOURNAL_SUFFIX)
-
-
-def safe_join(root: Path, rel: str) -> Path:
-    """``root / rel`` for an index path, refusing anything that could leave ``root``."""
-    if not is_safe_relpath(rel):
-        raise RepositoryError(f'unsafe path refused: {_printable(rel)}')
-    return Path(root, rel)  # every segment is safe: pathlib splits at '/' on every OS
 
 
 class Folder:
@@ -7018,551 +7625,6 @@ def __getattr__(name: str):
 
 
 # =============================================================================================
-# Loaders
-# =============================================================================================
-# File contents by extension, and ALF objects assembled from files exactly as ONE-api's
-# ``one.alf.io.load_object`` does: keys ``attribute[_timescale][.extra]``, (n, 1) arrays
-# flattened, ``metadata.json`` columns honoured, ``table`` files merged into columns, (2, 2)
-# timestamps interpolated, a warning on inconsistent lengths.
-
-
-class Bunch(dict):
-    """A dict whose keys are also attributes (``trials.goCue_times``), with ``to_df()``."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name, value):
-        self[name] = value
-
-    def __dir__(self):
-        return sorted(set(super().__dir__()) | {k for k in self if k.isidentifier()})
-
-    @property
-    def check_dimensions(self) -> int:
-        """0 when the attributes have consistent lengths (ALF broadcasting rules), else 1 (a
-        property, as ONE's ``AlfBunch.check_dimensions``)."""
-        return check_dimensions(self)
-
-    def to_df(self) -> pd.DataFrame:
-        """A DataFrame of the attributes; 2-D arrays become ``key_0``, ``key_1``... columns
-        (at most 10), an (n, 1) array one column ``key``.
-
-        >>> list(Bunch(x=np.zeros((3, 1)), y=np.zeros((3, 2))).to_df().columns)
-        ['x', 'y_0', 'y_1']
-        """
-        if check_dimensions(self) != 0:
-            raise DataFormatError('attributes have inconsistent lengths; cannot make a table')
-        columns = {}
-        for key, value in self.items():
-            if not isinstance(value, np.ndarray) or value.ndim == 0:
-                continue
-            if value.ndim == 1:
-                columns[key] = value
-            elif value.ndim == 2 and value.shape[1] == 1:
-                columns[key] = value[:, 0]
-            elif value.ndim == 2:
-                for i in range(min(value.shape[1], 10)):
-                    columns[f'{key}_{i}'] = value[:, i]
-            else:
-                logger.warning('%s has %d dimensions: left out of the table', key, value.ndim)
-        return pd.DataFrame(columns)
-
-    def append(self, other: dict, inplace: bool = False) -> Bunch:
-        """Concatenate another Bunch with the same keys along the first axis (trials of two
-        sessions, say); a new Bunch unless ``inplace``. An empty side gives the other (handy
-        in a loop), as in ONE.
-
-        >>> Bunch(a=np.arange(2)).append(Bunch(a=np.arange(3))).a
-        array([0, 1, 0, 1, 2])
-        >>> Bunch().append({'a': [1]})
-        {'a': [1]}
-        """
-        if not other:
-            return self if inplace else Bunch(copy.deepcopy(dict(self)))
-        if not self:
-            if inplace:
-                self.update(copy.deepcopy(dict(other)))
-                return self
-            return Bunch(copy.deepcopy(dict(other)))
-        if set(self) != set(other):
-            raise NotImplementedError('append needs two Bunches with the same keys')
-        out = self if inplace else Bunch(copy.deepcopy(dict(self)))
-        for key, value in other.items():
-            mine = out[key]
-            if isinstance(mine, pd.DataFrame):
-                out[key] = pd.concat([mine, value], ignore_index=True)
-            elif isinstance(mine, np.ndarray) or isinstance(value, np.ndarray):
-                out[key] = np.concatenate([np.asarray(mine), np.asarray(value)], axis=0)
-            elif isinstance(mine, list):
-                out[key] = mine + list(value)
-            else:  # kept as it is, as in ONE
-                logger.warning('cannot append %r: a %s; use pandas for that', key, type(mine))
-        return out
-
-    @staticmethod
-    def from_df(df: pd.DataFrame) -> Bunch:
-        """A Bunch of a DataFrame's columns; ``x_0``/``x_1`` columns become one (n, 2) array.
-
-        >>> sorted(Bunch.from_df(pd.DataFrame({'t_0': [0.], 't_1': [1.], 'c': [3]})))
-        ['c', 't']
-        """
-        return Bunch(_paired({c: df[c].to_numpy() for c in df.columns}))
-
-
-def check_dimensions(bunch: dict) -> int:
-    """Consistency of first dimensions per ALF: each is 1 or the largest; (2, 2) timestamps ok."""
-    shapes = [
-        v.shape[0]
-        for k, v in bunch.items()
-        if isinstance(v, (np.ndarray, pd.DataFrame)) and v.ndim and not k.startswith('timestamps')
-    ]
-    for key, value in bunch.items():
-        if key.startswith('timestamps') and isinstance(value, np.ndarray):
-            if value.ndim == 1 or (value.ndim == 2 and value.shape[1] == 1):
-                shapes.append(value.shape[0])
-            elif value.ndim > 1 and value.shape != (2, 2):
-                return 1
-    return int(bool(shapes) and not set(shapes) <= {max(shapes), 1})
-
-
-def timestamps_to_vector(ts: np.ndarray, n_samples: int) -> np.ndarray:
-    """Interpolate (2, 2) ``[sample, time]`` sync pairs to one time per sample.
-
-    >>> timestamps_to_vector(np.array([[0, 0.], [10, 1.]]), 3)
-    array([0. , 0.1, 0.2])
-    """
-    if ts.ndim == 1:
-        return ts
-    if ts.ndim == 2 and ts.shape[1] == 1:
-        return ts.reshape(-1)
-    if ts.ndim > 2 or ts.shape[1] != 2:
-        raise DataFormatError(f'timestamps of shape {ts.shape}: expected (2, 2) or (n,)')
-    return np.interp(np.arange(n_samples), ts[:, 0], ts[:, 1])
-
-
-def _flat(arr: np.ndarray) -> np.ndarray:
-    return arr.reshape(-1) if arr.ndim == 2 and arr.shape[1] == 1 else arr
-
-
-MMAP_MIN_BYTES = 1 << 20  # smaller .npy files are read at once: mapping costs more
-
-
-def _load_npy(path: Path):
-    """A ``.npy`` array, writable as ONE-api's are: read into memory when small, otherwise
-    memory-mapped copy-on-write (lazy like a read-only map; edits never reach the file)."""
-    try:
-        mmap = 'c' if os.path.getsize(path) >= MMAP_MIN_BYTES else None
-        return _flat(np.load(path, mmap_mode=mmap, allow_pickle=False))
-    except ValueError as e:
-        if 'pickle' in str(e) or 'object' in str(e).lower():
-            raise DataFormatError(
-                f'{path.name} holds pickled Python objects; onelight does not '
-                'unpickle data (numpy.load(path, allow_pickle=True) if you '
-                'trust its source)'
-            ) from None
-        raise DataFormatError(f'{path.name} is not a valid .npy file: {e}') from None
-    except (OSError, EOFError) as e:
-        raise DataFormatError(f'{path.name} is not a valid .npy file: {e}') from None
-
-
-def _load_npz(path: Path):
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError) as e:
-        raise DataFormatError(f'{path.name} is not a valid .npz file: {e}') from None
-    return arrays['arr_0'] if set(arrays) == {'arr_0'} else NpzArrays(arrays)
-
-
-class NpzArrays(dict):
-    """The arrays of a multi-array ``.npz``, read at once (numpy's ``NpzFile`` keeps the file
-    open); ``files`` and ``[name]`` work as on an ``NpzFile``."""
-
-    @property
-    def files(self) -> list:
-        return list(self)
-
-
-def _table_loader(sep: str):
-    def load(path: Path):
-        try:
-            return pd.read_csv(path, sep=sep).squeeze('columns')
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise DataFormatError(f'{path.name} is not a valid table: {e}') from None
-
-    return load
-
-
-def _load_json(path: Path):
-    """A JSON file's content; malformed JSON is logged as an error and gives None, as in
-    ONE (a metadata file is not worth a failed load)."""
-    try:
-        with open(path, encoding='utf-8') as f:
-            return parse_json(f.read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        logger.error('%s is not valid JSON: %s', path.name, e)
-        return None
-
-
-def _load_jsonable(path: Path):
-    out = []
-    with open(path, encoding='utf-8') as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append(parse_json(line))
-                except json.JSONDecodeError as e:
-                    raise DataFormatError(f'{path.name} line {n} is not JSON: {e.msg}') from None
-    return out
-
-
-def _install_hint(package: str, extra: str) -> str:
-    """How to install what an extra brings, whether onelight came from a folder or an index.
-
-    >>> print(_install_hint('boto3', 's3'))
-    pip install boto3 (or, in onelight's folder, pip install ".[s3]")
-    """
-    return f'pip install {package} (or, in onelight\'s folder, pip install ".[{extra}]")'
-
-
-def _require(module: str, extra: str, what: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        package = module.split('.')[0]
-        raise MissingDependencyError(
-            f'{what} needs {package}: {_install_hint(package, extra)}'
-        ) from None
-
-
-def _load_parquet(path: Path):
-    _require('pyarrow', 'parquet', f'reading {path.name}')
-    return pd.read_parquet(path)
-
-
-def _load_yaml(path: Path):
-    yaml = _require('yaml', 'yaml', f'reading {path.name}')
-    with open(path, encoding='utf-8') as f:
-        try:
-            return yaml.safe_load(f)
-        except yaml.YAMLError as e:
-            raise DataFormatError(f'{path.name} is not valid YAML: {e}') from None
-
-
-LOADERS = {
-    '.npy': _load_npy,
-    '.npz': _load_npz,
-    '.csv': _table_loader(','),
-    '.tsv': _table_loader('\t'),
-    '.htsv': _table_loader('\t'),
-    '.ssv': _table_loader(' '),
-    '.json': _load_json,
-    '.jsonable': _load_jsonable,
-    '.pqt': _load_parquet,
-    '.parquet': _load_parquet,
-    '.yml': _load_yaml,
-    '.yaml': _load_yaml,
-}
-
-
-def load_file_content(path):
-    """Load one file by its extension; an empty file gives None, an unknown type its path.
-
-    ``.npy`` files are memory-mapped copy-on-write (writable; edits stay in memory) and
-    ``(n, 1)`` arrays flattened to ``(n,)``. No path (None, ``''``) gives None, as in ONE.
-    """
-    if not path:
-        return None
-    path = Path(path)
-    if path.stat().st_size == 0:
-        return None
-    loader = LOADERS.get(path.suffix.lower())
-    return loader(path) if loader else ALFPath(path)
-
-
-def metadata_pattern(filename: str) -> str:
-    """The glob of the metadata file that belongs to a data file (as ONE-api finds it).
-
-    >>> metadata_pattern('obj.attr.npy')
-    'obj.attr*.metadata*.json'
-    """
-    return '.'.join(filename.split('.')[:2]) + '*.metadata*.json'
-
-
-def is_metadata_file(filename: str) -> bool:
-    return fnmatch.fnmatchcase(filename, metadata_pattern(filename))
-
-
-def _merge_table(out: Bunch) -> None:
-    """Merge a ``table`` attribute's columns into the bunch (``x_0``/``x_1`` pairs -> (n, 2))."""
-    table_key = next(filter(re.compile(r'^table([_.]|$)').match, out), None)
-    if not table_key:
-        return
-    table = out.pop(table_key)
-    suffix = table_key[5:]
-    table = table.rename(
-        columns=lambda f: f[:-2] + suffix + f[-2:] if re.match(r'.+?_[01]$', f) else f + suffix
-    )
-    out.update(_paired(dict(zip(table.columns, table.to_numpy().T))))
-
-
-def _paired(columns: dict) -> dict:
-    """``columns`` with each ``x_0``/``x_1`` pair made one (n, 2) array ``x``, as ONE does."""
-    split = sorted(k for k in columns if re.match(r'.+_[01]$', k))
-    for k0, k1 in zip(split[::2], split[1::2]):
-        if k0[:-2] == k1[:-2]:
-            columns[k0[:-2]] = np.c_[columns.pop(k0), columns.pop(k1)]
-    return columns
-
-
-def assemble_object(files: list, metadata: dict, name: str = '', short_keys=False) -> Bunch:
-    """Load the files of one ALF object into a Bunch.
-
-    ``files`` holds ``(path, parts)`` pairs (parts as ``parse_filename`` gives them);
-    ``metadata`` maps a data file's path to its ``*.metadata.json`` path. Keys are
-    ``attribute[_timescale][.extra]``; with ``short_keys`` the extra parts are left out.
-    """
-    keys = []
-    for _, p in files:
-        attr = f'{p["attribute"]}_{p["timescale"]}' if p['timescale'] else p['attribute']
-        keys.append(attr if short_keys else '.'.join(filter(None, (attr, p['extra']))))
-    dupes = sorted({k for k in keys if keys.count(k) > 1})
-    if dupes:
-        raise ALFMultipleObjectsFound(
-            f'object {name} has several files for {", ".join(dupes)} '
-            '(different namespaces?); pass the object as "_namespace_object"'
-        )
-    out = Bunch()
-    for (path, _), key in zip(files, keys):
-        out[key] = load_file_content(path)
-        meta_path = metadata.get(path)
-        if meta_path:
-            meta = load_file_content(meta_path) or {}
-            if 'columns' in meta:
-                out.update({col: out[key][:, i] for i, col in enumerate(meta.pop('columns'))})
-                out.pop(key)
-            if meta:
-                out[key + 'metadata'] = meta
-    _merge_table(out)
-    status = check_dimensions(out)
-    timeseries = [k for k in out if 'timestamps' in k]
-    if timeseries and len(out) > len(timeseries) and status == 0:
-        n_samples = next(
-            v for k, v in out.items() if not any(x in k for x in ('timestamps', 'meta'))
-        ).shape[0]
-        for key in timeseries:
-            out[key] = timestamps_to_vector(out[key], n_samples)
-    if status != 0:
-        sizes = ', '.join(
-            f'{k} {v.shape}' for k, v in out.items() if isinstance(v, (np.ndarray, pd.DataFrame))
-        )
-        logger.warning('inconsistent dimensions for object %s: %s', name, sizes)
-    return out
-
-
-# ONE's folder functions (one.alf.io): ALF files straight from a folder, no repository.
-def filter_by(alf_path, wildcards: bool = True, **kwargs) -> tuple:
-    """The ALF files directly in a folder whose parts match ``kwargs`` (globs, or regexes
-    without ``wildcards``; a list matches any; ``None`` matches only a missing part; ``extra``
-    parts must all be there), and their parts: ``(names, [parts tuples])``, as ONE's.
-
-    >>> filter_by(folder, object='wh*', timescale=None)  # doctest: +SKIP
-    """
-    unknown = set(kwargs) - set(ALF_PARTS)
-    if unknown:
-        raise TypeError(f'filter_by() got an unexpected keyword argument {sorted(unknown)[0]!r}')
-    if isinstance(kwargs.get('extra'), str):
-        kwargs['extra'] = kwargs['extra'].split('.')
-    folder = ALFPath(alf_path)
-    names, parts = [], []
-    for path in folder.iter_datasets():
-        found = filename_parts(path.name, as_dict=True)
-        if all(_part_matches(found[k], v, k == 'extra', wildcards) for k, v in kwargs.items()):
-            names.append(ALFPath(path.relative_to(folder)))
-            parts.append(tuple(found.values()))
-    return names, parts
-
-
-def _part_matches(part, pattern, is_extra: bool, wildcards: bool) -> bool:
-    if pattern is None or part is None:
-        return pattern is part
-    if is_extra:
-        return all(e in part.split('.') for e in pattern if e)
-    if not isinstance(pattern, str):
-        if wildcards:
-            return any(_part_matches(part, p, False, True) for p in pattern)
-        return re.match('|'.join(pattern), part) is not None
-    return fnmatch.fnmatchcase(part, pattern) if wildcards else re.match(pattern, part) is not None
-
-
-def _object_files(alfpath, obj=None, **kwargs) -> tuple:
-    """``([paths], [parts])`` of an object in a folder, or of the object of a file's name."""
-    alfpath = ALFPath(alfpath)
-    if alfpath.is_file():
-        obj, alfpath = alfpath.object, alfpath.parent
-    if not alfpath.exists():
-        names = []
-    elif obj is None:
-        names, parts = filter_by(alfpath, **kwargs)
-    else:
-        names, parts = filter_by(alfpath, object=obj, **kwargs)
-    if not names:
-        what = f'object "{obj}"' if obj else 'ALF files'
-        raise ALFObjectNotFound(f'no {what} found in {alfpath}')
-    return [alfpath / n for n in names], parts
-
-
-def alf_load_object(alfpath, object=None, short_keys: bool = False, **kwargs) -> Bunch:
-    """ONE's ``one.alf.io.load_object``: an object from a folder (``object`` needed), from
-    the object of one of its files, or from a list of its files (revisions mixed).
-
-    >>> spikes = alfio.load_object('/data/.../alf', 'spikes')  # doctest: +SKIP
-    """
-    if isinstance(alfpath, (str, os.PathLike)):
-        if Path(alfpath).is_dir() and object is None:
-            raise ValueError('If a directory is provided, the object name should be provided too')
-        paths, _ = _object_files(alfpath, object, **kwargs)
-    else:
-        paths = [ALFPath(p) for p in alfpath]
-        objects = {p.object for p in paths}
-        if len(objects) != 1:
-            raise ALFMultipleObjectsFound(f'files of several objects: {sorted(objects)}')
-        object = objects.pop()
-    data = [p for p in paths if not is_metadata_file(p.name)]
-    metadata = {}
-    for p in data:
-        meta = next(iter(sorted(p.parent.glob(metadata_pattern(p.name)))), None)
-        if meta is not None:
-            metadata[p] = meta
-    files = [(p, filename_parts(p.name, as_dict=True)) for p in data]
-    return assemble_object(files, metadata, name=str(object), short_keys=short_keys)
-
-
-def alf_exists(alfpath, object, attributes=None, **kwargs) -> bool:
-    """Whether an object (and every one of ``attributes``) is in a folder."""
-    try:
-        _, parts = _object_files(alfpath, object, **kwargs)
-    except (FileNotFoundError, ALFObjectNotFound):
-        return False
-    if not attributes:
-        return True
-    attributes = [attributes] if isinstance(attributes, str) else attributes
-    return set(attributes) <= {p[2] for p in parts}
-
-
-def iter_sessions(root_dir, pattern: str = '*'):
-    """The session folders under ``root_dir`` (itself included), sorted, as ALFPaths;
-    ``pattern`` (``'*/Subjects/*/????-??-??/*'``) makes the walk shorter."""
-    if is_session_path(root_dir):
-        yield ALFPath(root_dir)
-    for path in sorted(Path(root_dir).rglob(pattern)):
-        if path.is_dir() and is_session_path(path):
-            yield ALFPath(path)
-
-
-def iter_datasets(session_path):
-    """The ALF datasets of a session, relative to it, sorted."""
-    for path in ALFPath(session_path).iter_datasets(recursive=True):
-        yield path.relative_to(session_path)
-
-
-def save_object_npy(alfpath, dico, object, parts=None, namespace=None, timescale=None) -> list:
-    """Save a dict of arrays as one ALF object's ``.npy`` files; their paths."""
-    if check_dimensions(dico) != 0:
-        shapes = [(k, np.shape(v)) for k, v in dico.items()]
-        raise ValueError(f'Dimensions are not consistent to save in ALF format: {shapes}')
-    folder, out = ALFPath(alfpath), []
-    for key, value in dico.items():
-        name = to_alf(object, key, 'npy', namespace=namespace, timescale=timescale, extra=parts)
-        np.save(folder / name, value)
-        out.append(folder / name)
-    return out
-
-
-def save_metadata(file_alf, dico) -> Path:
-    """Write ``dico`` as the ``.metadata.json`` of an ALF file; its path."""
-    file_alf = ALFPath(file_alf)
-    if not file_alf.is_dataset():
-        raise ALFInvalid(f'not an ALF file name: {file_alf.name}')
-    meta = file_alf.parent / (file_alf.stem + '.metadata.json')
-    meta.write_text(json.dumps(dico, indent=1))
-    return meta
-
-
-def next_num_folder(session_date_folder) -> str:
-    """The next free session number in a date folder (``'001'`` when there is none)."""
-    folder = Path(session_date_folder)
-    numbers = [
-        int(p.name)
-        for p in (folder.iterdir() if folder.exists() else [])
-        if p.is_dir() and p.name.isdigit()
-    ]
-    number = max(numbers or [0]) + 1
-    if number > 999:
-        raise ALFError('ALF spec does not support session numbers > 999')
-    return f'{number:03d}'
-
-
-def remove_empty_folders(folder) -> None:
-    """Remove the empty folders below ``folder``, deepest first."""
-    for path in sorted((p for p in Path(folder).rglob('*') if p.is_dir()), reverse=True):
-        with contextlib.suppress(OSError):
-            path.rmdir()
-
-
-def read_ts(filename) -> tuple:
-    """``(times, values)`` of an ALF attribute: its object's ``times*`` file, as a vector."""
-    filename = ALFPath(filename)
-    _, obj, _, _, _, ext = filename.dataset_name_parts
-    names, _ = filter_by(filename.parent, object=obj, attribute='times*', extension=ext)
-    if len(names) != 1:
-        raise FileNotFoundError(f'{obj}.times.{ext} not found! No time-scale for {filename}')
-    values = np.load(filename)
-    times = np.load(filename.parent / names[0])
-    return timestamps_to_vector(times, values.shape[0]), _flat(values)
-
-
-def find_variants(file_list, namespace=True, timescale=True, extra=True, extension=True):
-    """``{file: [its variants on disk]}``: the files with the same session, collection,
-    object and attribute (and namespace, timescale, extra parts, extension, each unless
-    False), in any revision folder, as ONE's ``find_variants``."""
-    compared = [*SESSION_FIELDS, 'collection', 'object', 'attribute']
-    compared += [
-        k
-        for k, on in zip(
-            ('namespace', 'timescale', 'extra', 'extension'),
-            (namespace, timescale, extra, extension),
-        )
-        if on
-    ]
-    out = {}
-    for file in map(ALFPath, file_list):
-        parts = file.parse_alf_path()
-        if parts['object'] is None:
-            raise ValueError(f'not an ALF dataset: {file}')
-        folder = file.without_revision().parent
-        pattern = f'*{parts["object"]}.{parts["attribute"]}*'
-        found = [*folder.glob(pattern), *folder.glob('#*#/' + pattern)]
-        out[file] = [
-            ALFPath(f)
-            for f in found
-            if f != file and all(ALFPath(f).parse_alf_path()[k] == parts[k] for k in compared)
-        ]
-    return out
-
-
-def dataframe(adict) -> pd.DataFrame:
-    """A DataFrame of a dict of arrays (ONE's ``one.alf.io.dataframe``)."""
-    return Bunch(adict).to_df()
-
-
-# =============================================================================================
 # The One client
 # =============================================================================================
 # ONE-api's names, signatures and semantics wherever onelight has no reason to differ (the
@@ -7613,14 +7675,6 @@ def resolve_search_keyword(key: str, terms=()) -> str:
     raise SearchError(
         f'{what} search keyword {key!r}{hint}; search terms: {", ".join(terms or SEARCH_KEYWORDS)}'
     )
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes, int, _dt.date, dict)):
-        return [value]
-    return list(value)
 
 
 def _as_date(value, what: str) -> str | None:
@@ -8748,35 +8802,6 @@ def _pick_revision(rows: pd.DataFrame, revision, what: str) -> pd.DataFrame:
     return rows if default.all() else rows[default]
 
 
-def _default_revisions(rows: pd.DataFrame, latest: bool = False) -> np.ndarray:
-    """Which rows hold the default revision of their file: the release's own choice where its
-    tables say, otherwise (or with ``latest``) the latest, per collection and file name
-    (unrevised files count as the oldest)."""
-    if not len(rows):
-        return np.zeros(0, dtype=bool)
-    revisions = rows['revision']
-    if isinstance(revisions.dtype, pd.CategoricalDtype):
-        revised = any(isinstance(r, str) and r for r in revisions.cat.categories)
-    else:
-        revised = any(isinstance(r, str) and r for r in revisions.tolist())
-    if not revised:
-        return np.ones(len(rows), dtype=bool)  # nothing revised: every file is its own default
-    if not latest:
-        given = pd.Series(rows['default_revision'].to_numpy(object))
-        if given.notna().all():
-            return given.astype(bool).to_numpy()
-    key = pd.DataFrame(
-        {
-            's': rows['session'].astype(str).to_numpy(object),
-            'c': rows['collection'].astype(object).fillna('').to_numpy(object),
-            'f': rows['filename'].astype(str).to_numpy(object),
-            'r': rows['revision'].astype(object).fillna('').to_numpy(object),
-        }
-    )
-    latest = key.groupby(['s', 'c', 'f'], sort=False)['r'].transform('max')
-    return (key['r'] == latest).to_numpy(bool)
-
-
 def _metadata_pairs(data: pd.DataFrame, candidates: pd.DataFrame) -> list:
     """(data path, metadata path) pairs: a metadata file in the same folder, as ONE finds it."""
     metas = [
@@ -8845,17 +8870,6 @@ def _is_folder(path) -> bool:
         return Path(path).expanduser().is_dir()
     except (OSError, ValueError):
         return False
-
-
-def _unknown_keys_hint(unknown: list, backend) -> str:
-    """``'; unknown key "rootdir" (did you mean "root_dir"?)'``, or ''."""
-    if not unknown:
-        return ''
-    said = []
-    for key in unknown:
-        near = nearest_word(key, backend.declared)
-        said.append(f'"{key}"' + (f' (did you mean "{near}"?)' if near else ''))
-    return f'; unknown key{"s" if len(said) > 1 else ""} {", ".join(said)}'
 
 
 def _looks_like_a_path(name, config: dict) -> bool:
