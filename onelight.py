@@ -444,10 +444,8 @@ def import_legacy_config(dirs: Dirs) -> dict | None:
         for r in cfg.get('repositories', [])
         if isinstance(r, dict) and r.get('type') in REPOSITORY_TYPES and r.get('name')
     ]
-    new = default_config()
-    new['repositories'] = repos
-    names = {r['name'] for r in repos}
-    if cfg.get('current_repository') in names:
+    new = {**default_config(), 'repositories': repos}
+    if cfg.get('current_repository') in {r['name'] for r in repos}:
         new['current_repository'] = cfg['current_repository']
     elif repos:
         new['current_repository'] = repos[0]['name']
@@ -455,11 +453,9 @@ def import_legacy_config(dirs: Dirs) -> dict | None:
         with contextlib.suppress(ConfigError):
             check_download_template(cfg['download_dir'], legacy)
             new['download_dir'] = cfg['download_dir']
-    new = validate_config(new, legacy)
-    save_config(new, dirs.config_file)
-    logger.warning(
-        'imported %d repositories from %s into %s', len(repos), legacy, dirs.config_file
-    )
+    new, path = validate_config(new, legacy), dirs.config_file
+    save_config(new, path)
+    logger.warning('imported %d repositories from %s into %s', len(repos), legacy, path)
     return new
 
 
@@ -474,9 +470,8 @@ def _upgrade_legacy_repository(repo: dict) -> dict:
     """
     repo = dict(repo)
     if 'pwd' in repo:
-        pwd = repo.pop('pwd')
-        if not repo.get('password'):
-            repo['password'] = pwd
+        repo['password'] = repo.get('password') or repo.pop('pwd')
+        repo.pop('pwd', None)
     return repo
 
 
@@ -530,26 +525,19 @@ def mask_secrets(settings: dict) -> dict:
     >>> mask_secrets({'token': 'abc', 'base_url': 'https://u:pw@h/'})
     {'token': '****', 'base_url': 'https://u:****@h/'}
     """
-    out = {}
-    for key, value in settings.items():
-        if value and is_secret_key(key):
-            out[key] = '****'
-        elif isinstance(value, str) and '://' in value:
-            out[key] = mask_url(value)
-        else:
-            out[key] = value
-    return out
+    return {
+        k: '****' if v and is_secret_key(k) else mask_url(v) if isinstance(v, str) else v
+        for k, v in settings.items()
+    }
 
 
 def mask_url(url: str) -> str:
     """Hide the password in a URL's user-info part."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        netloc = f'{parts.username}:****@{parts.hostname}'
-        if parts.port:
-            netloc += f':{parts.port}'
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return url
+    parts = urllib.parse.urlsplit(url) if '://' in url else None
+    if not parts or not parts.password:
+        return url
+    netloc = f'{parts.username}:****@{parts.hostname}' + (f':{parts.port}' if parts.port else '')
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_download_template(template: str, origin) -> None:
@@ -575,16 +563,7 @@ def check_download_template(template: str, origin) -> None:
         )
 
 
-def session_download_dir(
-    template: str,
-    *,
-    data_dir: Path,
-    repository: str,
-    lab: str,
-    subject: str,
-    date: str,
-    number: str,
-) -> Path:
+def session_download_dir(template: str, *, data_dir: Path, repository: str, **fields) -> Path:
     """Expand a download-dir template into the local folder of one session.
 
     A legacy template ending in ``/alf/`` names the session folder's ``alf`` collection; the
@@ -594,15 +573,8 @@ def session_download_dir(
     ...     repository='r', lab='l', subject='s', date='2020-01-01', number='001')
     PosixPath('/d/l/s/2020-01-01/001')
     """
-    values = dict(
-        data_dir=str(data_dir),
-        repository=repository,
-        lab=lab,
-        subject=subject,
-        date=date,
-        number=number,
-    )
-    for key in ('repository', 'lab', 'subject', 'date', 'number'):
+    values = {'data_dir': str(data_dir), 'repository': repository, **fields}
+    for key in ('repository', *SESSION_FIELDS):
         if not is_safe_segment(values[key]):
             raise ConfigError(f'unsafe {key} name for a folder: {values[key]!r}')
     path = Path(os.path.expanduser(template.format(**values)))
@@ -2217,31 +2189,16 @@ def _index_columns(source) -> _IndexColumns:
 def _line_chunks(source, size: int = 8 << 20):
     """Pieces of about ``size`` bytes that end at line ends (the BOM removed), from bytes or
     from a file, so that a large index never has to be in memory twice."""
-    if isinstance(source, bytes):
-        start = 3 if source.startswith(b'\xef\xbb\xbf') else 0
-        while start < len(source):
-            end = source.find(b'\n', start + size)
-            end = len(source) if end < 0 else end + 1
-            yield source[start:end]
-            start = end
-        return
-    with open(source, 'rb') as f:
-        carry = f.read(3)
-        if carry == b'\xef\xbb\xbf':
-            carry = b''
-        while True:
-            block = f.read(size)
-            if not block:
-                if carry:
-                    yield carry
-                return
+    with io.BytesIO(source) if isinstance(source, bytes) else open(source, 'rb') as f:
+        carry = f.read(3).removeprefix(b'\xef\xbb\xbf')
+        while block := f.read(size):
             block = carry + block
             cut = block.rfind(b'\n') + 1
-            if cut == 0:
-                carry = block
-                continue
-            yield block[:cut]
+            if cut:
+                yield block[:cut]
             carry = block[cut:]
+        if carry:
+            yield carry
 
 
 def _without_bad_utf8(data: bytes) -> tuple:
@@ -2394,37 +2351,25 @@ def _blank_as_null(values):
 
 def _concat_columns(parts: list) -> _IndexColumns:
     """Join the columns of consecutive chunks (pyarrow arrays become pandas Series)."""
+    import dataclasses
+
     import pyarrow as pa
 
-    def strings(name):
-        chunks = pa.chunked_array([getattr(p, name) for p in parts], type=pa.string())
-        return pd.Series(pd.arrays.ArrowStringArray(chunks))
-
-    def flags(name):
-        return np.concatenate([getattr(p, name) for p in parts])
-
-    sizes = np.concatenate([p.size.to_numpy(zero_copy_only=False) for p in parts])
-    return _IndexColumns(
-        lineno=flags('lineno'),
-        ncols=flags('ncols'),
-        too_long=flags('too_long'),
-        not_utf8=flags('not_utf8'),
-        path=strings('path'),
-        url=strings('url'),
-        url_ok=flags('url_ok'),
-        size=pd.Series(pd.array(sizes, dtype='Int64')),
-        size_ok=flags('size_ok'),
-        md5=strings('md5'),
-        md5_ok=flags('md5_ok'),
-        session=_union_categoricals([p.session for p in parts]),
-        rest=_union_categoricals([p.rest for p in parts]),
-    )
-
-
-def _union_categoricals(cats: list) -> pd.Categorical:
-    if len(cats) == 1:
-        return cats[0]
-    return pd.api.types.union_categoricals(cats, ignore_order=True)
+    joined = {}
+    for name in (f.name for f in dataclasses.fields(_IndexColumns)):
+        values = [getattr(p, name) for p in parts]
+        if name in ('session', 'rest'):
+            union = pd.api.types.union_categoricals
+            joined[name] = values[0] if len(values) == 1 else union(values, ignore_order=True)
+        elif name == 'size':
+            sizes = np.concatenate([v.to_numpy(zero_copy_only=False) for v in values])
+            joined[name] = pd.Series(pd.array(sizes, dtype='Int64'))
+        elif isinstance(values[0], np.ndarray):
+            joined[name] = np.concatenate(values)
+        else:
+            chunks = pa.chunked_array(values, type=pa.string())
+            joined[name] = pd.Series(pd.arrays.ArrowStringArray(chunks))
+    return _IndexColumns(**joined)
 
 
 def _np(array) -> np.ndarray:
@@ -4473,6 +4418,7 @@ def _retry_class():
             if location:
                 target = urllib.parse.urljoin(url or '', location.strip())
                 if unsafe_url_reason(target):
+                    response.close()  # its connection: never read on, never pooled again
                     text = f'refused the redirect from {mask_url(url)} to {_printable(target)}'
                     logger.warning('%s: %s', text, unsafe_url_reason(target))
                     raise UnsafeURLError(f'{text}: {unsafe_url_reason(target)}')
@@ -9020,11 +8966,13 @@ def set_download_dir(template: str) -> None:
 
 # ONE's ``one.alf`` modules, as namespaces of this module, so that porting a notebook is one
 # changed import: ``from one.alf import io as alfio`` -> ``from onelight import alfio``.
-def _namespace(name: str, doc: str, **members):
+def _namespace(name: str, doc: str, names: str, **members):
+    """A module ``onelight.<name>`` holding the functions of this module that ``names``
+    lists (space-separated, ONE's names for them) and ``members``."""
     import types
 
     module = types.ModuleType(f'{__name__}.{name}', doc)
-    module.__dict__.update(members)
+    module.__dict__.update({n: globals()[n] for n in names.split()}, **members)
     sys.modules[module.__name__] = module  # ``import onelight.alfio`` works too
     return module
 
@@ -9037,6 +8985,7 @@ def _spec_regex(spec: str = ALF_SHAPES['full_path'] + '$', **kwargs) -> re.Patte
 alfspec = _namespace(
     'alfspec',
     "ONE's one.alf.spec: the ALF grammar.",
+    'QC is_session_path is_uuid_string is_uuid to_alf',
     SPEC=ALF_SPEC,
     SESSION_SPEC=ALF_SHAPES['session'],
     COLLECTION_SPEC=ALF_SHAPES['collection'],
@@ -9046,54 +8995,27 @@ alfspec = _namespace(
     regex=_spec_regex,
     path_pattern=lambda: re.sub(r'[{}?*\\$]', '', ALF_SHAPES['full_path'] + '$'),
     readableALF=readable_alf,
-    QC=QC,
     is_valid=is_alf_filename,
-    is_session_path=is_session_path,
-    is_uuid_string=is_uuid_string,
-    is_uuid=is_uuid,
-    to_alf=to_alf,
 )
 alfpath = _namespace(
     'alfpath',
     "ONE's one.alf.path: ALF path parts and ALFPath.",
-    ALFPath=ALFPath,
-    PureALFPath=PureALFPath,
-    PosixALFPath=PosixALFPath,
-    WindowsALFPath=WindowsALFPath,
-    PurePosixALFPath=PurePosixALFPath,
-    PureWindowsALFPath=PureWindowsALFPath,
-    ensure_alf_path=ensure_alf_path,
-    rel_path_parts=rel_path_parts,
-    session_path_parts=session_path_parts,
-    filename_parts=filename_parts,
-    full_path_parts=full_path_parts,
+    'ALFPath PureALFPath PosixALFPath WindowsALFPath PurePosixALFPath PureWindowsALFPath '
+    'ensure_alf_path rel_path_parts session_path_parts filename_parts full_path_parts '
+    'get_session_path get_alf_path add_uuid_string remove_uuid_string padded_sequence '
+    'without_revision',
     folder_parts=alf_folder_parts,
-    get_session_path=get_session_path,
-    get_alf_path=get_alf_path,
-    add_uuid_string=add_uuid_string,
-    remove_uuid_string=remove_uuid_string,
-    padded_sequence=padded_sequence,
-    without_revision=without_revision,
 )
 alfio = _namespace(
     'alfio',
     "ONE's one.alf.io: ALF objects straight from folders.",
+    'dataframe check_dimensions read_ts load_file_content filter_by iter_sessions '
+    'iter_datasets save_object_npy save_metadata next_num_folder remove_empty_folders '
+    'find_variants',
     AlfBunch=Bunch,
-    dataframe=dataframe,
-    check_dimensions=check_dimensions,
     ts2vec=timestamps_to_vector,
-    read_ts=read_ts,
-    load_file_content=load_file_content,
     load_object=alf_load_object,
     exists=alf_exists,
-    filter_by=filter_by,
-    iter_sessions=iter_sessions,
-    iter_datasets=iter_datasets,
-    save_object_npy=save_object_npy,
-    save_metadata=save_metadata,
-    next_num_folder=next_num_folder,
-    remove_empty_folders=remove_empty_folders,
-    find_variants=find_variants,
 )
 
 

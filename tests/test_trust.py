@@ -2,11 +2,13 @@
 real servers on 127.0.0.1 (the repository) and 127.0.0.2 (the attacker). Each test is
 written as the attack first: what the attacker tries, then what onelight must not do."""
 
+import gc
 import io
 import json
 import logging
 import os
 import stat
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -110,8 +112,13 @@ def test_a_redirect_never_carries_the_credential_away(
     one = http_one(server, tmp_path, login=AUTH[0], password=AUTH[1])
     with caplog.at_level(logging.WARNING, logger='onelight'):
         if form == 'backslash':
-            with pytest.raises(onelight.UnsafeURLError, match='refused the redirect'):
-                one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always', ResourceWarning)
+                with pytest.raises(onelight.UnsafeURLError, match='refused the redirect'):
+                    one.load_dataset(CORI1, 'alf/spikes.times.npy', download_only=True)
+                del one  # its pool: the refused answer's connection was closed, not left open
+                gc.collect()
+            assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
             assert attacker.requests == []
             assert 'refused the redirect' in caplog.text
         else:  # followed without the credential; the attacker's bytes do not fit the index
