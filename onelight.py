@@ -3137,20 +3137,8 @@ def index_text(paths: list, urls=None, sizes=None, md5s=None) -> bytes:
 
 def _urls_of(base_url: str, paths: list) -> list:
     """``join_url`` for many paths, quoting each distinct folder and file name once."""
-    base = base_url.rstrip('/') + '/'
-    quoted = {}
-
-    def quote(text):
-        value = quoted.get(text)
-        if value is None:
-            value = quoted[text] = quote_path(text)
-        return value
-
-    out = []
-    for path in paths:
-        folder, _, name = path.rpartition('/')
-        out.append(f'{base}{quote(folder)}/{quote(name)}')
-    return out
+    base, quote = base_url.rstrip('/') + '/', functools.lru_cache(maxsize=None)(quote_path)
+    return [f'{base}{quote(f)}/{quote(n)}' for f, _, n in (p.rpartition('/') for p in paths)]
 
 
 def write_index(
@@ -4203,13 +4191,8 @@ class Progress:
     )
 
     def __init__(self, total: int, label: str, files: int = 0, enabled: bool | None = None):
-        self.total, self.label, self.files, self.shown, self.bar = (
-            total or None,
-            label,
-            files,
-            0,
-            None,
-        )
+        self.total, self.label, self.files = total or None, label, files
+        self.shown, self.bar = 0, None
         # a counter per worker thread, summed when shown: a lock shared by every chunk of
         # every worker took a sixth of the speed of 32 small downloads at once
         self.local, self.counts, self.lock = threading.local(), [], threading.Lock()
@@ -4284,9 +4267,8 @@ class Progress:
     def _text(self) -> str:
         """What click's bar shows beside it: bytes of the total, and the mean rate."""
         moved, seconds = self.moved, time.monotonic() - self.started
-        text = byte_size(moved + self.kept) + (
-            f' of {byte_size(self.total)}' if self.total else ''
-        )
+        total = f' of {byte_size(self.total)}' if self.total else ''
+        text = byte_size(moved + self.kept) + total
         return text + (f', {byte_size(moved / seconds)}/s' if moved and seconds else '')
 
     def close(self) -> None:

@@ -1,10 +1,13 @@
 """onelight benchmarks, each beside the reference users would otherwise reach for.
 
-    python bench/run.py [--quick] [--with-one-api]
+    python bench/run.py [--quick] [--with-one-api] [--only 4,9] [--against REV]
 
 Builds its data in a temporary folder (ONELIGHT_HOME set there), runs every case several
 times and prints a table of medians with the reference measured in the same run, as a ratio;
 the table also goes to bench/RESULTS.md with the machine and the date. Not part of the tests.
+
+--against REV runs the same cases first on the onelight.py of a git revision (an earlier
+commit), in a child process, and adds a before/after table.
 
 --with-one-api installs ONE-api into bench/.venv-one-api (never a dependency of onelight)
 and measures its search and load_object on the same data.
@@ -27,8 +30,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
+# --tree DIR: measure the onelight.py of another checkout (``--against`` runs one), in this
+# process and in every process a case starts (PYTHONPATH)
+TREE = Path(sys.argv[sys.argv.index('--tree') + 1]) if '--tree' in sys.argv else ROOT
+os.environ['PYTHONPATH'] = os.pathsep.join(filter(None, [str(TREE), os.environ.get('PYTHONPATH')]))
 sys.path.insert(0, str(ROOT / 'tests'))
+sys.path.insert(0, str(TREE))
 
 import numpy as np  # noqa: E402
 
@@ -1267,7 +1274,38 @@ def write_results(path: Path, args, seconds: float) -> None:
             f'| {r["case"]} | {r["ours"]} | {r["reference"]} | {r["ratio"]} | '
             f'{r["target"]} | {r["met"]} |'
         )
+    if args.against:
+        lines += ['', f'## Before and after: {args.against} and this tree, in this run', '']
+        lines += ['| case | before | after |', '| --- | --- | --- |']
+        before = {r['case']: r for r in BEFORE}
+        for r in ROWS:
+            old = before.get(r['case'])
+            if old is not None:
+                after = f'{r["ours"]} ({r["ratio"]})'
+                lines.append(f'| {r["case"]} | {old["ours"]} ({old["ratio"]}) | {after} |')
     path.write_text('\n'.join(lines) + '\n')
+
+
+BEFORE = []  # the rows of the --against revision
+
+
+def run_before(rev: str, args) -> None:
+    """Run the same cases on ``rev``'s onelight.py (this file's cases, a child process)."""
+    with tempfile.TemporaryDirectory(prefix='onelight-before-') as tree:
+        archive = subprocess.run(
+            ['git', '-C', str(ROOT), 'archive', rev, 'onelight.py'],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(['tar', '-x', '-C', tree], input=archive, check=True)
+        rows = Path(tree) / 'rows.json'
+        command = [sys.executable, __file__, '--tree', tree, '--rows-json', str(rows)]
+        command += ['--only', args.only] if args.only else []
+        command += ['--quick'] * args.quick + ['--with-one-api'] * args.with_one_api
+        print(f'== before: {rev}', flush=True)
+        subprocess.run(command, check=True)
+        BEFORE.extend(json.loads(rows.read_text()))
+    print('== after: this tree', flush=True)
 
 
 def main():
@@ -1275,7 +1313,12 @@ def main():
     parser.add_argument('--quick', action='store_true', help='smaller data, fewer repeats')
     parser.add_argument('--with-one-api', action='store_true', help='compare with ONE-api')
     parser.add_argument('--only', help='comma-separated case numbers, e.g. 1,4')
+    parser.add_argument('--against', metavar='REV', help='the same cases on a git revision first')
+    parser.add_argument('--tree', help=argparse.SUPPRESS)  # read at import (TREE)
+    parser.add_argument('--rows-json', help=argparse.SUPPRESS)  # a child's rows, for --against
     args = parser.parse_args()
+    if args.against:
+        run_before(args.against, args)
     only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 14)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
@@ -1303,6 +1346,9 @@ def main():
             if case in only:
                 run()
     seconds = time.perf_counter() - start
+    if args.rows_json:
+        Path(args.rows_json).write_text(json.dumps(ROWS))
+        return
     write_results(HERE / 'RESULTS.md', args, seconds)
     print(f'\n{len(ROWS)} rows written to bench/RESULTS.md in {seconds:.0f} s')
 
