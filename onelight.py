@@ -5146,10 +5146,10 @@ class Setting:
     kind: str = 'text'
     default: object = None
     help: str = ''
+    low: float | None = None  # the range of a number
+    high: float | None = None
     secret: bool = False
     required: bool = False
-    low: float | None = None
-    high: float | None = None
     off_flag: str | None = None  # the command-line name of a bool's "no" (--public)
 
     def convert(self, value, origin: str):
@@ -5452,26 +5452,21 @@ class Repository:
         suffix = PurePosixPath(urllib.parse.urlsplit(key).path).suffix or '.one_root'
         return folder / f'{stem}{suffix}', folder / f'{stem}.json'
 
-    def _read_cached_index(self, key: str) -> tuple:
-        """The cached index bytes and their validators, or (None, {}) when absent or corrupt."""
-        body_path, meta_path = self._index_cache(key)
-        try:
-            meta, body = parse_json(meta_path.read_text()), body_path.read_bytes()
-        except (OSError, ValueError):
-            return None, {}
-        if not isinstance(meta, dict) or meta.get('md5') != md5_of_bytes(body):
-            logger.info('ignoring a corrupt cached index for %s', self.name)
-            return None, {}
-        return body, meta
-
-    def _read_cached_meta(self, key: str) -> dict:
-        """The validators of a cached body (no body read), {} when there are none."""
+    def _read_cached_index(self, key: str, body: bool = True) -> tuple:
+        """The cached index bytes (not read without ``body``: None) and their validators, or
+        (None, {}) when absent or corrupt (someone else may have written them)."""
         body_path, meta_path = self._index_cache(key)
         try:
             meta = parse_json(meta_path.read_text())
+            data = body_path.read_bytes() if body else None
         except (OSError, ValueError):
-            return {}
-        return meta if isinstance(meta, dict) and body_path.exists() else {}
+            return None, {}
+        if not isinstance(meta, dict) or (body and meta.get('md5') != md5_of_bytes(data)):
+            return None, {}
+        return data, meta if body or body_path.exists() else {}
+
+    def _read_cached_meta(self, key: str) -> dict:
+        return self._read_cached_index(key, body=False)[1]
 
     def _write_cached_index(self, key: str, body: bytes | None, meta: dict) -> None:
         """Cache a body and its validators (None: add facts to the validators only)."""
@@ -5508,12 +5503,8 @@ class LocalRepository(Repository):
         sessions' ids, metadata and QC."""
         result = scan(self.root)
         folder = Path(self.settings.get('tables_dir') or self.root).expanduser()
-        tables = read_local_tables(folder, f'ONE cache tables in {folder}')
-        return (
-            result.index()
-            if tables is None
-            else tables.catalogue(result, f'ONE cache tables in {folder}')
-        )
+        tables = read_local_tables(folder, what := f'ONE cache tables in {folder}')
+        return result.index() if tables is None else tables.catalogue(result, what)
 
     def session_dir(self, session: str) -> Path:
         return safe_join(self.root, session)
@@ -5577,13 +5568,9 @@ class RemoteRepository(Repository):
 
     settings_spec = (
         Setting('jobs', 'int', 32, 'transfers at once', low=1, high=64),
-        Setting(
-            'timeout', 'float', 60, 'seconds before a silent server is gone', low=0.01, high=3600
-        ),
+        Setting('timeout', 'float', 60, 'seconds before a silent server is gone', 0.01, 3600),
         Setting('retries', 'int', 5, 'retries of a failed request', low=0, high=20),
-        Setting(
-            'backoff', 'float', 0.5, 'seconds before the first retry, doubling', low=0, high=60
-        ),
+        Setting('backoff', 'float', 0.5, 'seconds before the first retry, doubling', 0, 60),
         Setting('one_cache', 'bool', False, "downloads keep ONE's cache tables up to date"),
         Setting(
             'max_index_mb',
