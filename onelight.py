@@ -2533,14 +2533,12 @@ class Index:
             self._session_cache = {}
 
     def set_file_column(self, column: str, values) -> None:
-        """Set a per-file column, row for row, or one value for all (``qc`` as ONE's ordered
-        categories, ``id`` and ``default_revision`` as categories: a column of few values, or
-        of None, costs a byte a row)."""
-        n = len(self.df)
+        """Set a per-file column, row for row, or one value for all (then a category: a byte
+        a row); ``qc`` as ONE's ordered categories, ``exists`` as booleans."""
+        n, scalar = len(self.df), np.ndim(values) == 0
         if column == 'exists':
             values = np.broadcast_to(np.asarray(values, dtype=bool), n).copy()
-        else:
-            scalar = np.ndim(values) == 0
+        elif column == 'qc' or scalar:
             values = pd.Series([values] if scalar else values, dtype=object)
             if column == 'qc':
                 values = pd.Categorical(values.fillna('NOT_SET'), QC_LEVELS, ordered=True)
