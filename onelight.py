@@ -319,15 +319,32 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def private_folder(folder: Path) -> Path:
-    """``folder`` (made if needed) readable by this user only: onelight's caches hold
-    what private repositories list."""
+    """``folder`` (made if needed) readable by this user only: onelight's caches hold what
+    private repositories list. A folder of someone else's, or one others can still write
+    (the chmod failed), is a ConfigError: a name planted there would be written through."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if os.name != 'nt':
         with contextlib.suppress(OSError):
             if folder.stat().st_mode & 0o077:
                 os.chmod(folder, 0o700)
+        info = folder.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise ConfigError(
+                f'{folder} belongs to someone else or others can write in it: onelight keeps '
+                'its files only in a folder of its own (fix it, or set ONELIGHT_HOME)'
+            )
     return folder
+
+
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0)
+
+
+def read_cache_file(path: Path, limit: int = -1) -> bytes:
+    """One of onelight's cache files (at most ``limit`` bytes), never read through a symlink
+    (someone else may have planted one); OSError when it is not there or is a link."""
+    with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW), 'rb') as f:
+        return f.read(limit)
 
 
 def write_cache_file(path: Path, data: bytes) -> None:
@@ -2065,6 +2082,7 @@ SKIPPED_NAMES = frozenset({INDEX_NAME, '.DS_Store', 'Thumbs.db', 'desktop.ini'})
 PARTIAL_SUFFIX = '.part'
 JOURNAL_SUFFIX = PARTIAL_SUFFIX + '.ranges'  # the finished ranges of a segmented download
 _MAX_LINE = 8192
+SPOOL_BYTES = 16 << 20  # what inflates from a body or a zip: in memory up to this, then a file
 _MAX_WARNINGS = 10
 
 
@@ -3255,28 +3273,26 @@ class OneTables:
     def from_files(
         cls, files: dict, origin: str, limit: int = 1 << 30, sources: tuple = ()
     ) -> OneTables:
-        """Read the tables from their bytes (``{'sessions.pqt': ..., 'datasets.pqt': ...}``
-        or ``{'cache.zip': ...}``); DataFormatError when they are not ONE's tables."""
+        """Read the tables from their bytes or open files (closed then): ``{'sessions.pqt':
+        ..., 'datasets.pqt': ...}`` or ``{'cache.zip': bytes}``; DataFormatError when they
+        are not ONE's tables, TooLargeError when one decodes to more than ``limit`` bytes."""
         if ONE_CACHE_ZIP in files:
             files = _unzip_tables(files[ONE_CACHE_ZIP], origin, limit)
-        pq = _require('pyarrow.parquet', 'parquet', 'reading ONE cache tables')
         frames, created = [], ''
-        for name in ONE_TABLES:
-            try:
-                # one file, read by its own reader: read_table goes through pyarrow's
-                # dataset layer, 22 MB more of libraries in memory for a table of any size
-                table = pq.ParquetFile(io.BytesIO(files[name])).read(use_threads=False)
-            except KeyError:
-                raise DataFormatError(f'{origin}: no {name} among the ONE cache tables') from None
-            except Exception as e:  # pyarrow raises several kinds for a bad file
-                raise DataFormatError(
-                    f'{origin}: {name} is not a parquet table: {_first_line(e)}'
-                ) from None
-            meta = (table.schema.metadata or {}).get(b'one_metadata')
-            if meta:
-                with contextlib.suppress(ValueError, AttributeError):
-                    created = str(parse_json(meta).get('date_created', created))
-            frames.append(table.to_pandas(ignore_metadata=True))  # no index rebuilt: flat
+        try:
+            for name in ONE_TABLES:
+                if name not in files:
+                    raise DataFormatError(f'{origin}: no {name} among the ONE cache tables')
+                table = _read_parquet(files[name], f'{origin}: {name}', limit)
+                meta = (table.schema.metadata or {}).get(b'one_metadata')
+                if meta:
+                    with contextlib.suppress(ValueError, AttributeError):
+                        created = str(parse_json(meta).get('date_created', created))
+                frames.append(table.to_pandas(ignore_metadata=True))  # no index: flat
+        finally:
+            for source in files.values():
+                if not isinstance(source, bytes):
+                    source.close()
         sessions = _flat_table(frames[0], ['id'], ('lab', 'subject', 'date', 'number'), origin)
         datasets = _flat_table(frames[1], ['id'], ('rel_path',), origin)
         datasets = _flat_table(_eids_from_session_paths(sessions, datasets), ['eid'], (), origin)
@@ -3460,35 +3476,66 @@ def _parquet_bytes(frame: pd.DataFrame, meta: dict, index: list) -> bytes:
 
 
 def _unzip_tables(data: bytes, origin: str, limit: int = 1 << 30) -> dict:
-    """The tables inside ``cache.zip``, each at most ``limit`` bytes once inflated (read
-    against the limit, whatever the zip's directory claims); DataFormatError naming the file
-    for anything else (a bad CRC, corrupt deflate, encryption, an unknown method)."""
+    """The tables inside ``cache.zip`` (temporary files), each at most ``limit`` bytes once
+    inflated (counted as it inflates, whatever the zip's directory claims); DataFormatError
+    naming the file for anything else (a bad CRC, corrupt deflate, encryption, an unknown
+    method)."""
+    import tempfile
     import zipfile
     import zlib
 
-    where = f'{origin}: {ONE_CACHE_ZIP}'
+    where, out = f'{origin}: {ONE_CACHE_ZIP}', {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = {PurePosixPath(n).name: n for n in z.namelist()}
-            out = {}
             for table in ONE_TABLES:
                 if table not in names:
                     continue
+                body = out[table] = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
                 with z.open(names[table]) as member:
-                    body = member.read(limit + 1)
-                if len(body) > limit:
-                    raise TooLargeError(
-                        f'{where}: {table} is larger than {limit >> 20} MiB inflated; refused '
-                        '(raise the max_index_mb setting if it is right)'
-                    )
-                out[table] = body
+                    while chunk := member.read(1 << 20):  # counted before it is kept
+                        if body.tell() + len(chunk) > limit:
+                            raise TooLargeError(
+                                f'{where}: {table} is larger than {limit >> 20} MiB inflated; '
+                                'refused (raise the max_index_mb setting if it is right)'
+                            )
+                        body.write(chunk)
+                body.seek(0)
             return out
+    except BaseException as e:
+        for body in out.values():
+            body.close()
+        if isinstance(e, (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)):
+            raise DataFormatError(
+                f'{where} is not a readable zip file: {_first_line(e)}'
+            ) from None
+        if isinstance(e, (NotImplementedError, RuntimeError)):  # an unknown method, encryption
+            raise DataFormatError(f'{where} cannot be read: {_first_line(e)}') from None
+        raise
+
+
+def _read_parquet(source, what: str, limit: int):
+    """A parquet table from bytes or a file (closed then), refused (TooLargeError) when its
+    metadata says it decodes to more than ``limit`` bytes: its uncompressed size, or 8 bytes
+    a value (a column of one value repeated is small on disk and large once decoded)."""
+    pq = _require('pyarrow.parquet', 'parquet', 'reading ONE cache tables')
+    try:
+        with io.BytesIO(source) if isinstance(source, bytes) else source as f:
+            # one file, read by its own reader: read_table goes through pyarrow's dataset
+            # layer, 22 MB more of libraries in memory for a table of any size
+            reader = pq.ParquetFile(f)
+            meta = reader.metadata
+            stored = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            if max(stored, meta.num_rows * meta.num_columns * 8) > limit:
+                raise TooLargeError(
+                    f'{what} holds {meta.num_rows:,} rows that decode to more than '
+                    f'{limit >> 20} MiB; refused (raise the max_index_mb setting if it is right)'
+                )
+            return reader.read(use_threads=False)
     except TooLargeError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
-        raise DataFormatError(f'{where} is not a readable zip file: {_first_line(e)}') from None
-    except (NotImplementedError, RuntimeError) as e:  # an unknown method, encryption
-        raise DataFormatError(f'{where} cannot be read: {_first_line(e)}') from None
+    except Exception as e:  # pyarrow raises several kinds for a bad file
+        raise DataFormatError(f'{what} is not a parquet table: {_first_line(e)}') from None
 
 
 def _first_line(error: BaseException) -> str:
@@ -3529,15 +3576,29 @@ def _uuid_from_int_pairs(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return frame.drop(columns=halves).assign(**{key: text})
 
 
-def _table_session_paths(sessions: pd.DataFrame) -> pd.Series:
-    """``lab/Subjects/subject/date/NNN`` of every session of a sessions table, by its id."""
+def _iso_day(value) -> str:
+    """``'2020-01-31'`` of a date, a datetime or a text starting with one; '' otherwise."""
+    try:
+        return _dt.date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError:
+        return ''
+
+
+def _table_session_paths(sessions: pd.DataFrame, every_row: bool = False):
+    """``lab/Subjects/subject/date/NNN`` of every session of a sessions table, by its id;
+    with ``every_row``, an array row for row, None where a row names no session."""
     s = sessions
-    number = pd.to_numeric(s['number'], errors='coerce').fillna(-1).astype(int)
-    date = s['date'].astype(str).str[:10]
-    path = s['lab'].astype(str) + '/Subjects/' + s['subject'].astype(str) + '/' + date
-    path = path + '/' + number.map('{:03d}'.format)
-    ok = s['lab'].notna().to_numpy() & (number >= 0).to_numpy()
-    return pd.Series(path.to_numpy(object)[ok], index=s['id'].to_numpy(object)[ok])
+    number = pd.to_numeric(s['number'], errors='coerce')
+    number = number.where((number >= 0) & (number <= 999) & (number == number.round()))
+    date = s['date'].map(_iso_day)
+    text = [s[c].map(lambda v: v if isinstance(v, str) else None) for c in ('lab', 'subject')]
+    path = text[0] + '/Subjects/' + text[1] + '/' + date
+    path = path + '/' + number.fillna(-1).astype(int).map('{:03d}'.format)
+    ok = (text[0].notna() & text[1].notna() & number.notna()).to_numpy()
+    path = np.where(ok, path.to_numpy(object), None)
+    if every_row:
+        return path
+    return pd.Series(path[ok], index=s['id'].to_numpy(object)[ok])
 
 
 def _eids_from_session_paths(sessions: pd.DataFrame, datasets: pd.DataFrame) -> pd.DataFrame:
@@ -3552,42 +3613,37 @@ def _eids_from_session_paths(sessions: pd.DataFrame, datasets: pd.DataFrame) -> 
 
 def _checked_tables(sessions: pd.DataFrame, datasets: pd.DataFrame, origin: str) -> tuple:
     """ONE cache tables read from outside, checked before anything in them names a path or
-    a URL: DataFormatError (one line, naming the table) for what makes them unusable (no
-    rows of sessions, null or non-text lab and subject, numbers or dates that are none);
-    a warning, and the rows left out, for text that would inject lines or leave a folder
-    (control characters, ``..``, absolute paths) and for duplicate ids (the first wins)."""
+    a URL. A row that names no session folder (a lab, subject, date or number that is none,
+    ``/``, ``..``, control characters), a rel_path that would leave its folder or is no text,
+    a file_size that is no count of bytes, a duplicate id (the first wins): left out, with
+    one warning a table and reason that counts them. DataFormatError (one line) only where
+    a table is unusable whole: sessions without a row, or without one usable row."""
     if len(sessions) == 0 and len(datasets):
         raise DataFormatError(f'{origin}: sessions.pqt has no rows')
-    for column in ('lab', 'subject'):
-        values = sessions[column]
-        if values.isna().any() or not all(isinstance(v, str) for v in values.to_numpy(object)):
-            raise DataFormatError(f'{origin}: sessions.pqt has a null or non-text {column}')
-    if pd.to_numeric(sessions['number'], errors='coerce').isna().any():
-        raise DataFormatError(f'{origin}: sessions.pqt has a number that is not one')
-    dates = pd.to_datetime(
-        sessions['date'].astype(str).str[:10], errors='coerce', format='%Y-%m-%d'
-    )
-    if dates.isna().any():
-        raise DataFormatError(f'{origin}: sessions.pqt has a date that is not one')
-    sessions = _drop_rows(
-        sessions,
-        sessions['id'].duplicated().to_numpy(),
-        origin,
-        'sessions.pqt',
-        'duplicate id',
-    )
-    text = (sessions['lab'] + '/' + sessions['subject']).to_numpy(object)
-    sessions = _drop_rows(
-        sessions, ~_safe_relpaths(text), origin, 'sessions.pqt', 'unsafe lab or subject'
-    )
-    rel = datasets['rel_path']
-    if not all(isinstance(r, str) for r in pd.unique(rel.to_numpy(object))):
-        raise DataFormatError(f'{origin}: datasets.pqt has a rel_path that is not text')
-    rel = rel.astype(str).str.replace('\\', '/', regex=False)
-    distinct = pd.unique(rel.to_numpy(object))
-    safe = dict(zip(distinct, _safe_relpaths(distinct)))
-    ok = rel.map(safe).to_numpy(bool)
-    datasets = _drop_rows(datasets, ~ok, origin, 'datasets.pqt', 'unsafe rel_path')
+    paths = _table_session_paths(sessions, every_row=True)
+    ok = np.array([isinstance(p, str) and bool(SESSION_FOLDER_RE.fullmatch(p)) for p in paths])
+    ok[ok] = _safe_relpaths(paths[ok])
+    if len(sessions) and not ok.any():
+        raise DataFormatError(
+            f'{origin}: sessions.pqt names no session (lab, subject, date, number) onelight '
+            'can read'
+        )
+    why = 'not a session: a lab, subject, date or number that is none'
+    sessions = _drop_rows(sessions, ~ok, origin, 'sessions.pqt', why)
+    dup = sessions['id'].duplicated().to_numpy()
+    sessions = _drop_rows(sessions, dup, origin, 'sessions.pqt', 'duplicate id')
+    rel = datasets['rel_path'].to_numpy(object)
+    distinct = pd.unique(rel)
+    safe = dict(zip(distinct, _safe_relpaths(str(r).replace('\\', '/') for r in distinct)))
+    ok = np.array([isinstance(r, str) and safe[r] for r in rel], dtype=bool)
+    datasets = _drop_rows(datasets, ~ok, origin, 'datasets.pqt', 'unsafe or no rel_path')
+    datasets = datasets.assign(rel_path=datasets['rel_path'].str.replace('\\', '/', regex=False))
+    if 'file_size' in datasets.columns:
+        size = pd.to_numeric(datasets['file_size'], errors='coerce')
+        size = size.where((size >= 0) & (size < 1 << 60) & (size == size.round()))
+        bad = (size.isna() & datasets['file_size'].notna()).to_numpy()
+        datasets = _drop_rows(datasets, bad, origin, 'datasets.pqt', 'file_size is no size')
+        datasets = datasets.assign(file_size=pd.array(size[~bad], dtype='Int64'))
     dup = datasets.duplicated(['eid', 'id']).to_numpy()
     datasets = _drop_rows(datasets, dup, origin, 'datasets.pqt', 'duplicate id')
     return sessions, datasets
@@ -3619,10 +3675,11 @@ def write_one_tables(root: Path, index: Index, sizes, md5s=None, date_created=''
 
 def read_local_tables(root: Path, origin: str) -> OneTables | None:
     """The ONE cache tables in a folder (the two ``.pqt`` files or ``cache.zip``), if any."""
-    files = {n: Path(root, n) for n in (*ONE_TABLES, ONE_CACHE_ZIP)}
-    present = {n: p.read_bytes() for n, p in files.items() if p.is_file()}
-    if all(n in present for n in ONE_TABLES) or ONE_CACHE_ZIP in present:
-        return OneTables.from_files(present, origin)
+    present = {n: Path(root, n) for n in (*ONE_TABLES, ONE_CACHE_ZIP) if Path(root, n).is_file()}
+    if ONE_CACHE_ZIP in present and not all(n in present for n in ONE_TABLES):
+        return OneTables.from_files({ONE_CACHE_ZIP: present[ONE_CACHE_ZIP].read_bytes()}, origin)
+    if all(n in present for n in ONE_TABLES):
+        return OneTables.from_files({n: open(present[n], 'rb') for n in ONE_TABLES}, origin)
     return None
 
 
@@ -3636,7 +3693,6 @@ def read_local_tables(root: Path, origin: str) -> OneTables | None:
 # a name or a folder swapped for a link meanwhile is never written through.
 
 _DIR_FD = os.open in os.supports_dir_fd and os.rename in os.supports_dir_fd
-_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_CLOEXEC', 0) | getattr(os, 'O_BINARY', 0)
 # Windows refuses to rename or delete an open file: there a .part is closed first. POSIX
 # moves it while still holding its lock, so that a process waiting for that lock never
 # writes into a file already moved away.
@@ -3651,6 +3707,12 @@ def part_path(dest: Path) -> Path:
 def journal_path(dest: Path) -> Path:
     """What the bytes of a download's ``.part`` are (``Journal``), beside it."""
     return dest.with_name(dest.name + JOURNAL_SUFFIX)
+
+
+def _identity(info: os.stat_result) -> tuple:
+    """What tells a file from another one put at its name, or from itself rewritten: device,
+    inode, size and change time (which no one can set back)."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_ctime_ns
 
 
 class Folder:
@@ -4653,10 +4715,6 @@ class TransferEngine:
         return retry
 
     # ---------------------------------------------------------------------------- requests
-    def trust(self, urls) -> None:
-        """Send the credential to these URLs' origins too (figshare's private file host)."""
-        self.trusted |= {origin_of(url) for url in urls if not unsafe_url_reason(url)}
-
     def _manager(self, url: str):
         """The urllib3 PoolManager for ``url``: a proxy's when the environment names one."""
         if self.proxies:
@@ -4720,10 +4778,12 @@ class TransferEngine:
         redirect: bool = True,
         limit: int = MAX_RESPONSE_BYTES,
         what: str = 'answer',
+        into=None,
     ) -> Reply:
         """``send`` a request and read its answer whole, decoded (gzip, deflate) in bounded
-        steps: no more than ``limit`` bytes are ever held (a small gzip bomb stops at the cap,
-        not in memory); TooLargeError beyond."""
+        steps, at most ``limit`` bytes of it (TooLargeError beyond): into memory, or written
+        to the file ``into`` as it inflates (then ``content`` is empty), so that a small gzip
+        bomb never takes more than a chunk of memory."""
         import urllib3
 
         headers = {'Accept-Encoding': 'gzip, deflate', **(headers or {})}
@@ -4744,7 +4804,10 @@ class TransferEngine:
                         f'{self.name}: the {what} from {mask_url(answered)} is larger than '
                         f'{limit / 2**20:.0f} MiB (decoded); refused'
                     )
-                chunks.append(chunk)
+                if into is None:
+                    chunks.append(chunk)
+                else:
+                    into.write(chunk)
         except BaseException as e:
             resp.close()
             if isinstance(e, urllib3.exceptions.HTTPError):
@@ -5455,8 +5518,8 @@ class Repository:
         (None, {}) when absent or corrupt (someone else may have written them)."""
         body_path, meta_path = self._index_cache(key)
         try:
-            meta = parse_json(meta_path.read_text())
-            data = body_path.read_bytes() if body else None
+            meta = parse_json(read_cache_file(meta_path))
+            data = read_cache_file(body_path) if body else None
         except (OSError, ValueError):
             return None, {}
         if not isinstance(meta, dict) or (body and meta.get('md5') != md5_of_bytes(data)):
@@ -5664,8 +5727,7 @@ class VerifiedCopies:
     def known(self) -> dict:
         known = {}
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            with open(self.path, 'rb') as f:
-                lines = f.read(MAX_RESPONSE_BYTES).decode('utf-8').splitlines()
+            lines = read_cache_file(self.path, MAX_RESPONSE_BYTES).decode('utf-8').splitlines()
             self.lines = len(lines)
             for cells in (line.split('\t') for line in lines):
                 if len(cells) == 3 and _number(cells[1]) is not None:
@@ -5695,7 +5757,8 @@ class VerifiedCopies:
                     self.lines = len(known)
                     return
                 private_folder(self.path.parent)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW  # never a link
+                fd = os.open(self.path, flags, 0o600)
                 with os.fdopen(fd, 'ab') as f:
                     f.write(''.join(f'{p}\t{s}\t{m or ""}\n' for p, s, m in verified).encode())
                 self.lines += len(verified)
@@ -5826,9 +5889,14 @@ class WebRepository(RemoteRepository):
         are all unchanged; None otherwise (then made anew)."""
         path = self._parsed_path()
         try:
+            import mmap
+
+            import pyarrow as pa
             import pyarrow.feather as feather
 
-            table = feather.read_table(path, memory_map=True)
+            with os.fdopen(os.open(path, os.O_RDONLY | _NOFOLLOW), 'rb') as f:  # never a link
+                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            table = feather.read_table(pa.BufferReader(pa.py_buffer(mapped)))
             extra = parse_json((table.schema.metadata or {}).get(b'onelight', b'null'))
             index = Index(table.to_pandas())
         except Exception:  # pyarrow missing, or the file is gone, cut short or not Arrow
@@ -5975,13 +6043,23 @@ class WebRepository(RemoteRepository):
         return resp.content
 
     def _get_bounded(self, url: str, headers: dict, what: str) -> Reply:
-        """GET an index, table or listing, at most ``max_index_mb`` of it."""
-        try:
-            return self.engine.request(
-                'GET', url, headers=headers, limit=self.index_limit, what=what
-            )
-        except TooLargeError as e:
-            raise TooLargeError(f'{e} (raise the max_index_mb setting if it is right)') from None
+        """GET an index, table or listing, at most ``max_index_mb`` of it, inflated into a
+        temporary file first: a bomb is refused before it takes more than a chunk of memory."""
+        import tempfile
+
+        folder = private_folder(self.dirs.cache)
+        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=folder) as body:
+            try:
+                resp = self.engine.request(
+                    'GET', url, headers=headers, limit=self.index_limit, what=what, into=body
+                )
+            except TooLargeError as e:
+                raise TooLargeError(
+                    f'{e} (raise the max_index_mb setting if it is right)'
+                ) from None
+            body.seek(0)
+            resp.content = body.read()
+        return resp
 
     def _missing(self, what: str, url: str) -> NotFoundError:
         return NotFoundError(
@@ -6076,6 +6154,12 @@ class WebDavUpload(UploadSession):
 
     def _check_put(self, resp) -> None:
         r = self.repository
+        if 300 <= resp.status_code < 400:  # whatever it points to, nothing was stored
+            where = _printable(resp.headers.get('location') or 'nowhere')
+            raise RepositoryError(
+                f'repository "{r.name}": the server redirected the upload ({resp.status_code}) '
+                f'to {where}: nothing was stored (is that the base_url to use?)'
+            )
         if resp.status_code in (405, 501):
             raise RepositoryError(
                 f'repository "{r.name}": the server refuses uploads ({resp.status_code}); '
@@ -6181,9 +6265,16 @@ class FtpUpload(UploadSession):
 
         def size(ftp, rel):
             try:
-                return ftp.size(f'{self.root}/{rel}')
+                reply = ftp.sendcmd(f'SIZE {self.root}/{rel}')
             except ftplib.error_perm:
-                return None
+                return None  # not there
+            size = _number(reply[4:]) if reply[:4] == '213 ' else None
+            if size is None:
+                raise RepositoryError(
+                    f'{self.name}: FTP SIZE of {rel}: the server answered '
+                    f'{_printable(reply)}, not a size'
+                )
+            return size
 
         sizes = {r: self._retrying(functools.partial(size, rel=r), f'SIZE of {r}') for r in rels}
         return {rel: (n, None) for rel, n in sizes.items() if n is not None}
@@ -6520,6 +6611,8 @@ def _parse_xml(data: bytes, what: str, root: str | None = None):
 
 
 FIGSHARE_API_URL = 'https://api.figshare.com/v2'
+# Where figshare.com serves private files (with the token): its documented download host
+FIGSHARE_DOWNLOADS_URL = 'https://ndownloader.figshare.com/'
 FIGSHARE_PAGE_SIZE = 1000
 # In the index article, beside .one_root: the other articles a release spans (JSON)
 FIGSHARE_ARTICLES_NAME = '.one_articles'
@@ -6579,6 +6672,7 @@ class FigshareRepository(RemoteRepository):
         Setting('token', secret=True, help='personal token (upload, private articles)'),
         Setting('private', 'bool', False, 'read the private draft', off_flag='public'),
         Setting('api_url', 'url', FIGSHARE_API_URL, 'the figshare API address'),
+        Setting('downloads_url', 'url', help="the host of private files (figshare.com's own)"),
         Setting(
             'max_files_per_article',
             'int',
@@ -6627,11 +6721,16 @@ class FigshareRepository(RemoteRepository):
         return self.settings['private']
 
     def _engine_options(self) -> dict:
-        header = {'Authorization': f'token {self.settings.get("token")}'}
+        """The token goes to the API and to the host figshare serves private files from,
+        both fixed by the settings: a listing (whose links an editor writes) adds none."""
+        s = self.settings
+        header = {'Authorization': f'token {s.get("token")}'}
+        official = s['api_url'] == FIGSHARE_API_URL
+        downloads = s['downloads_url'] or (FIGSHARE_DOWNLOADS_URL if official else None)
         return {
             **super()._engine_options(),
-            'auth': (lambda method, url: header) if self.settings.get('token') else None,
-            'trusted': (self.settings['api_url'] + '/',),
+            'auth': (lambda method, url: header) if s.get('token') else None,
+            'trusted': tuple(filter(None, (s['api_url'] + '/', downloads))),
             # figshare's download host refuses automated clients now and then
             'transient_download_statuses': (403,),
         }
@@ -6674,13 +6773,21 @@ class FigshareRepository(RemoteRepository):
         return RepositoryError(f'{who}: figshare answered {status}: {message}')
 
     def _pages(self, path: str, what: str, check=None) -> list:
-        """Every record of a paged listing (``page_size`` 1000, until a short page)."""
-        records, page = [], 1
+        """Every record of a paged listing (``page_size`` 1000, until a short page); a page
+        sent twice (a listing that would never end) is a RepositoryError."""
+        records, page, seen = [], 1, set()
         most = self.index_limit // 256  # records at most: a listing as large as an index
         while True:
             batch = self.api('GET', path, params={'page': page, 'page_size': FIGSHARE_PAGE_SIZE})
             if not isinstance(batch, list):
                 raise RepositoryError(f'repository "{self.name}": figshare sent no list')
+            digest = md5_of_bytes(json.dumps(batch, sort_keys=True, default=str).encode())
+            if digest in seen:
+                raise RepositoryError(
+                    f'repository "{self.name}": figshare {what} sends page {page} again, as '
+                    'an earlier one; refused (a listing that would never end)'
+                )
+            seen.add(digest)
             records += check(batch) if check else batch
             if len(batch) < FIGSHARE_PAGE_SIZE:
                 return records
@@ -6700,10 +6807,7 @@ class FigshareRepository(RemoteRepository):
         article = article or self.article_id
         where = f'figshare article {article}'
         check = functools.partial(_checked_file_records, where=where)
-        files = self._pages(self._files_path(private, article), f'article {article}', check)
-        if private:  # private files are downloaded with the token, from their own host
-            self.engine.trust(f['download_url'] for f in files if f.get('download_url'))
-        return files
+        return self._pages(self._files_path(private, article), f'article {article}', check)
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
@@ -7060,7 +7164,8 @@ class FigshareRepository(RemoteRepository):
             raise RepositoryError(f'repository "{self.name}": figshare sent no upload address')
         resp = self.engine.request('GET', upload_url)
         self.engine.check(resp, 'upload session')
-        pending = _pending_parts(resp, f'repository "{self.name}": {mask_url(upload_url)}')
+        where = f'repository "{self.name}": {mask_url(upload_url)}'
+        pending = _pending_parts(resp, where, path.stat().st_size)
 
         def send(part):
             if stop.is_set():
@@ -7253,7 +7358,7 @@ def _checked_file_records(batch, where: str) -> list:
             isinstance(f.get('id'), int)
             and isinstance(f.get('name'), str)
             and not _CONTROL.search(f['name'])
-            and (f.get('size') is None or isinstance(f.get('size'), int))
+            and (f.get('size') is None or _number(str(f['size'])) is not None)
             and (f.get('download_url') is None or not unsafe_url_reason(f['download_url']))
         )
         (out if ok else refused).append(f)
@@ -7268,10 +7373,10 @@ def _checked_file_records(batch, where: str) -> list:
     return out
 
 
-def _pending_parts(resp, where: str) -> list:
+def _pending_parts(resp, where: str, size: int) -> list:
     """``(number, start, end)`` of each part of a figshare upload the service does not have
     yet, from its answer (``{"parts": [{"partNo", "startOffset", "endOffset", "status"}]}``),
-    checked."""
+    checked against the file's ``size``."""
     try:
         answer = resp.json()
     except ValueError:
@@ -7288,7 +7393,7 @@ def _pending_parts(resp, where: str) -> list:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in fields):
             raise RepositoryError(f'{where}: the upload service sent a malformed part')
         number, start, end = fields
-        if min(number, start, end + 1) < 0 or end < start - 1:  # (an empty file: end = start - 1)
+        if min(number, start, end + 1) < 0 or end < start - 1 or end >= size:
             raise RepositoryError(f'{where}: the upload service sent a malformed part')
         if part.get('status') != 'COMPLETE':
             pending.append((number, start, end))
@@ -7375,6 +7480,7 @@ def _serving() -> tuple:
 
         protocol_version = 'HTTP/1.1'
         server_version = f'onelight/{__version__}'
+        timeout = 60  # seconds a socket may block (a reader that stopped reading is let go)
         # headers and body go out in two writes: without this, Nagle's algorithm and delayed ACKs
         # hold every kept-alive response for 40 ms
         disable_nagle_algorithm = True
@@ -7396,11 +7502,16 @@ def _serving() -> tuple:
             if rel == INDEX_NAME:
                 self.send_index(head)
                 return
-            path = self.server.files.get(rel)
-            if path is None:
-                self.send_error(404)
-                return
-            self.send_file(path, head)
+            self.send_file(rel, head)
+
+        def handle_one_request(self):
+            self.server.expect(self.connection)  # the request line and headers, in time
+            super().handle_one_request()
+
+        def parse_request(self):
+            parsed = super().parse_request()
+            self.server.expect(self.connection, done=True)
+            return parsed
 
         def send_index(self, head: bool) -> None:
             agent = self.headers.get('User-Agent') or ''
@@ -7420,10 +7531,9 @@ def _serving() -> tuple:
             if not head:
                 self.wfile.write(body)
 
-        def send_file(self, path: Path, head: bool) -> None:
-            try:
-                f = open(path, 'rb')
-            except OSError:
+        def send_file(self, rel: str, head: bool) -> None:
+            f = self.server.open_file(rel)
+            if f is None:
                 self.send_error(404)
                 return
             with f:
@@ -7467,10 +7577,20 @@ def _serving() -> tuple:
 
         daemon_threads = True
         block_on_close = False
+        request_queue_size = 64
+        # connections at once, in all and from one address (a client of onelight's opens up
+        # to 72: 64 jobs and 8 ranges); more are closed at once
+        max_connections, max_per_client = 256, 80
+        header_seconds = 10.0  # for a request line and its headers, or between requests
 
         def __init__(self, root, bind: str = '127.0.0.1', port: int = 0, handler=None):
             result = scan(root)
             self.files = {rel: safe_join(result.root, rel) for rel in result.files}
+            self.real_root, self.scanned = os.path.realpath(result.root), {}
+            for rel, path in self.files.items():  # what each name is now: served as it is
+                self.scanned[rel] = self._identify(path)
+            self.guard, self.clients, self.deadlines = threading.Lock(), {}, {}
+            self.closed = threading.Event()
             own = result.root / INDEX_NAME
             if own.is_file() and not own.is_symlink():  # the folder's own index, as published
                 self.index_data = self.plain_index = own.read_bytes()
@@ -7482,6 +7602,85 @@ def _serving() -> tuple:
             if ':' in bind:
                 self.address_family = socket.AF_INET6
             super().__init__((bind, port), handler or RangeRequestHandler)
+
+        def _identify(self, path) -> tuple:
+            """(the folders and name of the file below the real root, its identity)."""
+            real = os.path.realpath(path)
+            return Path(os.path.relpath(real, self.real_root)).parts, _identity(os.stat(real))
+
+        def open_file(self, rel: str):
+            """The file scanned at ``rel`` (a file object), opened without following a link
+            and checked to be that very file, unchanged: None when it is gone, was changed, or
+            was swapped for a link or another file since the server started."""
+            path = self.files.get(rel)
+            if path is None:
+                return None
+            try:
+                parts, identity = self.scanned.get(rel) or self.scanned.setdefault(
+                    rel,
+                    self._identify(path),  # a name added by the code that runs the server
+                )
+                with Folder.enter(Path(self.real_root), parts[:-1], create=False) as folder:
+                    fd = folder.open(parts[-1], os.O_RDONLY)
+            except (OSError, TransferError):
+                return None
+            info = os.fstat(fd)
+            if _identity(info) != identity or not stat.S_ISREG(info.st_mode):
+                os.close(fd)
+                return None
+            return os.fdopen(fd, 'rb')
+
+        def process_request(self, request, client_address):
+            """A thread for the connection, unless too many are open (from that address, or
+            in all): then it is closed at once."""
+            client = client_address[0]
+            with self.guard:
+                admitted = sum(self.clients.values()) < self.max_connections
+                admitted = admitted and self.clients.get(client, 0) < self.max_per_client
+                if admitted:
+                    self.clients[client] = self.clients.get(client, 0) + 1
+            if admitted:
+                super().process_request(request, client_address)
+            else:
+                self.shutdown_request(request)
+
+        def process_request_thread(self, request, client_address):
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                with self.guard:
+                    self.clients[client_address[0]] -= 1
+                    self.deadlines.pop(request, None)
+
+        def expect(self, connection, done: bool = False) -> None:
+            """A request (line and headers) is awaited on ``connection`` for at most
+            ``header_seconds``; ``done``: it came."""
+            with self.guard:
+                if done:
+                    self.deadlines.pop(connection, None)
+                else:
+                    self.deadlines[connection] = time.monotonic() + self.header_seconds
+
+        def _close_late(self) -> None:
+            """Shut the connections whose request did not come in time (a slow or idle
+            client holds a thread, and the others would wait for it)."""
+            while not self.closed.wait(min(0.25, self.header_seconds / 4)):
+                now = time.monotonic()
+                with self.guard:
+                    late = [c for c, deadline in self.deadlines.items() if deadline < now]
+                    for connection in late:
+                        del self.deadlines[connection]
+                for connection in late:
+                    with contextlib.suppress(OSError):
+                        connection.shutdown(socket.SHUT_RDWR)
+
+        def server_activate(self):
+            super().server_activate()
+            threading.Thread(target=self._close_late, daemon=True, name='onelight-late').start()
+
+        def server_close(self):
+            self.closed.set()
+            super().server_close()
 
         def index_for(self, host: str | None, onelight_reader: bool) -> bytes:
             """The index a reader gets: the folder's own, else sizes for onelight and two
@@ -9568,7 +9767,8 @@ def clean_publish_cmd(ctx, checksums):
 )
 @click.pass_context
 def serve_cmd(ctx, root, bind, port):
-    """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C."""
+    """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C, as it is now: files
+    added later are served after a restart."""
     server = _serving()[1](root, bind=bind, port=port)
     click.echo(f'serving {len(server.files)} files of {server.root} at {server.url}')
     import socket

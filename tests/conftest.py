@@ -148,6 +148,7 @@ def figshare():
 
 def figshare_one(emulator, article_id, tmp_path, **settings):
     settings.setdefault('backoff', 0.01)
+    settings.setdefault('downloads_url', emulator.url('download'))  # figshare's own host
     template = str(tmp_path / '{lab}' / '{subject}' / '{date}' / '{number}')
     return onelight.One(
         article_id=article_id, api_url=emulator.api_url, download_dir=template, **settings

@@ -35,6 +35,7 @@ class FileRecord:
     parts: dict = field(default_factory=dict)  # partNo -> bytes
     data: bytes = b''
     computed_md5: str = ''
+    link: str = ''  # a link-only file: its download_url is this, anywhere
 
     @property
     def n_parts(self):
@@ -90,6 +91,7 @@ class Emulator:
         self.reset_after_article_create = 0  # like reset_after_create, for new articles
         self.fail_part = None  # callable(record, partNo) -> True to drop the connection
         self.corrupt_parts = 0  # the next N parts are stored with a flipped byte
+        self.endless_listing = False  # every page of every listing: the same full page
         self.servers = {}
         for role in ('api', 'upload', 'download', 'storage'):
             server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _make_handler(self, role))
@@ -154,8 +156,8 @@ class Emulator:
             'id': record.id,
             'name': record.name,
             'size': record.size,
-            'is_link_only': False,
-            'download_url': f'{self.url("download")}/files/{record.id}',
+            'is_link_only': bool(record.link),
+            'download_url': record.link or f'{self.url("download")}/files/{record.id}',
             'supplied_md5': record.supplied_md5,
             'computed_md5': record.computed_md5 if available else '',
             'mimetype': 'application/octet-stream',
@@ -371,6 +373,8 @@ def _make_handler(emu, role):
                 start = (int(q.get('page', [1])[0]) - 1) * limit
             if limit > 1000 or limit < 1:
                 return None, 'page_size must be between 1 and 1000'
+            if emu.endless_listing and items:  # a lying server: one full page, whatever is asked
+                return (items * limit)[:limit], None
             return items[start : start + limit], None
 
         def listing(self, article, records, private):

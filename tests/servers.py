@@ -187,6 +187,7 @@ class RecordingMiddleware:
     def __init__(self, app):
         self.app = app
         self.requests = []
+        self.redirect_puts = None  # (status, location prefix): a PUT is redirected there
 
     def __call__(self, environ, start_response):
         from werkzeug.wsgi import LimitedStream
@@ -198,6 +199,10 @@ class RecordingMiddleware:
                 environ.get('HTTP_AUTHORIZATION'),
             )
         )
+        if self.redirect_puts and environ['REQUEST_METHOD'] == 'PUT':
+            status, prefix = self.redirect_puts
+            start_response(status, [('Location', prefix + environ.get('PATH_INFO', ''))])
+            return [b'']
         length = environ.get('CONTENT_LENGTH') or '0'
         if length.isdigit():
             environ['wsgi.input'] = LimitedStream(environ['wsgi.input'], int(length))
@@ -244,10 +249,11 @@ class WebDavServer:
 class FtpServer:
     """pyftpdlib on 127.0.0.1, port 0, one user whose home is ``root``.
 
-    ``drop_after`` closes the control connection once, after that many STOR commands.
+    ``drop_after`` closes the control connection once, after that many STOR commands;
+    ``size_reply`` is what every SIZE command is answered (a lying server).
     """
 
-    def __init__(self, root, user='uploader', password='s3cret', drop_after=None):
+    def __init__(self, root, user='uploader', password='s3cret', drop_after=None, size_reply=None):
         from pyftpdlib.authorizers import DummyAuthorizer
         from pyftpdlib.handlers import FTPHandler
         from pyftpdlib.servers import ThreadedFTPServer
@@ -269,6 +275,12 @@ class FtpServer:
                     self.close()
                     return None
                 return super().ftp_STOR(file, mode)
+
+            def ftp_SIZE(self, path):
+                if size_reply is None:
+                    return super().ftp_SIZE(path)
+                self.respond(size_reply)
+                return None
 
         Handler.authorizer = authorizer
         Handler.passive_ports = None

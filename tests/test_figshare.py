@@ -285,6 +285,8 @@ def test_cli_figshare(alf_root, figshare, tmp_path):
         '--private',
         '--api-url',
         emu.api_url,
+        '--downloads-url',
+        emu.url('download'),
     )
     assert result.exit_code == 0, result.output
     assert TOKEN not in run('repo').stdout and 'token=****' in run('repo').stdout
@@ -488,6 +490,22 @@ def test_a_reader_can_name_the_collection_instead(figshare, tmp_path):
     assert sorted(one.list_datasets(details=False))[0] in [r.split('/', 5)[5] for r in rels]
     with pytest.raises(onelight.ConfigError, match=r'needs article_id \(or collection_id\)'):
         onelight.make_repository({'name': 'x', 'type': 'figshare'})
+
+
+def test_a_listing_that_sends_the_same_page_again_ends(figshare, tmp_path):
+    """A collection whose article listing repeats one full page would be read for ever: the
+    second time a page comes, the listing is refused."""
+    emu = figshare
+    _, _, _, published = published_release(emu, tmp_path)
+    emu.endless_listing = True
+    template = str(tmp_path / 'c' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    one = onelight.One(
+        collection_id=published['collection_id'], api_url=emu.api_url, download_dir=template
+    )
+    asked = len(emu.log)
+    with pytest.raises(onelight.RepositoryError, match='sends page 2 again'):
+        one.search()
+    assert len(emu.log) - asked <= 3
 
 
 def test_the_list_of_articles_is_read_once_per_version(figshare, tmp_path):

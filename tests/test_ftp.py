@@ -108,3 +108,18 @@ def test_limit_does_not_publish_the_index(alf_root, ftp_server, tmp_path):
     assert report.files == 4
     assert not (ftp.root / 'pub' / '.one_root').exists()
     assert len(onelight.scan(ftp.root / 'pub').files) == 4
+
+
+@pytest.mark.parametrize(
+    'reply',
+    ['213 not-a-number', '213 ' + '9' * 5000, '213 12 34', '213 -5'],
+    ids=['text', 'huge', 'two-numbers', 'negative'],
+)
+def test_a_size_reply_that_is_no_number_is_one_line(alf_root, ftp_server, tmp_path, reply):
+    """A server that answers SIZE with what is not a size: one clear error, nothing sent."""
+    ftp = ftp_server(size_reply=reply)
+    (ftp.root / 'pub').mkdir()
+    one = configure(ftp, 'http://127.0.0.1:1/pub/', tmp_path)
+    with pytest.raises(onelight.RepositoryError, match='SIZE .* not a size'):
+        one.upload(alf_root)
+    assert ftp.state['stores'] == 0

@@ -1,5 +1,6 @@
 """onelight serve: read-only, Range-capable, 404 for anything outside the index."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -103,3 +104,100 @@ def test_cli_serve_prints_the_add_repo_line(alf_root, tmp_path):
             proc.send_signal(signal.SIGINT)
             proc.wait(10)
     assert proc.returncode == 0
+
+
+# ------------------------------------------------------------------ a hostile neighbour
+needs_symlinks = pytest.mark.skipif(os.name == 'nt', reason='symlinks need privileges')
+
+
+@needs_symlinks
+@pytest.mark.parametrize('swap', ['file', 'folder'])
+def test_a_name_swapped_for_a_link_after_the_scan_is_not_served(alf_root, tmp_path, swap):
+    """Someone who can write in the served folder replaces a scanned file (or its folder) by
+    a link to a secret: the secret is never sent."""
+    secret = tmp_path / 'secrets'
+    secret.mkdir()
+    (secret / 'spikes.times.npy').write_bytes(b'PRIVATE KEY')
+    with onelight.AlfServer(alf_root, port=0) as srv:
+        target = alf_root / SPIKES
+        if swap == 'file':
+            target.unlink()
+            target.symlink_to(secret / 'spikes.times.npy')
+        else:
+            folder = target.parent
+            folder.rename(tmp_path / 'moved')
+            folder.symlink_to(secret, target_is_directory=True)
+        resp = requests.get(srv.url + SPIKES, timeout=5)
+    assert resp.status_code == 404 and b'PRIVATE' not in resp.content
+
+
+def test_another_file_at_a_scanned_name_is_not_served(server, alf_root):
+    """A file replaced by another (a new inode, not the one scanned) is not sent; the folder
+    is served as it was when the server started."""
+    path = alf_root / SPIKES
+    data = path.read_bytes()
+    with path.open('rb'):  # held open, so the new file cannot reuse its inode
+        path.unlink()
+        path.write_bytes(data)  # the same bytes, another file
+        assert requests.get(server.url + SPIKES, timeout=5).status_code == 404
+
+
+def test_a_file_changed_in_place_is_not_served(server, alf_root):
+    """The scanned file rewritten in place (same inode, a new change time) is not sent either:
+    its bytes may no longer be those the index describes."""
+    path = alf_root / SPIKES
+    before = path.stat().st_ctime_ns
+    while path.stat().st_ctime_ns == before:  # the clock of file times can be coarse
+        path.write_bytes(path.read_bytes())
+    assert requests.get(server.url + SPIKES, timeout=5).status_code == 404
+
+
+def test_files_added_after_the_start_are_not_served(server, alf_root):
+    """``serve`` publishes the folder as it was when it started: a file added later is in
+    neither the index nor the files (restart it to publish more)."""
+    new = alf_root / CORI1 / 'alf' / 'added.later.npy'
+    new.write_bytes(b'new')
+    rel = new.relative_to(alf_root).as_posix()
+    assert rel not in requests.get(server.url + '.one_root', timeout=5).text
+    assert requests.get(server.url + rel, timeout=5).status_code == 404
+
+
+def test_idle_connections_do_not_keep_a_reader_waiting(alf_root):
+    """300 connections from one address that send nothing (and one that drips its request
+    a byte a second): a reader from another address is answered at once, and the idle ones
+    are closed once their time for a request is over."""
+    import socket
+    import time
+
+    with onelight.AlfServer(alf_root, port=0) as srv:
+        srv.header_seconds = 1.0
+        host, port = srv.server_address[:2]
+        idle = []
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                idle.append(socket.create_connection((host, port), timeout=5))
+        drip = socket.create_connection((host, port), timeout=5)
+        start = time.monotonic()
+        try:
+            reader = socket.create_connection((host, port), 5, source_address=('127.0.0.2', 0))
+        except OSError:  # pragma: no cover - a system without 127.0.0.2
+            pytest.skip('127.0.0.2 is not available here')
+        with reader:
+            reader.sendall(b'GET /.one_root HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            assert reader.recv(12).startswith(b'HTTP/1.1 200')
+        assert time.monotonic() - start < 2
+        for byte in b'GET / HTTP/1.1\r\n':  # a request that would never end in time
+            with contextlib.suppress(OSError):
+                drip.send(bytes([byte]))
+            time.sleep(0.2)
+        drip.settimeout(3)
+        assert drip.recv(100) == b''  # closed by the server
+        time.sleep(0.5)
+        closed = 0
+        for s in idle:
+            s.settimeout(0.1)
+            with contextlib.suppress(OSError):
+                closed += s.recv(1) == b''
+            s.close()
+        drip.close()
+    assert closed == len(idle)

@@ -2,14 +2,18 @@
 real servers on 127.0.0.1 (the repository) and 127.0.0.2 (the attacker). Each test is
 written as the attack first: what the attacker tries, then what onelight must not do."""
 
+import contextlib
 import gc
 import io
 import json
 import logging
 import os
 import stat
+import subprocess
+import sys
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -311,6 +315,96 @@ def test_a_gzip_bomb_index_stops_at_the_cap(alf_root, serve, tmp_path):
         http_one(server, tmp_path, max_index_mb=1).search()
 
 
+def gzip_of_zeros(size: int) -> bytes:
+    """A gzip body of ``size`` zero bytes, made a MiB at a time."""
+    z = zlib.compressobj(1, zlib.DEFLATED, 31)
+    zero = bytes(1 << 20)
+    return b''.join(z.compress(zero) for _ in range(size >> 20)) + z.flush()
+
+
+def zip_of_zeros(name: str, size: int, also: dict) -> bytes:
+    """A zip whose member ``name`` inflates to ``size`` zero bytes (written a MiB at a time),
+    beside the members ``also``."""
+    buf, zero = io.BytesIO(), bytes(1 << 20)
+    with zipfile.ZipFile(buf, 'w', compression=zipfile.ZIP_DEFLATED) as z:
+        for member, data in also.items():
+            z.writestr(member, data)
+        with z.open(name, 'w', force_zip64=True) as member:
+            for _ in range(size >> 20):
+                member.write(zero)
+    return buf.getvalue()
+
+
+def parquet_of_many_rows(rows: int) -> bytes:
+    """A datasets.pqt of ``rows`` rows of one value each: tiny on disk, large decoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    block = 1 << 20
+    batch = pa.table({c: pa.array(['7'] * block) for c in ('eid', 'id', 'rel_path')})
+    buf = io.BytesIO()
+    with pq.ParquetWriter(buf, batch.schema, compression='zstd') as writer:
+        for _ in range(rows // block):
+            writer.write_table(batch)
+    return buf.getvalue()
+
+
+PEAK_SCRIPT = """
+import json, sys
+import numpy, pandas, pyarrow.parquet, urllib3, onelight
+def hwm():
+    with open('/proc/self/status') as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith('VmHWM:'))
+one = onelight.One(**json.loads(sys.argv[1]))
+base = hwm()
+try:
+    one.search()
+    print('not refused')
+except onelight.TooLargeError as e:
+    print('refused:', e)
+print('peak', (hwm() - base) >> 20)
+"""
+
+
+@pytest.mark.skipif(not Path('/proc/self/status').exists(), reason='reads VmHWM')
+@pytest.mark.parametrize('bomb', ['gzip-index', 'zip-member', 'parquet-rows'])
+def test_a_bomb_is_refused_before_it_takes_memory(alf_root, serve, tmp_path, bomb):
+    """A few MiB that inflate past the cap (max_index_mb=400): refused, and the process that
+    read them grew by less than 300 MB on the way (it used to hold the inflated bytes)."""
+    tables = real_tables(alf_root)
+    server = serve(alf_root)
+    settings = {'base_url': server.url, 'max_index_mb': 400}
+    if bomb == 'gzip-index':
+        body = gzip_of_zeros(600 << 20)
+        server.add_fault('.one_root', ('body', 200, {'Content-Encoding': 'gzip'}, body))
+    else:
+        server.index_data = None  # a release of tables only
+        if bomb == 'zip-member':
+            body = zip_of_zeros(
+                'datasets.pqt', 600 << 20, {'sessions.pqt': tables['sessions.pqt']}
+            )
+            settings['tables_url'] = server.url + 'cache.zip'
+        else:
+            body = parquet_of_many_rows(24 << 20)
+            (tmp_path / 'sessions.pqt').write_bytes(tables['sessions.pqt'])
+            server.files['sessions.pqt'] = tmp_path / 'sessions.pqt'
+        name = 'cache.zip' if bomb == 'zip-member' else 'datasets.pqt'
+        (tmp_path / name).write_bytes(body)
+        server.files[name] = tmp_path / name
+    assert len(body) < 4 << 20
+    settings['download_dir'] = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    done = subprocess.run(
+        [sys.executable, '-c', PEAK_SCRIPT, json.dumps(settings)],
+        env={**os.environ, 'ONELIGHT_HOME': str(tmp_path / 'home')},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert 'refused:' in done.stdout and 'max_index_mb' in done.stdout, done.stdout + done.stderr
+    peak = int(done.stdout.split('peak')[1])
+    assert peak < 300, f'{peak} MB more at the peak'
+
+
 def zip_of(members: dict, method=zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, 'w', compression=method) as z:
@@ -391,6 +485,40 @@ def test_a_zip_bomb_in_cache_zip_stops_at_the_cap(alf_root, serve, tmp_path):
     one = http_one(server, tmp_path, tables_url=server.url + 'cache.zip', max_index_mb=1)
     with pytest.raises(onelight.TooLargeError, match='max_index_mb'):
         one.search()
+
+
+def test_bad_rows_of_a_release_of_tables_leave_out_those_rows_only(
+    alf_root, serve, tmp_path, caplog
+):
+    """A publisher's sessions.pqt with a date of ../../../ and a subject holding a slash, and
+    a datasets.pqt whose file_size is text or has a fraction: those rows are left out with
+    one warning a reason that counts them; every other session is still there."""
+    import pandas as pd
+
+    onelight.write_index(alf_root, one_cache=True)
+    (alf_root / '.one_root').unlink()  # a release of tables only: the tables are its index
+    sessions = pd.read_parquet(alf_root / 'sessions.pqt')
+    sessions['date'] = sessions['date'].astype(str)
+    bad_sessions = sessions.index[:2]
+    sessions.loc[bad_sessions[0], 'date'] = '../../../'
+    sessions.loc[bad_sessions[1], 'subject'] = 'a/b'
+    sessions.to_parquet(alf_root / 'sessions.pqt')
+    datasets = pd.read_parquet(alf_root / 'datasets.pqt')
+    datasets['file_size'] = datasets['file_size'].astype(str)
+    datasets.iloc[-1, datasets.columns.get_loc('file_size')] = 'abc'
+    datasets.iloc[-2, datasets.columns.get_loc('file_size')] = '1.5'
+    datasets.to_parquet(alf_root / 'datasets.pqt')
+    server = serve(alf_root)
+    server.index_data = None
+    for name in ('sessions.pqt', 'datasets.pqt'):
+        server.files[name] = alf_root / name
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        one = http_one(server, tmp_path)
+        found = one.search()
+    assert len(found) == len(sessions) - 2
+    assert 'sessions.pqt: 2 row(s) left out (not a session' in caplog.text
+    assert 'datasets.pqt: 2 row(s) left out (file_size is no size' in caplog.text
+    assert 'abc' not in set(one.list_datasets(details=True)['file_size'].astype(str))
 
 
 @pytest.mark.parametrize('where', ['catch-all', 'tables_url'])
@@ -599,6 +727,27 @@ def test_a_figshare_index_never_takes_the_token_elsewhere(figshare, attacker, tm
     assert 'refused' in caplog.text and token not in caplog.text
 
 
+def test_a_link_in_a_private_listing_never_gets_the_token(figshare, attacker, tmp_path):
+    """An editor of the article adds a link-only file, a newer ``.one_root`` whose
+    download_url is on the editor's host: reading the draft with the owner's token fetches
+    it (it is the newest index) but sends the token only to figshare's API and download
+    host, never to an origin a listing names."""
+    from conftest import figshare_one
+
+    emu, token = figshare, 'owner-token'
+    article = emu.create_article(token)
+    rel = f'{CORI1}/alf/a.b.npy'
+    record = emu.add_available_file(article, onelight.figshare_name(rel), b'figshare')
+    index = f'{rel}\t{emu.url("download")}/files/{record.id}\n'.encode()
+    emu.add_available_file(article, '.one_root', index)
+    link = emu.add_available_file(article, '.one_root', b'evil')  # the newest: it is read
+    link.link = f'{attacker.url}f'
+    one = figshare_one(emu, article, tmp_path, token=token, private=True)
+    with contextlib.suppress(onelight.OneLightError):
+        one.search()  # (the attacker's bytes make no index worth reading)
+    assert attacker.requests and not credentials_seen(attacker)
+
+
 def test_figshare_ids_from_listings_are_checked(figshare, tmp_path):
     """A listing whose ids, names or sizes are not what figshare sends is one line."""
     from conftest import figshare_one
@@ -636,6 +785,43 @@ def test_a_planted_part_symlink_is_not_followed(alf_root, serve, tmp_path):
     )
     assert victim.read_text() == 'precious'
     assert path.read_bytes() == (alf_root / SPIKES).read_bytes() and not path.is_symlink()
+
+
+@needs_symlinks
+def test_a_symlink_planted_at_a_cache_file_is_never_written_through(alf_root, serve, tmp_path):
+    """The record of verified copies (a 2-column index writes one) and the cached index are
+    files of onelight's cache: links planted there are neither followed nor filled."""
+    bashrc = tmp_path / 'bashrc'
+    bashrc.write_text('# mine\n')
+    server = serve(alf_root)
+    lines = index_lines(alf_root, server.url)  # two columns: what is verified is recorded
+    server.index_data = '\n'.join(lines).encode()
+    one = http_one(server, tmp_path)
+    record = one.repository.verified_copies.path
+    record.parent.mkdir(parents=True)
+    record.symlink_to(bashrc)
+    one.download(CORI1)
+    assert bashrc.read_text() == '# mine\n'
+    body, meta = one.repository._index_cache(one.repository.index_url)
+    for cached in (body, meta):  # planted where the next reader looks
+        cached.unlink()
+        cached.symlink_to(bashrc)
+    assert http_one(server, tmp_path).search()  # read again from the server, not the links
+    assert bashrc.read_text() == '# mine\n'
+
+
+@pytest.mark.skipif(os.name == 'nt' or os.getuid() != 0, reason='chown needs root')
+def test_a_cache_folder_of_someone_else_is_refused(alf_root, serve, tmp_path):
+    """A cache folder another user owns (and can write): one line, nothing written there."""
+    server = serve(alf_root)
+    cache = onelight.app_dirs().cache
+    cache.mkdir(parents=True)
+    os.chown(cache, 12345, 12345)
+    os.chmod(cache, 0o777)
+    with pytest.raises(onelight.ConfigError, match='belongs to someone else') as caught:
+        http_one(server, tmp_path).search()
+    assert '\n' not in str(caught.value)
+    assert list(cache.iterdir()) == []
 
 
 @needs_symlinks

@@ -77,3 +77,22 @@ def test_server_refusing_put_suggests_index(alf_root, serve, tmp_path):
     server = serve(alf_root)  # onelight's own read-only server: PUT is 501
     with pytest.raises(onelight.RepositoryError, match='onelight index'):
         http_one(server, tmp_path, retries=0).upload(alf_root, force=True)
+
+
+@pytest.mark.parametrize(
+    'status, where',
+    [
+        ('301 Moved Permanently', 'https://127.0.0.1'),
+        ('302 Found', 'http://127.0.0.1/login?next='),
+    ],
+    ids=['to-https', 'to-login'],
+)
+def test_a_put_answered_by_a_redirect_is_no_success(alf_root, webdav, tmp_path, status, where):
+    """A server that redirects uploads (to https, or to a login page) stored nothing: the
+    upload fails, one line naming where it points, and no index is claimed published."""
+    dav = webdav()
+    dav.app.redirect_puts = (status, where)
+    with pytest.raises(onelight.RepositoryError, match='redirected the upload') as caught:
+        http_one(dav, tmp_path).upload(alf_root)
+    assert where.split('?')[0] in str(caught.value) and '\n' not in str(caught.value)
+    assert onelight.scan(dav.root).files == []
