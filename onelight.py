@@ -508,8 +508,10 @@ def load_config(dirs: Dirs | None = None) -> dict:
 
 
 def save_config(cfg: dict, path: Path | None = None) -> None:
-    """Write the configuration atomically with mode 0600 (it can hold tokens)."""
+    """Write the configuration atomically with mode 0600 (it can hold tokens), in a folder
+    of this user's own."""
     path = path or app_dirs().config_file
+    private_folder(path.parent)
     atomic_write_bytes(path, (json.dumps(cfg, indent=2) + '\n').encode(), mode=0o600)
 
 
@@ -3015,19 +3017,20 @@ class ScanResult:
         return self.paths or [safe_join(self.root, f) for f in self.files]
 
     @functools.cached_property
-    def _stats(self) -> list:
-        return list(map(os.stat, self.local_paths))  # when first asked: a scan never stats
+    def stats(self) -> list:
+        """The files' ``os.stat`` (made when first asked: a scan itself never stats)."""
+        return list(map(os.stat, self.local_paths))
 
     @functools.cached_property
     def sizes(self) -> list:
         """The files' sizes in bytes."""
-        return [st.st_size for st in self._stats]
+        return [st.st_size for st in self.stats]
 
     @property
     def date_modified(self) -> str:
         """When the newest file was written (``YYYY-MM-DD HH:MM``, local time): the tables'
         ``date_created``, the same for an unchanged tree."""
-        newest = max((st.st_mtime for st in self._stats), default=0.0)
+        newest = max((st.st_mtime for st in self.stats), default=0.0)
         return _dt.datetime.fromtimestamp(newest).strftime('%Y-%m-%d %H:%M')
 
     @functools.cached_property
@@ -3105,11 +3108,12 @@ def _links_inside(path: str, real_root: str) -> bool:
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
-    """The md5 hex digest of a file, read in 1 MiB chunks."""
+    """The md5 hex digest of a file (a path, or an object with its own ``open``, as a
+    ``ScannedFile``), read in 1 MiB chunks."""
     import hashlib
 
     digest = hashlib.md5(usedforsecurity=False)
-    with open(path, 'rb') as f:
+    with path.open('rb') if hasattr(path, 'open') else open(path, 'rb') as f:
         for block in iter(lambda: f.read(chunk), b''):
             digest.update(block)
     return digest.hexdigest()
@@ -3832,6 +3836,59 @@ def _open_folder(fd: int, name: str, create: bool) -> int:
     return os.open(name, flags, dir_fd=fd)
 
 
+@dataclass(frozen=True)
+class ScannedFile(os.PathLike):
+    """A file found by ``scan`` (a path, for reading its name), read only while it is still
+    the file scanned: someone who can write in the folder may swap it for a link to a secret,
+    or for other bytes, after the scan.
+
+    >>> with ScannedFile.of(path, real_root).open('rb') as f: ...   # doctest: +SKIP
+    """
+
+    path: str
+    real_root: str  # the scanned folder, resolved
+    identity: tuple  # of the file when scanned (a link inside the folder: of its target)
+
+    @classmethod
+    def of(cls, path, real_root: str, info: os.stat_result | None = None) -> ScannedFile:
+        """``path`` as it is now (``info``: its ``os.stat``, when already made)."""
+        return cls(os.fspath(path), real_root, _identity(info or os.stat(path)))
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def open(self, mode: str = 'rb', *, unchanged: bool = True):
+        """The file open for reading: its real folders below the real root entered without
+        following a link, and what is opened checked to be the file scanned (and with
+        ``unchanged``, not rewritten since). TransferError when it is not (then nothing of
+        it is read)."""
+        parts = Path(os.path.relpath(os.path.realpath(self.path), self.real_root)).parts
+        fd = None
+        with contextlib.suppress(OSError, TransferError):
+            if parts and '..' not in parts:
+                with Folder.enter(Path(self.real_root), parts[:-1], create=False) as folder:
+                    fd = folder.open(parts[-1], os.O_RDONLY)
+        info = os.fstat(fd) if fd is not None else None
+        n = 4 if unchanged else 2  # (device, inode), then size and change time
+        if (
+            info is None
+            or not stat.S_ISREG(info.st_mode)
+            or _identity(info)[:n] != self.identity[:n]
+        ):
+            if fd is not None:
+                os.close(fd)
+            raise TransferError(
+                f'{self.path} is no longer the file scanned (removed, changed, or swapped for '
+                'a link or another file): not read'
+            )
+        return os.fdopen(fd, mode)
+
+
+def open_source(source):
+    """``source`` open for reading in binary: a path, or a ``ScannedFile`` (checked)."""
+    return source.open('rb') if isinstance(source, ScannedFile) else open(source, 'rb')
+
+
 def copy_into(root: Path, rel: str, src: Path) -> int:
     """Copy the file ``src`` to ``root / rel`` (a safe relative path): folders made and
     entered without following links, the bytes through a new file of their own renamed
@@ -3839,7 +3896,7 @@ def copy_into(root: Path, rel: str, src: Path) -> int:
     import shutil
 
     *folders, name = rel.split('/')
-    with Folder.enter(root, folders) as folder, open(src, 'rb') as fin:
+    with Folder.enter(root, folders) as folder, open_source(src) as fin:
         folder.write_new(name, lambda out: shutil.copyfileobj(fin, out, 1 << 20))
         return os.fstat(fin.fileno()).st_size
 
@@ -4834,7 +4891,7 @@ class TransferEngine:
 
     def put_file(self, url: str, path: Path, progress: Progress | None = None) -> Reply:
         """PUT a file's bytes (streamed) to ``url``."""
-        with open(path, 'rb') as f:
+        with open_source(path) as f:
             size = os.fstat(f.fileno()).st_size
             body = _CountingReader(f, progress) if progress else f
             headers = {'Content-Type': 'application/octet-stream', 'Content-Length': str(size)}
@@ -5301,7 +5358,11 @@ class UploadPlan:
     @classmethod
     def make(cls, root, limit: int | None) -> UploadPlan:
         result = scan(root).require_sessions('nothing to upload')
-        items = [(r, safe_join(result.root, r), s) for r, s in zip(result.files, result.sizes)]
+        real = os.path.realpath(result.root)
+        items = [  # each read later only while it is still the file scanned
+            (rel, ScannedFile.of(path, real, info), info.st_size)
+            for rel, path, info in zip(result.files, result.local_paths, result.stats)
+        ]
         complete = limit is None or limit >= len(items)
         return cls(result, items[:limit] if limit else items, complete)
 
@@ -6307,7 +6368,7 @@ class FtpUpload(UploadSession):
             for rel, path, size in items:
 
                 def send(ftp, rel=rel, path=path):
-                    with open(path, 'rb') as f:
+                    with open_source(path) as f:
                         self._store(ftp, f, rel, callback=lambda block: progress.add(len(block)))
 
                 self._retrying(send, f'upload of {rel}')
@@ -6573,9 +6634,9 @@ class S3Upload(UploadSession):
         parts = dict(
             multipart_threshold=S3_MULTIPART_THRESHOLD, multipart_chunksize=S3_MULTIPART_THRESHOLD
         )
-        with r._s3_errors(f'upload {rel}'):
-            self.client.upload_file(
-                str(path),
+        with r._s3_errors(f'upload {rel}'), open_source(path) as f:
+            self.client.upload_fileobj(
+                f,
                 r.settings['bucket'],
                 r._key(rel),
                 ExtraArgs={'Metadata': {'md5': md5sum(path)}},
@@ -6872,7 +6933,7 @@ class FigshareRepository(RemoteRepository):
             self.engine.download(
                 [Download(entry['download_url'], tmp, entry['size'], md5)], force=True
             )
-            body = tmp.read_bytes()
+            body = read_cache_file(tmp)
         finally:
             tmp.unlink(missing_ok=True)
         self._write_cached_index(key, body, {'file_id': entry['id']})
@@ -7082,7 +7143,7 @@ class FigshareRepository(RemoteRepository):
         """Upload one file into ``article`` (its ``existing`` records: an upload of the same
         bytes waiting for its parts is resumed, other unfinished ones deleted, older complete
         copies replaced once the new one is in); its size."""
-        size, md5 = path.stat().st_size, md5sum(path)
+        size, md5 = os.path.getsize(path), md5sum(path)
         resumable = None
         for f in existing:
             status = _status(f)
@@ -7165,13 +7226,13 @@ class FigshareRepository(RemoteRepository):
         resp = self.engine.request('GET', upload_url)
         self.engine.check(resp, 'upload session')
         where = f'repository "{self.name}": {mask_url(upload_url)}'
-        pending = _pending_parts(resp, where, path.stat().st_size)
+        pending = _pending_parts(resp, where, os.path.getsize(path))
 
         def send(part):
             if stop.is_set():
                 raise _Stopped()
             number, start, end = part
-            with open(path, 'rb') as f:
+            with open_source(path) as f:
                 f.seek(start)
                 data = f.read(end - start + 1)
             answer = self.engine.request(
@@ -7586,9 +7647,11 @@ def _serving() -> tuple:
         def __init__(self, root, bind: str = '127.0.0.1', port: int = 0, handler=None):
             result = scan(root)
             self.files = {rel: safe_join(result.root, rel) for rel in result.files}
-            self.real_root, self.scanned = os.path.realpath(result.root), {}
-            for rel, path in self.files.items():  # what each name is now: served as it is
-                self.scanned[rel] = self._identify(path)
+            self.real_root = real = os.path.realpath(result.root)
+            self.scanned = {  # what each name is now: served as it is
+                rel: ScannedFile.of(path, real, info)
+                for (rel, path), info in zip(self.files.items(), result.stats)
+            }
             self.guard, self.clients, self.deadlines = threading.Lock(), {}, {}
             self.closed = threading.Event()
             own = result.root / INDEX_NAME
@@ -7603,11 +7666,6 @@ def _serving() -> tuple:
                 self.address_family = socket.AF_INET6
             super().__init__((bind, port), handler or RangeRequestHandler)
 
-        def _identify(self, path) -> tuple:
-            """(the folders and name of the file below the real root, its identity)."""
-            real = os.path.realpath(path)
-            return Path(os.path.relpath(real, self.real_root)).parts, _identity(os.stat(real))
-
         def open_file(self, rel: str):
             """The file scanned at ``rel`` (a file object), opened without following a link
             and checked to be that very file, unchanged: None when it is gone, was changed, or
@@ -7616,19 +7674,13 @@ def _serving() -> tuple:
             if path is None:
                 return None
             try:
-                parts, identity = self.scanned.get(rel) or self.scanned.setdefault(
-                    rel,
-                    self._identify(path),  # a name added by the code that runs the server
+                scanned = self.scanned.get(rel) or self.scanned.setdefault(
+                    rel,  # a file the code running the server added: read in its own folder
+                    ScannedFile.of(path, os.path.realpath(Path(path).parent)),
                 )
-                with Folder.enter(Path(self.real_root), parts[:-1], create=False) as folder:
-                    fd = folder.open(parts[-1], os.O_RDONLY)
+                return scanned.open(unchanged=False)  # a file rewritten: its new bytes
             except (OSError, TransferError):
                 return None
-            info = os.fstat(fd)
-            if _identity(info) != identity or not stat.S_ISREG(info.st_mode):
-                os.close(fd)
-                return None
-            return os.fdopen(fd, 'rb')
 
         def process_request(self, request, client_address):
             """A thread for the connection, unless too many are open (from that address, or
@@ -9768,7 +9820,8 @@ def clean_publish_cmd(ctx, checksums):
 @click.pass_context
 def serve_cmd(ctx, root, bind, port):
     """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C, as it is now: files
-    added later are served after a restart."""
+    added later are served after a restart; a file replaced by another or by a link is
+    not served (a file rewritten in place is, with its new bytes)."""
     server = _serving()[1](root, bind=bind, port=port)
     click.echo(f'serving {len(server.files)} files of {server.root} at {server.url}')
     import socket

@@ -142,14 +142,11 @@ def test_another_file_at_a_scanned_name_is_not_served(server, alf_root):
         assert requests.get(server.url + SPIKES, timeout=5).status_code == 404
 
 
-def test_a_file_changed_in_place_is_not_served(server, alf_root):
-    """The scanned file rewritten in place (same inode, a new change time) is not sent either:
-    its bytes may no longer be those the index describes."""
+def test_a_file_rewritten_in_place_is_served_with_its_new_bytes(server, alf_root):
+    """The scanned file itself, rewritten (a new version of a lab's data): its new bytes."""
     path = alf_root / SPIKES
-    before = path.stat().st_ctime_ns
-    while path.stat().st_ctime_ns == before:  # the clock of file times can be coarse
-        path.write_bytes(path.read_bytes())
-    assert requests.get(server.url + SPIKES, timeout=5).status_code == 404
+    path.write_bytes(b'new version')
+    assert requests.get(server.url + SPIKES, timeout=5).content == b'new version'
 
 
 def test_files_added_after_the_start_are_not_served(server, alf_root):

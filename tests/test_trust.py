@@ -971,3 +971,70 @@ def test_a_local_upload_writes_nothing_through_planted_links(alf_root, tmp_path)
     with pytest.raises(onelight.TransferError, match='symlink'):
         onelight.One(root_dir=fresh).upload(alf_root)
     assert list(elsewhere.iterdir()) == []
+
+
+def _swap_after_the_plan(monkeypatch, path, swap):
+    """Run ``swap(path)`` once the upload has scanned the tree (the window a neighbour in a
+    shared folder has between the scan and the reading of each file)."""
+    make = onelight.UploadPlan.make.__func__
+
+    def make_then_swap(cls, root, limit):
+        plan = make(cls, root, limit)
+        swap(path)
+        return plan
+
+    monkeypatch.setattr(onelight.UploadPlan, 'make', classmethod(make_then_swap))
+
+
+def _link_to(secret):
+    def swap(path):
+        path.unlink()
+        path.symlink_to(secret)
+
+    return swap
+
+
+def _rewrite(path):
+    data = path.read_bytes()
+    before = path.stat().st_ctime_ns
+    while path.stat().st_ctime_ns == before:  # the clock of file times can be coarse
+        path.write_bytes(bytes(len(data)))  # other bytes, the same size
+
+
+@pytest.mark.parametrize('swap', ['link', 'rewrite'])
+@pytest.mark.parametrize('kind', ['local', 'webdav', 'figshare'])
+def test_a_file_swapped_after_the_scan_is_never_published(
+    alf_root, tmp_path, monkeypatch, webdav, figshare, kind, swap
+):
+    """A co-worker replaces a scanned file with a link to a secret (or rewrites it) before
+    the upload reads it: the upload fails naming the file, and the secret's bytes go nowhere."""
+    from conftest import figshare_one
+
+    secret = tmp_path / 'id_rsa'
+    secret.write_bytes(b'PRIVATE KEY ' * 100)
+    target = alf_root / SPIKES
+    _swap_after_the_plan(monkeypatch, target, _link_to(secret) if swap == 'link' else _rewrite)
+    if kind == 'local':
+        dest = tmp_path / 'repo'
+        dest.mkdir()
+        client = onelight.One(root_dir=dest)
+    elif kind == 'webdav':
+        dav = webdav()
+        client, dest = http_one(dav, tmp_path / 'up'), dav.root
+    else:
+        article = figshare.create_article('a' * 40)
+        client = figshare_one(figshare, article, tmp_path / 'up', token='a' * 40, private=True)
+        dest = None
+    with pytest.raises(onelight.TransferError, match='no longer the file scanned'):
+        client.upload(alf_root)
+    if dest is not None:
+        stored = [p.read_bytes() for p in dest.rglob('*') if p.is_file()]
+        assert not any(b'PRIVATE' in data for data in stored)
+        assert not (dest / SPIKES).exists() and not (dest / '.one_root').exists()
+    else:
+        sent = [
+            b''.join([f.data, *f.parts.values()])
+            for f in figshare.articles[article].files.values()
+        ]
+        assert not any(b'PRIVATE' in data for data in sent)
+        assert '.one_root' not in figshare.names(article)
