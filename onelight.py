@@ -16,7 +16,8 @@ repository types that configuration validates):
 - Loaders: file contents by extension, ALF objects as ONE-api assembles them.
 - The index (.one_root): reading, checking and writing it; scanning a folder.
 - ONE cache tables: ONE-api's parquet tables, read and written.
-- Files on disk: folders and ``.part`` files used through descriptors; the download journal.
+- Files on disk: folders and ``.part`` files used through descriptors; the download journal;
+  scanned files read only while they are still the file scanned.
 - Progress: what a person watching a transfer sees (tqdm, or click's bar).
 - Transfers: the one HTTP engine (urllib3), retries, parallel and resumable downloads.
 - Repositories (backends): local, http, ftp, s3 and figshare, one upload flow.

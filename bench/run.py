@@ -1226,6 +1226,8 @@ def bench_figshare(tmp: Path, quick: bool):
             download_dir=str(tmp / 'fsdl' / '{lab}' / '{subject}' / '{date}' / '{number}'),
             progress=False,
         )
+        if 'downloads_url' in onelight.REPOSITORY_TYPES['figshare'].declared:
+            settings['downloads_url'] = emu.url('download')  # figshare's own download host
         start = time.perf_counter()
         onelight.One(**settings).upload(root)
         t_up = time.perf_counter() - start

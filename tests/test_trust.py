@@ -824,6 +824,22 @@ def test_a_cache_folder_of_someone_else_is_refused(alf_root, serve, tmp_path):
     assert list(cache.iterdir()) == []
 
 
+@pytest.mark.skipif(os.name == 'nt' or os.getuid() != 0, reason='chown needs root')
+def test_a_config_folder_of_someone_else_is_never_written(tmp_path):
+    """The folder of the configuration (which holds tokens) owned by another user: add_repo
+    stops with one line and writes nothing there."""
+    from click.testing import CliRunner
+
+    folder = onelight.app_dirs().config
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chown(folder, 12345, 12345)
+    args = ['add_repo', 'lab', '--type', 'local', '--root-dir', str(tmp_path)]
+    result = CliRunner().invoke(onelight.cli, args)
+    assert result.exit_code != 0 and 'belongs to someone else' in result.output
+    assert 'Traceback' not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not onelight.app_dirs().config_file.exists()
+
+
 @needs_symlinks
 def test_a_symlinked_folder_inside_the_download_tree_is_refused(alf_root, serve, tmp_path):
     server = serve(alf_root)
