@@ -5364,6 +5364,7 @@ class UploadPlan:
             (rel, ScannedFile.of(path, real, info), info.st_size)
             for rel, path, info in zip(result.files, result.local_paths, result.stats)
         ]
+        result.paths = [file for _, file, _ in items]  # the index's md5s read them so too
         complete = limit is None or limit >= len(items)
         return cls(result, items[:limit] if limit else items, complete)
 

@@ -1054,3 +1054,22 @@ def test_a_file_swapped_after_the_scan_is_never_published(
         ]
         assert not any(b'PRIVATE' in data for data in sent)
         assert '.one_root' not in figshare.names(article)
+
+
+def test_a_file_swapped_before_the_index_gives_it_no_md5(alf_root, tmp_path, monkeypatch, webdav):
+    """The swap comes after the files were sent, while the index's md5s are computed: the
+    secret is not read for its md5 either, and no index is published."""
+    secret = tmp_path / 'id_rsa'
+    secret.write_bytes(b'PRIVATE KEY ' * 100)
+    index_files = onelight.index_files
+
+    def swap_then_index(scan, *args, **kwargs):
+        (alf_root / SPIKES).unlink()
+        (alf_root / SPIKES).symlink_to(secret)
+        return index_files(scan, *args, **kwargs)
+
+    monkeypatch.setattr(onelight, 'index_files', swap_then_index)
+    dav = webdav()
+    with pytest.raises(onelight.TransferError, match='no longer the file scanned'):
+        http_one(dav, tmp_path / 'up').upload(alf_root, checksums=True)
+    assert not (dav.root / '.one_root').exists()
