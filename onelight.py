@@ -3720,7 +3720,24 @@ def _identity(info: os.stat_result) -> tuple:
     return info.st_dev, info.st_ino, info.st_size, info.st_ctime_ns
 
 
-class Folder:
+class _Descriptor:
+    """Something used through one descriptor (``fd``), closed once, at the end of a ``with``."""
+
+    fd: int | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+
+class Folder(_Descriptor):
     """A folder entered from a trusted ``root`` without following a symlink below it; the
     files in it are opened, renamed and removed through its descriptor (POSIX), so that a
     folder swapped for a link meanwhile is never written through. Windows has no such
@@ -3758,17 +3775,6 @@ class Folder:
                 ) from None
             raise
         return cls(path, fd)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self) -> None:
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)
 
     def _name(self, name: str):
         """What the system calls take for a name here: the name (with ``dir_fd``) or a path."""
@@ -3916,7 +3922,7 @@ def _lock(fd: int, wait: bool = True) -> bool:
     return True
 
 
-class PartFile:
+class PartFile(_Descriptor):
     """The ``.part`` of a download into ``folder / name``: opened there without following a
     symlink, locked (two processes take turns; the second then finds the final file), read
     and written through that descriptor only until it is renamed into place or removed.
@@ -3943,17 +3949,6 @@ class PartFile:
                 os.close(fd)
                 raise
             os.close(fd)  # the file locked was renamed into place meanwhile: again
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def close(self) -> None:
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)
 
     @property
     def size(self) -> int:

@@ -1,6 +1,7 @@
 """Shared fixtures: an isolated ONELIGHT_HOME and realistic ALF trees in temporary folders."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +171,16 @@ def cli_env(home, server, tmp_path, **settings):
     }
     (home / 'config.json').write_text(json.dumps(config))
     return env
+
+
+def read_terminal(controller: int) -> bytes:
+    """What a pseudo-terminal shows until the process on it closes it."""
+    seen = b''
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed with the process
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from conftest import cli_env
+from conftest import cli_env, read_terminal
 
 import onelight
 
@@ -85,14 +85,7 @@ def test_progress_on_a_terminal_and_ctrl_c_in_it(alf_root, serve, tmp_path):
             seen += os.read(controller, 4096)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen += read_terminal(controller)
     os.close(controller)
     text = seen.decode(errors='replace')
     assert proc.returncode == 130

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from conftest import cli_env, http_one
+from conftest import cli_env, http_one, read_terminal
 from servers import md5_of
 
 import onelight
@@ -138,15 +138,7 @@ def test_a_resumed_download_shows_its_progress_from_the_bytes_kept_to_100(serve,
     env = cli_env(tmp_path / 'home', server, tmp_path)
     with subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=terminal) as proc:
         os.close(terminal)
-        seen = b''
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the terminal closed with the process
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen = read_terminal(controller)
     os.close(controller)
     assert proc.returncode == 0
     shown = [int(p) for p in re.findall(r'(\d+)% ', seen.decode(errors='replace'))]
