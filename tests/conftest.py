@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,16 @@ import pytest
 import onelight
 
 DATA = Path(__file__).resolve().parent / 'data'  # test data shipped with the project
+
+
+def pytest_configure(config):
+    """Ctrl-C as a terminal sends it, even when the suite was started in the background (a
+    shell's ``&`` without job control ignores SIGINT, and processes inherit that): the tests
+    of interruptions send SIGINT to this process and to the ones it starts."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 EDGE_SESSION = 'mainenlab/Subjects/NYU-01/2020-02-02/1'
 UUID = '9198edcd-e8a4-4e8a-994f-d68a2e300380'
 
