@@ -15,11 +15,15 @@ DATA = Path(__file__).resolve().parent / 'data'  # test data shipped with the pr
 
 
 def pytest_configure(config):
-    """Ctrl-C as a terminal sends it, even when the suite was started in the background (a
-    shell's ``&`` without job control ignores SIGINT, and processes inherit that): the tests
-    of interruptions send SIGINT to this process and to the ones it starts."""
+    """Ctrl-C and hang-ups as a terminal sends them, even when the suite was started in the
+    background (a shell's ``&`` without job control ignores SIGINT, ``nohup`` SIGHUP, and
+    processes inherit that): the tests of interruptions send them to this process and to the
+    ones it starts."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    hangup = getattr(signal, 'SIGHUP', None)
+    if hangup is not None and signal.getsignal(hangup) == signal.SIG_IGN:
+        signal.signal(hangup, signal.SIG_DFL)
 
 
 EDGE_SESSION = 'mainenlab/Subjects/NYU-01/2020-02-02/1'
