@@ -3108,13 +3108,18 @@ def _links_inside(path: str, real_root: str) -> bool:
     return os.path.commonpath([target, real_root]) == real_root
 
 
+def open_source(source):
+    """``source`` open for reading in binary: a path, or an object with its own ``open`` (a
+    ``ScannedFile``, which checks it is still the file scanned)."""
+    return source.open('rb') if hasattr(source, 'open') else open(source, 'rb')
+
+
 def md5sum(path, chunk: int = 1 << 20) -> str:
-    """The md5 hex digest of a file (a path, or an object with its own ``open``, as a
-    ``ScannedFile``), read in 1 MiB chunks."""
+    """The md5 hex digest of a file (a path or a ``ScannedFile``), read in 1 MiB chunks."""
     import hashlib
 
     digest = hashlib.md5(usedforsecurity=False)
-    with path.open('rb') if hasattr(path, 'open') else open(path, 'rb') as f:
+    with open_source(path) as f:
         for block in iter(lambda: f.read(chunk), b''):
             digest.update(block)
     return digest.hexdigest()
@@ -3889,11 +3894,6 @@ class ScannedFile(os.PathLike):
                 'a link or another file): not read'
             )
         return os.fdopen(fd, mode)
-
-
-def open_source(source):
-    """``source`` open for reading in binary: a path, or a ``ScannedFile`` (checked)."""
-    return source.open('rb') if isinstance(source, ScannedFile) else open(source, 'rb')
 
 
 def copy_into(root: Path, rel: str, src: Path) -> int:
