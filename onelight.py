@@ -875,6 +875,13 @@ def is_uuid(value, versions=(4, 3)) -> bool:
     return parsed.version in versions
 
 
+def _as_uuid(text) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
+
+
 def add_uuid_string(file_path, uuid_):
     """``obj.attr.ext`` -> ``obj.attr.<uuid>.ext`` (an id already there is replaced).
 
@@ -1325,6 +1332,17 @@ class QC(enum.IntEnum):
 
 
 QC_LEVELS = tuple(q.name for q in sorted(QC))  # in ONE's order: NOT_SET, PASS, ... CRITICAL
+
+
+def qc_levels(values) -> pd.Categorical:
+    """QC values as ONE's ordered levels, worked out once per distinct value: none is
+    NOT_SET, a name ONE does not know is missing (code -1)."""
+    values, dtype = pd.Categorical(values), pd.CategoricalDtype(QC_LEVELS, ordered=True)
+    if values.dtype == dtype:
+        return values
+    names = values.categories.astype(str)
+    codes = np.array([QC_LEVELS.index(q) if q in QC_LEVELS else -1 for q in names] + [0])
+    return pd.Categorical.from_codes(codes[values.codes], dtype=dtype)
 
 
 # Session ids (eids). Every session has one UUID, the same for everyone, on every machine and
@@ -2181,7 +2199,7 @@ class _IndexColumns:
     ncols: np.ndarray
     too_long: np.ndarray
     not_utf8: np.ndarray
-    path: pd.Series
+    path: pd.Series | None  # None: made from session and rest where needed (ONE tables)
     url: pd.Series  # missing where a line has no URL
     url_ok: np.ndarray  # no URL, or an http(s) one
     size: pd.Series  # Int64
@@ -2190,6 +2208,7 @@ class _IndexColumns:
     md5_ok: np.ndarray
     session: pd.Categorical  # code -1: fewer than six segments
     rest: pd.Categorical
+    extra: dict = field(default_factory=dict)  # more per-file columns (from ONE cache tables)
 
 
 def _index_columns(source) -> _IndexColumns:
@@ -2373,9 +2392,11 @@ def _concat_columns(parts: list) -> _IndexColumns:
     import pyarrow as pa
 
     joined = {}
-    for name in (f.name for f in dataclasses.fields(_IndexColumns)):
+    for name in (f.name for f in dataclasses.fields(_IndexColumns) if f.name != 'extra'):
         values = [getattr(p, name) for p in parts]
-        if name in ('session', 'rest'):
+        if any(v is None for v in values):  # paths of tables: made from session and rest
+            joined[name] = None
+        elif name in ('session', 'rest'):
             union = pd.api.types.union_categoricals
             joined[name] = values[0] if len(values) == 1 else union(values, ignore_order=True)
         elif name == 'size':
@@ -2406,6 +2427,23 @@ def _arrow_categorical(values) -> pd.Categorical:
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
     categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
     return pd.Categorical.from_codes(codes, categories=categories)
+
+
+def _object_categories(codes, categories) -> pd.Categorical:
+    """A categorical of texts as the index parser makes them (categories of dtype object)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+
+
+def _joined(first: pd.Categorical, second: pd.Categorical):
+    """``first/second`` row for row, as a pyarrow string array (null where either is)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def strings(cat):
+        dictionary = pa.array(cat.categories.astype(object).to_numpy(object), pa.string())
+        return pc.take(dictionary, pa.array(cat.codes, mask=cat.codes < 0))
+
+    return pc.binary_join_element_wise(strings(first), strings(second), '/')
 
 
 def _columns_with_pandas(data: bytes) -> _IndexColumns:
@@ -2504,14 +2542,16 @@ class Index:
     """The parsed ``.one_root`` of a repository: one row per file, ALF parts as columns.
 
     The rows (``df``, and the frames of rows that ``One`` and the loaders select from it)
-    have these columns, always: ``path`` (relative to the repository root), ``url`` (None
-    for 1-column lines), ``size``, ``md5``, ``session``, ``lab``, ``subject``, ``date``,
+    have these columns, always: ``url`` (None for 1-column lines), ``size``, ``md5``,
+    ``session``, ``lab``, ``subject``, ``date``,
     ``number``, ``dirs`` (the folders between session and file, ``alf/#v2#/``),
     ``collection``, ``revision``, ``filename``, the ALF parts (``namespace`` ...
     ``extension``), ``is_alf``, and what ONE cache tables may say of a file: ``exists``
     (False: listed, not on disk), ``qc`` (ONE's ordered levels), ``id`` (the dataset's
     UUID text) and ``default_revision`` (None where the tables do not say). A frame of one
-    session's rows adds ``rel``, the path in the session (``rel_paths``).
+    session's rows adds ``rel``, the path in the session (``rel_paths``), and ``path``, in
+    the repository (``row_paths``): the index keeps a path as its parts' codes, a few bytes
+    a file whatever its length.
     """
 
     FILE_DEFAULTS = {'exists': True, 'qc': None, 'id': None, 'default_revision': None}
@@ -2560,11 +2600,8 @@ class Index:
         if column == 'exists':
             values = np.broadcast_to(np.asarray(values, dtype=bool), n).copy()
         elif column == 'qc' or scalar:
-            values = pd.Series([values] if scalar else values, dtype=object)
-            if column == 'qc':
-                values = pd.Categorical(values.fillna('NOT_SET'), QC_LEVELS, ordered=True)
-            else:
-                values = pd.Categorical(values)
+            values = [values] if scalar else values
+            values = qc_levels(values) if column == 'qc' else pd.Categorical(values)
             if scalar:  # one value for all: its code repeated, not n objects encoded
                 values = pd.Categorical.from_codes(np.repeat(values.codes, n), dtype=values.dtype)
         self.df[column] = values
@@ -2579,7 +2616,7 @@ class Index:
         are safe, checked once per distinct value. Each path is checked again where it
         becomes a local path (``safe_join``), and each URL where it is sent (``check_url``)."""
         df = self.df
-        needed = ('path', 'url', 'size', 'md5', 'session', *SESSION_FIELDS, 'dirs', 'filename')
+        needed = ('url', 'size', 'md5', 'session', *SESSION_FIELDS, 'dirs', 'filename')
         if any(c not in df.columns for c in needed):
             return False
         try:
@@ -2611,11 +2648,21 @@ class Index:
         strict: bool = False,
         origin: str = INDEX_NAME,
     ) -> Index:
-        """Parse the bytes of a ``.one_root``. Bad lines are skipped with a warning naming them.
+        """Parse the bytes of a ``.one_root`` (or a file of them, read in pieces). Bad lines
+        are skipped with a warning naming them.
 
         With ``strict=True`` the first bad line raises IndexFormatError instead.
         """
-        cols = _index_columns(data)
+        return cls.from_columns(
+            _index_columns(data), base_url=base_url, strict=strict, origin=origin
+        )
+
+    @classmethod
+    def from_columns(
+        cls, cols: _IndexColumns, *, base_url=None, strict=False, origin=INDEX_NAME
+    ) -> Index:
+        """The index of the lines of an index file or of the rows of ONE cache tables, as
+        columns: each rule of what a line may name is checked here, once per distinct value."""
         dirs, filename = _split_rest(cols.rest)
         reasons = []
         code = np.zeros(len(cols.lineno), dtype=np.int16)
@@ -2662,7 +2709,10 @@ class Index:
         bad = code != 0
         if bad.any():
             why = np.array([''] + reasons, dtype=object)[code[bad]]
-            _report_bad_lines(cols.lineno[bad], why, cols.path[bad], origin, strict)
+            paths = (
+                _joined(cols.session[bad], cols.rest[bad]) if cols.path is None else cols.path[bad]
+            )
+            _report_bad_lines(cols.lineno[bad], why, paths, origin, strict)
         return cls._build(cols, dirs, filename, ~bad, base_url=base_url)
 
     @classmethod
@@ -2682,7 +2732,6 @@ class Index:
         session, dirs, filename = keep(cols.session), keep(dirs), keep(filename)
         df = pd.DataFrame(
             {
-                'path': keep_series(cols.path),
                 'url': keep_series(cols.url),
                 'size': keep_series(cols.size),
                 'md5': keep_series(cols.md5),
@@ -2703,6 +2752,8 @@ class Index:
         for part in ALF_PARTS:
             df[part] = name_parts[part]
         df['is_alf'] = dir_parts['is_alf'] & name_parts['is_alf']
+        for column, values in cols.extra.items():
+            df[column] = values if good.all() else values[good]
         return cls(df.reset_index(drop=True), base_url=base_url)
 
     # --------------------------------------------------------------------------- lookups
@@ -2715,7 +2766,7 @@ class Index:
             if not self.base_url:
                 raise RepositoryError('index lines without a URL and no base URL to resolve them')
             url = url.copy()
-            url[missing] = [join_url(self.base_url, p) for p in rows['path'][missing]]
+            url[missing] = [join_url(self.base_url, p) for p in row_paths(rows[missing])]
         return url
 
     @functools.cached_property
@@ -2733,9 +2784,8 @@ class Index:
         cats, ids = self.df['session'].cat.categories, []
         for s in cats:
             known = self.session_ids.get(s)
-            ids.append(
-                uuid.UUID(known) if isinstance(known, str) else known or _eid(*_session_fields(s))
-            )
+            known = _as_uuid(known) if isinstance(known, str) else known
+            ids.append(known or _eid(*_session_fields(s)))
         return pd.Series(ids, index=pd.Index(cats, name='session'), dtype=object)
 
     @functools.cached_property
@@ -2811,6 +2861,7 @@ class Index:
             rows = rows.where(rows.notna(), None)
             rows['is_alf'] = rows['is_alf'].astype(bool)
             rows['rel'] = pd.Series(rel_paths(rows), index=index, dtype=object)
+            rows['path'] = session + '/' + rows['rel']
             if len(self._session_cache) >= 256:
                 self._session_cache.pop(next(iter(self._session_cache)))
             self._session_cache[session] = rows
@@ -2874,6 +2925,43 @@ def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np
 def rel_paths(rows: pd.DataFrame) -> np.ndarray:
     """The path of each row in its session folder (``alf/#v2#/spikes.times.npy``)."""
     return (rows['dirs'].astype(str) + rows['filename'].astype(str)).to_numpy(object)
+
+
+def row_paths(rows: pd.DataFrame) -> np.ndarray:
+    """The path of each row in its repository (``lab/Subjects/m1/2020-01-01/001/alf/...``):
+    index rows keep its parts (a session's rows from ``session_files`` add it)."""
+    if 'path' in rows.columns:
+        return rows['path'].to_numpy(object)
+    return (rows['session'].astype(str) + '/' + rel_paths(rows)).to_numpy(object)
+
+
+def positions_by_path(rows: list, other: list) -> np.ndarray:
+    """For each row of ``rows``, the position of the first row of ``other`` with the same
+    path, -1 where none: both given as the categoricals of their session, folders and file
+    name, row for row. Compared as integers made of category codes, never as texts.
+
+    >>> cat = pd.Categorical
+    >>> positions_by_path([cat(['s', 's']), cat(['a/', 'b/']), cat(['x', 'x'])],
+    ...                   [cat(['s']), cat(['b/']), cat(['x'])]).tolist()
+    [-1, 0]
+    """
+    categories = [part.categories for part in other]
+
+    def keys(parts, own: bool) -> np.ndarray:
+        key, ok = np.zeros(len(parts[0]), dtype=np.int64), np.ones(len(parts[0]), dtype=bool)
+        for part, cats in zip(parts, categories):
+            codes = part.codes.astype(np.int64)
+            if not own:  # the same texts, in the other's codes
+                codes = np.append(cats.get_indexer(part.categories), -1)[codes]
+            ok &= codes >= 0
+            key = key * (len(cats) + 1) + codes
+        return np.where(ok, key, -1)
+
+    known, first = np.unique(keys(other, True), return_index=True)
+    wanted = keys(rows, False)
+    at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+    found = (wanted >= 0) & (known[at] == wanted) if len(known) else wanted < -1
+    return np.where(found, first[at] if len(known) else -1, -1)
 
 
 def _session_fields(session: str) -> tuple:
@@ -3308,90 +3396,181 @@ class OneTables:
         datasets = _flat_table(_eids_from_session_paths(sessions, datasets), ['eid'], (), origin)
         return cls(*_checked_tables(sessions, datasets, origin), 0, created, list(sources))
 
-    def index_lines(self, url_of=None) -> bytes:
-        """A 4-column ``.one_root`` of the datasets that exist (``url_of(paths, ids)`` gives
-        their URLs; none: readers add their base URL)."""
-        d = self.datasets
-        if 'exists' in d.columns:
-            d = d[d['exists'].fillna(True).astype(bool).to_numpy()]
-        session_of = self.session_paths()
-        folder = d['eid'].astype(str).map(session_of)
-        d, folder = d[folder.notna().to_numpy()], folder[folder.notna()].astype(str)
-        paths = folder + '/' + d['rel_path'].astype(str).str.replace('\\', '/', regex=False)
-        urls = url_of(paths, d['id'].astype(str)).astype(str).tolist() if url_of else None
-        size = d['file_size'] if 'file_size' in d.columns else pd.Series(pd.NA, index=d.index)
-        size = pd.array(size, dtype='Int64').to_numpy(dtype=object, na_value=None)
-        md5 = d['hash'] if 'hash' in d.columns else pd.Series(None, index=d.index)
-        md5 = [_md5(m) for m in md5.to_numpy(object)]  # (ONE's empty hashes: unknown)
-        return index_text(paths.tolist(), urls, size, md5)
+    @functools.cached_property
+    def located(self) -> tuple:
+        """Where each dataset is: its session folder and its rel_path as categoricals, row
+        for row (code -1: its eid names no session of the table), worked out once per
+        session and per distinct rel_path, never per row in Python."""
+        paths = self.session_paths()
+        codes, folders = pd.factorize(paths.to_numpy(object))
+        eid = pd.Categorical(self.datasets['eid'])
+        found = pd.Index(paths.index).get_indexer(eid.categories)
+        per_eid = np.append(np.where(found >= 0, codes[found], -1), -1)
+        rest = pd.Categorical(self.datasets['rel_path'])
+        return (
+            _object_categories(per_eid[eid.codes], folders),
+            _object_categories(rest.codes, rest.categories),
+        )
+
+    def index_columns(self, url_of=None, every_row: bool = False, spelling=None):
+        """The datasets as the columns of an index's lines, to be checked as lines are
+        (``Index.from_columns``), with their ids, QC and default revisions: those that exist,
+        or ``every_row``. ``url_of(paths, ids)`` gives URLs (none: readers add the base
+        URL); ``spelling`` maps session folders to a folder's own (``1`` for ``001``)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        d, (session, rest) = self.datasets, self.located
+        if spelling:
+            session = _object_categories(
+                session.codes, [spelling.get(p, p) for p in session.categories]
+            )
+        keep = session.codes >= 0
+        if 'exists' in d.columns and not every_row:
+            keep &= d['exists'].fillna(True).astype(bool).to_numpy()
+        if not keep.all():
+            d, session, rest = d[keep], session[keep], rest[keep]
+        ids, n, paths = _arrow_text(d['id']), len(d), None
+        url = pa.nulls(n, pa.string())
+        if url_of is not None:
+            paths = _joined(session, rest)
+            urls = url_of(pd.Series(pd.arrays.ArrowStringArray(paths)), pd.Series(ids))
+            url = pa.array(urls.to_numpy(object), pa.string())
+        size = d.get('file_size', pd.Series(pd.NA, index=d.index, dtype='Int64'))
+        md5 = _arrow_text(d.get('hash', pd.Series(None, index=d.index, dtype=object)))
+        md5 = pc.if_else(pc.match_substring_regex(md5, _MD5_RE), md5, None)  # '': unknown
+        qc = d.get('qc', pd.Series('NOT_SET', index=d.index))
+        revision = d.get('default_revision', pd.Series(None, index=d.index, dtype=object))
+        try:
+            revision = pd.array(revision, dtype='boolean')
+        except (TypeError, ValueError):  # not booleans: the release does not say
+            revision = pd.array([None] * n, dtype='boolean')
+        url_ok = pc.or_kleene(pc.is_null(url), pc.match_substring_regex(url, SAFE_URL_PATTERN))
+        ok, no = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+        return _IndexColumns(
+            lineno=np.flatnonzero(keep) + 1,  # the row of datasets.pqt
+            ncols=np.full(n, 4),
+            too_long=no,
+            not_utf8=no,
+            path=paths,
+            url=url,
+            url_ok=_np(url_ok),
+            size=pa.array(pd.array(size, dtype='Int64'), pa.int64()),
+            size_ok=ok,
+            md5=pc.utf8_lower(md5),
+            md5_ok=ok,
+            session=session,
+            rest=rest,
+            extra={
+                'exists': _exists(d),
+                'id': pd.arrays.ArrowStringArray(ids),
+                'qc': qc_levels(qc),
+                'default_revision': revision,
+            },
+        )
+
+    def to_index(self, *, url_of=None, base_url=None, strict=False, origin='') -> Index:
+        """The index of a repository that publishes tables only: the datasets that exist."""
+        cols = self.index_columns(url_of)
+        extra, cols = cols.extra, _concat_columns([cols])
+        cols.extra = extra
+        index = Index.from_columns(cols, base_url=base_url, strict=strict, origin=origin)
+        return self.attach_sessions(index)
 
     def session_paths(self) -> pd.Series:
         """``lab/Subjects/subject/date/NNN`` of every session id (str)."""
+        return self._session_paths
+
+    @functools.cached_property
+    def _session_paths(self) -> pd.Series:
         return _table_session_paths(self.sessions)
 
     def catalogue(self, result: ScanResult, origin: str) -> Index:
         """The index of a folder whose tables are its catalogue, as in ONE: what the tables
         list is there even when its file is not on disk (``exists`` False, and a load of it
-        is ALFObjectNotFound), and so are sessions without datasets."""
-        on_disk = result.files
-        by_normal = {normalised_session(*_session_fields(s)): s for s in result.sessions}
-        paths = self.session_paths().map(lambda p: by_normal.get(p, p))
-        d = self.datasets
-        full = d['eid'].astype(str).map(paths)
-        full = (full + '/' + d['rel_path'].astype(str)).dropna()
-        have = set(on_disk)
-        extra = sorted(set(full.tolist()) - have)
-        if extra:
-            lines = '\n'.join([*on_disk, *extra]) + '\n'
-            index = Index.from_bytes(lines.encode('utf-8', 'surrogateescape'), origin=origin)
-        else:
-            index = result.index()
-        index.set_file_column('exists', index.df['path'].isin(have).to_numpy(bool))
-        empty = sorted(set(paths.tolist()) - set(index.df['session'].cat.categories))
-        empty = [e for e in empty if SESSION_FOLDER_RE.fullmatch(e)]
-        index.add_sessions(empty)
-        return self.attach_to(index, catalogue=True)
+        is ALFObjectNotFound), and so are sessions without datasets; files on disk that the
+        tables do not list are there too."""
+        spelling = {normalised_session(*_session_fields(s)): s for s in result.sessions}
+        cols = self.index_columns(every_row=True, spelling=spelling)
+        extra, n, files = cols.extra, len(cols.lineno), result.files
+        disk = _arrow_chunk('\n'.join(files).encode('utf-8', 'surrogateescape'), 1)
+        listed = _path_parts(cols.session, cols.rest)
+        at = positions_by_path(_path_parts(disk.session, disk.rest), listed)
+        extra['exists'] = np.zeros(n, dtype=bool)
+        extra['exists'][at[at >= 0]] = True
+        unlisted = [f for f, i in zip(files, at) if i < 0]
+        parts = [cols]
+        if unlisted:
+            text = '\n'.join(unlisted).encode('utf-8', 'surrogateescape')
+            parts.append(_arrow_chunk(text, n + 1))
+        cols = _concat_columns(parts)
+        taken = np.append(np.arange(n), np.full(len(unlisted), -1))
+        cols.extra = {k: _take(v, taken, Index.FILE_DEFAULTS[k]) for k, v in extra.items()}
+        index = Index.from_columns(cols, origin=origin, strict=True)
+        listed = {spelling.get(p, p) for p in self.located[0].categories}
+        index.add_sessions(sorted(listed - set(index.df['session'].cat.categories)))
+        return self.attach_sessions(index)
 
-    def attach_to(self, index: Index, catalogue: bool = False) -> Index:
-        """Give an index the tables' ids (session and dataset), metadata and QC; but for a
-        ``catalogue``, only of the files that exist."""
+    def attach_sessions(self, index: Index) -> Index:
+        """Give an index the tables' session ids and metadata (``projects``,
+        ``task_protocol``)."""
         paths = self.session_paths()
         known = set(index.df['session'].cat.categories)
         meta = self.sessions
         meta = meta.assign(session=meta['id'].map(paths)).dropna(subset=['session'])
         meta = meta.drop_duplicates('session').set_index('session')
         columns = [c for c in ('task_protocol', 'projects') if c in meta.columns]
-        index.set_session_info(
-            {p: _as_uuid(i) for i, p in paths.items() if p in known},
+        index.set_session_info(  # ids as text until asked for
+            {p: i for i, p in paths.items() if p in known},
             meta[columns].astype(object).where(meta[columns].notna(), ''),
         )
-        d = self.datasets
-        full = d['eid'].astype(str).map(paths) + '/' + d['rel_path'].astype(str)
-        if 'exists' in d.columns and not catalogue:
-            present = full.notna() & d['exists'].fillna(True).astype(bool)
-            d, full = d[present.to_numpy()], full[present.to_numpy()]
-        columns = {'id': d['id'].astype(str)}
-        if 'qc' in d.columns:
-            columns['qc'] = d['qc'].astype(str)
-        if 'default_revision' in d.columns:  # the release says which revision is the default
-            columns['default_revision'] = d['default_revision'].astype(object)
-        same_rows = len(full) == len(index.df) and bool(
-            (full.reset_index(drop=True) == index.df['path'].reset_index(drop=True)).all()
-        )
-        for column, values in columns.items():
-            if same_rows:  # an index built from these very tables: row for row
-                index.set_file_column(column, values.to_numpy(object))
-            else:
-                _set_by_path(index, column, full.to_numpy(object), values.to_numpy(object))
         index.from_tables = True
         return index
 
+    def attach_to(self, index: Index) -> Index:
+        """Give an index read from ``.one_root`` the tables' ids (session and dataset),
+        metadata and QC, matched by path (the datasets that exist)."""
+        cols = self.index_columns()
+        at = positions_by_path(_index_path_parts(index.df), _path_parts(cols.session, cols.rest))
+        for column, values in cols.extra.items():
+            if column != 'exists':
+                index.set_file_column(column, _take(values, at, Index.FILE_DEFAULTS[column]))
+        return self.attach_sessions(index)
 
-def _set_by_path(index: Index, column: str, paths, values) -> None:
-    """Set a per-file column of an index from (path, value) pairs."""
-    by_path = pd.Series(values, index=pd.Index(paths, dtype=object))
-    by_path = by_path[~by_path.index.duplicated()]
-    index.set_file_column(column, index.df['path'].astype(object).map(by_path).to_numpy(object))
+
+def _path_parts(session: pd.Categorical, rest: pd.Categorical) -> list:
+    """(session, folders, file name) categoricals of paths split after their session."""
+    return [session, *_split_rest(rest)]
+
+
+def _index_path_parts(rows: pd.DataFrame) -> list:
+    return [rows[c].array for c in ('session', 'dirs', 'filename')]
+
+
+def _arrow_text(values):
+    """A column of a table as a pyarrow string array (nulls kept; not text: as text)."""
+    import pyarrow as pa
+
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if array.type == pa.string() else array.cast(pa.string())
+
+
+def _take(values, positions: np.ndarray, default):
+    """``values`` at ``positions`` (an array), ``default`` where a position is -1."""
+    if not len(values):
+        values = pd.array([default])
+        positions = np.zeros(len(positions), dtype=np.intp)
+    if isinstance(values, np.ndarray):
+        return np.where(positions >= 0, values[positions], default)
+    return pd.api.extensions.take(values, positions, allow_fill=True, fill_value=default)
+
+
+def _exists(datasets: pd.DataFrame) -> np.ndarray:
+    if 'exists' not in datasets.columns:
+        return np.ones(len(datasets), dtype=bool)
+    return datasets['exists'].fillna(True).astype(bool).to_numpy()
 
 
 def adopt_ids(index: Index, source: Index) -> Index:
@@ -3402,9 +3581,9 @@ def adopt_ids(index: Index, source: Index) -> Index:
         {s: ids[s] for s in index.df['session'].cat.categories if s in ids.index},
         source.session_meta,
     )
-    paths = source.df['path'].astype(object).to_numpy()
+    at = positions_by_path(_index_path_parts(index.df), _index_path_parts(source.df))
     for column in ('id', 'qc'):
-        _set_by_path(index, column, paths, source.df[column].astype(object).to_numpy())
+        index.set_file_column(column, _take(source.df[column].array, at, None))
     index.from_tables = source.from_tables
     return index
 
@@ -3431,7 +3610,6 @@ def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
     for i, text in zip(made, uuid3_texts([space[eid_of[i]] for i in made], rels[made])):
         ids[i] = text
     md5 = pd.Series(rows['md5'].to_numpy(object), dtype=object)
-    qc = rows['qc'].astype(object).fillna('NOT_SET').to_numpy(object)
     return pd.DataFrame(
         {
             'eid': eid_of,
@@ -3440,21 +3618,10 @@ def datasets_table(rows: pd.DataFrame, eids: pd.Series) -> pd.DataFrame:
             'file_size': pd.array(rows['size'], dtype='UInt64'),
             'hash': md5.where(md5.notna(), None).to_numpy(object),
             'exists': rows['exists'].astype(bool).to_numpy(),
-            'qc': pd.Categorical(
-                np.broadcast_to(np.asarray(qc, dtype=object), len(rels)),
-                categories=QC_LEVELS,
-                ordered=True,
-            ),
+            'qc': qc_levels(rows['qc']),
             'default_revision': _default_revisions(rows),
         }
     )
-
-
-def _as_uuid(text) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(text))
-    except ValueError:
-        return None
 
 
 def _parquet_bytes(frame: pd.DataFrame, meta: dict, index: list) -> bytes:
@@ -3524,6 +3691,9 @@ def _unzip_tables(data: bytes, origin: str, limit: int = 1 << 30) -> dict:
         raise
 
 
+REPEATED_COLUMNS = ('eid', 'rel_path', 'qc', 'session_path')
+
+
 def _read_parquet(source, what: str, limit: int):
     """A parquet table from bytes or a file (closed then), refused (TooLargeError) when its
     metadata says it decodes to more than ``limit`` bytes: its uncompressed size, or 8 bytes
@@ -3533,7 +3703,11 @@ def _read_parquet(source, what: str, limit: int):
         with io.BytesIO(source) if isinstance(source, bytes) else source as f:
             # one file, read by its own reader: read_table goes through pyarrow's dataset
             # layer, 22 MB more of libraries in memory for a table of any size
-            reader = pq.ParquetFile(f)
+            # the columns that repeat a few values (a session's eid, the rel_paths, QC) are
+            # read as dictionaries: categoricals, a code a row instead of a text
+            names = set(pq.ParquetFile(f).schema_arrow.names)
+            f.seek(0)
+            reader = pq.ParquetFile(f, read_dictionary=[c for c in REPEATED_COLUMNS if c in names])
             meta = reader.metadata
             stored = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
             if max(stored, meta.num_rows * meta.num_columns * 8) > limit:
@@ -3541,7 +3715,7 @@ def _read_parquet(source, what: str, limit: int):
                     f'{what} holds {meta.num_rows:,} rows that decode to more than '
                     f'{limit >> 20} MiB; refused (raise the max_index_mb setting if it is right)'
                 )
-            return reader.read(use_threads=False)
+            return reader.read()
     except TooLargeError:
         raise
     except Exception as e:  # pyarrow raises several kinds for a bad file
@@ -3568,8 +3742,17 @@ def _flat_table(frame: pd.DataFrame, keys: list, columns, origin: str) -> pd.Dat
     missing = [c for c in (*keys, *columns) if c not in frame.columns]
     if missing:
         raise DataFormatError(f'{origin}: {name} lacks the column(s) {", ".join(missing)}')
-    text = pd.api.types.is_string_dtype
-    return frame.assign(**{k: frame[k].astype(str) for k in keys if not text(frame[k].dtype)})
+    return frame.assign(**{k: _as_text(frame[k]) for k in keys})
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A column of ids as text (a categorical's categories, not its rows)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        texts = values.cat.categories.astype(str)
+        if texts.is_unique:
+            return values.cat.rename_categories(texts)
+        values = values.astype(object)
+    return values if pd.api.types.is_string_dtype(values.dtype) else values.astype(str)
 
 
 def _uuid_from_int_pairs(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -3600,7 +3783,12 @@ def _table_session_paths(sessions: pd.DataFrame, every_row: bool = False):
     s = sessions
     number = pd.to_numeric(s['number'], errors='coerce')
     number = number.where((number >= 0) & (number <= 999) & (number == number.round()))
-    date = s['date'].map(_iso_day)
+    try:  # a release has a few hundred days: each read once
+        codes, days = pd.factorize(s['date'])
+        date = np.array([_iso_day(d) for d in days] + [''], dtype=object)[codes]
+    except TypeError:  # values that are not even hashable
+        date = s['date'].map(_iso_day).to_numpy(object)
+    date = pd.Series(date, index=s.index)
     text = [s[c].map(lambda v: v if isinstance(v, str) else None) for c in ('lab', 'subject')]
     path = text[0] + '/Subjects/' + text[1] + '/' + date
     path = path + '/' + number.fillna(-1).astype(int).map('{:03d}'.format)
@@ -3625,7 +3813,8 @@ def _checked_tables(sessions: pd.DataFrame, datasets: pd.DataFrame, origin: str)
     """ONE cache tables read from outside, checked before anything in them names a path or
     a URL. A row that names no session folder (a lab, subject, date or number that is none,
     ``/``, ``..``, control characters), a rel_path that would leave its folder or is no text,
-    a file_size that is no count of bytes, a duplicate id (the first wins): left out, with
+    a file_size that is no count of bytes, a duplicate session id (the first wins): left
+    out, with
     one warning a table and reason that counts them. DataFormatError (one line) only where
     a table is unusable whole: sessions without a row, or without one usable row."""
     if len(sessions) == 0 and len(datasets):
@@ -3642,21 +3831,25 @@ def _checked_tables(sessions: pd.DataFrame, datasets: pd.DataFrame, origin: str)
     sessions = _drop_rows(sessions, ~ok, origin, 'sessions.pqt', why)
     dup = sessions['id'].duplicated().to_numpy()
     sessions = _drop_rows(sessions, dup, origin, 'sessions.pqt', 'duplicate id')
-    rel = datasets['rel_path'].to_numpy(object)
-    distinct = pd.unique(rel)
-    safe = dict(zip(distinct, _safe_relpaths(str(r).replace('\\', '/') for r in distinct)))
-    ok = np.array([isinstance(r, str) and safe[r] for r in rel], dtype=bool)
+    rel = pd.Categorical(datasets['rel_path'])  # each distinct rel_path checked once
+    slashed = [str(r).replace('\\', '/') for r in rel.categories]
+    safe = [isinstance(r, str) for r in rel.categories] & _safe_relpaths(slashed)
+    datasets = datasets.assign(rel_path=_recoded(rel, slashed))
+    ok = np.append(safe, False)[rel.codes]
     datasets = _drop_rows(datasets, ~ok, origin, 'datasets.pqt', 'unsafe or no rel_path')
-    datasets = datasets.assign(rel_path=datasets['rel_path'].str.replace('\\', '/', regex=False))
     if 'file_size' in datasets.columns:
         size = pd.to_numeric(datasets['file_size'], errors='coerce')
         size = size.where((size >= 0) & (size < 1 << 60) & (size == size.round()))
         bad = (size.isna() & datasets['file_size'].notna()).to_numpy()
         datasets = _drop_rows(datasets, bad, origin, 'datasets.pqt', 'file_size is no size')
         datasets = datasets.assign(file_size=pd.array(size[~bad], dtype='Int64'))
-    dup = datasets.duplicated(['eid', 'id']).to_numpy()
-    datasets = _drop_rows(datasets, dup, origin, 'datasets.pqt', 'duplicate id')
     return sessions, datasets
+
+
+def _recoded(values: pd.Categorical, categories: list) -> pd.Categorical:
+    """``values`` with each category replaced (two may become one)."""
+    codes, uniques = pd.factorize(np.array(categories, dtype=object))
+    return pd.Categorical.from_codes(np.append(codes, -1)[values.codes], categories=uniques)
 
 
 def _drop_rows(table: pd.DataFrame, bad, origin: str, name: str, why: str) -> pd.DataFrame:
@@ -5630,10 +5823,10 @@ class LocalRepository(Repository):
 
     def local_copies(self, rows):
         sizes = [None if pd.isna(n) else int(n) for n in rows['size']]
-        return [Download('', safe_join(self.root, p), n) for p, n in zip(rows['path'], sizes)]
+        return [Download('', safe_join(self.root, p), n) for p, n in zip(row_paths(rows), sizes)]
 
     def fetch(self, rows, *, force=False, check_hash=True):
-        paths = [self.root / p for p in rows['path']]  # the folder's own scan: all are safe
+        paths = [self.root / p for p in row_paths(rows)]  # the folder's own scan: all are safe
         missing = [p for p in paths if not p.is_file()]
         if missing:  # deleted since the folder was read: ALFObjectNotFound, as ONE raises
             raise ALFObjectNotFound(
@@ -5719,7 +5912,9 @@ class RemoteRepository(Repository):
     def file_url(self, row) -> str:
         """The download URL of an index row."""
         if not isinstance(row.url, str) or not row.url:
-            raise RepositoryError(f'repository "{self.name}": no URL for {row.path}')
+            raise RepositoryError(
+                f'repository "{self.name}": no URL for {row.session}/{row.dirs}{row.filename}'
+            )
         return row.url
 
     def downloads(self, rows: pd.DataFrame, *, with_md5: bool = False) -> list:
@@ -5853,7 +6048,9 @@ class WebRepository(RemoteRepository):
 
     def file_url(self, row) -> str:
         url = row.url
-        return url if isinstance(url, str) and url else join_url(self.base_url, row.path)
+        if isinstance(url, str) and url:
+            return url
+        return join_url(self.base_url, f'{row.session}/{row.dirs}{row.filename}')
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
@@ -5885,13 +6082,17 @@ class WebRepository(RemoteRepository):
             tables = self.read_tables(required=True)
         with_index = data is not None
         if data is None:
-            data = tables.index_lines(
-                self._uuid_name_urls if self.settings['uuid_names'] else None
+            index = tables.to_index(
+                url_of=self._uuid_name_urls if self.settings['uuid_names'] else None,
+                base_url=self.base_url,
+                strict=self.strict,
+                origin=f'ONE cache tables of {mask_url(self.tables_location)}',
             )
-            origin = f'ONE cache tables of {mask_url(self.tables_location)}'
-        index = Index.from_bytes(data, base_url=self.base_url, strict=self.strict, origin=origin)
-        if tables is not None:
-            index = tables.attach_to(index)
+        else:
+            index = Index.from_bytes(
+                data, base_url=self.base_url, strict=self.strict, origin=origin
+            )
+            index = index if tables is None else tables.attach_to(index)
         if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
             self._save_parsed(index, tables.sources if tables is not None else [], with_index)
         return index
@@ -5909,7 +6110,7 @@ class WebRepository(RemoteRepository):
         """What else decides the index made from the same files."""
         return {
             'version': __version__,
-            'schema': 2,  # the columns of Index rows
+            'schema': 3,  # the columns of Index rows
             'strict': self.strict,
             'base_url': self.base_url,
             'uuid_names': bool(self.settings['uuid_names']),
@@ -6890,7 +7091,7 @@ class FigshareRepository(RemoteRepository):
         index = Index.from_bytes(body, strict=self.strict, origin=origin)
         if listing is not None:  # sizes and md5s where the index lines have none
             newest = _newest_available(listing + self._other_listings(listing))
-            names = index.df['path'].str.replace('/', '~', regex=False)
+            names = pd.Series(row_paths(index.df), dtype=object).str.replace('/', '~')
             sizes = names.map({n: f.get('size') for n, f in newest.items()})
             md5s = names.map({n: f.get('computed_md5') or None for n, f in newest.items()})
             df = index.df
@@ -8392,7 +8593,7 @@ class One:
         """
         rows = self._listed_rows(eid, query_type, filename, collection, revision)
         if self.index.from_tables:
-            ranks = pd.Categorical(rows['qc'], categories=QC_LEVELS, ordered=True).codes
+            ranks = qc_levels(rows['qc']).codes
             ok = ranks <= _qc_level(qc)
             rows = rows[ok & (ranks != 0) if ignore_qc_not_set else ok]
         if default_revisions_only:
@@ -9629,7 +9830,7 @@ def scan_cmd(ctx, root, sessions_only):
     if sessions_only:
         _emit(sessions, False)
     else:
-        for path, is_alf in zip(index.df['path'], index.df['is_alf']):
+        for path, is_alf in zip(row_paths(index.df), index.df['is_alf']):
             click.echo(path if is_alf else f'{path}\t(not ALF)')
     not_alf = int((~index.df['is_alf']).sum())
     _say(

@@ -36,7 +36,7 @@ def test_two_columns_with_crlf_bom_and_blank_lines():
         f'{S}/alf/spikes.clusters.npy\thttps://h/files/2\r\n\n'
     )
     index = read(text)
-    assert list(index.df['path']) == [f'{S}/alf/spikes.times.npy', f'{S}/alf/spikes.clusters.npy']
+    assert list(onelight.row_paths(index.df)) == [f'{S}/alf/spikes.times.npy', f'{S}/alf/spikes.clusters.npy']
     assert list(index.urls()) == ['https://h/files/1', 'https://h/files/2']
     row = index.df.iloc[0]
     assert (row['lab'], row['subject'], row['date'], row['number']) == (
@@ -128,7 +128,7 @@ def test_index_file_read_in_chunks(tmp_path):
     lines.insert(250, f'{S}/../bad.npy\thttps://h/x')
     (tmp_path / 'i').write_bytes(b'\xef\xbb\xbf' + '\r\n'.join(lines).encode())
     index = onelight.Index.from_file(tmp_path / 'i')
-    assert list(index.df['path']) == [line.split('\t')[0] for line in lines if '..' not in line]
+    assert list(onelight.row_paths(index.df)) == [line.split('\t')[0] for line in lines if '..' not in line]
     assert list(index.urls())[-1] == 'https://h/499'
 
 
@@ -177,7 +177,7 @@ def test_write_index_round_trips_with_checksums(alf_root):
     assert len(first) == 4
     assert first[1] == 'http://host/data/' + onelight.quote_path(first[0])
     again = onelight.Index.from_bytes((alf_root / '.one_root').read_bytes(), strict=True)
-    assert list(again.df['path']) == result.files
+    assert list(onelight.row_paths(again.df)) == result.files
     path = alf_root / first[0]
     assert first[3] == onelight.md5sum(path) and int(first[2]) == path.stat().st_size
 

@@ -124,7 +124,7 @@ def test_one_grammar_for_session_folders(tmp_path, caplog):
     assert not onelight.in_session_folder(bad + '/alf/a.b.npy')
     with caplog.at_level(logging.WARNING, logger='onelight'):
         index = onelight.Index.from_bytes(f'{bad}/alf/a.b.npy\n{S}/alf/a.b.npy\n'.encode())
-    assert list(index.df['path']) == [f'{S}/alf/a.b.npy']
+    assert list(onelight.row_paths(index.df)) == [f'{S}/alf/a.b.npy']
 
 
 # ------------------------------------------------------------------- folder functions

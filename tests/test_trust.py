@@ -930,7 +930,7 @@ def test_a_tampered_parsed_copy_of_the_index_is_not_used(
         one.download(CORI1)
     assert 'damaged parsed copy' in caplog.text
     assert all('..' not in s for s in sessions) and CORI1 in sessions
-    assert not any('..' in str(p) for p in one.index.df['path'])
+    assert not any('..' in str(p) for p in onelight.row_paths(one.index.df))
 
 
 @needs_symlinks
