@@ -294,8 +294,10 @@ def app_dirs() -> Dirs:
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: Path, data, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
+    ``data`` is bytes, or a function that writes into the file it is given (what is too
+    large to hold in memory first).
 
     The bytes go to a temporary file in the same folder, which then replaces ``path``. The
     file gets ``mode`` (0644 by default: a published ``.one_root`` must be readable by the
@@ -308,7 +310,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data)
+            data(f) if callable(data) else f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -348,7 +350,7 @@ def read_cache_file(path: Path, limit: int = -1) -> bytes:
         return f.read(limit)
 
 
-def write_cache_file(path: Path, data: bytes) -> None:
+def write_cache_file(path: Path, data) -> None:
     """Write one of onelight's own cache files: 0600, in a 0700 folder (and its cache
     root, when it is one)."""
     path = Path(path)
@@ -2217,7 +2219,10 @@ def _index_columns(source) -> _IndexColumns:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        if isinstance(source, bytes):
+            data = source
+        else:
+            data = source.read() if hasattr(source, 'read') else Path(source).read_bytes()
         return _columns_with_pandas(data.removeprefix(b'\xef\xbb\xbf'))
     return _columns_with_arrow(_line_chunks(source))
 
@@ -2225,7 +2230,11 @@ def _index_columns(source) -> _IndexColumns:
 def _line_chunks(source, size: int = 8 << 20):
     """Pieces of about ``size`` bytes that end at line ends (the BOM removed), from bytes or
     from a file, so that a large index never has to be in memory twice."""
-    with io.BytesIO(source) if isinstance(source, bytes) else open(source, 'rb') as f:
+    if isinstance(source, bytes):
+        opened = io.BytesIO(source)
+    else:  # a file open for reading (left open), or a path
+        opened = contextlib.nullcontext(source) if hasattr(source, 'read') else open(source, 'rb')
+    with opened as f:
         carry = f.read(3).removeprefix(b'\xef\xbb\xbf')
         while block := f.read(size):
             block = carry + block
@@ -2288,6 +2297,9 @@ def _lines_with_control_characters(data: bytes, n_lines: int) -> np.ndarray:
     """Which lines hold a control character other than tab and line ends (vectorised)."""
     out = np.zeros(n_lines, dtype=bool)
     raw = np.frombuffer(data, dtype=np.uint8)
+    usual = data.count(b'\t') + data.count(b'\n') + data.count(b'\r')
+    if np.count_nonzero(raw < 32) == usual and b'\x7f' not in data:
+        return out  # (one pass of numpy, no mask the size of the data)
     control = ((raw < 32) & (raw != 9) & (raw != 10) & (raw != 13)) | (raw == 127)
     if control.any():
         newlines = np.flatnonzero(raw == 10)
@@ -2326,6 +2338,9 @@ def _columns_with_arrow(chunks) -> _IndexColumns:
     return _concat_columns(parts)
 
 
+_SESSION_AND_REST = r'^(?P<session>[^/]*/[^/]*/[^/]*/[^/]*/[^/]*)/(?P<rest>.*)$'
+
+
 def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -2344,10 +2359,10 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     del lines
     path, url, size, md5 = _arrow_elements(columns, 4)
     del columns
-    segments = _arrow_elements(pc.split_pattern(path, '/', max_splits=5), 6)
-    session = pc.binary_join_element_wise(*segments[:5], '/')  # null unless six segments
-    rest = segments[5]
-    del segments
+    parts = pc.extract_regex(path, _SESSION_AND_REST)  # null unless six segments
+    session, rest = parts.field('session'), parts.field('rest')
+    # a path is kept as its session and rest; its text only where it has no session
+    path = pc.if_else(pc.is_null(session), path, pa.scalar(None, pa.string()))
     null = pa.scalar(None, pa.string())
     url, size, md5 = (_blank_as_null(c) for c in (url, size, md5))  # empty cell: not known
     four = ncols == 4
@@ -2370,8 +2385,8 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
         size_ok=size_ok,
         md5=pc.utf8_lower(md5) if md5.null_count < len(md5) else md5,
         md5_ok=_np(pc.or_kleene(pc.is_null(md5), pc.match_substring_regex(md5, _MD5_RE))),
-        session=_arrow_categorical(session),
-        rest=_arrow_categorical(rest),
+        session=session.dictionary_encode(),
+        rest=rest.dictionary_encode(),
     )
 
 
@@ -2397,15 +2412,14 @@ def _concat_columns(parts: list) -> _IndexColumns:
         if any(v is None for v in values):  # paths of tables: made from session and rest
             joined[name] = None
         elif name in ('session', 'rest'):
-            union = pd.api.types.union_categoricals
-            joined[name] = values[0] if len(values) == 1 else union(values, ignore_order=True)
+            joined[name] = _unified_categorical(values)
         elif name == 'size':
             sizes = np.concatenate([v.to_numpy(zero_copy_only=False) for v in values])
             joined[name] = pd.Series(pd.array(sizes, dtype='Int64'))
         elif isinstance(values[0], np.ndarray):
             joined[name] = np.concatenate(values)
         else:
-            chunks = pa.chunked_array(values, type=pa.string())
+            chunks = pa.chunked_array([v.cast(pa.string()) for v in values], type=pa.string())
             joined[name] = pd.Series(pd.arrays.ArrowStringArray(chunks))
     return _IndexColumns(**joined)
 
@@ -2419,14 +2433,28 @@ def _np(array) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
-def _arrow_categorical(values) -> pd.Categorical:
-    """A pyarrow string array as a pandas Categorical (code -1 for nulls)."""
+def _unified_categorical(parts: list) -> pd.Categorical:
+    """One pandas Categorical of consecutive pieces (pyarrow dictionary arrays of strings,
+    or Categoricals), their dictionaries unified by pyarrow (code -1 for nulls)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    encoded = values.dictionary_encode()
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-    categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
-    return pd.Categorical.from_codes(codes, categories=categories)
+    if len(parts) == 1 and isinstance(parts[0], pd.Categorical):
+        return parts[0]
+    kind = pa.dictionary(pa.int32(), pa.string())
+    arrays = [
+        pa.DictionaryArray.from_arrays(
+            pa.array(p.codes.astype(np.int32), mask=p.codes < 0),
+            pa.array(p.categories.to_numpy(object), pa.string()),
+        )
+        if isinstance(p, pd.Categorical)
+        else p.cast(kind)
+        for p in parts
+    ]
+    chunks = pa.chunked_array(arrays, type=kind).unify_dictionaries().chunks
+    codes = [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in chunks]
+    words = chunks[0].dictionary.to_pylist() if chunks else []
+    return _object_categories(np.concatenate(codes).astype(np.int32), words)
 
 
 def _object_categories(codes, categories) -> pd.Categorical:
@@ -2532,6 +2560,27 @@ def _broadcast_parts(cat: pd.Categorical, parse, columns) -> dict:
         part = pd.Categorical(values)
         codes = np.append(part.codes, -1)[cat.codes]
         out[col] = pd.Categorical.from_codes(codes, categories=part.categories)
+    return out
+
+
+def _unless_none(values: pd.Series):
+    """A column of texts, or, when it holds none (an index without URLs or md5s), a
+    categorical of no category: a byte a row."""
+    if len(values) and values.isna().all():
+        return pd.Categorical.from_codes(
+            np.full(len(values), -1, np.int8), pd.Index([], dtype=object)
+        )
+    return values
+
+
+def _session_parts(session: pd.Categorical) -> dict:
+    """lab, subject, date and number of each row, from its session folder's categories."""
+    split = pd.Series(session.categories, dtype=object).str.split('/', expand=True)
+    out = {}
+    for name, column in zip(SESSION_FIELDS, (0, 2, 3, 4)):
+        part = pd.Categorical(split[column]) if len(split) else pd.Categorical([])
+        codes = np.append(part.codes, -1)[session.codes]
+        out[name] = pd.Categorical.from_codes(codes, categories=part.categories)
     return out
 
 
@@ -2709,9 +2758,7 @@ class Index:
         bad = code != 0
         if bad.any():
             why = np.array([''] + reasons, dtype=object)[code[bad]]
-            paths = (
-                _joined(cols.session[bad], cols.rest[bad]) if cols.path is None else cols.path[bad]
-            )
+            paths = _line_paths(cols, np.flatnonzero(bad)[:_MAX_WARNINGS])
             _report_bad_lines(cols.lineno[bad], why, paths, origin, strict)
         return cls._build(cols, dirs, filename, ~bad, base_url=base_url)
 
@@ -2732,17 +2779,13 @@ class Index:
         session, dirs, filename = keep(cols.session), keep(dirs), keep(filename)
         df = pd.DataFrame(
             {
-                'url': keep_series(cols.url),
+                'url': _unless_none(keep_series(cols.url)),
                 'size': keep_series(cols.size),
-                'md5': keep_series(cols.md5),
+                'md5': _unless_none(keep_series(cols.md5)),
                 'session': session,
             }
         )
-        df = df.assign(
-            **_broadcast_parts(
-                session, lambda s: dict(zip(SESSION_FIELDS, _session_fields(s))), SESSION_FIELDS
-            )
-        )
+        df = df.assign(**_session_parts(session))
         dir_parts = _broadcast_parts(dirs, folder_parts, ['collection', 'revision', 'is_alf'])
         name_parts = _broadcast_parts(filename, dataset_parts, [*ALF_PARTS, 'is_alf'])
         df['dirs'] = dirs
@@ -2760,12 +2803,11 @@ class Index:
     def urls(self, rows: pd.DataFrame | None = None) -> pd.Series:
         """Download URLs of the rows (the base URL + path where a line named none)."""
         rows = self.df if rows is None else rows
-        url = rows['url']
-        missing = url.isna()
+        url = rows['url'].astype(object)
+        missing = url.isna().to_numpy()
         if missing.any():
             if not self.base_url:
                 raise RepositoryError('index lines without a URL and no base URL to resolve them')
-            url = url.copy()
             url[missing] = [join_url(self.base_url, p) for p in row_paths(rows[missing])]
         return url
 
@@ -2946,6 +2988,8 @@ def positions_by_path(rows: list, other: list) -> np.ndarray:
     [-1, 0]
     """
     categories = [part.categories for part in other]
+    if not len(rows[0]) or not len(other[0]):
+        return np.full(len(rows[0]), -1)
 
     def keys(parts, own: bool) -> np.ndarray:
         key, ok = np.zeros(len(parts[0]), dtype=np.int64), np.ones(len(parts[0]), dtype=bool)
@@ -2960,8 +3004,7 @@ def positions_by_path(rows: list, other: list) -> np.ndarray:
     known, first = np.unique(keys(other, True), return_index=True)
     wanted = keys(rows, False)
     at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
-    found = (wanted >= 0) & (known[at] == wanted) if len(known) else wanted < -1
-    return np.where(found, first[at] if len(known) else -1, -1)
+    return np.where((wanted >= 0) & (known[at] == wanted), first[at], -1)
 
 
 def _session_fields(session: str) -> tuple:
@@ -3047,6 +3090,17 @@ def _regex_or_none(text: str):
         return re.compile(text)
     except re.error:
         return None
+
+
+def _line_paths(cols: _IndexColumns, rows) -> list:
+    """The paths of some lines (positions): as written where a line names no session
+    folder, otherwise its session folder and the rest."""
+    out = []
+    for i in rows:
+        given = None if cols.path is None else cols.path.iloc[i]
+        session, rest = cols.session[i], cols.rest[i]
+        out.append(given if isinstance(given, str) else f'{session}/{rest}')
+    return out
 
 
 def _report_bad_lines(linenos, reasons, paths, origin, strict):
@@ -3203,11 +3257,13 @@ def open_source(source):
 
 
 def md5sum(path, chunk: int = 1 << 20) -> str:
-    """The md5 hex digest of a file (a path or a ``ScannedFile``), read in 1 MiB chunks."""
+    """The md5 hex digest of a file (a path, a ``ScannedFile`` or a file open for reading,
+    read to its end and left open), read in 1 MiB chunks."""
     import hashlib
 
     digest = hashlib.md5(usedforsecurity=False)
-    with open_source(path) as f:
+    opened = hasattr(path, 'read')
+    with contextlib.nullcontext(path) if opened else open_source(path) as f:
         for block in iter(lambda: f.read(chunk), b''):
             digest.update(block)
     return digest.hexdigest()
@@ -3375,7 +3431,9 @@ class OneTables:
         ..., 'datasets.pqt': ...}`` or ``{'cache.zip': bytes}``; DataFormatError when they
         are not ONE's tables, TooLargeError when one decodes to more than ``limit`` bytes."""
         if ONE_CACHE_ZIP in files:
-            files = _unzip_tables(files[ONE_CACHE_ZIP], origin, limit)
+            zipped = files[ONE_CACHE_ZIP]
+            with contextlib.nullcontext() if isinstance(zipped, bytes) else zipped:
+                files = _unzip_tables(zipped, origin, limit)
         frames, created = [], ''
         try:
             for name in ONE_TABLES:
@@ -3386,7 +3444,11 @@ class OneTables:
                 if meta:
                     with contextlib.suppress(ValueError, AttributeError):
                         created = str(parse_json(meta).get('date_created', created))
-                frames.append(table.to_pandas(ignore_metadata=True))  # no index: flat
+                # no index: flat; each column freed once converted, not the table at the end
+                frames.append(
+                    table.to_pandas(ignore_metadata=True, self_destruct=True, split_blocks=True)
+                )
+                del table
         finally:
             for source in files.values():
                 if not isinstance(source, bytes):
@@ -3493,7 +3555,9 @@ class OneTables:
         spelling = {normalised_session(*_session_fields(s)): s for s in result.sessions}
         cols = self.index_columns(every_row=True, spelling=spelling)
         extra, n, files = cols.extra, len(cols.lineno), result.files
-        disk = _arrow_chunk('\n'.join(files).encode('utf-8', 'surrogateescape'), 1)
+        disk = _concat_columns(
+            [_arrow_chunk('\n'.join(files).encode('utf-8', 'surrogateescape'), 1)]
+        )
         listed = _path_parts(cols.session, cols.rest)
         at = positions_by_path(_path_parts(disk.session, disk.rest), listed)
         extra['exists'] = np.zeros(n, dtype=bool)
@@ -3504,8 +3568,11 @@ class OneTables:
             text = '\n'.join(unlisted).encode('utf-8', 'surrogateescape')
             parts.append(_arrow_chunk(text, n + 1))
         cols = _concat_columns(parts)
-        taken = np.append(np.arange(n), np.full(len(unlisted), -1))
-        cols.extra = {k: _take(v, taken, Index.FILE_DEFAULTS[k]) for k, v in extra.items()}
+        del parts, disk  # (their columns are copied)
+        if unlisted:  # their defaults after the tables' rows
+            taken = np.append(np.arange(n), np.full(len(unlisted), -1))
+            extra = {k: _take(v, taken, Index.FILE_DEFAULTS[k]) for k, v in extra.items()}
+        cols.extra = extra
         index = Index.from_columns(cols, origin=origin, strict=True)
         listed = {spelling.get(p, p) for p in self.located[0].categories}
         index.add_sessions(sorted(listed - set(index.df['session'].cat.categories)))
@@ -3554,7 +3621,7 @@ def _arrow_text(values):
     array = pa.array(values, from_pandas=True)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    return array if array.type == pa.string() else array.cast(pa.string())
+    return array if array.type in (pa.string(), pa.large_string()) else array.cast(pa.string())
 
 
 def _take(values, positions: np.ndarray, default):
@@ -3652,7 +3719,7 @@ def _parquet_bytes(frame: pd.DataFrame, meta: dict, index: list) -> bytes:
     return sink.getvalue()
 
 
-def _unzip_tables(data: bytes, origin: str, limit: int = 1 << 30) -> dict:
+def _unzip_tables(data, origin: str, limit: int = 1 << 30) -> dict:
     """The tables inside ``cache.zip`` (temporary files), each at most ``limit`` bytes once
     inflated (counted as it inflates, whatever the zip's directory claims); DataFormatError
     naming the file for anything else (a bad CRC, corrupt deflate, encryption, an unknown
@@ -3663,7 +3730,7 @@ def _unzip_tables(data: bytes, origin: str, limit: int = 1 << 30) -> dict:
 
     where, out = f'{origin}: {ONE_CACHE_ZIP}', {}
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
+        with zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data) as z:
             names = {PurePosixPath(n).name: n for n in z.namelist()}
             for table in ONE_TABLES:
                 if table not in names:
@@ -5966,6 +6033,40 @@ class RemoteRepository(Repository):
         return LocalPaths([d.dest for d in items], report)
 
 
+class FetchedBody:
+    """A body written to a temporary file in a cache folder as it arrives, with its md5;
+    then kept (renamed into place and read back through the same descriptor) or discarded."""
+
+    def __init__(self, folder: Path):
+        import hashlib
+        import tempfile
+
+        fd, self.tmp = tempfile.mkstemp(
+            prefix='.fetch.', suffix='.tmp', dir=private_folder(folder)
+        )
+        self.file, self.digest = os.fdopen(fd, 'w+b'), hashlib.md5(usedforsecurity=False)
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+    @property
+    def md5(self) -> str:
+        return self.digest.hexdigest()
+
+    def keep_as(self, path: Path):
+        """The body, renamed to ``path``, open for reading from its start."""
+        self.file.flush()
+        os.replace(self.tmp, path)
+        self.file.seek(0)
+        return self.file
+
+    def discard(self) -> None:
+        self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)
+
+
 class VerifiedCopies:
     """What was verified of each file downloaded from an index that gives no size or md5
     (every 1- and 2-column ``.one_root``): its size as received and the md5 of the bytes
@@ -6062,6 +6163,7 @@ class WebRepository(RemoteRepository):
         index = self._load_parsed()
         if index is not None:
             return index
+        tables = None
         try:
             data = self._cached_get(key)
         except NotFoundError:
@@ -6071,6 +6173,18 @@ class WebRepository(RemoteRepository):
                 tables, data = self.read_tables(required=True), None
             except (OfflineError, NotFoundError):
                 raise offline from None
+        with data if data is not None else contextlib.nullcontext():
+            index, tables = self._index_of(data, meta, tables if data is None else None, origin)
+        if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
+            self._save_parsed(
+                index, tables.sources if tables is not None else [], data is not None
+            )
+        return index
+
+    def _index_of(self, data, meta: dict, tables, origin: str) -> tuple:
+        """(index, the tables it was made with) of the body of ``.one_root`` (a file; None:
+        the repository has none) and the tables beside it."""
+        key = self.index_url
         changed = self._read_cached_meta(key).get('md5') != meta.get('md5')
         if data is not None and (changed or self.settings['tables_url']):
             tables = self._tables_beside_index()
@@ -6080,7 +6194,11 @@ class WebRepository(RemoteRepository):
             tables = self._tables_beside_index() if meta.get('tables') else None
         elif not self.offline:
             tables = self.read_tables(required=True)
-        with_index = data is not None
+        if data is None and tables is None:  # offline, and the cached copy is damaged
+            raise OfflineError(
+                f'repository "{self.name}": its cached index is damaged; connect once '
+                'without --offline'
+            )
         if data is None:
             index = tables.to_index(
                 url_of=self._uuid_name_urls if self.settings['uuid_names'] else None,
@@ -6093,9 +6211,7 @@ class WebRepository(RemoteRepository):
                 data, base_url=self.base_url, strict=self.strict, origin=origin
             )
             index = index if tables is None else tables.attach_to(index)
-        if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
-            self._save_parsed(index, tables.sources if tables is not None else [], with_index)
-        return index
+        return index, tables
 
     # A large index is kept parsed (``<cache>.parsed.arrow``, Arrow IPC read back memory-
     # mapped), with what it was made from in its schema: the md5s of the index (none for a
@@ -6137,9 +6253,10 @@ class WebRepository(RemoteRepository):
 
             table = pa.Table.from_pandas(index.df, preserve_index=False)
             metadata = {**(table.schema.metadata or {}), b'onelight': json.dumps(extra).encode()}
-            sink = pa.BufferOutputStream()  # uncompressed: mapped without a copy
-            feather.write_feather(table.replace_schema_metadata(metadata), sink, 'uncompressed')
-            write_cache_file(self._parsed_path(), sink.getvalue().to_pybytes())
+            table = table.replace_schema_metadata(metadata)  # uncompressed: mapped, not copied
+            write_cache_file(
+                self._parsed_path(), lambda f: feather.write_feather(table, f, 'uncompressed')
+            )
         except (ImportError, OSError, ValueError, TypeError) as e:
             logger.debug('no parsed copy of the index: %s', e)
 
@@ -6184,7 +6301,9 @@ class WebRepository(RemoteRepository):
         """Whether the file at ``url`` still has ``md5`` (None: is still absent), asking the
         server with its validators, without reading the cached body."""
         try:
-            self._cached_get(url, body_if_unchanged=False)
+            body = self._cached_get(url, body_if_unchanged=False)
+            if body is not None:  # changed: read again by whoever needs it
+                body.close()
         except NotFoundError:
             return md5 is None
         except OfflineError:
@@ -6217,19 +6336,24 @@ class WebRepository(RemoteRepository):
             base = where if where.endswith('/') else where.rsplit('/', 1)[0] + '/'
             sources = [(name, base + name) for name in (*ONE_TABLES, ONE_CACHE_ZIP)]
         files, read = {}, []
-        for name, url in sources:
-            if name == ONE_CACHE_ZIP and len(files) == len(ONE_TABLES):
-                break
-            try:
-                files[name] = self._cached_get(url, what='ONE cache table')
-                read.append(url)
-            except NotFoundError:
-                if name == ONE_TABLES[0] and not required and not self.settings['tables_url']:
-                    return None  # a plain repository: one request tells
-            except OfflineError:
-                if required:
-                    raise
-                return None
+        try:
+            for name, url in sources:
+                if name == ONE_CACHE_ZIP and len(files) == len(ONE_TABLES):
+                    break
+                try:
+                    files[name] = self._cached_get(url, what='ONE cache table')
+                    read.append(url)
+                except NotFoundError:
+                    if name == ONE_TABLES[0] and not required and not self.settings['tables_url']:
+                        return None  # a plain repository: one request tells
+                except OfflineError:
+                    if required:
+                        raise
+                    return None
+        finally:
+            if ONE_CACHE_ZIP not in files and len(files) < len(ONE_TABLES):  # not used
+                for f in files.values():
+                    f.close()
         if ONE_CACHE_ZIP not in files and len(files) < len(ONE_TABLES):
             if required:
                 raise NotFoundError(
@@ -6262,9 +6386,11 @@ class WebRepository(RemoteRepository):
         return urls.where(good, 'refused:')  # not http(s): the index skips that line
 
     def _cached_get(self, url: str, what: str = 'index', body_if_unchanged: bool = True):
-        """GET a file through the cache: revalidated with ETag / Last-Modified, once per
-        reading of the index (``_validated``). With ``body_if_unchanged=False`` an unchanged
-        file is not even read from the cache: None."""
+        """GET a file through the cache, as a file open for reading (the caller closes it):
+        revalidated with ETag / Last-Modified, once per reading of the index
+        (``_validated``). A body is written to the cache as it arrives and read back through
+        the same descriptor, never held whole in memory. With ``body_if_unchanged=False``
+        an unchanged file is not even read from the cache: None."""
         meta, validated = self._read_cached_meta(url), getattr(self, '_validated', {})
         if self.offline:
             if not meta:
@@ -6272,11 +6398,11 @@ class WebRepository(RemoteRepository):
                     f'repository "{self.name}": its {what} is not cached yet; connect once '
                     'without --offline'
                 )
-            return self._read_cached_index(url)[0] if body_if_unchanged else None
+            return self._cached_body(url) if body_if_unchanged else None
         if url in validated:  # the server was asked already: the cache answers
             if not validated[url]:
                 raise self._missing(what, url)
-            body = self._read_cached_index(url)[0] if body_if_unchanged else None
+            body = self._cached_body(url) if body_if_unchanged else None
             if body is not None or not body_if_unchanged:
                 return body
         headers = {}
@@ -6284,41 +6410,61 @@ class WebRepository(RemoteRepository):
             headers['If-None-Match'] = meta['etag']
         if _header_safe(meta.get('last_modified')):
             headers['If-Modified-Since'] = meta['last_modified']
-        resp = self._get_bounded(url, headers, what)
+        resp, fetched = self._get_bounded(url, headers, what)
         if resp.status_code == 304 and meta:
+            fetched.discard()
             validated[url] = True
-            body = self._read_cached_index(url)[0] if body_if_unchanged else None
+            body = self._cached_body(url) if body_if_unchanged else None
             if body is not None or not body_if_unchanged:
                 return body
-            resp = self._get_bounded(url, {}, what)  # the cached copy is corrupt: all again
-        if resp.status_code == 404:
-            validated[url] = False
-            raise self._missing(what, url)
-        self.engine.check(resp, f'{what} download')
+            resp, fetched = self._get_bounded(url, {}, what)  # the cached copy is corrupt
+        if resp.status_code == 404 or resp.status_code >= 400:
+            fetched.discard()
+            if resp.status_code == 404:
+                validated[url] = False
+                raise self._missing(what, url)
+            self.engine.check(resp, f'{what} download')
         headers = resp.headers
         meta = {'etag': headers.get('etag'), 'last_modified': headers.get('last-modified')}
-        self._write_cached_index(url, resp.content, {'url': mask_url(url), **meta})
+        body_path, _ = self._index_cache(url)
+        body = fetched.keep_as(body_path)
+        self._write_cached_index(url, None, {'url': mask_url(url), **meta, 'md5': fetched.md5})
         validated[url] = True
-        return resp.content
+        return body
 
-    def _get_bounded(self, url: str, headers: dict, what: str) -> Reply:
+    def _cached_body(self, url: str):
+        """The cached body of ``url`` open for reading, when it still has the md5 recorded
+        when it was fetched (someone else may have written it); None otherwise. Checked and
+        then read through the same descriptor, never through a link."""
+        body_path, _ = self._index_cache(url)
+        md5 = self._read_cached_meta(url).get('md5')
+        try:
+            f = os.fdopen(os.open(body_path, os.O_RDONLY | _NOFOLLOW), 'rb')
+        except OSError:
+            return None
+        if not md5 or md5sum(f) != md5:
+            f.close()
+            return None
+        f.seek(0)
+        return f
+
+    def _get_bounded(self, url: str, headers: dict, what: str) -> tuple:
         """GET an index, table or listing, at most ``max_index_mb`` of it, inflated into a
-        temporary file first: a bomb is refused before it takes more than a chunk of memory."""
-        import tempfile
-
-        folder = private_folder(self.dirs.cache)
-        with tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=folder) as body:
-            try:
-                resp = self.engine.request(
-                    'GET', url, headers=headers, limit=self.index_limit, what=what, into=body
-                )
-            except TooLargeError as e:
+        file in the cache as it arrives (a bomb is refused before it takes more than a
+        chunk of memory): (the answer, the ``FetchedBody``)."""
+        fetched = FetchedBody(private_folder(self.dirs.cache) / 'index')
+        try:
+            resp = self.engine.request(
+                'GET', url, headers=headers, limit=self.index_limit, what=what, into=fetched
+            )
+        except BaseException as e:
+            fetched.discard()
+            if isinstance(e, TooLargeError):
                 raise TooLargeError(
                     f'{e} (raise the max_index_mb setting if it is right)'
                 ) from None
-            body.seek(0)
-            resp.content = body.read()
-        return resp
+            raise
+        return resp, fetched
 
     def _missing(self, what: str, url: str) -> NotFoundError:
         return NotFoundError(
@@ -7096,7 +7242,7 @@ class FigshareRepository(RemoteRepository):
             md5s = names.map({n: f.get('computed_md5') or None for n, f in newest.items()})
             df = index.df
             df['size'] = df['size'].fillna(pd.Series(pd.array(sizes, dtype='Int64'), df.index))
-            df['md5'] = df['md5'].where(df['md5'].notna(), md5s.astype(object))
+            df['md5'] = df['md5'].astype(object).where(df['md5'].notna(), md5s.astype(object))
         return index
 
     def _other_listings(self, index_listing: list) -> list:
