@@ -2210,6 +2210,7 @@ class _IndexColumns:
     md5_ok: np.ndarray
     session: pd.Categorical  # code -1: fewer than six segments
     rest: pd.Categorical
+    url_base: object = None  # where a URL is this + the path, kept as this (categorical)
     extra: dict = field(default_factory=dict)  # more per-file columns (from ONE cache tables)
 
 
@@ -2329,9 +2330,12 @@ def _arrow_elements(lists, count: int) -> list:
 
 def _columns_with_arrow(chunks) -> _IndexColumns:
     """Read the index chunk by chunk, so that memory stays near the final size."""
+    import pyarrow as pa
+
     parts, first_line = [], 1
     for chunk in chunks:
         parts.append(_arrow_chunk(chunk, first_line))
+        pa.default_memory_pool().release_unused()  # what a piece took in passing, returned
         first_line += chunk.count(b'\n')
     if not parts:
         parts.append(_arrow_chunk(b'', 1))
@@ -2349,27 +2353,33 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     lines = _arrow_lines(data)
     control = _lines_with_control_characters(data, len(lines))
     del data
-    lineno = np.arange(first_line, first_line + len(lines))
+    lineno = np.arange(first_line, first_line + len(lines), dtype=np.int64)
     blank = _np(pc.or_kleene(pc.equal(pc.binary_length(lines), 0), pc.utf8_is_space(lines)))
     if blank.any():
         lines, lineno, control = lines.filter(pa.array(~blank)), lineno[~blank], control[~blank]
     too_long = _np(pc.greater(pc.binary_length(lines), _MAX_LINE))
     columns = pc.split_pattern(lines, '\t', max_splits=4)
-    ncols = _np(pc.list_value_length(columns)).astype(int)
+    ncols = _np(pc.list_value_length(columns)).astype(np.int8)
     del lines
     path, url, size, md5 = _arrow_elements(columns, 4)
     del columns
+    url, size, md5 = (_blank_as_null(c) for c in (url, size, md5))  # empty cell: not known
+    url_ok = pc.and_kleene(pc.match_substring_regex(url, SAFE_URL_PATTERN), pa.array(~control))
+    url_ok = _np(pc.or_kleene(pc.is_null(url), url_ok))
+    url, url_base = _elided_urls(url, path)
     parts = pc.extract_regex(path, _SESSION_AND_REST)  # null unless six segments
     session, rest = parts.field('session'), parts.field('rest')
     # a path is kept as its session and rest; its text only where it has no session
-    path = pc.if_else(pc.is_null(session), path, pa.scalar(None, pa.string()))
+    if session.null_count:
+        path = pc.if_else(pc.is_null(session), path, pa.scalar(None, pa.string()))
+        path = pa.array(path.to_pylist(), pa.string())  # (not the texts of the others)
+    else:
+        path = pa.nulls(len(session), pa.string())
     null = pa.scalar(None, pa.string())
-    url, size, md5 = (_blank_as_null(c) for c in (url, size, md5))  # empty cell: not known
     four = ncols == 4
     if not four.all() and four.any():
         size, md5 = pc.if_else(pa.array(four), size, null), pc.if_else(pa.array(four), md5, null)
     size_ok = _np(pc.or_kleene(pc.is_null(size), pc.match_substring_regex(size, _SIZE_RE)))
-    url_ok = pc.and_kleene(pc.match_substring_regex(url, SAFE_URL_PATTERN), pa.array(~control))
     if not size_ok.all():
         size = pc.if_else(pa.array(size_ok), size, null)
     sizes = pc.cast(size, pa.int64())
@@ -2380,14 +2390,43 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
         not_utf8=np.isin(lineno, [first_line + n - 1 for n in bad_utf8]),
         path=path,
         url=url,
-        url_ok=_np(pc.or_kleene(pc.is_null(url), url_ok)),
+        url_ok=url_ok,
         size=sizes,
         size_ok=size_ok,
         md5=pc.utf8_lower(md5) if md5.null_count < len(md5) else md5,
         md5_ok=_np(pc.or_kleene(pc.is_null(md5), pc.match_substring_regex(md5, _MD5_RE))),
         session=session.dictionary_encode(),
         rest=rest.dictionary_encode(),
+        url_base=url_base,
     )
+
+
+def _elided_urls(url, path) -> tuple:
+    """(the URLs to keep as text, the base of the others): a URL that is a base ending in
+    ``/`` followed by its line's path (which quoting leaves as it is), as ``onelight index
+    --base-url`` writes them, is kept as that base, a category: a byte a line, not its text.
+    The base is the first line's; ``url_base + path`` is then that line's URL exactly."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    none = pa.nulls(len(url), pa.string())
+    first_url, first_path = (url[0].as_py(), path[0].as_py()) if len(url) else (None, None)
+    base = None
+    if isinstance(first_url, str) and isinstance(first_path, str):
+        head = first_url[: len(first_url) - len(first_path)]
+        if first_url.endswith('/' + first_path) and head.endswith('/'):
+            base = head
+    if base is None:
+        return url, none.dictionary_encode()
+    plain = pc.match_substring_regex(path, _PLAIN_PATH)
+    same = pc.and_kleene(plain, pc.equal(url, pc.binary_join_element_wise(base, path, '')))
+    same = pc.fill_null(same, False)
+    kept = pc.if_else(same, pa.scalar(None, pa.string()), url)
+    kept = kept.take(pa.array(np.arange(len(kept))))  # (if_else keeps room for every text)
+    return kept, pc.if_else(same, pa.scalar(base), none).dictionary_encode()
+
+
+_PLAIN_PATH = r'^[A-Za-z0-9_.~/-]+$'  # what quote_path leaves as it is
 
 
 def _blank_as_null(values):
@@ -2411,7 +2450,7 @@ def _concat_columns(parts: list) -> _IndexColumns:
         values = [getattr(p, name) for p in parts]
         if any(v is None for v in values):  # paths of tables: made from session and rest
             joined[name] = None
-        elif name in ('session', 'rest'):
+        elif name in ('session', 'rest', 'url_base'):
             joined[name] = _unified_categorical(values)
         elif name == 'size':
             sizes = np.concatenate([v.to_numpy(zero_copy_only=False) for v in values])
@@ -2566,11 +2605,12 @@ def _broadcast_parts(cat: pd.Categorical, parse, columns) -> dict:
 def _unless_none(values: pd.Series):
     """A column of texts, or, when it holds none (an index without URLs or md5s), a
     categorical of no category: a byte a row."""
-    if len(values) and values.isna().all():
-        return pd.Categorical.from_codes(
-            np.full(len(values), -1, np.int8), pd.Index([], dtype=object)
-        )
-    return values
+    return _no_values(len(values)) if len(values) and values.isna().all() else values
+
+
+def _no_values(n: int) -> pd.Categorical:
+    """A column of ``n`` missing values, a byte each."""
+    return pd.Categorical.from_codes(np.full(n, -1, np.int8), pd.Index([], dtype=object))
 
 
 def _session_parts(session: pd.Categorical) -> dict:
@@ -2780,6 +2820,9 @@ class Index:
         df = pd.DataFrame(
             {
                 'url': _unless_none(keep_series(cols.url)),
+                'url_base': _no_values(len(session))
+                if cols.url_base is None
+                else keep(cols.url_base),
                 'size': keep_series(cols.size),
                 'md5': _unless_none(keep_series(cols.md5)),
                 'session': session,
@@ -2806,9 +2849,13 @@ class Index:
         url = rows['url'].astype(object)
         missing = url.isna().to_numpy()
         if missing.any():
-            if not self.base_url:
+            lines = rows[missing]
+            given = [given_url(r) for r in lines.itertuples()]
+            if None in given and not self.base_url:
                 raise RepositoryError('index lines without a URL and no base URL to resolve them')
-            url[missing] = [join_url(self.base_url, p) for p in row_paths(rows[missing])]
+            url[missing] = [
+                u or join_url(self.base_url, p) for u, p in zip(given, row_paths(lines))
+            ]
         return url
 
     @functools.cached_property
@@ -2962,6 +3009,16 @@ def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np
     key = session.codes.astype(np.int64) * (len(rest.categories) + 1) + rest.codes
     key = np.where(candidates, key, -1 - np.arange(len(key)))  # others never collide
     return pd.Series(key).duplicated(keep='first').to_numpy()
+
+
+def given_url(row) -> str | None:
+    """The URL an index line gave for a row (``itertuples``), None where it gave none."""
+    if isinstance(row.url, str) and row.url:
+        return row.url
+    base = getattr(row, 'url_base', None)
+    if isinstance(base, str):  # the URL was this + the path (``_elided_urls``)
+        return base + quote_path(f'{row.session}/{row.dirs}{row.filename}')
+    return None
 
 
 def rel_paths(rows: pd.DataFrame) -> np.ndarray:
@@ -5978,11 +6035,12 @@ class RemoteRepository(Repository):
 
     def file_url(self, row) -> str:
         """The download URL of an index row."""
-        if not isinstance(row.url, str) or not row.url:
+        url = given_url(row)
+        if url is None:
             raise RepositoryError(
                 f'repository "{self.name}": no URL for {row.session}/{row.dirs}{row.filename}'
             )
-        return row.url
+        return url
 
     def downloads(self, rows: pd.DataFrame, *, with_md5: bool = False) -> list:
         """The Download of each index row, into the session's download folder. Where the
@@ -6148,10 +6206,8 @@ class WebRepository(RemoteRepository):
         return self.base_url + INDEX_NAME
 
     def file_url(self, row) -> str:
-        url = row.url
-        if isinstance(url, str) and url:
-            return url
-        return join_url(self.base_url, f'{row.session}/{row.dirs}{row.filename}')
+        url = given_url(row)
+        return url or join_url(self.base_url, f'{row.session}/{row.dirs}{row.filename}')
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
@@ -6226,7 +6282,7 @@ class WebRepository(RemoteRepository):
         """What else decides the index made from the same files."""
         return {
             'version': __version__,
-            'schema': 3,  # the columns of Index rows
+            'schema': 4,  # the columns of Index rows
             'strict': self.strict,
             'base_url': self.base_url,
             'uuid_names': bool(self.settings['uuid_names']),

@@ -1256,6 +1256,90 @@ def bench_figshare(tmp: Path, quick: bool):
     )
 
 
+def bench_scale(tmp: Path, quick: bool, with_one_api: bool):
+    import scale
+
+    sizes = [2_000, 10_000] if quick else [2_000, 20_000, 100_000]
+    print(
+        f'14. consortium scale: releases of {", ".join(f"{s * 50:,}" for s in sizes)} datasets',
+        flush=True,
+    )
+    points = scale.measure_sizes(tmp, sizes, sys.modules[__name__], with_one_api)
+    mb = 2**20
+    for p in points:
+        n, theirs = f'{p["datasets"]:,}', p.get('one_api')
+        ours = p['tables']
+        ref = f'ONE-api {theirs["t"]:.1f} s, {theirs["rss"] / mb:.0f} MB' if theirs else '-'
+        ratio = (
+            f'{ours["t"] / theirs["t"]:.2f}x time, {ours["rss"] / theirs["rss"]:.2f}x memory'
+            if theirs
+            else '-'
+        )
+        met = not theirs or (ours['t'] <= 0.5 * theirs['t'] and ours['rss'] <= 0.6 * theirs['rss'])
+        row(
+            f'first search of {n} datasets, ONE cache tables (new process)',
+            f'{ours["t"]:.2f} s, {ours["rss"] / mb:.0f} MB',
+            ref,
+            ratio,
+            '<= 0.5x time, <= 0.6x memory of ONE-api',
+            met,
+        )
+        http, size = p['http'], p['index_bytes']
+        budget = 150 * mb + 1.5 * size
+        ratio = f'{http["t"] / theirs["t"]:.2f}x ONE-api time' if theirs else '-'
+        met = http['rss'] <= budget and (not theirs or http['t'] <= 1.2 * theirs['t'])
+        row(
+            f'  ... the same as a 2-column .one_root ({size / mb:.0f} MiB) over HTTP, first '
+            'process (download, parse, keep)',
+            f'{http["t"]:.2f} s, {http["rss"] / mb:.0f} MB',
+            ref,
+            ratio,
+            f'<= 1.2x ONE-api time; peak <= 150 MB + 1.5x the file ({budget / mb:.0f} MB)',
+            met,
+        )
+        warm = p['warm']
+        ratio = (
+            f'{warm["t"] / theirs["t"]:.2f}x time, {warm["rss"] / theirs["rss"]:.2f}x memory'
+            if theirs
+            else '-'
+        )
+        met = not theirs or (
+            warm['t'] <= 0.15 * theirs['t'] and warm['rss'] <= 0.35 * theirs['rss']
+        )
+        row(
+            '  ... a later process (the parsed copy, memory-mapped)',
+            f'{warm["t"]:.2f} s, {warm["rss"] / mb:.0f} MB',
+            ref,
+            ratio,
+            '<= 0.15x time, <= 0.35x memory of ONE-api',
+            met,
+        )
+    per = {
+        w: (scale.slope(points, w, 't'), scale.slope(points, w, 'rss') / mb)
+        for w in ('tables', 'http', 'warm', 'one_api')
+        if w in points[0]
+    }
+    text = '; '.join(f'{w} {t:.2f} s and {m:.0f} MB' for w, (t, m) in per.items())
+    row(
+        'cost of each million datasets more (least squares over the sizes)',
+        text,
+        '-',
+        '-',
+        'linear',
+        True,
+    )
+    png = HERE / 'scale.png'
+    drawn = scale.plot(points, png)
+    row(
+        'plot: first-search time and peak memory by release size',
+        'bench/scale.png' if drawn else 'not drawn (pip install ".[bench]")',
+        '-',
+        '-',
+        '-',
+        drawn,
+    )
+
+
 # -------------------------------------------------------------------------------------- main
 def write_results(path: Path, args, seconds: float) -> None:
     mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
@@ -1321,7 +1405,7 @@ def main():
     args = parser.parse_args()
     if args.against:
         run_before(args.against, args)
-    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 14)}
+    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 15)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
@@ -1343,6 +1427,7 @@ def main():
             '11': lambda: bench_startup(tmp, args.quick),
             '12': lambda: bench_memory(tmp, args.quick),
             '13': lambda: bench_http_library(tmp, args.quick),
+            '14': lambda: bench_scale(tmp, args.quick, args.with_one_api),
         }
         for case, run in standalone.items():
             if case not in only:

@@ -138,3 +138,123 @@ def make_release(folder: Path, n_sessions: int, seed: int = 0) -> dict:
 
 if __name__ == '__main__':
     print(make_release(Path(sys.argv[1]), int(sys.argv[2])))
+
+
+# ------------------------------------------------------------------ case 14 of bench/run.py
+FIRST_SEARCH = """
+import time, json
+t0 = time.perf_counter()
+{body}
+print(json.dumps({{"t": time.perf_counter() - t0, "rss": peak_rss(), "n": len(found)}}))
+"""
+ONELIGHT_TABLES = """
+import onelight
+one = onelight.One(cache_dir={tables!r})
+found = one.search(subject={subject!r}, dataset='spikes.times.npy', collection='alf')"""
+ONELIGHT_HTTP = """
+import onelight
+one = onelight.One(base_url={url!r})
+found = one.search(subject={subject!r}, dataset='spikes.times.npy', collection='alf')"""
+ONE_API_TABLES = """
+import warnings
+warnings.simplefilter('ignore')
+from one.api import One
+one = One(cache_dir={tables!r}, mode='local')
+found = one.search(subject={subject!r}, datasets='spikes.times.npy')"""
+
+
+def first_search(python, body: str, env: dict, peak_rss: str) -> dict:
+    """Time (from the first statement, imports included) and peak memory of a new process
+    that opens a release and searches it once; raises when it found no session."""
+    import json
+    import subprocess
+
+    script = peak_rss + FIRST_SEARCH.format(body=body)
+    out = subprocess.run([str(python), '-c', script], capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result['n']:
+        raise RuntimeError(f'the search found nothing: {body}')
+    return result
+
+
+def measure_sizes(tmp: Path, sizes: list, bench, with_one_api: bool) -> list:
+    """Per release size (sessions of 50 datasets): onelight on ONE cache tables, on a
+    2-column ``.one_root`` over HTTP (first process: download, parse, cache; second: the
+    parsed copy), and ONE-api on the same tables, each in a new process."""
+    import shutil
+
+    points = []
+    for sessions in sizes:
+        folder = tmp / f'scale-{sessions}'
+        release = make_release(folder, sessions)
+        home = tmp / f'scale-home-{sessions}'
+        env = bench.user_env(home)
+        tables, subject = str(folder / 'tables'), release['subject']
+        point = {**release}
+        point['tables'] = first_search(
+            sys.executable,
+            ONELIGHT_TABLES.format(tables=tables, subject=subject),
+            env,
+            bench.PEAK_RSS,
+        )
+        proc, url, _ = bench.start_server(folder / 'served', tmp, write=False)
+        try:
+            body = ONELIGHT_HTTP.format(url=url, subject=subject)
+            point['http'] = first_search(sys.executable, body, env, bench.PEAK_RSS)
+            point['warm'] = first_search(sys.executable, body, env, bench.PEAK_RSS)
+        finally:
+            proc.terminate()
+            proc.wait()
+        if with_one_api:
+            body = ONE_API_TABLES.format(tables=tables, subject=subject)
+            point['one_api'] = first_search(bench.one_api_python(), body, env, bench.PEAK_RSS)
+        points.append(point)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+    return points
+
+
+def slope(points: list, what: str, key: str) -> float:
+    """The cost added by each million datasets (least squares over the sizes)."""
+    x = [p['datasets'] / 1e6 for p in points if what in p]
+    y = [p[what][key] for p in points if what in p]
+    return float(np.polyfit(x, y, 1)[0]) if len(x) > 1 else float('nan')
+
+
+def plot(points: list, path: Path) -> bool:
+    """First-search time and peak memory against release size, onelight and ONE-api on the
+    same axes (a PNG); False when matplotlib is not installed (pip install '.[bench]')."""
+    try:
+        import matplotlib
+
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    lines = {
+        'tables': 'onelight, ONE cache tables',
+        'http': 'onelight, .one_root over HTTP (first process)',
+        'warm': 'onelight, .one_root (later process: parsed copy)',
+        'one_api': 'ONE-api 3.x, ONE cache tables',
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for what, label in lines.items():
+        have = [p for p in points if what in p]
+        if not have:
+            continue
+        x = [p['datasets'] / 1e6 for p in have]
+        style = dict(marker='o', label=label, linestyle='--' if what == 'one_api' else '-')
+        axes[0].plot(x, [p[what]['t'] for p in have], **style)
+        axes[1].plot(x, [p[what]['rss'] / 2**20 for p in have], **style)
+    for ax, unit in zip(axes, ('first search, new process (s)', 'peak memory (MiB)')):
+        ax.set_xlabel('datasets in the release (millions)')
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle('Opening and searching a release, by size (bench/run.py case 14)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
