@@ -608,3 +608,19 @@ def test_https_goes_through_the_same_connections_and_checks_the_certificate(tmp_
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_damaged_cached_index_is_fetched_again_and_no_piece_is_left(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    expected = http_one(server, tmp_path).search()
+    folder = onelight.app_dirs().cache / 'index'
+    body = next(p for p in folder.iterdir() if p.suffix == '.one_root')
+    body.write_bytes(b'lab/Subjects/x/2020-01-01/001/a.b.npy\n')  # not what was fetched
+    assert http_one(server, tmp_path).search() == expected
+    assert body.read_bytes() == server.index_data  # fetched again, whole
+    server.index_data = b''.join(
+        f'lab/Subjects/m{i}/2020-01-01/001/alf/a.b.npy\n'.encode() for i in range(40_000)
+    )
+    with pytest.raises(onelight.TooLargeError):
+        http_one(server, tmp_path, max_index_mb=1).search()
+    assert not [p.name for p in folder.iterdir() if p.name.startswith('.')]  # no .fetch.*

@@ -36,7 +36,10 @@ def test_two_columns_with_crlf_bom_and_blank_lines():
         f'{S}/alf/spikes.clusters.npy\thttps://h/files/2\r\n\n'
     )
     index = read(text)
-    assert list(onelight.row_paths(index.df)) == [f'{S}/alf/spikes.times.npy', f'{S}/alf/spikes.clusters.npy']
+    assert list(onelight.row_paths(index.df)) == [
+        f'{S}/alf/spikes.times.npy',
+        f'{S}/alf/spikes.clusters.npy',
+    ]
     assert list(index.urls()) == ['https://h/files/1', 'https://h/files/2']
     row = index.df.iloc[0]
     assert (row['lab'], row['subject'], row['date'], row['number']) == (
@@ -128,7 +131,9 @@ def test_index_file_read_in_chunks(tmp_path):
     lines.insert(250, f'{S}/../bad.npy\thttps://h/x')
     (tmp_path / 'i').write_bytes(b'\xef\xbb\xbf' + '\r\n'.join(lines).encode())
     index = onelight.Index.from_file(tmp_path / 'i')
-    assert list(onelight.row_paths(index.df)) == [line.split('\t')[0] for line in lines if '..' not in line]
+    assert list(onelight.row_paths(index.df)) == [
+        line.split('\t')[0] for line in lines if '..' not in line
+    ]
     assert list(index.urls())[-1] == 'https://h/499'
 
 
@@ -208,3 +213,34 @@ def test_scan_and_index_refuse_percent_encoded_traversal(tmp_path, reader):
     assert result.files == [f'{S}/alf/ok%20name.c.npy']
     assert sorted(result.outside) == [f'{S}/alf/%2e%2e/', f'{S}/alf/a%2Fb.c.npy']
     assert (tmp_path / '.one_root').read_text() == f'{S}/alf/ok%20name.c.npy\n'
+
+
+def test_urls_that_are_a_base_plus_the_path_give_back_each_url_exactly():
+    base = 'https://data.example.org/release/'
+    lines = [
+        f'{S}/alf/spikes.times.npy\t{base}{S}/alf/spikes.times.npy',
+        f'{S}/alf/#2021-01-01#/a.b.npy\t{base}{S}/alf/%232021-01-01%23/a.b.npy',  # quoted
+        f'{S}/alf/c.d.npy\thttps://elsewhere.org/files/7',
+        f'{S}/alf/e.f.npy\thttps://data.example.org/other/{S}/alf/e.f.npy',
+        f'{S}/alf/g.h.npy',  # one column: the repository's base URL
+        f'{S}/alf/i.j.npy\t{base}{S}/alf/i.j.npy',
+    ]
+    index = read('\n'.join(lines) + '\n')
+    expected = [line.split('\t')[1] for line in lines if '\t' in line]
+    expected.insert(4, f'{URL}{S}/alf/g.h.npy')
+    assert list(index.urls()) == expected
+    assert [onelight.given_url(r) for r in index.df.itertuples()] == [
+        *expected[:4],
+        None,
+        expected[5],
+    ]
+
+
+def test_a_base_that_only_looks_like_one_is_not_taken():
+    # the first URL does not end with '/' + its path: every URL stays as written
+    lines = [
+        f'{S}/alf/a.b.npy\thttps://h/x{S}/alf/a.b.npy',
+        f'{S}/alf/c.d.npy\thttps://h/x{S}/alf/c.d.npy',
+    ]
+    index = read('\n'.join(lines) + '\n')
+    assert list(index.urls()) == [line.split('\t')[1] for line in lines]

@@ -346,3 +346,45 @@ def test_dataset_ids_formatted_together_are_uuid3():
     made = onelight.uuid3_texts([e.bytes for e, _ in pairs], [n for _, n in pairs])
     assert made == [str(uuid.uuid3(e, n)) for e, n in pairs]
     assert onelight.uuid3_texts([], []) == []
+
+
+def test_tables_make_the_index_their_lines_make(alf_root, tmp_path):
+    """An index built from the tables, column by column, is the index of the lines of their
+    datasets with the tables' ids, QC and default revisions attached by path."""
+    missing = {f'{CORI1}/alf/eye.area.npy'}
+    one_style_tables(
+        alf_root,
+        out=tmp_path,
+        qc={f'{IBL}/alf/_ibl_trials.goCue_times.npy': 'FAIL'},
+        missing=missing,
+    )
+    tables = onelight.read_local_tables(tmp_path, 'test')
+    built = tables.to_index(base_url='https://h/')
+    paths = onelight.row_paths(built.df)
+    assert missing.isdisjoint(paths)  # exists False: not in a remote release
+    lines = onelight.Index.from_bytes(('\n'.join(paths) + '\n').encode(), base_url='https://h/')
+    attached = tables.attach_to(lines)
+    assert list(onelight.row_paths(attached.df)) == list(paths)
+    for column in ('id', 'qc', 'default_revision', 'collection', 'revision', 'subject'):
+        assert list(built.df[column].astype(object)) == list(attached.df[column].astype(object))
+    by_path = dict(zip(paths, built.df['qc'].astype(str)))
+    assert by_path[f'{IBL}/alf/_ibl_trials.goCue_times.npy'] == 'FAIL'
+    assert built.eids[IBL] == attached.eids[IBL]
+
+
+def test_a_catalogue_has_the_tables_rows_and_the_files_they_do_not_list(alf_root, tmp_path):
+    one_style_tables(alf_root, out=tmp_path, missing={f'{CORI1}/alf/eye.area.npy'})
+    gone = alf_root / CORI1 / 'alf' / 'eye.area.npy'
+    gone.unlink()  # listed, not on disk
+    extra = alf_root / CORI1 / 'alf' / 'new.thing.npy'
+    extra.write_bytes(b'x')  # on disk, not listed
+    one = onelight.One(cache_dir=alf_root, tables_dir=tmp_path)
+    df = one.index.df
+    exists = dict(zip(onelight.row_paths(df), df['exists']))
+    assert not exists[f'{CORI1}/alf/eye.area.npy']
+    assert exists[f'{CORI1}/alf/new.thing.npy']
+    ids = dict(zip(onelight.row_paths(df), df['id'].astype(object)))
+    assert pd.isna(ids[f'{CORI1}/alf/new.thing.npy'])  # the tables give it no id
+    assert isinstance(ids[f'{CORI1}/alf/eye.xyPos.npy'], str)
+    with pytest.raises(onelight.ALFObjectNotFound):
+        one.load_object(CORI1, 'eye', attribute='area')
