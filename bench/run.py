@@ -1389,7 +1389,10 @@ def run_before(rev: str, args) -> None:
         command += ['--only', args.only] if args.only else []
         command += ['--quick'] * args.quick + ['--with-one-api'] * args.with_one_api
         print(f'== before: {rev}', flush=True)
-        subprocess.run(command, check=True)
+        # run in the folder of that onelight.py: ``python -c`` puts the current folder
+        # first on sys.path, before PYTHONPATH, so that a case's new processes started from
+        # a checkout would import the checkout's onelight.py instead
+        subprocess.run(command, check=True, cwd=tree)
         BEFORE.extend(json.loads(rows.read_text()))
     print('== after: this tree', flush=True)
 
