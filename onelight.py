@@ -2569,10 +2569,10 @@ def _safe_relpaths(values) -> np.ndarray:
     """``is_safe_relpath`` of many paths, each distinct segment checked once."""
     values = list(values)
     split = [v.split('/') for v in values]
-    verdict = {seg: is_safe_segment(seg) for seg in {s for parts in split for s in parts}}
+    bad = {seg for seg in set(itertools.chain.from_iterable(split)) if not is_safe_segment(seg)}
     return np.array(
         [
-            bool(v) and not v.startswith('/') and len(v) <= 4096 and all(verdict[s] for s in parts)
+            bool(v) and not v.startswith('/') and len(v) <= 4096 and bad.isdisjoint(parts)
             for v, parts in zip(values, split)
         ],
         dtype=bool,
@@ -2862,8 +2862,8 @@ class Index:
     def sessions(self) -> pd.DataFrame:
         """One row per session (index: the session path), columns lab, subject, date, number."""
         cats = self.df['session'].cat.categories
-        parts = [_session_fields(s) for s in cats.tolist()]  # column by column, not per row
-        columns = list(zip(*parts)) if parts else [()] * len(SESSION_FIELDS)
+        split = pd.Series(cats.to_numpy(object), dtype=object).str.split('/', expand=True)
+        columns = [split[i].to_numpy(object) for i in (0, 2, 3, 4)] if len(cats) else [[]] * 4
         index = pd.Index(cats, name='session')
         return pd.DataFrame(dict(zip(SESSION_FIELDS, columns)), index, SESSION_FIELDS)
 
@@ -3044,24 +3044,24 @@ def positions_by_path(rows: list, other: list) -> np.ndarray:
     ...                   [cat(['s']), cat(['b/']), cat(['x'])]).tolist()
     [-1, 0]
     """
-    categories = [part.categories for part in other]
-    if not len(rows[0]) or not len(other[0]):
-        return np.full(len(rows[0]), -1)
-
-    def keys(parts, own: bool) -> np.ndarray:
-        key, ok = np.zeros(len(parts[0]), dtype=np.int64), np.ones(len(parts[0]), dtype=bool)
-        for part, cats in zip(parts, categories):
-            codes = part.codes.astype(np.int64)
-            if not own:  # the same texts, in the other's codes
-                codes = np.append(cats.get_indexer(part.categories), -1)[codes]
-            ok &= codes >= 0
-            key = key * (len(cats) + 1) + codes
-        return np.where(ok, key, -1)
-
-    known, first = np.unique(keys(other, True), return_index=True)
-    wanted = keys(rows, False)
-    at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
-    return np.where((wanted >= 0) & (known[at] == wanted), first[at], -1)
+    n = len(rows[0])
+    if not n or not len(other[0]):
+        return np.full(n, -1)
+    theirs, ours = np.zeros(len(other[0]), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    for mine, their in zip(rows, other):
+        cats = their.categories
+        codes = np.append(cats.get_indexer(mine.categories), -1)[mine.codes]  # their codes
+        ok &= codes >= 0
+        if (max(theirs.max(), ours.max()) + 1) * (len(cats) + 1) >= 1 << 62:
+            # (hostile numbers of names) both keys made dense again, together
+            joint = pd.factorize(np.concatenate([theirs, ours]))[0]
+            theirs, ours = joint[: len(theirs)], joint[len(theirs) :]
+        theirs = theirs * (len(cats) + 1) + their.codes
+        ours = ours * (len(cats) + 1) + codes
+    known, first = np.unique(theirs, return_index=True)
+    at = np.minimum(np.searchsorted(known, ours), len(known) - 1)
+    return np.where(ok & (known[at] == ours), first[at], -1)
 
 
 def _session_fields(session: str) -> tuple:

@@ -1289,8 +1289,8 @@ def bench_scale(tmp: Path, quick: bool, with_one_api: bool):
         ratio = f'{http["t"] / theirs["t"]:.2f}x ONE-api time' if theirs else '-'
         met = http['rss'] <= budget and (not theirs or http['t'] <= 1.2 * theirs['t'])
         row(
-            f'  ... the same as a 2-column .one_root ({size / mb:.0f} MiB) over HTTP, first '
-            'process (download, parse, keep)',
+            f'  ... {n} datasets as a 2-column .one_root ({size / mb:.0f} MiB) over HTTP, '
+            'first process (download, parse, keep)',
             f'{http["t"]:.2f} s, {http["rss"] / mb:.0f} MB',
             ref,
             ratio,
@@ -1307,7 +1307,7 @@ def bench_scale(tmp: Path, quick: bool, with_one_api: bool):
             warm['t'] <= 0.15 * theirs['t'] and warm['rss'] <= 0.35 * theirs['rss']
         )
         row(
-            '  ... a later process (the parsed copy, memory-mapped)',
+            f'  ... {n} datasets, a later process (the parsed copy, memory-mapped)',
             f'{warm["t"]:.2f} s, {warm["rss"] / mb:.0f} MB',
             ref,
             ratio,
