@@ -1350,7 +1350,9 @@ def write_results(path: Path, args, seconds: float) -> None:
         f'- machine: {os.cpu_count()} cores, {mem:.0f} GiB memory, {platform.platform()}, '
         f'Python {platform.python_version()}',
         f'- command: `python bench/run.py{" --quick" if args.quick else ""}'
-        f'{" --with-one-api" if args.with_one_api else ""}` ({seconds:.0f} s)',
+        f'{" --with-one-api" if args.with_one_api else ""}'
+        f'{f" --only {args.only}" if args.only else ""}'
+        f'{f" --against {args.against}" if args.against else ""}` ({seconds:.0f} s)',
         '',
         '| case | onelight | reference (same run) | ratio | target | met |',
         '| --- | --- | --- | --- | --- | --- |',
