@@ -2631,7 +2631,8 @@ class Index:
     """The parsed ``.one_root`` of a repository: one row per file, ALF parts as columns.
 
     The rows (``df``, and the frames of rows that ``One`` and the loaders select from it)
-    have these columns, always: ``url`` (None for 1-column lines), ``size``, ``md5``,
+    have these columns, always: ``url`` (None for 1-column lines, and where the line's URL
+    is ``url_base`` + its path: ``given_url``), ``url_base``, ``size``, ``md5``,
     ``session``, ``lab``, ``subject``, ``date``,
     ``number``, ``dirs`` (the folders between session and file, ``alf/#v2#/``),
     ``collection``, ``revision``, ``filename``, the ALF parts (``namespace`` ...
