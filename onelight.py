@@ -3035,6 +3035,9 @@ def row_paths(rows: pd.DataFrame) -> np.ndarray:
     return (rows['session'].astype(str) + '/' + rel_paths(rows)).to_numpy(object)
 
 
+_KEYS_UP_TO = 1 << 62  # integer keys of paths stay below this (int64)
+
+
 def positions_by_path(rows: list, other: list) -> np.ndarray:
     """For each row of ``rows``, the position of the first row of ``other`` with the same
     path, -1 where none: both given as the categoricals of their session, folders and file
@@ -3054,7 +3057,7 @@ def positions_by_path(rows: list, other: list) -> np.ndarray:
         cats = their.categories
         codes = np.append(cats.get_indexer(mine.categories), -1)[mine.codes]  # their codes
         ok &= codes >= 0
-        if (max(theirs.max(), ours.max()) + 1) * (len(cats) + 1) >= 1 << 62:
+        if (max(theirs.max(), ours.max()) + 1) * (len(cats) + 1) >= _KEYS_UP_TO:
             # (hostile numbers of names) both keys made dense again, together
             joint = pd.factorize(np.concatenate([theirs, ours]))[0]
             theirs, ours = joint[: len(theirs)], joint[len(theirs) :]

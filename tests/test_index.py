@@ -244,3 +244,23 @@ def test_a_base_that_only_looks_like_one_is_not_taken():
     ]
     index = read('\n'.join(lines) + '\n')
     assert list(index.urls()) == [line.split('\t')[1] for line in lines]
+
+
+def test_paths_are_matched_alike_when_their_keys_are_made_dense(monkeypatch):
+    import pandas as pd
+
+    cat = pd.Categorical
+    rows = [
+        cat(['s1', 's2', 's1', 's3']),
+        cat(['a/', 'b/', 'b/', 'a/']),
+        cat(['x', 'y', 'x', 'x']),
+    ]
+    other = [
+        cat(['s1', 's1', 's2', 's1']),
+        cat(['b/', 'a/', 'b/', 'b/']),
+        cat(['x', 'x', 'y', 'x']),
+    ]
+    expected = [1, 2, 0, -1]  # the first of a path wins; s3 is not there
+    assert onelight.positions_by_path(rows, other).tolist() == expected
+    monkeypatch.setattr(onelight, '_KEYS_UP_TO', 4)  # as with hostile numbers of names
+    assert onelight.positions_by_path(rows, other).tolist() == expected
