@@ -6119,7 +6119,11 @@ class FetchedBody:
     def keep_as(self, path: Path):
         """The body, renamed to ``path``, open for reading from its start."""
         self.file.flush()
-        os.replace(self.tmp, path)
+        try:
+            os.replace(self.tmp, path)
+        except OSError:  # not kept (a cache only costs speed): read from the unnamed file
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)
         self.file.seek(0)
         return self.file
 

@@ -624,3 +624,17 @@ def test_a_damaged_cached_index_is_fetched_again_and_no_piece_is_left(alf_root, 
     with pytest.raises(onelight.TooLargeError):
         http_one(server, tmp_path, max_index_mb=1).search()
     assert not [p.name for p in folder.iterdir() if p.name.startswith('.')]  # no .fetch.*
+
+
+def test_an_index_the_cache_cannot_keep_is_still_read(alf_root, serve, tmp_path, monkeypatch):
+    server, replace = serve(alf_root), os.replace
+
+    def refused(src, dst, *args, **kwargs):
+        if '.fetch.' in str(src):
+            raise PermissionError(13, 'Permission denied', str(dst))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'replace', refused)
+    assert http_one(server, tmp_path).search()
+    folder = onelight.app_dirs().cache / 'index'
+    assert not [p.name for p in folder.iterdir() if p.name.startswith('.fetch')]
