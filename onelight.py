@@ -2460,7 +2460,7 @@ def _concat_columns(parts: list) -> _IndexColumns:
         else:
             chunks = pa.chunked_array([v.cast(pa.string()) for v in values], type=pa.string())
             joined[name] = pd.Series(pd.arrays.ArrowStringArray(chunks))
-    return _IndexColumns(**joined)
+    return _IndexColumns(**joined, extra=parts[0].extra if len(parts) == 1 else {})
 
 
 def _np(array) -> np.ndarray:
@@ -3035,37 +3035,24 @@ def row_paths(rows: pd.DataFrame) -> np.ndarray:
     return (rows['session'].astype(str) + '/' + rel_paths(rows)).to_numpy(object)
 
 
-_KEYS_UP_TO = 1 << 62  # integer keys of paths stay below this (int64)
-
-
 def positions_by_path(rows: list, other: list) -> np.ndarray:
     """For each row of ``rows``, the position of the first row of ``other`` with the same
     path, -1 where none: both given as the categoricals of their session, folders and file
-    name, row for row. Compared as integers made of category codes, never as texts.
+    name, row for row (pandas compares them by their category codes, never as texts).
 
     >>> cat = pd.Categorical
     >>> positions_by_path([cat(['s', 's']), cat(['a/', 'b/']), cat(['x', 'x'])],
     ...                   [cat(['s']), cat(['b/']), cat(['x'])]).tolist()
     [-1, 0]
     """
-    n = len(rows[0])
-    if not n or not len(other[0]):
-        return np.full(n, -1)
-    theirs, ours = np.zeros(len(other[0]), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    ok = np.ones(n, dtype=bool)
-    for mine, their in zip(rows, other):
-        cats = their.categories
-        codes = np.append(cats.get_indexer(mine.categories), -1)[mine.codes]  # their codes
-        ok &= codes >= 0
-        if (max(theirs.max(), ours.max()) + 1) * (len(cats) + 1) >= _KEYS_UP_TO:
-            # (hostile numbers of names) both keys made dense again, together
-            joint = pd.factorize(np.concatenate([theirs, ours]))[0]
-            theirs, ours = joint[: len(theirs)], joint[len(theirs) :]
-        theirs = theirs * (len(cats) + 1) + their.codes
-        ours = ours * (len(cats) + 1) + codes
-    known, first = np.unique(theirs, return_index=True)
-    at = np.minimum(np.searchsorted(known, ours), len(known) - 1)
-    return np.where(ok & (known[at] == ours), first[at], -1)
+    if not len(rows[0]) or not len(other[0]):
+        return np.full(len(rows[0]), -1)
+    theirs = pd.MultiIndex.from_arrays(other)
+    whole = np.logical_and.reduce([part.codes >= 0 for part in other])  # no part missing
+    first = np.flatnonzero(~theirs.duplicated() & whole)
+    at = theirs[first].get_indexer(pd.MultiIndex.from_arrays(rows))
+    found = (at >= 0) & np.logical_and.reduce([part.codes >= 0 for part in rows])
+    return np.where(found, first[at], -1)
 
 
 def _session_fields(session: str) -> tuple:
@@ -3548,9 +3535,7 @@ class OneTables:
             session = _object_categories(
                 session.codes, [spelling.get(p, p) for p in session.categories]
             )
-        keep = session.codes >= 0
-        if 'exists' in d.columns and not every_row:
-            keep &= d['exists'].fillna(True).astype(bool).to_numpy()
+        keep = (session.codes >= 0) & (every_row or _exists(d))
         if not keep.all():
             d, session, rest = d[keep], session[keep], rest[keep]
         ids, n, paths = _arrow_text(d['id']), len(d), None
@@ -3594,9 +3579,7 @@ class OneTables:
 
     def to_index(self, *, url_of=None, base_url=None, strict=False, origin='') -> Index:
         """The index of a repository that publishes tables only: the datasets that exist."""
-        cols = self.index_columns(url_of)
-        extra, cols = cols.extra, _concat_columns([cols])
-        cols.extra = extra
+        cols = _concat_columns([self.index_columns(url_of)])
         index = Index.from_columns(cols, base_url=base_url, strict=strict, origin=origin)
         return self.attach_sessions(index)
 
@@ -3634,7 +3617,7 @@ class OneTables:
             taken = np.append(np.arange(n), np.full(len(unlisted), -1))
             extra = {k: _take(v, taken, Index.FILE_DEFAULTS[k]) for k, v in extra.items()}
         cols.extra = extra
-        index = Index.from_columns(cols, origin=origin, strict=True)
+        index = Index.from_columns(cols, origin=origin)
         listed = {spelling.get(p, p) for p in self.located[0].categories}
         index.add_sessions(sorted(listed - set(index.df['session'].cat.categories)))
         return self.attach_sessions(index)
@@ -5898,12 +5881,32 @@ class Repository:
         body_path, meta_path = self._index_cache(key)
         try:
             meta = parse_json(read_cache_file(meta_path))
-            data = read_cache_file(body_path) if body else None
         except (OSError, ValueError):
             return None, {}
-        if not isinstance(meta, dict) or (body and meta.get('md5') != md5_of_bytes(data)):
+        if not isinstance(meta, dict):
             return None, {}
-        return data, meta if body or body_path.exists() else {}
+        if not body:
+            return None, meta if body_path.exists() else {}
+        f = self._cached_body(key, meta.get('md5'))
+        if f is None:
+            return None, {}
+        with f:
+            return f.read(), meta
+
+    def _cached_body(self, key: str, md5: str | None):
+        """The cached body of ``key`` open for reading, when it still has ``md5``, the md5
+        recorded when it was fetched (someone else may have written it); None otherwise.
+        Checked and then read through the same descriptor, never through a link."""
+        body_path, _ = self._index_cache(key)
+        try:
+            f = os.fdopen(os.open(body_path, os.O_RDONLY | _NOFOLLOW), 'rb')
+        except OSError:
+            return None
+        if not md5 or md5sum(f) != md5:
+            f.close()
+            return None
+        f.seek(0)
+        return f
 
     def _read_cached_meta(self, key: str) -> dict:
         return self._read_cached_index(key, body=False)[1]
@@ -6456,17 +6459,21 @@ class WebRepository(RemoteRepository):
         the same descriptor, never held whole in memory. With ``body_if_unchanged=False``
         an unchanged file is not even read from the cache: None."""
         meta, validated = self._read_cached_meta(url), getattr(self, '_validated', {})
+
+        def cached():
+            return self._cached_body(url, meta.get('md5')) if body_if_unchanged else None
+
         if self.offline:
             if not meta:
                 raise OfflineError(
                     f'repository "{self.name}": its {what} is not cached yet; connect once '
                     'without --offline'
                 )
-            return self._cached_body(url) if body_if_unchanged else None
+            return cached()
         if url in validated:  # the server was asked already: the cache answers
             if not validated[url]:
                 raise self._missing(what, url)
-            body = self._cached_body(url) if body_if_unchanged else None
+            body = cached()
             if body is not None or not body_if_unchanged:
                 return body
         headers = {}
@@ -6478,11 +6485,11 @@ class WebRepository(RemoteRepository):
         if resp.status_code == 304 and meta:
             fetched.discard()
             validated[url] = True
-            body = self._cached_body(url) if body_if_unchanged else None
+            body = cached()
             if body is not None or not body_if_unchanged:
                 return body
             resp, fetched = self._get_bounded(url, {}, what)  # the cached copy is corrupt
-        if resp.status_code == 404 or resp.status_code >= 400:
+        if resp.status_code >= 400:
             fetched.discard()
             if resp.status_code == 404:
                 validated[url] = False
@@ -6495,22 +6502,6 @@ class WebRepository(RemoteRepository):
         self._write_cached_index(url, None, {'url': mask_url(url), **meta, 'md5': fetched.md5})
         validated[url] = True
         return body
-
-    def _cached_body(self, url: str):
-        """The cached body of ``url`` open for reading, when it still has the md5 recorded
-        when it was fetched (someone else may have written it); None otherwise. Checked and
-        then read through the same descriptor, never through a link."""
-        body_path, _ = self._index_cache(url)
-        md5 = self._read_cached_meta(url).get('md5')
-        try:
-            f = os.fdopen(os.open(body_path, os.O_RDONLY | _NOFOLLOW), 'rb')
-        except OSError:
-            return None
-        if not md5 or md5sum(f) != md5:
-            f.close()
-            return None
-        f.seek(0)
-        return f
 
     def _get_bounded(self, url: str, headers: dict, what: str) -> tuple:
         """GET an index, table or listing, at most ``max_index_mb`` of it, inflated into a
