@@ -29,6 +29,8 @@ repository types that configuration validates):
 
 from __future__ import annotations
 
+import collections
+import collections.abc
 import contextlib
 import copy
 import datetime as _dt
@@ -2944,11 +2946,10 @@ class Index:
             index = selected.index
             rows = pd.DataFrame(
                 {
-                    c: pd.Series(selected[c].astype(object).to_numpy(), index=index, dtype=object)
+                    c: pd.Series(column_values(selected[c]), index=index, dtype=object)
                     for c in selected.columns
                 }
             )
-            rows = rows.where(rows.notna(), None)
             rows['is_alf'] = rows['is_alf'].astype(bool)
             rows['rel'] = pd.Series(rel_paths(rows), index=index, dtype=object)
             rows['path'] = session + '/' + rows['rel']
@@ -3010,6 +3011,20 @@ def _duplicates(session: pd.Categorical, rest: pd.Categorical, candidates) -> np
     key = session.codes.astype(np.int64) * (len(rest.categories) + 1) + rest.codes
     key = np.where(candidates, key, -1 - np.arange(len(key)))  # others never collide
     return pd.Series(key).duplicated(keep='first').to_numpy()
+
+
+def column_values(column: pd.Series) -> np.ndarray:
+    """A column as an object array of Python values, None where missing; a categorical's
+    rows share its category objects (its Arrow strings would become a new text per row).
+
+    >>> column_values(pd.Series(['a', None, 'a'], dtype='category')).tolist()
+    ['a', None, 'a']
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):  # (only the categories used)
+        used, at = np.unique(column.cat.codes.to_numpy(), return_inverse=True)
+        values = np.asarray(column.cat.categories[used[used >= 0]], dtype=object)
+        return np.insert(values, 0, None)[at] if len(used) and used[0] < 0 else values[at]
+    return column.to_numpy(object, na_value=None)
 
 
 def given_url(row) -> str | None:
@@ -4744,7 +4759,6 @@ class TransferReport:
     bytes: int = 0
     seconds: float = 0.0
     paths: list = field(default_factory=list)
-    verified: list = field(default_factory=list)  # (path, size, md5 or None) fetched
 
     def summary(self, verb: str) -> str:
         """One line for a person: what moved, how fast, what was already there.
@@ -4953,6 +4967,12 @@ class Download:
     size: int | None = None
     md5: str | None = None
     root: Path | None = None  # None: dest's own folder
+
+
+def needs_fetch(item: Download, force: bool = False, check_hash: bool = True) -> bool:
+    """Whether a download fetches ``item``: not when a complete copy is in place (the right
+    size and, with ``check_hash``, the md5 the item gives), unless ``force``."""
+    return force or not file_is_complete(item.dest, item.size, item.md5 if check_hash else None)
 
 
 def _validator_of(resp) -> str | None:
@@ -5248,37 +5268,42 @@ class TransferEngine:
 
     # --------------------------------------------------------------------------- downloads
     def download(
-        self, items: list, *, force: bool = False, check_hash: bool = True
+        self, items, *, force: bool = False, check_hash: bool = True, learnt=None
     ) -> TransferReport:
-        """Download files in parallel; a complete file already in place is never fetched.
+        """Download files (a sequence of Download) in parallel; a complete file already in
+        place is never fetched.
 
         A local copy counts as complete with the right size and, with ``check_hash``, the
-        right md5 (when known); what is downloaded is always verified. The report's
-        ``verified`` lists (path, size, md5 or None) of each file fetched, as received.
+        right md5 (when known); what is downloaded is always verified. ``learnt(path, size,
+        md5 or None)`` is called, from the worker that verified it, for each file fetched
+        whose item gave no size or no md5: what was received.
         """
-        start, todo = time.perf_counter(), []
-        for d in items:
-            if force or not file_is_complete(d.dest, d.size, d.md5 if check_hash else None):
-                todo.append(d)
+        start, todo, total = time.perf_counter(), [], 0
+        for i, d in enumerate(items):  # positions only: items may be made as they are read
+            if needs_fetch(d, force, check_hash):
+                todo.append(i)
+                total += d.size or 0
             else:
                 discard_stray_part(d.dest)  # left by an interrupted --force: of no use now
-        report = TransferReport(skipped=len(items) - len(todo))
+
+        def fetch(i, progress, stop):
+            item = items[i]
+            result = self._download_one(item, progress, stop, force, folders)
+            if result is not None and learnt and (item.size is None or item.md5 is None):
+                learnt(item.dest, *result[1:])
+            return None if result is None else result[0]
+
         with _Folders() as folders:
             results = self.run_parallel(
-                lambda d, p, s: self._download_one(d, p, s, force, folders),
-                todo,
-                label=f'downloading {plural(len(todo), "file")}',
-                total_bytes=sum(d.size or 0 for d in todo),
+                fetch, todo, label=f'downloading {plural(len(todo), "file")}', total_bytes=total
             )
-        for item, result in zip(todo, results):
-            if result is None:  # another process finished it meanwhile
-                report.skipped += 1
-                continue
-            report.files += 1
-            report.bytes += result[0]
-            report.verified.append((item.dest, *result[1:]))
-        report.seconds = time.perf_counter() - start
-        return report
+        fetched = [n for n in results if n is not None]  # None: another process did it
+        return TransferReport(
+            files=len(fetched),
+            skipped=len(items) - len(fetched),
+            bytes=sum(fetched),
+            seconds=time.perf_counter() - start,
+        )
 
     def _download_one(self, item: Download, progress, stop, force: bool, folders: _Folders):
         """One file: lock its ``.part``, resume what its journal vouches for (Range and
@@ -5778,9 +5803,10 @@ class Repository:
     def read_index(self) -> Index:
         raise NotImplementedError
 
-    def fetch(self, rows: pd.DataFrame, *, force: bool = False, check_hash: bool = True) -> list:
-        """Local paths of index rows, downloading what is missing or not good (with
-        ``check_hash``: a local copy must match the index's md5 where it has one)."""
+    def fetch(self, rows: pd.DataFrame, *, force=False, check_hash=True, dry_run=False):
+        """Local paths of index rows (``LocalPaths``), downloading what is missing or not
+        good (with ``check_hash``: a local copy must match the index's md5 where it has
+        one); ``dry_run``: nothing is fetched, the report says what would be."""
         raise NotImplementedError
 
     def local_copies(self, rows: pd.DataFrame) -> list:
@@ -5956,7 +5982,7 @@ class LocalRepository(Repository):
         sizes = [None if pd.isna(n) else int(n) for n in rows['size']]
         return [Download('', safe_join(self.root, p), n) for p, n in zip(row_paths(rows), sizes)]
 
-    def fetch(self, rows, *, force=False, check_hash=True):
+    def fetch(self, rows, *, force=False, check_hash=True, dry_run=False):
         paths = [self.root / p for p in row_paths(rows)]  # the folder's own scan: all are safe
         missing = [p for p in paths if not p.is_file()]
         if missing:  # deleted since the folder was read: ALFObjectNotFound, as ONE raises
@@ -5968,7 +5994,7 @@ class LocalRepository(Repository):
                 size, md5 = None if pd.isna(size) else int(size), _md5(md5)
                 if problem := local_copy_problem(path, size, md5):
                     logger.warning('local file %s: %s against the index', path, problem)
-        return LocalPaths(paths)
+        return LocalPaths(paths, TransferReport(skipped=len(paths)) if dry_run else None)
 
     def begin_upload(self) -> LocalUpload:
         return LocalUpload(self)
@@ -5997,13 +6023,91 @@ class LocalUpload(UploadSession):
         write_index(self.repository.root, checksums=checksums, one_cache=one_cache)
 
 
-class LocalPaths(list):
-    """The local paths of fetched files (a list), with ``report``: what fetching them did
-    (files and bytes downloaded, seconds; None when nothing needed the network)."""
+class LocalPaths(collections.abc.Sequence):
+    """The local paths of fetched files, in order, with ``report``: what fetching them did
+    (files and bytes downloaded, seconds; None when nothing needed the network). A
+    sequence made as it is read (a million Paths would take half a gigabyte); it compares
+    equal to a list of the same paths.
+
+    >>> LocalPaths([Path('a')]) == [Path('a')]
+    True
+    """
 
     def __init__(self, paths=(), report: TransferReport | None = None):
-        super().__init__(paths)
-        self.report = report
+        self._items, self.report = paths, report
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self))[i]]
+        item = self._items[i]
+        return item.dest if isinstance(item, Download) else item
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, (list, tuple, LocalPaths)) and list(self) == list(other)
+
+    __hash__ = None
+
+    def __add__(self, other) -> list:
+        return list(self) + list(other)
+
+    def __radd__(self, other) -> list:
+        return list(other) + list(self)
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+_UrlRow = collections.namedtuple('_UrlRow', 'session dirs filename url url_base')
+
+
+class DownloadPlan(collections.abc.Sequence):
+    """The Download of each index row, into its session's download folder, made when asked
+    for: a plan of a million files holds the rows' columns, not a million URLs and Paths.
+    Where the index gives no size (or, ``with_md5``, no md5), what was verified when the
+    file was downloaded stands in (``VerifiedCopies``)."""
+
+    def __init__(self, repository: RemoteRepository, rows: pd.DataFrame, with_md5=False):
+        self.repository, self.with_md5, self.folders = repository, with_md5, {}
+        self.root = repository.download_root
+        none = np.full(len(rows), None, dtype=object)
+        names = (*_UrlRow._fields, 'size', 'md5')
+        self.columns = {c: column_values(rows[c]) if c in rows else none for c in names}
+        self.rel = rows['rel'].to_numpy(object) if 'rel' in rows else rel_paths(rows)
+        unknown = pd.isna(self.columns['size']).any()
+        unknown |= with_md5 and pd.isna(self.columns['md5']).any()
+        self.known = repository.verified_copies.known if unknown else {}
+
+    def __len__(self) -> int:
+        return len(self.rel)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self))[i]]
+        values = {c: v[i] for c, v in self.columns.items()}
+        folder, trusted = self._folder(values['session'])
+        dest = safe_join(folder, self.rel[i])
+        size, md5 = values['size'], _md5(values['md5'])
+        if size is None or (self.with_md5 and md5 is None):
+            known_size, known_md5 = self.known.get(str(dest), (None, None))
+            size = known_size if size is None else size
+            md5 = known_md5 if self.with_md5 and md5 is None else md5
+        row = _UrlRow(*(values[c] for c in _UrlRow._fields))
+        size = None if size is None else int(size)
+        return Download(self.repository.file_url(row), dest, size, md5, trusted)
+
+    def _folder(self, session: str) -> tuple:
+        """A session's download folder, and the root onelight may make folders below
+        (None where the folder is not below it): the same for all the files of a session."""
+        if session not in self.folders:
+            folder = self.repository.session_dir(str(session))
+            self.folders[session] = (
+                folder,
+                (self.root if self.root in (folder, *folder.parents) else None),
+            )
+        return self.folders[session]
 
 
 class RemoteRepository(Repository):
@@ -6049,20 +6153,9 @@ class RemoteRepository(Repository):
             )
         return url
 
-    def downloads(self, rows: pd.DataFrame, *, with_md5: bool = False) -> list:
-        """The Download of each index row, into the session's download folder. Where the
-        index gives no size (or, ``with_md5``, no md5), what was verified when the file was
-        downloaded stands in (``VerifiedCopies``)."""
-        root, out, folders = self.download_root, [], {}
-        for row, rel in zip(rows.itertuples(), rel_paths(rows)):
-            session = str(row.session)
-            if session not in folders:  # the same for all the files of a session
-                folder = self.session_dir(session)
-                folders[session] = folder, root if root in (folder, *folder.parents) else None
-            folder, trusted = folders[session]
-            size, dest = None if pd.isna(row.size) else int(row.size), safe_join(folder, rel)
-            out.append(Download(self.file_url(row), dest, size, _md5(row.md5), trusted))
-        return self.verified_copies.fill(out, with_md5=with_md5)
+    def downloads(self, rows: pd.DataFrame, *, with_md5: bool = False) -> DownloadPlan:
+        """The Download of each index row (a ``DownloadPlan``)."""
+        return DownloadPlan(self, rows, with_md5)
 
     def local_copies(self, rows: pd.DataFrame) -> list:
         return self.downloads(rows, with_md5=True)
@@ -6080,22 +6173,23 @@ class RemoteRepository(Repository):
         name = self._cache_name(f'{self.name}\n{self.download_dir}\n{self.dirs.data}')
         return VerifiedCopies(self.dirs.cache / 'verified' / f'{name}.tsv')
 
-    def fetch(self, rows, *, force=False, check_hash=True):
+    def fetch(self, rows, *, force=False, check_hash=True, dry_run=False):
         items = self.downloads(rows)
-        if self.offline:
-            wanted = [
-                d for d in items if not file_is_complete(d.dest, d.size, check_hash and d.md5)
-            ]
+        if self.offline or dry_run:
+            wanted = [i for i, d in enumerate(items) if needs_fetch(d, force, check_hash)]
+            if dry_run:
+                size, skipped = sum(items[i].size or 0 for i in wanted), len(items) - len(wanted)
+                return LocalPaths(items, TransferReport(len(wanted), skipped, size))
             if wanted:
                 raise OfflineError(
                     f'{len(wanted)} of {len(items)} files are not available offline, e.g. '
-                    f'{wanted[0].dest}'
+                    f'{items[wanted[0]].dest}'
                 )
-            return LocalPaths([d.dest for d in items])
-        unsure = {d.dest for d in items if d.size is None or d.md5 is None}
-        report = self.engine.download(items, force=force, check_hash=check_hash)
-        self.verified_copies.add([v for v in report.verified if v[0] in unsure])
-        return LocalPaths([d.dest for d in items], report)
+            return LocalPaths(items)
+        report = self.engine.download(
+            items, force=force, check_hash=check_hash, learnt=self.verified_copies.add
+        )
+        return LocalPaths(items, report)
 
 
 class FetchedBody:
@@ -6144,49 +6238,41 @@ class VerifiedCopies:
     back as hostile: a line that does not parse is ignored."""
 
     def __init__(self, path: Path):
-        self.path, self.lock, self.lines = path, threading.Lock(), 0
+        self.path, self.lock = path, threading.Lock()
 
     @functools.cached_property
     def known(self) -> dict:
-        known = {}
+        known, lines = {}, []
         with contextlib.suppress(OSError, UnicodeDecodeError):
             lines = read_cache_file(self.path, MAX_RESPONSE_BYTES).decode('utf-8').splitlines()
-            self.lines = len(lines)
             for cells in (line.split('\t') for line in lines):
                 if len(cells) == 3 and _number(cells[1]) is not None:
                     known[cells[0]] = (int(cells[1]), _md5(cells[2]))
+        size = sum(map(len, lines))
+        if len(lines) > 2 * len(known) + 1000 or size > MAX_RESPONSE_BYTES // 2:
+            if size > MAX_RESPONSE_BYTES // 2:  # the oldest half goes: a cache only
+                known = dict(list(known.items())[len(known) // 2 :])
+            text = ''.join(f'{p}\t{s}\t{m or ""}\n' for p, (s, m) in known.items())
+            with contextlib.suppress(OSError):
+                write_cache_file(self.path, text.encode())
         return known
 
-    def fill(self, items: list, *, with_md5: bool = False) -> list:
-        """``items`` with the recorded size (and md5) where they have none."""
-        if any(d.size is None or (with_md5 and d.md5 is None) for d in items):
-            for d in items:
-                size, md5 = self.known.get(str(d.dest), (None, None))
-                d.size = size if d.size is None else d.size
-                d.md5 = md5 if with_md5 and d.md5 is None else d.md5
-        return items
-
-    def add(self, verified: list) -> None:
-        """Record (path, size, md5 or None) of files just downloaded and verified."""
-        if not verified:
-            return
+    def add(self, path, size: int, md5: str | None) -> None:
+        """Record a file just downloaded and verified (from any thread); a record grown
+        to half the size ``known`` reads is written anew first."""
         with self.lock:
-            known = self.known
-            known.update((str(p), (s, m)) for p, s, m in verified)
+            with contextlib.suppress(OSError):
+                if os.stat(self.path).st_size > MAX_RESPONSE_BYTES // 2:
+                    self.__dict__.pop('known', None)
+                    _ = self.known  # (read, and written anew)
+            self.__dict__.pop('known', None)  # read again when next asked for
             try:
-                if self.lines + len(verified) > 2 * len(known) + 1000:  # mostly superseded
-                    text = ''.join(f'{p}\t{s}\t{m or ""}\n' for p, (s, m) in known.items())
-                    write_cache_file(self.path, text.encode())
-                    self.lines = len(known)
-                    return
                 private_folder(self.path.parent)
                 flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW  # never a link
-                fd = os.open(self.path, flags, 0o600)
-                with os.fdopen(fd, 'ab') as f:
-                    f.write(''.join(f'{p}\t{s}\t{m or ""}\n' for p, s, m in verified).encode())
-                self.lines += len(verified)
+                with os.fdopen(os.open(self.path, flags, 0o600), 'ab') as f:
+                    f.write(f'{path}\t{size}\t{md5 or ""}\n'.encode())
             except OSError as e:  # a cache: only the later checks lose
-                logger.debug('cannot record verified copies in %s: %s', self.path, e)
+                logger.debug('cannot record a verified copy in %s: %s', self.path, e)
 
 
 PARSED_CACHE_MIN_LINES = 10_000  # smaller indexes parse faster than their copy loads
@@ -9055,14 +9141,9 @@ class One:
             rows = rows[collection_mask(rows['collection'], collection, self.wildcards)]
         if rows.empty:
             raise ALFObjectNotFound(f'no files in {name} (collection={collection!r})')
+        paths = self.repository.fetch(rows, force=force, dry_run=dry_run)
         if dry_run:  # the paths, and a report of what a download would fetch
-            copies = self.repository.local_copies(rows)
-            todo = [d for d in copies if not file_is_complete(d.dest, d.size, d.md5)]
-            plan = TransferReport(
-                len(todo), len(copies) - len(todo), sum(d.size or 0 for d in todo)
-            )
-            return LocalPaths([d.dest for d in copies], plan)
-        paths = self.repository.fetch(rows, force=force)
+            return paths
         if one_cache or (one_cache is None and self.repository.settings.get('one_cache')):
             self.write_download_tables(name)
         return paths

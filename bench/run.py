@@ -1067,7 +1067,7 @@ def bench_startup(tmp: Path, quick: bool):
 
 
 def bench_memory(tmp: Path, quick: bool):
-    print('12. memory of one call downloading 10,000 and 100,000 files', flush=True)
+    print('12. memory of one call downloading (or planning) 10,000 and 100,000 files', flush=True)
     root = tmp / 'many'
     counts = (2_000, 20_000) if quick else (10_000, 100_000)
     scratch = scratch_folder(tmp)
@@ -1081,14 +1081,17 @@ def bench_memory(tmp: Path, quick: bool):
     proc, url, server = start_server(root, tmp)
     peaks = {}
     try:
-        for n in counts:
+        for n in (*counts, 'dry run'):
             template = str(scratch / 'mem' / '{lab}' / '{subject}' / '{date}' / '{number}')
+            session, dry = sessions[counts[-1] if n == 'dry run' else n], n == 'dry run'
             script = PEAK_RSS + (
                 'import json, onelight\n'
                 f'one = onelight.One(base_url={url!r}, progress=False,\n'
                 f'                   download_dir={template!r})\n'
-                f'paths = one.download({sessions[n]!r})\n'
-                'print(json.dumps({"n": len(paths), "rss": peak_rss() / 2**20}))\n'
+                'one.index\n'
+                'index = peak_rss() / 2**20\n'
+                f'paths = one.download({session!r}, dry_run={dry})\n'
+                'print(json.dumps({"n": len(paths), "rss": peak_rss() / 2**20, "index": index}))\n'
             )
             shutil.rmtree(scratch / 'mem', ignore_errors=True)
             out = subprocess.run(
@@ -1100,9 +1103,10 @@ def bench_memory(tmp: Path, quick: bool):
             if out.returncode:
                 raise RuntimeError(out.stderr)
             result = json.loads(out.stdout.strip().splitlines()[-1])
-            if result['n'] != n:
+            if result['n'] != (counts[-1] if dry else n):
                 raise RuntimeError(f'{result["n"]} of {n} files downloaded')
             peaks[n] = result['rss']
+            index_peak = result['index']
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         proc.terminate()
@@ -1114,8 +1118,16 @@ def bench_memory(tmp: Path, quick: bool):
         f'{peaks[large]:.0f} MB',
         f'the same call for {small:,} files {peaks[small]:.0f} MB',
         f'{peaks[large] / peaks[small]:.2f}x ({per_file:.0f} bytes a file more)',
-        '<= 1.5x (flat)',
-        peaks[large] / peaks[small] <= 1.5,
+        '<= 1.2x (<= 512 bytes a file)',
+        peaks[large] / peaks[small] <= 1.2 and per_file <= 512,
+    )
+    row(
+        f'  ... download --dry-run of the {large:,}-file session',
+        f'{peaks["dry run"]:.0f} MB',
+        f'reading the index {index_peak:.0f} MB',
+        f'{peaks["dry run"] / index_peak:.2f}x',
+        '<= 1.2x the memory of reading the index',
+        peaks['dry run'] <= 1.2 * index_peak,
     )
 
 
@@ -1313,6 +1325,15 @@ def bench_scale(tmp: Path, quick: bool, with_one_api: bool):
             ratio,
             '<= 0.15x time, <= 0.35x memory of ONE-api',
             met,
+        )
+        dry = p['dry_run']
+        row(
+            f'  ... {n} datasets, download --dry-run of a session (a later process)',
+            f'{dry["rss"] / mb:.0f} MB',
+            f'reading the index and searching it {warm["rss"] / mb:.0f} MB',
+            f'{dry["rss"] / warm["rss"]:.2f}x',
+            '<= 1.2x the memory of reading the index',
+            dry['rss'] <= 1.2 * warm['rss'],
         )
     per = {
         w: (scale.slope(points, w, 't'), scale.slope(points, w, 'rss') / mb)

@@ -155,6 +155,10 @@ ONELIGHT_HTTP = """
 import onelight
 one = onelight.One(base_url={url!r})
 found = one.search(subject={subject!r}, dataset='spikes.times.npy', collection='alf')"""
+ONELIGHT_DRY_RUN = """
+import onelight
+one = onelight.One(base_url={url!r})
+found = one.download(one.search(subject={subject!r})[0], dry_run=True)"""
 ONE_API_TABLES = """
 import warnings
 warnings.simplefilter('ignore')
@@ -182,7 +186,8 @@ def first_search(python, body: str, env: dict, peak_rss: str) -> dict:
 def measure_sizes(tmp: Path, sizes: list, bench, with_one_api: bool) -> list:
     """Per release size (sessions of 50 datasets): onelight on ONE cache tables, on a
     2-column ``.one_root`` over HTTP (first process: download, parse, cache; second: the
-    parsed copy), and ONE-api on the same tables, each in a new process."""
+    parsed copy; third: a download's dry run), and ONE-api on the same tables, each in a
+    new process."""
     import shutil
 
     points = []
@@ -204,6 +209,8 @@ def measure_sizes(tmp: Path, sizes: list, bench, with_one_api: bool) -> list:
             body = ONELIGHT_HTTP.format(url=url, subject=subject)
             point['http'] = first_search(sys.executable, body, env, bench.PEAK_RSS)
             point['warm'] = first_search(sys.executable, body, env, bench.PEAK_RSS)
+            body = ONELIGHT_DRY_RUN.format(url=url, subject=subject)
+            point['dry_run'] = first_search(sys.executable, body, env, bench.PEAK_RSS)
         finally:
             proc.terminate()
             proc.wait()

@@ -306,6 +306,55 @@ def test_a_damaged_copy_is_caught_with_an_index_that_has_no_size(
     assert http_one(server, tmp_path).verify() == [('wrong md5', dest)]
 
 
+def test_what_was_verified_is_kept_when_a_download_fails_part_way(alf_root, serve, tmp_path):
+    """Files verified before another file of the same call failed are recorded at once:
+    a copy damaged later is caught although the call never returned."""
+    server = serve(alf_root)
+    server.set_index(index_lines(alf_root, server.url))  # no size, no md5
+    other = f'{CORI1}/alf/spikes.clusters.npy'
+    server.add_fault(other, *[('body', 404, {}, b'gone')] * 10)
+    one = http_one(server, tmp_path, retries=0)
+    with pytest.raises(onelight.NotFoundError, match='spikes.clusters'):
+        one.download(CORI1)
+    dest = dest_of(tmp_path, SPIKES)
+    dest.write_bytes(bytes(dest.stat().st_size))  # same size, other bytes
+    assert ('wrong md5', dest) in http_one(server, tmp_path).verify(CORI1)
+
+
+def test_the_record_of_verified_copies_stays_bounded(alf_root, serve, tmp_path, monkeypatch):
+    """The record grows by a line a file; grown to half of what is read back, it is written
+    anew (superseded lines dropped, then the oldest half), and still read."""
+    monkeypatch.setattr(onelight, 'MAX_RESPONSE_BYTES', 40_000)
+    server = serve(alf_root)
+    server.set_index(index_lines(alf_root, server.url))
+    one = http_one(server, tmp_path)
+    record = one.repository.verified_copies.path
+    record.parent.mkdir(parents=True)
+    stale = f'{tmp_path / "gone.npy"}\t1\t{"0" * 32}\n'
+    record.write_text(stale * 1000 + 'not\ta line\n')  # ~70 KB of one superseded path
+    one.download(CORI1)
+    assert record.stat().st_size < 20_000
+    dest = dest_of(tmp_path, SPIKES)
+    dest.write_bytes(bytes(dest.stat().st_size))
+    assert ('wrong md5', dest) in http_one(server, tmp_path).verify(CORI1)
+
+
+def test_a_dry_run_says_what_the_download_then_fetches(alf_root, serve, tmp_path):
+    server = serve(alf_root)
+    server.set_index(index_lines(alf_root, server.url))
+    one = http_one(server, tmp_path)
+    everything = one.download(CORI1)
+    dest_of(tmp_path, SPIKES).unlink()
+    planned = one.download(CORI1, dry_run=True)
+    assert planned == everything and planned[1:3] == everything[1:3]
+    assert (planned.report.files, planned.report.skipped) == (1, len(everything) - 1)
+    assert planned.report.bytes == (alf_root / SPIKES).stat().st_size
+    assert not dest_of(tmp_path, SPIKES).exists()
+    fetched = one.download(CORI1).report
+    assert (fetched.files, fetched.skipped) == (planned.report.files, planned.report.skipped)
+    assert fetched.bytes == planned.report.bytes
+
+
 # ----------------------------------------------------------------------------- 3. bounded
 def test_a_gzip_bomb_index_stops_at_the_cap(alf_root, serve, tmp_path):
     server = serve(alf_root)
