@@ -8502,8 +8502,20 @@ class One:
         download_dir: str | None = None,
         progress: bool | None = None,
         jobs: int | None = None,
+        silent: bool = False,
+        cache_rest=None,
         **settings,
     ):
+        # ONE's silent (no prompts: onelight never prompts) and cache_rest (no REST cache)
+        # change nothing here; a local mode reads cache_dir only, as ONE's does
+        del silent, cache_rest
+        if mode == 'local' and cache_dir is not None:
+            if username is not None or password is not None:
+                warnings.warn(
+                    "username and password are ignored: mode='local' reads cache_dir only",
+                    stacklevel=2,
+                )
+            base_url = username = password = None
         if mode not in MODES:  # 'refresh' too: ONE 3's One refuses it (a ValueError)
             raise ModeError(f'mode must be one of {", ".join(MODES)}, not {mode!r}')
         self.mode, self.wildcards, dirs = mode, bool(wildcards), app_dirs()
@@ -9585,6 +9597,11 @@ def search(dataset_types=(), **filters) -> list:
     return default_one().search(dataset_types, **filters)
 
 
+def to_eid(id_):
+    """The eid of a session of the current repository; see ``One.to_eid``."""
+    return default_one().to_eid(id_)
+
+
 def list_(session, collection=None) -> list:
     """List a session's files in the current repository; see ``One.list_``."""
     return default_one().list_(session, collection=collection)
@@ -9862,7 +9879,14 @@ def make_demo_data(root) -> list:
 
 
 class _Group(click.Group):
-    """A click group that turns onelight errors into one line on stderr and exit status 1."""
+    """A click group that turns onelight errors into one line on stderr and exit status 1;
+    without arguments it prints its help (exit status 0)."""
+
+    def parse_args(self, ctx, args):
+        if not args and self.no_args_is_help:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:

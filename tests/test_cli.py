@@ -43,6 +43,8 @@ def test_version_and_help():
         'demo',
     ):
         assert command in help_text
+    bare = run()  # no arguments: the help, not an error
+    assert bare.exit_code == 0 and bare.stdout == help_text
 
 
 def test_add_repo_repo_and_config(configured, tmp_path):

@@ -74,9 +74,35 @@ def test_a_configured_name_wins_over_a_folder_of_that_name(alf_root, tmp_path, m
     assert result.exit_code == 0 and IBL in result.output and CORI1 not in result.output
 
 
+def test_ones_harmless_keywords_are_accepted(alf_root):
+    """As ONE-api's tests make their clients (``ONE(mode='local', cache_dir=..., silent=True)``,
+    a base_url beside a local cache_dir): a local mode reads cache_dir only."""
+    for one in (
+        onelight.ONE(cache_dir=alf_root, mode='local', silent=True),
+        onelight.ONE(cache_dir=alf_root, mode='local', cache_rest=None, silent=False),
+        onelight.ONE(base_url='http://127.0.0.1:9/', cache_dir=alf_root, mode='local'),
+    ):
+        assert one.repository.type == 'local' and CORI1 in one.search()
+    with pytest.warns(UserWarning, match='username and password are ignored'):
+        one = onelight.ONE(
+            base_url='http://127.0.0.1:9/',
+            cache_dir=alf_root,
+            mode='local',
+            username='intbrainlab',
+            password='international',
+        )
+    assert one.repository.type == 'local' and CORI1 in one.search()
+
+
+def test_to_eid_at_module_level(alf_root, monkeypatch):
+    monkeypatch.setattr(onelight, '_default_client', onelight.One(cache_dir=alf_root))
+    assert onelight.to_eid(IBL) == IBL_EID
+    assert onelight.to_eid([IBL, 'nicklab/Subjects/Nobody/2020-01-01/001']) == [IBL_EID, None]
+
+
 def test_unknown_keywords_and_modes_are_errors(alf_root):
-    with pytest.raises(TypeError, match="'silent'"):
-        onelight.One(cache_dir=alf_root, silent=True)
+    with pytest.raises(TypeError, match="'quiet'"):
+        onelight.One(cache_dir=alf_root, quiet=True)
     with pytest.raises(TypeError, match="'jobz'"):
         onelight.One(base_url='http://127.0.0.1:9/', jobz=3)
     with pytest.raises(onelight.ConfigError, match='mode must be one of'):
