@@ -1634,6 +1634,9 @@ class Bunch(dict):
                 out[key] = mine + list(value)
             else:  # kept as it is, as in ONE
                 logger.warning('cannot append %r: a %s; use pandas for that', key, type(mine))
+        if out.check_dimensions:
+            sizes = ', '.join(f'{k} {np.shape(v)}' for k, v in out.items())
+            logger.warning('inconsistent dimensions after append: %s', sizes)
         return out
 
     @staticmethod

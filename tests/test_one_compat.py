@@ -536,3 +536,24 @@ def test_bunch_append_and_from_df():
     bunch = onelight.Bunch.from_df(df)
     assert set(bunch) == {'iv', 'choice'} and bunch.iv.tolist() == [[0.0, 0.5], [1.0, 1.5]]
     assert bunch.to_df().shape == (2, 3)
+
+
+def test_bunch_append_numpy_values_as_ones_test(caplog):
+    """ONE-api's ``TestAlfBunch.test_append_numpy``, with the warning it logs on uneven keys
+    and for what it cannot append; and ``to_df`` of scalars (nothing to tabulate)."""
+    rng = np.random.default_rng(0)
+    a = onelight.Bunch({'eye': rng.random((100, 2)), 'trial': rng.random(100)})
+    b = onelight.Bunch({'eye': rng.random((50, 2)), 'trial': rng.random(50)})
+    c = a.append(b)
+    assert np.all(c['eye'] == np.r_[a.eye, b.eye])
+    assert np.all(c['trial'] == np.r_[a.trial, b.trial])
+    assert c.eye.shape == (150, 2) and a.eye.shape == (100, 2)
+    a.append(b, inplace=True)
+    assert np.all(a['eye'] == c['eye'])
+    with caplog.at_level(logging.WARNING, logger='onelight'):
+        uneven = a.append(onelight.Bunch({'eye': rng.random((1, 2)), 'trial': rng.random(3)}))
+        scalar = onelight.Bunch(x=np.float64(1)).append(onelight.Bunch(x=np.float64(2)))
+    assert uneven.eye.shape == (151, 2) and uneven.trial.shape == (153,)
+    assert 'inconsistent dimensions' in caplog.text and scalar.x == 1  # kept, as ONE does
+    assert "cannot append 'x'" in caplog.text
+    assert onelight.Bunch(a=np.float64(1), b=np.int64(2)).to_df().empty
