@@ -3382,20 +3382,35 @@ def write_index(
     root,
     *,
     base_url: str | None = None,
-    checksums: bool = False,
+    checksums: bool | None = None,
     one_cache: bool = False,
     require_sessions: bool = False,
 ) -> ScanResult:
     """Scan ``root`` and write ``root/.one_root`` atomically (see ``index_files``); with
     ``one_cache``, ONE's cache tables too (``result.one_tables(checksums)`` gives them).
+    ``checksums`` None: as the index there (md5s again where it has them).
     ``require_sessions``: a folder without session folders is a NotFoundError, not an
     empty index."""
     result = scan(root)
     if require_sessions:
         result.require_sessions('nothing to index')
+    if checksums is None:
+        checksums = index_has_md5(result.root / INDEX_NAME)
     for name, data in index_files(result, base_url, checksums, one_cache).items():
         atomic_write_bytes(result.root / name, data)
     return result
+
+
+def index_has_md5(path: Path) -> bool:
+    """Whether the index at ``path`` (its first 64 KiB) has an md5 column: a rerun of
+    ``index`` keeps it rather than silently dropping what an earlier run wrote."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(1 << 16).decode('utf-8', 'replace').splitlines()
+    except OSError:
+        return False
+    rows = [line.split('\t') for line in head if line and not line.startswith('#')]
+    return any(len(r) >= 4 and re.fullmatch(MD5_PATTERN, r[3].strip()) for r in rows[:100])
 
 
 def index_files(result: ScanResult, base_url=None, checksums=False, one_cache=False) -> dict:
@@ -6023,7 +6038,7 @@ class LocalUpload(UploadSession):
 
     def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
         # the folder may hold more than the tree just copied in: its index lists it all
-        write_index(self.repository.root, checksums=checksums, one_cache=one_cache)
+        write_index(self.repository.root, checksums=checksums or None, one_cache=one_cache)
 
 
 class LocalPaths(collections.abc.Sequence):
@@ -10164,13 +10179,16 @@ def index_cmd(ctx, root, base_url, checksums, one_cache):
     """Write ROOT/.one_root for a folder you publish yourself."""
     if base_url and not re.match(r'^https?://', base_url):
         raise ConfigError(f'--base-url must be an http(s) URL, not {base_url!r}')
+    kept = not checksums and index_has_md5(Path(root) / INDEX_NAME)
+    checksums = checksums or kept
     result = write_index(
         root, base_url=base_url, checksums=checksums, one_cache=one_cache, require_sessions=True
     )
     _say(
         ctx,
         f'wrote {result.root / INDEX_NAME}: {plural(len(result.files), "file")} in '
-        f'{plural(len(result.sessions), "session")}',
+        f'{plural(len(result.sessions), "session")}'
+        + (' (with md5s, as the index it replaced had them)' if kept else ''),
     )
     if one_cache:
         _say(ctx, _tables_summary(result.one_tables(checksums)))

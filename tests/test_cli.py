@@ -1,5 +1,6 @@
 """The command-line interface, through click's CliRunner and as a real subprocess."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -149,6 +150,24 @@ def test_scan_and_index(alf_root):
     assert result.exit_code == 0 and 'wrote' in result.stderr
     line = (alf_root / '.one_root').read_text().splitlines()[0]
     assert len(line.split('\t')) == 4 and line.split('\t')[1].startswith('https://h/data/')
+
+
+def test_a_rerun_of_index_keeps_the_md5_column(alf_root):
+    """Without --checksums, a rerun keeps the md5s an earlier run wrote (computed again: a
+    file may have changed) and says so."""
+    assert run('index', alf_root, '--checksums').exit_code == 0
+    spikes = alf_root / 'nicklab/Subjects/Cori/2016-12-14/001/alf/spikes.times.npy'
+    spikes.write_bytes(spikes.read_bytes()[::-1])  # the same size, other bytes
+    result = run('index', alf_root)
+    assert result.exit_code == 0 and 'with md5s, as the index it replaced' in result.stderr
+    rows = [line.split('\t') for line in (alf_root / '.one_root').read_text().splitlines()]
+    assert all(len(r) == 4 for r in rows)
+    mine = next(
+        r for r in rows if r[0].endswith('001/alf/spikes.times.npy') and 'Cori/2016-12-14' in r[0]
+    )
+    assert mine[3] == hashlib.md5(spikes.read_bytes()).hexdigest()
+    onelight.write_index(alf_root, checksums=False)  # asked for: dropped
+    assert not onelight.index_has_md5(alf_root / '.one_root')
 
 
 def test_upload_to_local_repository(alf_root, tmp_path):
