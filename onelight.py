@@ -399,12 +399,17 @@ def read_json_file(path: Path, what: str) -> dict:
         raise ConfigError(f'{what} {path} is not UTF-8 text ({e.reason})') from None
     except OSError as e:
         raise ConfigError(f'cannot read {what} {path}: {e.strerror}') from None
+    if not text.strip():
+        raise ConfigError(f'{what} {path} is empty: write {{}} in it, or delete it')
     try:
         data = parse_json(text)
     except json.JSONDecodeError as e:
+        line = (text.splitlines()[e.lineno - 1 :] or [''])[0].lstrip()
+        comment = line.startswith(('//', '/*', '#'))
         raise ConfigError(
             f'{what} {path} is not valid JSON at line {e.lineno} column {e.colno}: '
-            f'{_JSON_MISTAKES.get(e.msg, e.msg)}'
+            + ('JSON has no comments: delete that line' if comment else '')
+            + ('' if comment else _JSON_MISTAKES.get(e.msg, e.msg))
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f'{what} {path} must hold a JSON object, not {type(data).__name__}')
@@ -418,6 +423,12 @@ def default_config() -> dict:
 def validate_config(cfg: dict, path) -> dict:
     """Check the schema of a configuration and fill in defaults; raise ConfigError if wrong."""
     out = default_config()
+    for key in sorted(set(cfg) - set(out)):
+        near = nearest_word(key, out)
+        raise ConfigError(
+            f'config file {path}: unknown key "{key}"'
+            + (f' (did you mean "{near}"?)' if near else f' (known: {", ".join(out)})')
+        )
     out.update(cfg)
     repos = out['repositories']
     if not isinstance(repos, list) or not all(isinstance(r, dict) for r in repos):

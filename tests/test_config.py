@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 import onelight
 
@@ -56,6 +57,28 @@ def test_malformed_json_names_file_line_column_and_is_not_touched():
 
 
 @pytest.mark.parametrize(
+    'text,message',
+    [
+        ('', r'config.json is empty: write \{\} in it, or delete it'),
+        ('\n  \n', 'is empty'),
+        ('{\n  // my repositories\n  "repositories": []\n}', 'line 2 .*JSON has no comments'),
+        ('# settings\n{}', 'line 1 column 1: JSON has no comments: delete that line'),
+    ],
+)
+def test_an_empty_file_or_a_comment_says_what_it_is(text, message):
+    path = onelight.app_dirs().config_file
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(onelight.ConfigError, match=message):
+        onelight.load_config()
+    result = CliRunner().invoke(
+        onelight.cli, ['add_repo', 'x', '--type', 'local', '--root-dir', '.']
+    )
+    assert result.exit_code == 1 and message.split(' ')[-1] in result.stderr
+    assert path.read_text() == text  # never rewritten
+
+
+@pytest.mark.parametrize(
     'content,message',
     [
         ({'repositories': {}}, 'must be a list'),
@@ -65,6 +88,11 @@ def test_malformed_json_names_file_line_column_and_is_not_touched():
         ({'download_dir': '/data/{subject}'}, 'must contain {date}, {number}'),
         ({'download_dir': '/data/{oops}/{subject}/{date}/{number}'}, 'unknown field'),
         ([1, 2], 'must hold a JSON object'),
+        (
+            {'downlod_dir': '/data'},
+            'unknown key "downlod_dir" \\(did you mean "download_dir"\\?\\)',
+        ),
+        ({'colour': 'red'}, 'unknown key "colour" \\(known: repositories, current_repository'),
     ],
 )
 def test_schema_errors(content, message):
