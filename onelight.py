@@ -10349,7 +10349,14 @@ def clean_publish_cmd(ctx, checksums):
 
 @cli.command('serve')
 @click.argument('root', type=click.Path(file_okay=False))
-@click.option('--bind', default='127.0.0.1', show_default=True, help='Address to listen on.')
+@click.option(
+    '--host',
+    '--bind',
+    'bind',
+    default='127.0.0.1',
+    show_default=True,
+    help='Address to listen on (0.0.0.0: every network of this computer).',
+)
 @click.option(
     '--port', default=8780, show_default=True, type=click.IntRange(0, 65535), help='0: any free.'
 )
@@ -10358,13 +10365,28 @@ def serve_cmd(ctx, root, bind, port):
     """Publish the ALF folder ROOT over HTTP (read-only) until Ctrl-C, as it is now: files
     added later are served after a restart; a file replaced by another or by a link is
     not served (a file rewritten in place is, with its new bytes)."""
-    server = _serving()[1](root, bind=bind, port=port)
+    try:
+        server = _serving()[1](root, bind=bind, port=port)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        raise ConfigError(
+            f'port {port} is in use: choose another with --port, or --port 0 for any free one'
+        ) from None
     click.echo(f'serving {len(server.files)} files of {server.root} at {server.url}')
     import socket
 
-    host = socket.gethostname() if bind in ('0.0.0.0', '::') else None
-    url = server.url.replace(bind, host) if host else server.url
-    click.echo(f'a colleague adds it with: onelight add_repo NAME --type http --base-url {url}')
+    host, port = socket.gethostname(), server.server_address[1]
+    add = 'onelight add_repo NAME --type http --base-url'
+    if bind.startswith('127.') or bind in ('localhost', '::1'):  # no one else reaches it
+        click.echo(f'add it on this computer with: {add} {server.url}')
+        click.echo(
+            f'to serve colleagues: onelight serve ROOT --host 0.0.0.0 --port {port}; they '
+            f"add http://{host}:{port}/ (or this computer's address)"
+        )
+    else:
+        url = server.url.replace(bind, host) if bind in ('0.0.0.0', '::') else server.url
+        click.echo(f'a colleague adds it with: {add} {url}')
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import requests
+from click.testing import CliRunner
 
 import onelight
 
@@ -95,15 +96,32 @@ def test_cli_serve_prints_the_add_repo_line(alf_root, tmp_path):
     ) as proc:
         try:
             first = proc.stdout.readline()
-            second = proc.stdout.readline()
+            second, third = proc.stdout.readline(), proc.stdout.readline()
             url = first.split(' at ')[1].strip()
             assert url.startswith('http://127.0.0.1:') and not url.endswith(':0/')
-            assert f'onelight add_repo NAME --type http --base-url {url}' in second
+            assert (
+                f'on this computer with: onelight add_repo NAME --type http --base-url {url}'
+                in second
+            )
+            port = url.rstrip('/').rsplit(':', 1)[1]
+            assert (
+                f'to serve colleagues: onelight serve ROOT --host 0.0.0.0 --port {port}' in third
+            )
             assert onelight.One(base_url=url).search(['eye'], subject='Cori') == [CORI1]
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_cli_serve_on_a_port_in_use_names_it(alf_root):
+    with onelight.AlfServer(alf_root, port=0) as taken:
+        port = taken.server_address[1]
+        result = CliRunner().invoke(onelight.cli, ['serve', str(alf_root), '--port', str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f'error: port {port} is in use: choose another with --port, or --port 0 for any free one'
+    )
 
 
 # ------------------------------------------------------------------ a hostile neighbour
