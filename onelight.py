@@ -2909,6 +2909,20 @@ class Index:
         paths = sessions.index.tolist()
         return [paths[i] for i in order]
 
+    def _nearest_session(self, wanted: dict) -> str:
+        """``'; the nearest: <session>'``: the subject's session nearest in date, or a
+        session of the subject whose name is nearest; '' when nothing is near."""
+        table = self.sessions
+        subject = wanted['subject']
+        if not (table['subject'] == subject).any():
+            subject = nearest_word(subject, table['subject'].unique())
+        mine = table[(table['subject'] == subject).to_numpy()] if subject else table[:0]
+        if mine.empty:
+            return ''
+        day = _dt.date.fromisoformat(wanted['date'])
+        gaps = [abs((_dt.date.fromisoformat(d) - day).days) for d in mine['date']]
+        return f'; the nearest: {mine.index[int(np.argmin(gaps))]}'
+
     def resolve_session(self, session) -> str:
         """Find the index's session path for a user's session identifier.
 
@@ -2935,7 +2949,10 @@ class Index:
             hit &= table['lab'] == wanted['lab']
         found = list(table.index[hit.to_numpy()])
         if not found:
-            raise ALFObjectNotFound(f'session {_session_text(wanted)} is not in this repository')
+            raise ALFObjectNotFound(
+                f'session {_session_text(wanted)} is not in this repository '
+                f'({plural(len(table), "session")}){self._nearest_session(wanted)}'
+            )
         if len(found) > 1:
             raise AmbiguousError(
                 f'session {_session_text(wanted)} matches several sessions: '
@@ -3225,10 +3242,18 @@ class ScanResult:
         if self.files:
             return self
         found = f'; {len(self.outside)} file(s) outside session folders' if self.outside else ''
+        parts = self.root.parts
+        above = (  # the folder holding the lab folder, where ROOT is inside one
+            Path(*parts[: parts.index('Subjects') - 1])
+            if 'Subjects' in parts[2:]
+            else self.root.parent
+            if (self.root / 'Subjects').is_dir()
+            else None
+        )
         raise NotFoundError(
             f'{what}: {self.root} holds no session folder '
             f'(lab/Subjects/subject/yyyy-mm-dd/number/){found}: give the folder that holds '
-            'the lab folders'
+            'the lab folders' + (f' ({above}?)' if above else '')
         )
 
     @property
@@ -5814,6 +5839,11 @@ class Repository:
         """Rules between settings (a password needs a login...): ConfigError when broken."""
 
     @classmethod
+    def check_new(cls, settings: dict, origin: str) -> None:
+        """What ``add_repo`` checks of a new repository's (validated) settings beyond their
+        rules, where it is cheap (a local folder's layout): ConfigError or NotFoundError."""
+
+    @classmethod
     def adhoc_name(cls, settings: dict) -> str:
         """The name of an unnamed ad-hoc repository of this type."""
         return cls.type
@@ -5991,6 +6021,14 @@ class LocalRepository(Repository):
     @classmethod
     def adhoc_name(cls, settings):
         return 'local'
+
+    @classmethod
+    def check_new(cls, settings: dict, origin: str) -> None:
+        # a folder holding files but no session folder (a lab's, one level too deep) is
+        # refused as index refuses it; an empty one is a place to upload to
+        root = Path(settings['root_dir']).expanduser()
+        if root.is_dir() and any(root.iterdir()) and not (root / INDEX_NAME).is_file():
+            scan(root).require_sessions(origin)
 
     @property
     def root(self) -> Path:
@@ -10125,6 +10163,7 @@ def add_repo(ctx, name, rtype, set_current, **options):
                 raise ConfigError(f'{rtype} repository needs --{key.replace("_", "-")}')
             entry[key] = click.prompt(key.replace('_', ' '), hide_input=is_secret_key(key))
     settings = backend.validate(entry, origin=f'repository "{name}"')
+    backend.check_new(settings, f'repository "{name}"')
     entry.update(_non_defaults(backend, settings))  # what the user set, checked
     config['repositories'].append(entry)
     if set_current:
@@ -10254,7 +10293,18 @@ def search_cmd(ctx, datasets, lab, subject, date_range, day, number, collection,
         found, records = one.search(list(datasets), details=True, **filters)
         _emit([{'session': s, **r} for s, r in zip(found, records or [])], True)
     if not found:  # said on stderr: stdout stays what a script reads; the exit status is 0
-        _say(ctx, 'no sessions match')
+        subjects = one.list_subjects()
+        near = [
+            f'; no subject has {s!r} (did you mean {w!r}?)'
+            for s in subject
+            if not any(s.lower() in x.lower() for x in subjects)
+            and (w := nearest_word(s, subjects))
+        ]
+        _say(
+            ctx,
+            f'no sessions match (the repository has {plural(len(one.search()), "session")}'
+            f' of {plural(len(subjects), "subject")}){"".join(near)}',
+        )
 
 
 @cli.command('list')

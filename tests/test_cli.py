@@ -406,6 +406,35 @@ def test_no_silent_no_ops(configured, tmp_path):
         onelight.One(cache_dir=configured).search(number='abc')
 
 
+def test_a_folder_one_level_too_deep_is_refused_with_the_one_to_give(alf_root, tmp_path):
+    """add_repo checks a local folder as index does; an empty folder (to upload to) is a
+    repository; nothing is written to the config when refused."""
+    for deep in (alf_root / 'nicklab', alf_root / 'nicklab' / 'Subjects' / 'Cori'):
+        result = run('add_repo', 'lab', '--type', 'local', '--root-dir', deep)
+        assert result.exit_code == 1 and 'holds no session folder' in result.stderr
+        assert result.stderr.strip().endswith(
+            f'give the folder that holds the lab folders ({alf_root}?)'
+        )
+    assert onelight.load_config()['repositories'] == []
+    (tmp_path / 'empty').mkdir()
+    assert (
+        run('add_repo', 'new', '--type', 'local', '--root-dir', tmp_path / 'empty').exit_code == 0
+    )
+
+
+def test_what_matches_nothing_says_what_to_try(configured):
+    result = run('search', '--subject', 'Corri')
+    assert result.exit_code == 0 and result.stdout == ''
+    assert result.stderr.strip() == (
+        'no sessions match (the repository has 6 sessions of 5 subjects); no subject has '
+        "'Corri' (did you mean 'Cori'?)"
+    )
+    result = run('list', 'nicklab/Subjects/Cori/2016-12-15/001')
+    assert result.exit_code == 1 and result.stderr.strip().endswith(
+        'is not in this repository (6 sessions); the nearest: nicklab/Subjects/Cori/2016-12-14/001'
+    )
+
+
 def test_summaries_read_well(configured, tmp_path):
     config = onelight.load_config()
     config['download_dir'] = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
