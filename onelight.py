@@ -4881,6 +4881,8 @@ def _retry_class():
             return super().is_retry(method, status_code, has_retry_after)
 
         def increment(self, method=None, url=None, response=None, error=None, **kw):
+            if _unreachable(error):  # asking again soon changes nothing
+                raise urllib3.exceptions.MaxRetryError(kw.get('_pool'), url, error)
             location = response.get_redirect_location() if response is not None else None
             if location:
                 target = urllib.parse.urljoin(url or '', location.strip())
@@ -4897,12 +4899,30 @@ def _retry_class():
             except urllib3.exceptions.InvalidHeader:  # a date that is none: the backoff
                 after = None
             seconds = self.get_backoff_time() if after is None else after
+            last = self.history[-1] if self.history else None
+            if last is not None:  # one line a retry (overwritten on a terminal)
+                why = _reason(last.error) if last.error else f'the server answered {last.status}'
+                logger.warning(
+                    'retrying in %g s: %s', round(seconds, 1), why, extra={'transient': True}
+                )
             if self.stop is None:
                 time.sleep(seconds)
             elif self.stop.wait(seconds):
                 raise _Stopped()
 
     return Retry
+
+
+def _unreachable(error) -> bool:
+    """Whether a failed connection means no server listens there (refused) or no such host
+    (not a name server's temporary failure): not worth a retry."""
+    import socket
+
+    cause = getattr(error, '__cause__', None)
+    if isinstance(cause, ConnectionRefusedError):
+        return True
+    permanent = {getattr(socket, n, None) for n in ('EAI_NONAME', 'EAI_NODATA')} - {None}
+    return isinstance(cause, socket.gaierror) and cause.errno in permanent
 
 
 def retrying(action, retry, what, errors: tuple, *, on_retry=None):
@@ -5183,8 +5203,9 @@ class TransferEngine:
         except urllib3.exceptions.MaxRetryError as e:
             tries = plural(self.retries + 1, 'attempt')
             if isinstance(e.reason, urllib3.exceptions.NewConnectionError):
+                after = '' if _unreachable(e.reason) else f' after {tries}'
                 raise TransferError(
-                    f'{where}: cannot reach the server ({_reason(e)}) after {tries}; check the '
+                    f'{where}: cannot reach the server ({_reason(e)}){after}; check the '
                     'address and the network, or work from what is cached with --offline'
                 ) from None
             if isinstance(e.reason, urllib3.exceptions.ResponseError):
@@ -9988,7 +10009,22 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
 def _configure_logger(log, verbose: bool, quiet: bool) -> None:
     import logging
 
-    handler = logging.StreamHandler(sys.stderr)
+    class Handler(logging.StreamHandler):
+        """On a terminal, a transient line (a retry) is overwritten by the next line."""
+
+        pending = False
+
+        def emit(self, record):
+            transient = getattr(record, 'transient', False) and self.stream.isatty()
+            try:
+                text = ('\r\x1b[K' if self.pending else '') + self.format(record)
+                self.stream.write(text + ('' if transient else '\n'))
+                self.flush()
+            except (OSError, ValueError):  # (the terminal may be gone)
+                pass
+            self.pending = transient
+
+    handler = Handler(sys.stderr)
     handler.setFormatter(logging.Formatter('%(levelname)s: %(message)s'))
     log.handlers[:] = [handler]
     log.propagate = False

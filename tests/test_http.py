@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from conftest import EDGE_SESSION, http_one
 from servers import md5_of
 
@@ -287,6 +288,37 @@ def test_unreachable_server(tmp_path):
     one = onelight.One(base_url='http://127.0.0.1:9/', retries=0, backoff=0)
     with pytest.raises(onelight.TransferError, match='cannot reach'):
         one.search()
+
+
+@pytest.mark.parametrize('url', ['http://127.0.0.1:{port}/', 'http://no-such-host.invalid/'])
+def test_a_closed_port_or_an_unknown_host_fails_at_once(url, caplog):
+    """Not transient: no retry, no wait (15 s of silence before), and one line saying so."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(('127.0.0.1', 0))
+        url = url.format(port=s.getsockname()[1])
+    one = onelight.One(base_url=url, retries=5, backoff=10)
+    with pytest.raises(onelight.TransferError) as caught:
+        one.search()
+    text = str(caught.value)
+    assert 'cannot reach the server' in text and 'attempts' not in text and '\n' not in text
+    assert 'retrying' not in caplog.text
+
+
+def test_each_retry_says_so_in_one_line(alf_root, serve, tmp_path, capfd):
+    """Other failures are retried, each said on stderr at the default verbosity."""
+    server = serve(alf_root)
+    server.add_fault('.one_root', ('status', 503, {}), ('status', 503, {}))
+    result = CliRunner().invoke(
+        onelight.cli,
+        ['add_repo', 'web', '--type', 'http', '--base-url', server.url, '--backoff', '0.01'],
+    )
+    assert result.exit_code == 0
+    result = CliRunner().invoke(onelight.cli, ['search', '--subject', 'Cori'])
+    assert result.exit_code == 0 and CORI1 in result.stdout
+    lines = [x for x in result.stderr.splitlines() if 'retrying' in x]
+    assert lines == ['WARNING: retrying in 0 s: the server answered 503'] * 2, result.stderr
 
 
 def test_offline_uses_the_cached_index_and_local_files(alf_root, serve, tmp_path, monkeypatch):
@@ -638,3 +670,18 @@ def test_an_index_the_cache_cannot_keep_is_still_read(alf_root, serve, tmp_path,
     assert http_one(server, tmp_path).search()
     folder = onelight.app_dirs().cache / 'index'
     assert not [p.name for p in folder.iterdir() if p.name.startswith('.fetch')]
+
+
+def test_nothing_to_download_shows_nothing(alf_root, serve, tmp_path, capfd):
+    """Data already local: no progress display at all (was "downloading 0 files: 0.00B"),
+    even where one is asked for; a download shows "1 file", not "1 files"."""
+    server = serve(alf_root)
+    one = http_one(server, tmp_path, progress=True)
+    one.load_dataset(CORI1, 'eye.area', download_only=True)
+    shown = capfd.readouterr().err
+    assert 'downloading 1 file:' in shown and '1 files' not in shown
+    one.download(CORI1, 'eye')
+    assert 'downloading 2 files:' in capfd.readouterr().err  # (the third is there)
+    one.download(CORI1, 'eye')
+    one.load_object(CORI1, 'eye', download_only=True)
+    assert capfd.readouterr().err == ''
