@@ -3662,8 +3662,9 @@ class OneTables:
 
     def catalogue(self, result: ScanResult, origin: str) -> Index:
         """The index of a folder whose tables are its catalogue, as in ONE: what the tables
-        list is there even when its file is not on disk (``exists`` False, and a load of it
-        is ALFObjectNotFound), and so are sessions without datasets; files on disk that the
+        list is there even when its file is not on disk or the tables say it is gone
+        (``exists`` False: a search does not match it; not on disk, a load of it is
+        ALFObjectNotFound), and so are sessions without datasets; files on disk that the
         tables do not list are there too."""
         spelling = {normalised_session(*_session_fields(s)): s for s in result.sessions}
         cols = self.index_columns(every_row=True, spelling=spelling)
@@ -3673,8 +3674,9 @@ class OneTables:
         )
         listed = _path_parts(cols.session, cols.rest)
         at = positions_by_path(_path_parts(disk.session, disk.rest), listed)
-        extra['exists'] = np.zeros(n, dtype=bool)
-        extra['exists'][at[at >= 0]] = True
+        on_disk = np.zeros(n, dtype=bool)
+        on_disk[at[at >= 0]] = True
+        extra['exists'] = extra['exists'] & on_disk  # (what the tables say is gone stays so)
         unlisted = [f for f, i in zip(files, at) if i < 0]
         parts = [cols]
         if unlisted:
@@ -8892,10 +8894,12 @@ class One:
             ok = df['qc'].cat.codes.to_numpy() <= _qc_level(terms['dataset_qc_lte'])
             file_filter = ok if file_filter is None else file_filter & ok
         keep, codes = np.ones(len(index.sessions), dtype=bool), df['session'].cat.codes.to_numpy()
+        present = df['exists'].to_numpy(bool)  # (a file the tables say is gone: as ONE)
         for term in terms['datasets'] or ([None] if file_filter is not None else []):
             mask = index.term_mask(term, self.wildcards) if term is not None else file_filter
             if file_filter is not None and term is not None:
                 mask = mask & file_filter
+            mask = mask & present
             has = np.zeros(len(index.sessions), dtype=bool)
             has[codes[mask]] = True
             keep &= has

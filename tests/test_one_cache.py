@@ -388,3 +388,20 @@ def test_a_catalogue_has_the_tables_rows_and_the_files_they_do_not_list(alf_root
     assert isinstance(ids[f'{CORI1}/alf/eye.xyPos.npy'], str)
     with pytest.raises(onelight.ALFObjectNotFound):
         one.load_object(CORI1, 'eye', attribute='area')
+
+
+def test_a_dataset_the_tables_say_is_gone_matches_no_search(alf_root):
+    """As ONE-api's search in local mode (its datasets table filtered on ``exists``): a
+    dataset whose row says exists False, or whose file was deleted since, does not make its
+    session match; the session's other datasets still do."""
+    one_style_tables(alf_root, missing={f'{CORI1}/alf/eye.xyPos.npy'})
+    one = onelight.One(cache_dir=alf_root)
+    assert CORI1 not in one.search(datasets='eye.xyPos')
+    assert CORI1 in one.search(datasets='eye.area')
+    (alf_root / CORI1 / 'alf/eye.area.npy').unlink()
+    one = onelight.One(cache_dir=alf_root)
+    assert CORI1 not in one.search(datasets='eye.area')
+    assert CORI1 not in one.search(datasets=['eye.area', 'spikes.times'])
+    assert CORI1 in one.search(datasets='spikes.times')
+    with pytest.raises(onelight.ALFObjectNotFound):
+        one.load_dataset(CORI1, 'eye.area')
