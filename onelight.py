@@ -3662,9 +3662,9 @@ class OneTables:
 
     def catalogue(self, result: ScanResult, origin: str) -> Index:
         """The index of a folder whose tables are its catalogue, as in ONE: what the tables
-        list is there even when its file is not on disk or the tables say it is gone
-        (``exists`` False: a search does not match it; not on disk, a load of it is
-        ALFObjectNotFound), and so are sessions without datasets; files on disk that the
+        list is there with the tables' ``exists`` (False: a dataset search does not match
+        it) even when its file is not on disk (a load of it is then ALFObjectNotFound), and
+        so are sessions without datasets; files on disk that the
         tables do not list are there too."""
         spelling = {normalised_session(*_session_fields(s)): s for s in result.sessions}
         cols = self.index_columns(every_row=True, spelling=spelling)
@@ -3674,9 +3674,6 @@ class OneTables:
         )
         listed = _path_parts(cols.session, cols.rest)
         at = positions_by_path(_path_parts(disk.session, disk.rest), listed)
-        on_disk = np.zeros(n, dtype=bool)
-        on_disk[at[at >= 0]] = True
-        extra['exists'] = extra['exists'] & on_disk  # (what the tables say is gone stays so)
         unlisted = [f for f, i in zip(files, at) if i < 0]
         parts = [cols]
         if unlisted:
@@ -5655,7 +5652,7 @@ def _combine_errors(errors: list, total: int) -> Exception:
 @dataclass(frozen=True)
 class Setting:
     """One setting of a repository type, declared once: its kind, default, secrecy and help
-    give config validation, ``add_repo``'s options, masking and the README's settings table.
+    give config validation, ``add_repo``'s options, masking and the settings table (docs).
 
     Kinds: ``text``, ``url`` (http(s), a folder: a trailing slash is added), ``folder`` (an
     existing local folder), ``int``, ``float`` (with ``low``/``high``), ``bool``, ``article``
@@ -8367,7 +8364,7 @@ def __getattr__(name: str):
 # The One client
 # =============================================================================================
 # ONE-api's names, signatures and semantics wherever onelight has no reason to differ (the
-# README's "Coming from ONE" lists where it does). Sessions are named by their path, which
+# docs/api.md's "Coming from ONE" lists where it does). Sessions are named by their path, which
 # search returns; every method also takes an eid, an experiment reference or a file's path.
 
 SEARCH_KEYWORDS = {
@@ -10155,7 +10152,8 @@ def _setting_options(func):
 
 
 def settings_table() -> str:
-    """The README's table of every repository type's settings, from their declarations."""
+    """The table of every repository type's settings (docs/configuration.md), from their
+    declarations."""
     lines = ['| setting | types | kind | default | secret | what it is |', '| --- ' * 6 + '|']
     for s, types in all_settings():
         default = 'required' if s.required else f'`{json.dumps(s.default)}`'
@@ -10203,12 +10201,13 @@ def add_repo(ctx, name, rtype, set_current, **options):
                 raise ConfigError(f'{rtype} repository needs --{key.replace("_", "-")}')
             entry[key] = click.prompt(key.replace('_', ' '), hide_input=is_secret_key(key))
     settings = backend.validate(entry, origin=f'repository "{name}"')
-    backend.check_new(settings, f'repository "{name}"')
     entry.update(_non_defaults(backend, settings))  # what the user set, checked
     config['repositories'].append(entry)
     if set_current:
         config['current_repository'] = name
-    save_config(validate_config(config, dirs.config_file), dirs.config_file)
+    config = validate_config(config, dirs.config_file)  # (its name first)
+    backend.check_new(settings, f'repository "{name}"')
+    save_config(config, dirs.config_file)
     reset_default()
     _say(
         ctx,

@@ -391,17 +391,19 @@ def test_a_catalogue_has_the_tables_rows_and_the_files_they_do_not_list(alf_root
 
 
 def test_a_dataset_the_tables_say_is_gone_matches_no_search(alf_root):
-    """As ONE-api's search in local mode (its datasets table filtered on ``exists``): a
-    dataset whose row says exists False, or whose file was deleted since, does not make its
-    session match; the session's other datasets still do."""
-    one_style_tables(alf_root, missing={f'{CORI1}/alf/eye.xyPos.npy'})
+    """As ONE-api's search (on its datasets table's ``exists``): a dataset whose row says
+    exists False does not make its session match, on disk or deleted since; one whose row
+    says it exists still does when its file is gone (its load is ALFObjectNotFound)."""
+    gone = f'{CORI1}/alf/eye.xyPos.npy'
+    one_style_tables(alf_root, missing={gone})
     one = onelight.One(cache_dir=alf_root)
     assert CORI1 not in one.search(datasets='eye.xyPos')
+    assert CORI1 not in one.search(datasets=['eye.xyPos', 'eye.area'])
     assert CORI1 in one.search(datasets='eye.area')
+    (alf_root / gone).unlink()
     (alf_root / CORI1 / 'alf/eye.area.npy').unlink()
     one = onelight.One(cache_dir=alf_root)
-    assert CORI1 not in one.search(datasets='eye.area')
-    assert CORI1 not in one.search(datasets=['eye.area', 'spikes.times'])
-    assert CORI1 in one.search(datasets='spikes.times')
+    assert CORI1 not in one.search(datasets='eye.xyPos')
+    assert CORI1 in one.search(datasets='eye.area')  # the tables say it exists, as in ONE
     with pytest.raises(onelight.ALFObjectNotFound):
         one.load_dataset(CORI1, 'eye.area')

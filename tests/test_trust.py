@@ -882,7 +882,8 @@ def test_a_config_folder_of_someone_else_is_never_written(tmp_path):
     folder = onelight.app_dirs().config
     folder.mkdir(parents=True, exist_ok=True)
     os.chown(folder, 12345, 12345)
-    args = ['add_repo', 'lab', '--type', 'local', '--root-dir', str(tmp_path)]
+    (tmp_path / 'data').mkdir()  # (empty: a place to upload to)
+    args = ['add_repo', 'lab', '--type', 'local', '--root-dir', str(tmp_path / 'data')]
     result = CliRunner().invoke(onelight.cli, args)
     assert result.exit_code != 0 and 'belongs to someone else' in result.output
     assert 'Traceback' not in result.output and len(result.output.strip().splitlines()) == 1
