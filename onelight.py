@@ -6143,6 +6143,9 @@ class LocalPaths(collections.abc.Sequence):
     def __radd__(self, other) -> list:
         return list(other) + list(self)
 
+    def __reduce__(self):  # pickled (and copied) as the paths, not the plan behind them
+        return LocalPaths, (list(self), self.report)
+
     def __repr__(self) -> str:
         return repr(list(self))
 

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import pickle
 import stat
 import subprocess
 import sys
@@ -347,6 +348,8 @@ def test_a_dry_run_says_what_the_download_then_fetches(alf_root, serve, tmp_path
     dest_of(tmp_path, SPIKES).unlink()
     planned = one.download(CORI1, dry_run=True)
     assert planned == everything and planned[1:3] == everything[1:3]
+    kept = pickle.loads(pickle.dumps(everything))  # the paths, not the plan behind them
+    assert kept == everything and kept.report.files == everything.report.files
     assert (planned.report.files, planned.report.skipped) == (1, len(everything) - 1)
     assert planned.report.bytes == (alf_root / SPIKES).stat().st_size
     assert not dest_of(tmp_path, SPIKES).exists()
