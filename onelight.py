@@ -6266,6 +6266,7 @@ class RemoteRepository(Repository):
     def fetch(self, rows, *, force=False, check_hash=True, dry_run=False):
         items = self.downloads(rows)
         if self.offline or dry_run:
+            force = force and dry_run  # (offline, what is here is what there is)
             wanted = [i for i, d in enumerate(items) if needs_fetch(d, force, check_hash)]
             if dry_run:
                 size, skipped = sum(items[i].size or 0 for i in wanted), len(items) - len(wanted)

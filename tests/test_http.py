@@ -298,6 +298,12 @@ def test_a_closed_port_or_an_unknown_host_fails_at_once(url, caplog):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(('127.0.0.1', 0))
         url = url.format(port=s.getsockname()[1])
+    if 'invalid' in url:
+        try:
+            socket.getaddrinfo('no-such-host.invalid', 80)
+        except socket.gaierror as e:
+            if e.errno not in (socket.EAI_NONAME, getattr(socket, 'EAI_NODATA', None)):
+                pytest.skip(f'no name server answers here ({e})')
     one = onelight.One(base_url=url, retries=5, backoff=10)
     with pytest.raises(onelight.TransferError) as caught:
         one.search()
