@@ -4901,9 +4901,8 @@ def _retry_class():
             last = self.history[-1] if self.history else None
             if last is not None:  # one line a retry (overwritten on a terminal)
                 why = _reason(last.error) if last.error else f'the server answered {last.status}'
-                logger.warning(
-                    'retrying in %g s: %s', round(seconds, 1), why, extra={'transient': True}
-                )
+                when = f'in {seconds:.1f} s' if seconds >= 0.05 else 'now'
+                logger.warning('retrying %s: %s', when, why, extra={'transient': True})
             if self.stop is None:
                 time.sleep(seconds)
             elif self.stop.wait(seconds):

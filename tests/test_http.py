@@ -324,7 +324,7 @@ def test_each_retry_says_so_in_one_line(alf_root, serve, tmp_path, capfd):
     result = CliRunner().invoke(onelight.cli, ['search', '--subject', 'Cori'])
     assert result.exit_code == 0 and CORI1 in result.stdout
     lines = [x for x in result.stderr.splitlines() if 'retrying' in x]
-    assert lines == ['WARNING: retrying in 0 s: the server answered 503'] * 2, result.stderr
+    assert lines == ['WARNING: retrying now: the server answered 503'] * 2, result.stderr
 
 
 def test_offline_uses_the_cached_index_and_local_files(alf_root, serve, tmp_path, monkeypatch):

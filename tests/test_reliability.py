@@ -67,7 +67,7 @@ def test_fault_matrix(case, alf_root, serve, tmp_path):
         assert result.exit_code == 1
         *retries, last = result.stderr.splitlines()  # one line an error, after one a retry
         assert last.startswith('error: ') and error in last
-        assert all(line.startswith('WARNING: retrying in ') for line in retries)
+        assert all(line.startswith('WARNING: retrying ') for line in retries)
         assert not dest.exists()
     assert 'Traceback' not in result.output
     assert not (dest.exists() and dest.read_bytes() != (alf_root / REL).read_bytes())
