@@ -2629,12 +2629,19 @@ def _no_values(n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.full(n, -1, np.int8), pd.Index([], dtype=object))
 
 
+def _session_field_values(sessions) -> list:
+    """lab, subject, date and number (object arrays) of session folders, split by pandas."""
+    if not len(sessions):
+        return [np.array([], dtype=object)] * len(SESSION_FIELDS)
+    split = pd.Series(np.asarray(sessions, dtype=object)).str.split('/', expand=True)
+    return [split[i].to_numpy(object) for i in (0, 2, 3, 4)]
+
+
 def _session_parts(session: pd.Categorical) -> dict:
     """lab, subject, date and number of each row, from its session folder's categories."""
-    split = pd.Series(session.categories, dtype=object).str.split('/', expand=True)
     out = {}
-    for name, column in zip(SESSION_FIELDS, (0, 2, 3, 4)):
-        part = pd.Categorical(split[column]) if len(split) else pd.Categorical([])
+    for name, values in zip(SESSION_FIELDS, _session_field_values(session.categories)):
+        part = pd.Categorical(values)
         codes = np.append(part.codes, -1)[session.codes]
         out[name] = pd.Categorical.from_codes(codes, categories=part.categories)
     return out
@@ -2866,21 +2873,17 @@ class Index:
         url = rows['url'].astype(object)
         missing = url.isna().to_numpy()
         if missing.any():
-            lines = rows[missing]
-            given = [given_url(r) for r in lines.itertuples()]
-            if None in given and not self.base_url:
+            made = [row_url(r, self.base_url) for r in rows[missing].itertuples()]
+            if None in made:
                 raise RepositoryError('index lines without a URL and no base URL to resolve them')
-            url[missing] = [
-                u or join_url(self.base_url, p) for u, p in zip(given, row_paths(lines))
-            ]
+            url[missing] = made
         return url
 
     @functools.cached_property
     def sessions(self) -> pd.DataFrame:
         """One row per session (index: the session path), columns lab, subject, date, number."""
         cats = self.df['session'].cat.categories
-        split = pd.Series(cats.to_numpy(object), dtype=object).str.split('/', expand=True)
-        columns = [split[i].to_numpy(object) for i in (0, 2, 3, 4)] if len(cats) else [[]] * 4
+        columns = _session_field_values(cats)
         index = pd.Index(cats, name='session')
         return pd.DataFrame(dict(zip(SESSION_FIELDS, columns)), index, SESSION_FIELDS)
 
@@ -3066,6 +3069,15 @@ def given_url(row) -> str | None:
     if isinstance(base, str):  # the URL was this + the path (``_elided_urls``)
         return base + quote_path(f'{row.session}/{row.dirs}{row.filename}')
     return None
+
+
+def row_url(row, base_url: str | None) -> str | None:
+    """The download URL of a row: the one its line gave, else ``base_url`` + its path (None
+    without a base URL)."""
+    url = given_url(row)
+    if url is None and base_url:
+        url = join_url(base_url, f'{row.session}/{row.dirs}{row.filename}')
+    return url
 
 
 def rel_paths(rows: pd.DataFrame) -> np.ndarray:
@@ -6266,14 +6278,16 @@ class RemoteRepository(Repository):
         items = self.downloads(rows)
         if self.offline or dry_run:
             force = force and dry_run  # (offline, what is here is what there is)
-            wanted = [i for i, d in enumerate(items) if needs_fetch(d, force, check_hash)]
+            wanted = [
+                (i, d.size) for i, d in enumerate(items) if needs_fetch(d, force, check_hash)
+            ]
             if dry_run:
-                size, skipped = sum(items[i].size or 0 for i in wanted), len(items) - len(wanted)
+                size, skipped = sum(n or 0 for _, n in wanted), len(items) - len(wanted)
                 return LocalPaths(items, TransferReport(len(wanted), skipped, size))
             if wanted:
                 raise OfflineError(
                     f'{len(wanted)} of {len(items)} files are not available offline, e.g. '
-                    f'{items[wanted[0]].dest}'
+                    f'{items[wanted[0][0]].dest}'
                 )
             return LocalPaths(items)
         report = self.engine.download(
@@ -6332,6 +6346,11 @@ class VerifiedCopies:
 
     @functools.cached_property
     def known(self) -> dict:
+        return self._read()
+
+    def _read(self) -> dict:
+        """The record, written anew first when mostly superseded or grown to half of what
+        is read back (the oldest half then dropped: a cache only)."""
         known, lines = {}, []
         with contextlib.suppress(OSError, UnicodeDecodeError):
             lines = read_cache_file(self.path, MAX_RESPONSE_BYTES).decode('utf-8').splitlines()
@@ -6340,7 +6359,7 @@ class VerifiedCopies:
                     known[cells[0]] = (int(cells[1]), _md5(cells[2]))
         size = sum(map(len, lines))
         if len(lines) > 2 * len(known) + 1000 or size > MAX_RESPONSE_BYTES // 2:
-            if size > MAX_RESPONSE_BYTES // 2:  # the oldest half goes: a cache only
+            if size > MAX_RESPONSE_BYTES // 2:
                 known = dict(list(known.items())[len(known) // 2 :])
             text = ''.join(f'{p}\t{s}\t{m or ""}\n' for p, (s, m) in known.items())
             with contextlib.suppress(OSError):
@@ -6353,8 +6372,7 @@ class VerifiedCopies:
         with self.lock:
             with contextlib.suppress(OSError):
                 if os.stat(self.path).st_size > MAX_RESPONSE_BYTES // 2:
-                    self.__dict__.pop('known', None)
-                    _ = self.known  # (read, and written anew)
+                    self._read()
             self.__dict__.pop('known', None)  # read again when next asked for
             try:
                 private_folder(self.path.parent)
@@ -6393,8 +6411,7 @@ class WebRepository(RemoteRepository):
         return self.base_url + INDEX_NAME
 
     def file_url(self, row) -> str:
-        url = given_url(row)
-        return url or join_url(self.base_url, f'{row.session}/{row.dirs}{row.filename}')
+        return row_url(row, self.base_url)
 
     # ------------------------------------------------------------------------------ reading
     def read_index(self) -> Index:
