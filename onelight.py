@@ -2156,6 +2156,13 @@ SAFE_URL_PATTERN = (
     r'(?::[0-9]{1,5})?(?:[/?#][^\x00-\x20\x7f\\]*)?$'
 )
 _SAFE_URL = re.compile(SAFE_URL_PATTERN)
+# A URL cell may instead name a file of the repository itself, relative to its index (a flat
+# key, a volume), percent-encoded as ``quote_path`` writes it, never a dot segment; and any
+# URL may end in ``#bytes=FIRST-LAST``: the file is that byte range of it (a member stored
+# in a ZIP volume, see "Packed volumes").
+RELATIVE_URL_PATTERN = r'^[A-Za-z0-9_.~%-][A-Za-z0-9_.~%/-]*(?:#bytes=[0-9]{1,18}-[0-9]{1,18})?$'
+INDEX_URL_PATTERN = f'{SAFE_URL_PATTERN}|{RELATIVE_URL_PATTERN}'
+DOT_SEGMENT_PATTERN = r'(?:^|/)(?:\.|%2[eE]){1,2}(?:/|#|\?|$)'
 _CONTROL = re.compile(r'[\x00-\x1f\x7f]')  # never in a name: tab and newline included
 # what an index (or a listing, a journal, a cache) may give as a size and as an md5
 SIZE_PATTERN, MD5_PATTERN = r'[0-9]{1,18}', r'[0-9a-fA-F]{32}'
@@ -2380,7 +2387,8 @@ def _arrow_chunk(data: bytes, first_line: int) -> _IndexColumns:
     path, url, size, md5 = _arrow_elements(columns, 4)
     del columns
     url, size, md5 = (_blank_as_null(c) for c in (url, size, md5))  # empty cell: not known
-    url_ok = pc.and_kleene(pc.match_substring_regex(url, SAFE_URL_PATTERN), pa.array(~control))
+    url_ok = pc.and_kleene(pc.match_substring_regex(url, INDEX_URL_PATTERN), pa.array(~control))
+    url_ok = pc.and_kleene(url_ok, pc.invert(pc.match_substring_regex(url, DOT_SEGMENT_PATTERN)))
     url_ok = _np(pc.or_kleene(pc.is_null(url), url_ok))
     url, url_base = _elided_urls(url, path)
     parts = pc.extract_regex(path, _SESSION_AND_REST)  # null unless six segments
@@ -2557,7 +2565,7 @@ def _columns_with_pandas(data: bytes) -> _IndexColumns:
         not_utf8=np.isin(lineno, sorted(bad_utf8)),
         path=path,
         url=url,
-        url_ok=(url.isna() | url.fillna('').str.match(SAFE_URL_PATTERN)).to_numpy(bool),
+        url_ok=(url.isna() | _index_urls_ok(url.fillna(''))).to_numpy(bool),
         size=pd.Series(pd.array(pd.to_numeric(size.where(size_ok, None)), dtype='Int64')),
         size_ok=size_ok,
         md5=md5.str.lower(),
@@ -2565,6 +2573,11 @@ def _columns_with_pandas(data: bytes) -> _IndexColumns:
         session=pd.Categorical(session.where(complete, None)),
         rest=pd.Categorical(segments[5].where(complete, None)),
     )
+
+
+def _index_urls_ok(urls: pd.Series) -> pd.Series:
+    """Whether each URL cell is one an index may give (``INDEX_URL_PATTERN``)."""
+    return urls.str.match(INDEX_URL_PATTERN) & ~urls.str.contains(DOT_SEGMENT_PATTERN)
 
 
 def _split_rest(rest: pd.Categorical) -> tuple:
@@ -3072,12 +3085,27 @@ def given_url(row) -> str | None:
 
 
 def row_url(row, base_url: str | None) -> str | None:
-    """The download URL of a row: the one its line gave, else ``base_url`` + its path (None
-    without a base URL)."""
+    """The download URL of a row: the one its line gave (a relative one below ``base_url``),
+    else ``base_url`` + its path (None without a base URL)."""
     url = given_url(row)
+    if url is not None and not url.startswith(('http://', 'https://')):
+        return base_url + url if base_url else None  # a file of the repository
     if url is None and base_url:
         url = join_url(base_url, f'{row.session}/{row.dirs}{row.filename}')
     return url
+
+
+def byte_range_of(url: str) -> tuple:
+    """(URL, first byte, length) of a URL ending in ``#bytes=FIRST-LAST`` (a member of a
+    volume); (URL, None, None) otherwise.
+
+    >>> byte_range_of('https://h/v.zip#bytes=100-109')
+    ('https://h/v.zip', 100, 10)
+    """
+    m = re.fullmatch(r'(.*)#bytes=([0-9]{1,18})-([0-9]{1,18})', url or '')
+    if not m or int(m[3]) < int(m[2]):
+        return url, None, None
+    return m[1], int(m[2]), int(m[3]) - int(m[2]) + 1
 
 
 def rel_paths(rows: pd.DataFrame) -> np.ndarray:
@@ -3230,6 +3258,7 @@ class ScanResult:
     files: list  # relative paths inside session folders, '/'-separated, sorted
     outside: list  # files that are not inside a session folder (not indexed)
     paths: list = field(default_factory=list, repr=False)  # the files' local paths
+    cite: str | None = None  # of the index written from it (``write_index``)
 
     def index(self, base_url: str | None = None) -> Index:
         return Index.from_paths(self.files, base_url=base_url)
@@ -3390,13 +3419,19 @@ def md5_of_bytes(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def index_bytes(result: ScanResult, *, base_url: str | None = None, checksums=False) -> bytes:
+def index_bytes(
+    result: ScanResult, *, base_url: str | None = None, checksums=False, placed=None
+) -> bytes:
     """The ``.one_root`` of a scanned tree.
 
     With ``base_url`` 2 columns (path, URL); without, 1 column (readers add their base URL).
     ``checksums=True`` adds size and md5 (4 columns; the URL cell is empty when there is no
-    base URL, and readers then use their own).
+    base URL, and readers then use their own). ``placed``: files published under other
+    names (flat keys, members of volumes), ``{path: (URL cell, size, md5)}``: 4 columns.
     """
+    if placed is not None:
+        rows = [placed[rel] for rel in result.files]
+        return index_text(result.files, *([row[k] for row in rows] for k in range(3)))
     urls = _urls_of(base_url, result.files) if base_url else None
     if checksums:
         return index_text(result.files, urls, result.sizes, result.md5s)
@@ -3446,6 +3481,7 @@ def write_index(
         checksums = index_has_md5(result.root / INDEX_NAME)
     for name, data in index_files(result, base_url, checksums, one_cache).items():
         atomic_write_bytes(result.root / name, data)
+    result.cite = cite_of(data)  # (the index: written last)
     return result
 
 
@@ -3461,15 +3497,24 @@ def index_has_md5(path: Path) -> bool:
     return any(len(r) >= 4 and re.fullmatch(MD5_PATTERN, r[3].strip()) for r in rows[:100])
 
 
-def index_files(result: ScanResult, base_url=None, checksums=False, one_cache=False) -> dict:
+def index_files(
+    result: ScanResult, base_url=None, checksums=False, one_cache=False, placed=None
+) -> dict:
     """The files that publish a scanned tree, in the order to publish them: ONE's cache
     tables when asked for, then ``.one_root`` (last, so that it never names what is not there
-    yet)."""
+    yet; see ``index_bytes``)."""
     out = {}
     if one_cache:
-        out.update(result.one_tables(checksums).files())
-    out[INDEX_NAME] = index_bytes(result, base_url=base_url, checksums=checksums)
+        out.update(result.one_tables(checksums or placed is not None).files())
+    out[INDEX_NAME] = index_bytes(result, base_url=base_url, checksums=checksums, placed=placed)
     return out
+
+
+def cite_of(index: bytes) -> str:
+    """What cites a release: the SHA-256 of its ``.one_root`` (``sha256:<hex>``)."""
+    import hashlib
+
+    return 'sha256:' + hashlib.sha256(index).hexdigest()
 
 
 # =============================================================================================
@@ -4443,6 +4488,10 @@ def file_is_complete(path: Path, size: int | None, md5: str | None) -> bool:
 SEGMENT_THRESHOLD = 64 << 20
 SEGMENT_SIZE = 16 << 20
 SEGMENT_CONNECTIONS = 8
+# Members of a volume at most this far apart come in one request (a session's files are
+# next to each other, 30 bytes and a name apart): one request instead of hundreds, at the
+# cost of the bytes between.
+SPAN_GAP = 64 << 10
 # How often the journal of a download in progress is saved: an interruption the process
 # cannot see (SIGKILL) loses at most this much. A file that moved less than 256 KiB since
 # waits up to 2 s (a small file is over before it has a journal).
@@ -4824,6 +4873,7 @@ class TransferReport:
     bytes: int = 0
     seconds: float = 0.0
     paths: list = field(default_factory=list)
+    cite: str | None = None  # an upload's: the digest of the index it published
 
     def summary(self, verb: str) -> str:
         """One line for a person: what moved, how fast, what was already there.
@@ -4909,6 +4959,8 @@ def _retry_class():
                 after = self.get_retry_after(response) if response is not None else None
             except urllib3.exceptions.InvalidHeader:  # a date that is none: the backoff
                 after = None
+            if after is None and response is not None:
+                after = rate_limit_wait(response.headers)
             seconds = self.get_backoff_time() if after is None else after
             last = self.history[-1] if self.history else None
             if last is not None:  # one line a retry (overwritten on a terminal)
@@ -4921,6 +4973,17 @@ def _retry_class():
                 raise _Stopped()
 
     return Retry
+
+
+def rate_limit_wait(headers) -> float | None:
+    """Seconds until a server's rate limit lets requests through again, when its answer
+    says none is left (``X-RateLimit-Remaining: 0``; ``X-RateLimit-Reset``: a Unix time, or
+    seconds), at most MAX_RETRY_WAIT; None when it says nothing of the kind."""
+    if (headers.get('x-ratelimit-remaining') or '').strip() != '0':
+        return None
+    reset = _number((headers.get('x-ratelimit-reset') or '').strip()) or 1
+    wait = reset - time.time() if reset > 1e9 else reset
+    return min(max(wait, 0.0), MAX_RETRY_WAIT)
 
 
 def _unreachable(error) -> bool:
@@ -5051,6 +5114,7 @@ class Download:
     size: int | None = None
     md5: str | None = None
     root: Path | None = None  # None: dest's own folder
+    offset: int | None = None  # the file is ``size`` bytes of url's from here (a member)
 
 
 def needs_fetch(item: Download, force: bool = False, check_hash: bool = True) -> bool:
@@ -5199,8 +5263,13 @@ class TransferEngine:
         if self.auth is not None and origin_of(url) in self.trusted:
             send.update(self.auth(method, url))
         where = f'{self.name}: {method} {mask_url(url)}'
+        paused = self.__dict__.setdefault('paused', {})  # origin -> when its limit lifts
+        if (wait := paused.get(origin_of(url), 0) - time.monotonic()) > 0:
+            if stop is not None and stop.wait(wait):
+                raise _Stopped()
+            time.sleep(wait if stop is None else 0)
         try:
-            return self._manager(url).urlopen(
+            resp = self._manager(url).urlopen(
                 method,
                 url,
                 body=body,
@@ -5210,6 +5279,9 @@ class TransferEngine:
                 preload_content=False,
                 decode_content=False,
             )
+            if (wait := rate_limit_wait(resp.headers)) is not None:  # none left: wait
+                paused[origin_of(url)] = time.monotonic() + wait
+            return resp
         except urllib3.exceptions.MaxRetryError as e:
             tries = plural(self.retries + 1, 'attempt')
             if isinstance(e.reason, urllib3.exceptions.NewConnectionError):
@@ -5353,7 +5425,7 @@ class TransferEngine:
 
     # --------------------------------------------------------------------------- downloads
     def download(
-        self, items, *, force: bool = False, check_hash: bool = True, learnt=None
+        self, items, *, force: bool = False, check_hash: bool = True, learnt=None, spans=None
     ) -> TransferReport:
         """Download files (a sequence of Download) in parallel; a complete file already in
         place is never fetched.
@@ -5361,7 +5433,8 @@ class TransferEngine:
         A local copy counts as complete with the right size and, with ``check_hash``, the
         right md5 (when known); what is downloaded is always verified. ``learnt(path, size,
         md5 or None)`` is called, from the worker that verified it, for each file fetched
-        whose item gave no size or no md5: what was received.
+        whose item gave no size or no md5: what was received. With ``spans`` (a folder),
+        neighbouring members of a volume come in one request (``_download_spans``).
         """
         start, todo, total = time.perf_counter(), [], 0
         for i, d in enumerate(items):  # positions only: items may be made as they are read
@@ -5370,6 +5443,10 @@ class TransferEngine:
                 total += d.size or 0
             else:
                 discard_stray_part(d.dest)  # left by an interrupted --force: of no use now
+        packed = TransferReport()
+        if spans is not None:
+            todo, packed = self._download_spans(items, todo, spans)
+            total = sum(items[i].size or 0 for i in todo)
 
         def fetch(i, progress, stop):
             item = items[i]
@@ -5384,11 +5461,78 @@ class TransferEngine:
             )
         fetched = [n for n in results if n is not None]  # None: another process did it
         return TransferReport(
-            files=len(fetched),
-            skipped=len(items) - len(fetched),
-            bytes=sum(fetched),
+            files=len(fetched) + packed.files,
+            skipped=len(items) - len(fetched) - packed.files,
+            bytes=sum(fetched) + packed.bytes,
             seconds=time.perf_counter() - start,
         )
+
+    # ----------------------------------------------------------------- members of volumes
+    def ranges_honoured(self, url: str) -> bool:
+        """Whether the server of ``url`` answers a Range request with its range, by asking
+        for its first byte (a 206, not what a HEAD says: servers that ignore ranges often
+        claim them). Asked once per URL and engine."""
+        known = self.__dict__.setdefault('_ranges', {})
+        if url not in known:
+            headers = {'Range': 'bytes=0-0', 'Accept-Encoding': 'identity'}
+            resp = self.send('GET', url, headers=headers)
+            try:
+                if resp.status not in (200, 206):
+                    self.check(resp, 'download')
+            finally:
+                _done_with(resp)
+            known[url] = resp.status == 206
+        return known[url]
+
+    def _download_spans(self, items, todo: list, folder: Path) -> tuple:
+        """Members of volumes among ``todo`` (positions in ``items``) that lie next to each
+        other come as one range (a session's files are one span), saved in ``folder`` and
+        unpacked, each member verified; from a server that ignores ranges, a volume comes
+        whole, once. Returns (the positions left to fetch one by one, what this fetched)."""
+        import hashlib
+
+        members = {i: items[i] for i in todo if items[i].offset is not None}
+        by_volume = {}
+        for i, d in sorted(members.items(), key=lambda kv: kv[1].offset):
+            by_volume.setdefault(d.url, []).append(i)
+        spans = []  # (Download of the span, its first byte, member positions)
+        for url, group in by_volume.items():
+            if not self.ranges_honoured(url):
+                logger.warning(
+                    '%s: the server of %s ignores Range requests: the volume is downloaded '
+                    'whole, once, and unpacked',
+                    self.name,
+                    mask_url(url),
+                )
+                runs = [(0, None, group)]
+            else:
+                runs = []
+                for i in group:
+                    d, last = members[i], runs[-1] if runs else None
+                    if last and d.offset - last[1] <= SPAN_GAP:
+                        last[1] = d.offset + d.size
+                        last[2].append(i)
+                    else:
+                        runs.append([d.offset, d.offset + d.size, [i]])
+                runs = [r for r in runs if len(r[2]) > 1]  # one member: fetched as itself
+            for first, end, group_ in runs:
+                key = f'{url}\n{first}\n{end}'.encode()
+                dest = folder / (hashlib.sha1(key, usedforsecurity=False).hexdigest() + '.span')
+                size = None if end is None else end - first
+                offset = None if end is None else first
+                spans.append((Download(url, dest, size, None, folder, offset), first, group_))
+        if not spans:
+            return todo, TransferReport()
+        private_folder(folder)
+        report = self.download([d for d, _, _ in spans])
+        for span, first, group in spans:
+            try:
+                _unpack_members(span.dest, first, [members[i] for i in group])
+            finally:
+                span.dest.unlink(missing_ok=True)  # (bad bytes: fetched again next time)
+        taken = {i for _, _, group in spans for i in group}
+        report.files = len(taken)
+        return [i for i in todo if i not in taken], report
 
     def _download_one(self, item: Download, progress, stop, force: bool, folders: _Folders):
         """One file: lock its ``.part``, resume what its journal vouches for (Range and
@@ -5521,11 +5665,14 @@ class TransferEngine:
                 raise _Stopped()
             if resp is None:
                 offset, end, headers = rng[0] + rng[2], rng[1], {}
-                if offset or (end is not None and end != journal.size):
+                if item.offset is not None:  # a member: always its own bytes of the volume
+                    last = item.offset + (journal.size if end is None else end) - 1
+                    headers['Range'] = f'bytes={item.offset + offset}-{last}'
+                elif offset or (end is not None and end != journal.size):
                     last = '' if end is None or end == journal.size else end - 1
                     headers['Range'] = f'bytes={offset}-{last}'
-                    if journal.validator:
-                        headers['If-Range'] = journal.validator
+                if headers and journal.validator:
+                    headers['If-Range'] = journal.validator
                 resp = self._open(item, headers, stop)
             self._take(resp, part, journal, rng, item, progress, stop, md5)
 
@@ -5552,10 +5699,16 @@ class TransferEngine:
             self.check(resp, 'download')
             if resp.status == 206:
                 start, total = _content_range(resp.headers.get('content-range'))
-                if start != offset:
+                if start != offset + (item.offset or 0):
                     raise _Broken('the server sent another range')
-                if total is not None and journal.size is not None and total != journal.size:
+                mismatch = total is not None and journal.size not in (None, total)
+                if mismatch and item.offset is None:  # (a member's total: its volume's)
                     raise self._size_mismatch(item, journal, total)
+            elif resp.status == 200 and item.offset is not None:
+                raise TransferError(
+                    f'{self._what(item)}: the server sent the whole volume, not the member '
+                    'asked for (it ignores Range requests)'
+                )
             elif resp.status == 200 and (offset or not whole_file):
                 raise _Restart('the server sent the whole file', resp, not whole_file)
             elif (length := _number(resp.headers.get('content-length'))) is not None:
@@ -5640,6 +5793,35 @@ class TransferEngine:
         return md5
 
 
+def _unpack_members(span: Path, first: int, members: list) -> None:
+    """Write each member (a Download: ``offset``, ``size``, ``md5``) from ``span``, a file
+    holding the volume's bytes from ``first``, through its own ``.part``: verified, then
+    renamed into place. IntegrityError when one is not what its index says."""
+    import hashlib
+
+    with os.fdopen(os.open(span, os.O_RDONLY | _NOFOLLOW), 'rb') as src, _Folders() as folders:
+        for m in members:
+            folder = folders.enter(m.root or m.dest.parent, m.dest.parent)
+            with PartFile(folder, m.dest.name) as part:
+                part.truncate(0)
+                digest, done = hashlib.md5(usedforsecurity=False), 0
+                src.seek(m.offset - first)
+                while done < m.size:
+                    data = src.read(min(CHUNK_SIZE, m.size - done))
+                    if not data:
+                        break
+                    part.pwrite(data, done)
+                    digest.update(data)
+                    done += len(data)
+                if done != m.size or (m.md5 and digest.hexdigest() != m.md5.lower()):
+                    part.discard()
+                    raise IntegrityError(
+                        f'{m.dest.name} (bytes {m.offset}-{m.offset + m.size - 1} of '
+                        f'{mask_url(m.url)}) is not what the index says; it was discarded'
+                    )
+                part.commit()
+
+
 def _combine_errors(errors: list, total: int) -> Exception:
     """One exception for several failed transfers (the first's class when they agree)."""
     errors = [e if isinstance(e, OneLightError) else TransferError(str(e)) for e in errors]
@@ -5667,7 +5849,8 @@ class Setting:
 
     Kinds: ``text``, ``url`` (http(s), a folder: a trailing slash is added), ``folder`` (an
     existing local folder), ``int``, ``float`` (with ``low``/``high``), ``bool``, ``article``
-    (a figshare article number or URL).
+    (a figshare article number or URL), ``record`` (a Zenodo record number or URL),
+    ``digest`` (``sha256:<hex>``).
     """
 
     name: str
@@ -5707,10 +5890,122 @@ class Setting:
             if not folder.is_dir():
                 raise ConfigError(f'{what} {folder} is not a folder')
             return str(folder)
+        if self.kind == 'digest':  # what cites a release: sha256:<64 hex digits>
+            text = str(value).strip().lower().removeprefix('sha256:')
+            if not re.fullmatch('[0-9a-f]{64}', text):
+                raise ConfigError(f'{what} must be sha256:<64 hex digits>, not {value!r}')
+            return 'sha256:' + text
+        if self.kind == 'record':
+            return parse_record_id(value)
         return parse_article_id(value) if self.kind == 'article' else value
 
 
 REPOSITORY_TYPES: dict = {}  # type name -> class: every Repository subclass with a type
+
+
+# --------------------------------------------------------------------------- packed volumes
+# A release of many small files can be packed into ZIP volumes: plain zip files (a person can
+# unzip them by hand) whose members are stored, not compressed, so that each file is one
+# byte range of its volume; the index names that range (``volume.zip#bytes=FIRST-LAST``),
+# with the file's size and md5. Volumes are built the same from the same files (fixed dates
+# and attributes, members in path order), so an unchanged release makes the same volumes,
+# named by their session and md5, and a rerun sends nothing.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_OVERHEAD = 76  # bytes a member adds besides its data and twice its name
+
+
+def volume_groups(items: list, volume_bytes: int) -> list:
+    """Upload items ``(rel, path, size)`` in volumes of at most ``volume_bytes``: sessions in
+    order, never split across volumes unless a session alone is larger.
+
+    >>> volume_groups([('a/b/c/d/1/x', None, 6), ('a/b/c/d/2/y', None, 6)], 200)
+    [[('a/b/c/d/1/x', None, 6)], [('a/b/c/d/2/y', None, 6)]]
+    """
+    groups, used = [], volume_bytes + 1
+
+    def cost(item):
+        return item[2] + ZIP_OVERHEAD + 2 * len(item[0].encode())
+
+    for _, members in itertools.groupby(items, key=lambda item: item[0].split('/', 5)[:5]):
+        members = list(members)
+        size = sum(map(cost, members))
+        if used + size > volume_bytes:
+            groups.append([])
+            used = 0
+        for item in members:  # a session larger than a volume: split by file
+            if groups[-1] and used + cost(item) > volume_bytes:
+                groups.append([])
+                used = 0
+            groups[-1].append(item)
+            used += cost(item)
+    return groups
+
+
+def build_volume(items: list, folder: Path) -> tuple:
+    """Pack upload items ``(rel, ScannedFile, size)`` into a ZIP in ``folder``; (its upload
+    item ``(name, path, size)``, ``{rel: (first byte, size, md5)}`` of its members)."""
+    import hashlib
+    import shutil
+    import tempfile
+    import zipfile
+
+    fd, tmp = tempfile.mkstemp(suffix='.zip', dir=folder)
+    md5s = {}
+    with os.fdopen(fd, 'w+b') as f:
+        with zipfile.ZipFile(f, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for rel, path, size in items:
+                info = zipfile.ZipInfo(rel, ZIP_DATE)
+                info.create_system, info.external_attr, info.file_size = 3, 0o644 << 16, size
+                digest = hashlib.md5(usedforsecurity=False)
+                with open_source(path) as src, zf.open(info, 'w') as dst:
+                    for chunk in iter(lambda: src.read(CHUNK_SIZE), b''):
+                        digest.update(chunk)
+                        dst.write(chunk)
+                md5s[rel] = digest.hexdigest()
+            infos = zf.infolist()
+        members = {}
+        for info in infos:  # where each member's data starts: after its local header
+            f.seek(info.header_offset + 26)
+            name_len, extra_len = (
+                int.from_bytes(f.read(2), 'little'),
+                int.from_bytes(f.read(2), 'little'),
+            )
+            first = info.header_offset + 30 + name_len + extra_len
+            members[info.filename] = (first, info.file_size, md5s[info.filename])
+        f.seek(0)
+        volume_md5 = md5sum(f)
+        size = f.seek(0, os.SEEK_END)
+    lab, _, *fields = items[0][0].split('/')[:5]  # named by its first session and md5
+    name = f'{re.sub(r"[^A-Za-z0-9_.-]", "-", "_".join([lab, *fields]))}.{volume_md5[:10]}.zip'
+    shutil.move(tmp, folder / name)
+    return (name, folder / name, size), members
+
+
+def pack_items(items: list, volume_bytes: int, folder: Path) -> tuple:
+    """The volumes of upload items, built in ``folder``: (their upload items, ``{rel: (URL
+    cell, size, md5)}`` for the index). TransferError when the disk has no room."""
+    import shutil
+
+    need = sum(size for _, _, size in items)
+    if need > shutil.disk_usage(folder).free:
+        raise TransferError(
+            f'packing needs {byte_size(need)} in {folder} and it has '
+            f'{byte_size(shutil.disk_usage(folder).free)} free; nothing was sent'
+        )
+    volumes, placed = [], {}
+    try:
+        for group in volume_groups(items, volume_bytes):
+            volume, members = build_volume(group, folder)
+            volumes.append(volume)
+            for rel, (first, size, md5) in members.items():
+                placed[rel] = (
+                    f'{quote_path(volume[0])}#bytes={first}-{first + size - 1}',
+                    size,
+                    md5,
+                )
+    except OSError as e:
+        raise TransferError(f'cannot pack volumes in {folder}: {e.strerror or e}') from None
+    return volumes, placed
 
 
 class UploadSession:
@@ -5726,6 +6021,9 @@ class UploadSession:
     def have(self, rels: list) -> dict:
         """What the repository already holds of these paths: ``{rel: (size, md5 or None)}``."""
         return {}
+
+    def check_release(self, items: list) -> None:
+        """Checks of the whole release (a repository's caps), before anything is sent."""
 
     def prepare(self, items: list) -> None:
         """Checks of the files to send, all together, before the first is sent."""
@@ -5749,12 +6047,16 @@ class UploadSession:
     def close(self) -> None:
         """End the upload (its connections), whether it completed or not."""
 
-    def publish(self, scan: ScanResult, *, checksums=False, one_cache=False, changed=True):
+    def publish(
+        self, scan: ScanResult, *, checksums=False, one_cache=False, changed=True, placed=None
+    ) -> str:
         """Publish ``.one_root`` (ONE's tables first with ``one_cache``) for a tree whose
-        files are all in place."""
+        files are all in place (``placed``: under other names, see ``index_bytes``); what
+        cites it (``cite_of``)."""
         base = self.repository.index_base_url
-        for name, data in index_files(scan, base, checksums, one_cache).items():
+        for name, data in index_files(scan, base, checksums, one_cache, placed).items():
             self.send_bytes(name, data)
+        return cite_of(data)  # (the index: sent last)
 
 
 @dataclass
@@ -5764,6 +6066,7 @@ class UploadPlan:
     scan: ScanResult
     items: list
     complete: bool  # False when --limit leaves files out (then the index is not published)
+    placed: dict | None = None  # packed: {path: (URL cell, size, md5)} (``pack_items``)
 
     @classmethod
     def make(cls, root, limit: int | None) -> UploadPlan:
@@ -5776,6 +6079,10 @@ class UploadPlan:
         result.paths = [file for _, file, _ in items]  # the index's md5s read them so too
         complete = limit is None or limit >= len(items)
         return cls(result, items[:limit] if limit else items, complete)
+
+    def pack(self, volume_bytes: int, folder: Path) -> None:
+        """Send volumes (built in ``folder``) instead of the files (see ``pack_items``)."""
+        self.items, self.placed = pack_items(self.items, volume_bytes, folder)
 
     def report(self, sizes: list | None = None) -> TransferReport:
         """What sending the files did (the bytes sent for each, None: not sent), or without
@@ -5801,7 +6108,9 @@ class Repository:
     """
 
     type = ''
-    settings_spec: tuple = ()  # this class's own Setting declarations
+    settings_spec = (
+        Setting('pin', 'digest', help="the index's digest (cite: sha256:...); others refused"),
+    )
     adhoc_key: str | None = None
     adhoc_also: tuple = ()  # other settings that name a repository of this type
     is_local = False
@@ -5893,6 +6202,30 @@ class Repository:
     def read_index(self) -> Index:
         raise NotImplementedError
 
+    def check_pin(self, index, origin: str) -> None:
+        """With a ``pin``, an IntegrityError unless the index (bytes, or a file open at its
+        start, left there) is the one pinned: a cited release, not whatever is there now."""
+        pin = self.settings.get('pin')
+        if pin is None:
+            return
+        if index is None:
+            raise IntegrityError(f'repository "{self.name}" is pinned to {pin} but has no index')
+        if not isinstance(index, bytes):
+            import hashlib
+
+            hashed = hashlib.sha256()
+            for chunk in iter(lambda: index.read(CHUNK_SIZE), b''):
+                hashed.update(chunk)
+            digest = 'sha256:' + hashed.hexdigest()
+            index.seek(0)
+        else:
+            digest = cite_of(index)
+        if digest != pin:
+            raise IntegrityError(
+                f'repository "{self.name}": its index ({origin}) is {digest[:19]}..., not the '
+                f'pinned {pin[:19]}...; refused (the release changed since it was cited)'
+            )
+
     def fetch(self, rows: pd.DataFrame, *, force=False, check_hash=True, dry_run=False):
         """Local paths of index rows (``LocalPaths``), downloading what is missing or not
         good (with ``check_hash``: a local copy must match the index's md5 where it has
@@ -5914,21 +6247,31 @@ class Repository:
         force: bool = False,
         checksums: bool = False,
         one_cache: bool = False,
+        pack: bool | None = None,
     ) -> TransferReport:
         """Publish the ALF tree under ``root``: the one upload flow of every type.
 
         The files are planned (``limit``: the first N only); ``dry_run`` stops there and
-        lists them. Files the repository already has (same size, and same md5 where it knows
-        one) are skipped unless ``force``; the rest are sent. Then the index (and ONE's cache
-        tables with ``one_cache``) is published, last, and not at all when ``limit`` left
-        files out, so that an index never names a file that is not there yet.
+        lists them. With ``pack`` (None: the ``pack`` setting, or where the repository
+        needs it) they go in ZIP volumes. Files the repository already has (same size, and
+        same md5 where it knows one) are skipped unless ``force``; the rest are sent. Then
+        the index (and ONE's cache tables with ``one_cache``) is published, last, and not
+        at all when ``limit`` left files out, so that an index never names a file that is
+        not there yet. The report's ``cite`` is the digest of the index (``cite_of``).
         """
+        import shutil
+        import tempfile
+
         plan = UploadPlan.make(root, limit)
         if dry_run:
             return plan.report()
         self._require_online('upload')
-        start, session = time.perf_counter(), self.begin_upload()
+        start, session, staging = time.perf_counter(), self.begin_upload(), None
         try:
+            if self.packs(len(plan.items) + one_cache * 2, pack):
+                staging = Path(tempfile.mkdtemp(dir=private_folder(self.dirs.cache / 'volumes')))
+                plan.pack(self.settings['volume_mb'] << 20, staging)
+            session.check_release(plan.items)
             # the one place that decides what the repository already has
             known = {} if force else session.have([rel for rel, _, _ in plan.items])
             todo = [i for i in plan.items if force or not _has_copy(i, known.get(i[0]))]
@@ -5938,15 +6281,25 @@ class Repository:
             report = plan.report([None] * (len(plan.items) - len(todo)) + sent)
             if plan.complete:
                 changed = report.files > 0
-                session.publish(
-                    plan.scan, checksums=checksums, one_cache=one_cache, changed=changed
+                report.cite = session.publish(
+                    plan.scan,
+                    checksums=checksums,
+                    one_cache=one_cache,
+                    changed=changed,
+                    placed=plan.placed,
                 )
             else:
                 logger.warning('--limit: the index was not updated until every file is uploaded')
         finally:
             session.close()
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
         report.seconds = time.perf_counter() - start
         return report
+
+    def packs(self, n_files: int, pack: bool | None) -> bool:
+        """Whether an upload of ``n_files`` (besides the index) goes in volumes."""
+        return bool(self.settings.get('pack') if pack is None else pack)
 
     def _require_online(self, what: str) -> None:
         if self.offline:
@@ -5964,7 +6317,7 @@ class Repository:
     def make_public(self, *, checksums: bool = False) -> dict:
         """Make what was uploaded visible to everyone, where a type has such a step."""
         raise ConfigError(
-            f'clean_publish is for figshare repositories; "{self.name}" is {self.type}, whose '
+            f'clean_publish is for figshare and zenodo; "{self.name}" is {self.type}, whose '
             'files are public as soon as they are uploaded'
         )
 
@@ -6068,6 +6421,12 @@ class LocalRepository(Repository):
     def read_index(self) -> Index:
         """A fresh scan of the folder; ONE cache tables there (or in ``tables_dir``) give the
         sessions' ids, metadata and QC."""
+        if self.settings.get('pin'):
+            try:
+                with open(self.root / INDEX_NAME, 'rb') as f:
+                    self.check_pin(f.read(), str(self.root / INDEX_NAME))
+            except FileNotFoundError:
+                self.check_pin(None, '')
         result = scan(self.root)
         folder = Path(self.settings.get('tables_dir') or self.root).expanduser()
         tables = read_local_tables(folder, what := f'ONE cache tables in {folder}')
@@ -6097,6 +6456,14 @@ class LocalRepository(Repository):
     def begin_upload(self) -> LocalUpload:
         return LocalUpload(self)
 
+    def packs(self, n_files, pack):
+        if pack:
+            raise ConfigError(
+                f'repository "{self.name}" is a local folder, read in place: volumes are for '
+                'remote repositories'
+            )
+        return False
+
 
 class LocalUpload(UploadSession):
     """An upload into a folder: files copied in (atomically), then the folder's index."""
@@ -6116,9 +6483,10 @@ class LocalUpload(UploadSession):
             sizes.append(None if same else copy_into(root, rel, path))
         return sizes
 
-    def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
+    def publish(self, scan, *, checksums=False, one_cache=False, changed=True, placed=None):
         # the folder may hold more than the tree just copied in: its index lists it all
-        write_index(self.repository.root, checksums=checksums or None, one_cache=one_cache)
+        root = self.repository.root
+        return write_index(root, checksums=checksums or None, one_cache=one_cache).cite
 
 
 class LocalPaths(collections.abc.Sequence):
@@ -6197,7 +6565,19 @@ class DownloadPlan(collections.abc.Sequence):
             md5 = known_md5 if self.with_md5 and md5 is None else md5
         row = _UrlRow(*(values[c] for c in _UrlRow._fields))
         size = None if size is None else int(size)
-        return Download(self.repository.file_url(row), dest, size, md5, trusted)
+        url, offset, length = byte_range_of(self.repository.file_url(row))
+        if offset is not None and length != size:
+            raise IndexFormatError(
+                f'repository "{self.repository.name}": the index gives {self.rel[i]} '
+                f'{length} bytes of {mask_url(url)} but a size of {size}'
+            )
+        return Download(url, dest, size, md5, trusted, offset)
+
+    @functools.cached_property
+    def packed(self) -> bool:
+        """Whether some rows are members of volumes (their URLs end in ``#bytes=``)."""
+        urls = pd.Series(self.columns['url'], dtype=object).dropna()
+        return bool(urls.astype(str).str.contains('#bytes=', regex=False).any())
 
     def _folder(self, session: str) -> tuple:
         """A session's download folder, and the root onelight may make folders below
@@ -6228,6 +6608,8 @@ class RemoteRepository(Repository):
             low=1,
             high=1 << 20,
         ),
+        Setting('pack', 'bool', False, 'upload files in ZIP volumes read by byte ranges'),
+        Setting('volume_mb', 'int', 2000, 'the largest ZIP volume, MiB', low=1, high=1 << 20),
     )
 
     @property
@@ -6291,7 +6673,11 @@ class RemoteRepository(Repository):
                 )
             return LocalPaths(items)
         report = self.engine.download(
-            items, force=force, check_hash=check_hash, learnt=self.verified_copies.add
+            items,
+            force=force,
+            check_hash=check_hash,
+            learnt=self.verified_copies.add,
+            spans=self.dirs.cache / 'spans' if items.packed else None,
         )
         return LocalPaths(items, report)
 
@@ -6420,7 +6806,8 @@ class WebRepository(RemoteRepository):
         origin, key = mask_url(self.index_url), self.index_url
         self._validated = {}  # each file is asked about once per reading
         meta = self._read_cached_meta(key)
-        index = self._load_parsed()
+        pinned = self.settings.get('pin') is not None  # (then the index read is hashed)
+        index = None if pinned else self._load_parsed()
         if index is not None:
             return index
         tables = None
@@ -6433,6 +6820,8 @@ class WebRepository(RemoteRepository):
                 tables, data = self.read_tables(required=True), None
             except (OfflineError, NotFoundError):
                 raise offline from None
+        if pinned:
+            self.check_pin(data, origin)
         with data if data is not None else contextlib.nullcontext():
             index, tables = self._index_of(data, meta, tables if data is None else None, origin)
         if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
@@ -7295,8 +7684,9 @@ def parse_article_id(value) -> int:
     raise ConfigError(f'article_id must be a number or a figshare article URL, not {text!r}')
 
 
-def figshare_name(rel: str) -> str:
-    """figshare file names cannot hold folders: ONE light writes ``/`` as ``~``."""
+def flat_name(rel: str) -> str:
+    """A path as a name where there are no folders (figshare files, Zenodo keys): ONE light
+    writes ``/`` as ``~``."""
     return rel.replace('/', '~')
 
 
@@ -7482,6 +7872,7 @@ class FigshareRepository(RemoteRepository):
                 )
             body = self._file_by_id(max(roots, key=lambda f: f['id']), key)
         origin = f'figshare article {self.article_id} {INDEX_NAME}'
+        self.check_pin(body, origin)
         index = Index.from_bytes(body, strict=self.strict, origin=origin)
         if listing is not None:  # sizes and md5s where the index lines have none
             newest = _newest_available(listing + self._other_listings(listing))
@@ -7616,9 +8007,9 @@ class FigshareRepository(RemoteRepository):
                 'for more storage, or publish with figshare+ or an institutional account)'
             )
         for rel, _, _ in items:
-            if upload.article_of(figshare_name(rel)) is None:
+            if upload.article_of(flat_name(rel)) is None:
                 article = upload.article_with_room() or self._new_data_article(upload)
-                upload.placed[figshare_name(rel)] = article
+                upload.placed[flat_name(rel)] = article
 
     def _new_data_article(self, upload: FigshareUpload) -> int:
         """Make one more article for files, inside the release's project (made with the
@@ -7651,7 +8042,9 @@ class FigshareRepository(RemoteRepository):
         article = self.api('GET', f'account/articles/{self.article_id}')
         return str((article or {}).get('title') or f'article {self.article_id}')[:200]
 
-    def _publish_release(self, upload: FigshareUpload, scan, *, checksums, one_cache, changed):
+    def _publish_release(
+        self, upload: FigshareUpload, scan, *, checksums, one_cache, changed, placed
+    ) -> str:
         """figshare's index names each file's own download URL: it is built from the
         articles' listings (read again when files were sent), then usage notes join the
         index article's description."""
@@ -7663,31 +8056,40 @@ class FigshareRepository(RemoteRepository):
             for name, data in index_files(scan, None, checksums, True).items():
                 if name != INDEX_NAME:
                     self.replace_file(name, data, listing)
-        self.publish_listing_index(
-            scan.files, checksums=checksums, available=upload.available(), listing=listing
+        cite = self.publish_listing_index(
+            scan.files,
+            checksums=checksums,
+            available=upload.available(),
+            listing=listing,
+            placed=placed,
         )
         path = f'account/articles/{self.article_id}'  # then onelight's usage notes, once
         description = self.api('GET', path).get('description') or ''
         usage = FIGSHARE_USAGE.format(marker=FIGSHARE_USAGE_MARKER, article_id=self.article_id)
         if FIGSHARE_USAGE_MARKER in description:
-            return
+            return cite
         if len(description) + len(usage) > 20000:
             logger.warning('the article description is too long to add the usage notes')
-            return
+            return cite
         self.api('PUT', path, json={'description': description + usage}, expect=(200, 205))
+        return cite
 
     def make_public(self, *, checksums: bool = False) -> dict:
         return self.clean_publish(checksums=checksums)
 
     def publish_listing_index(
-        self, paths: list, *, checksums=False, available=None, listing=None
-    ) -> bool:
+        self, paths: list, *, checksums=False, available=None, listing=None, placed=None
+    ) -> str:
         """Upload a ``.one_root`` naming ``paths`` (each file's download URL, from whichever
-        article holds it), then delete the older ones (see ``replace_file``). Returns
-        whether a new index was uploaded."""
+        article holds it; ``placed``: members of volumes, see ``index_bytes``), then delete
+        the older ones (see ``replace_file``). Returns what cites it (``cite_of``)."""
         listing = self.list_files(private=True) if listing is None else listing
         available = _newest_available(listing) if available is None else available
-        entries = [available.get(figshare_name(rel)) for rel in paths]
+        names = [
+            urllib.parse.unquote(byte_range_of(placed[rel][0])[0]) if placed else rel
+            for rel in paths
+        ]
+        entries = [available.get(flat_name(name)) for name in names]
         if None in entries:
             rel = paths[entries.index(None)]
             raise RepositoryError(
@@ -7696,8 +8098,12 @@ class FigshareRepository(RemoteRepository):
             )
         urls = [e['download_url'] for e in entries]
         sizes, md5s = ([e[k] for e in entries] for k in ('size', 'computed_md5'))
-        data = index_text(paths, urls, *((sizes, md5s) if checksums else ()))
-        return self.replace_file(INDEX_NAME, data, listing)
+        if placed:  # a member's URL: its volume's, and its byte range there
+            urls = [u + '#' + placed[rel][0].split('#')[1] for u, rel in zip(urls, paths)]
+            sizes, md5s = ([placed[rel][k] for rel in paths] for k in (1, 2))
+        data = index_text(paths, urls, *((sizes, md5s) if checksums or placed else ()))
+        self.replace_file(INDEX_NAME, data, listing)
+        return cite_of(data)
 
     def replace_file(self, name: str, data: bytes, listing: list) -> bool:
         """Publish a small file (an index, a table) under ``name`` in the index article,
@@ -7881,7 +8287,7 @@ class FigshareRepository(RemoteRepository):
                 if keep is not None and in_session_folder(rel) and is_safe_relpath(rel):
                     kept.append(rel)
             upload.listings[article] = self.list_files(private=True, article=article)
-        self.publish_listing_index(
+        cite = self.publish_listing_index(
             sorted(kept),
             checksums=checksums,
             available=upload.available(),
@@ -7890,6 +8296,7 @@ class FigshareRepository(RemoteRepository):
         for article in upload.listings:
             self.api('POST', f'account/articles/{article}/publish', expect=(201,))
         out = {'removed': removed, 'files': len(kept), 'article_id': self.article_id}
+        out['cite'] = cite
         if len(upload.listings) > 1:
             articles = list(upload.listings)
             if upload.collection is None:
@@ -7929,7 +8336,7 @@ class FigshareUpload(UploadSession):
     def have(self, rels):
         """The articles' listings answer: size and figshare's computed md5 of every
         available file (no request per file)."""
-        available, names = self.available(), {rel: figshare_name(rel) for rel in rels}
+        available, names = self.available(), {rel: flat_name(rel) for rel in rels}
         return {
             rel: (available[n].get('size'), available[n].get('computed_md5') or None)
             for rel, n in names.items()
@@ -7943,16 +8350,16 @@ class FigshareUpload(UploadSession):
         """Send one file into its article (the plan left out what is there already: an
         older copy is a changed file, replaced once the new one is in)."""
         rel, path, _ = item
-        name = figshare_name(rel)
+        name = flat_name(rel)
         article = self.article_of(name)
         existing = sorted(
             (f for f in self.listings.get(article, []) if f['name'] == name), key=lambda f: f['id']
         )
         return self.repository._upload_file(path, name, existing, progress, stop, article)
 
-    def publish(self, scan, *, checksums=False, one_cache=False, changed=True):
-        self.repository._publish_release(
-            self, scan, checksums=checksums, one_cache=one_cache, changed=changed
+    def publish(self, scan, *, checksums=False, one_cache=False, changed=True, placed=None):
+        return self.repository._publish_release(
+            self, scan, checksums=checksums, one_cache=one_cache, changed=changed, placed=placed
         )
 
     def available(self) -> dict:
@@ -8051,6 +8458,328 @@ def _pending_parts(resp, where: str, size: int) -> list:
         if part.get('status') != 'COMPLETE':
             pending.append((number, start, end))
     return pending
+
+
+ZENODO_API_URL = 'https://zenodo.org/api/'
+# A Zenodo record holds at most 100 files and 50 GB (a quota extension raises the bytes only)
+ZENODO_MAX_FILES, ZENODO_MAX_BYTES = 100, 50_000_000_000
+
+
+def parse_record_id(value) -> int:
+    """A Zenodo record id from a number, a record URL or a Zenodo DOI.
+
+    >>> parse_record_id('https://zenodo.org/records/1234567'), parse_record_id('10.5281/zenodo.42')
+    (1234567, 42)
+    """
+    text = str(value).strip()
+    m = re.fullmatch(r'(?:.*?(?:/(?:records?|uploads|deposit)/|zenodo\.))?([0-9]{1,18})/?', text)
+    if not m:
+        raise ConfigError(f'record_id must be a number or a Zenodo record URL, not {text!r}')
+    return int(m[1])
+
+
+class ZenodoRepository(WebRepository):
+    """A Zenodo record (InvenioRDM): its files, under flat keys, are read as any web
+    repository's (``/records/ID/files/KEY``); a release of more than 100 files is packed into
+    ZIP volumes. Uploads fill the record's draft, or a new version's, with the one upload
+    flow; ``clean_publish`` publishes it."""
+
+    type = 'zenodo'
+    adhoc_key = 'record_id'
+    settings_spec = (
+        Setting('record_id', 'record', required=True, help='the record: its number or URL'),
+        Setting('token', secret=True, help='personal access token (upload, publish)'),
+        Setting('api_url', 'url', ZENODO_API_URL, 'the Zenodo API (or sandbox.zenodo.org/api)'),
+    )
+
+    @classmethod
+    def adhoc_name(cls, settings):
+        return f'zenodo-{parse_record_id(settings["record_id"])}'
+
+    @property
+    def record_id(self) -> int:
+        return self.settings['record_id']
+
+    @property
+    def site(self) -> str:
+        """Zenodo's address (the API's without ``api/``)."""
+        api = self.settings['api_url']
+        return api[: -len('api/')] if api.endswith('/api/') else api
+
+    @property
+    def base_url(self) -> str:
+        return f'{self.site}records/{self.record_id}/files/'
+
+    def _engine_options(self) -> dict:
+        header = {'Authorization': f'Bearer {self.settings.get("token")}'}
+        return {
+            **super()._engine_options(),
+            'auth': (lambda method, url: header) if self.settings.get('token') else None,
+            'trusted': (self.settings['api_url'],),
+        }
+
+    def packs(self, n_files: int, pack: bool | None) -> bool:
+        return super().packs(n_files, pack) or (pack is None and n_files + 1 > ZENODO_MAX_FILES)
+
+    def read_index(self) -> Index:
+        index = super().read_index()
+        if not self.offline:
+            self._say_if_newer()
+        return index
+
+    def _say_if_newer(self) -> None:
+        """One line when the record has a newer version (this one is still read: cited)."""
+        resp = self.engine.request(
+            'GET', self._api_url(f'records/{self.record_id}/versions/latest'), redirect=False
+        )
+        where = resp.headers.get('location') or ''
+        m = re.search(r'/records/([0-9]{1,18})/?$', where)
+        if m and int(m[1]) != self.record_id:
+            logger.warning(
+                'repository "%s": Zenodo record %d has a newer version, %s (this reads %d, '
+                'as set; record_id %s reads the newest)',
+                self.name,
+                self.record_id,
+                m[1],
+                self.record_id,
+                m[1],
+            )
+
+    def _missing(self, what: str, url: str) -> NotFoundError:
+        return NotFoundError(
+            f'repository "{self.name}": no {what} in Zenodo record {self.record_id} (a draft '
+            'is read once published: "onelight upload ROOT", then "onelight clean_publish")'
+        )
+
+    # ---------------------------------------------------------------------------------- API
+    def _api_url(self, path: str) -> str:
+        return self.settings['api_url'] + path
+
+    def api(self, method: str, path: str, *, expect=(200,), **kwargs):
+        """Call the API; the decoded JSON (None for an empty body)."""
+        resp = self.engine.request(method, self._api_url(path), **kwargs)
+        if resp.status in expect:
+            try:
+                return resp.json() if resp.content else None
+            except ValueError:
+                raise DataFormatError(f'repository "{self.name}": Zenodo sent no JSON') from None
+        try:
+            message = str(resp.json().get('message') or resp.reason)
+        except (ValueError, AttributeError):
+            message = resp.reason
+        who = f'repository "{self.name}": Zenodo {method} {path} answered {resp.status}'
+        if resp.status in (401, 403):
+            hint = 'check the "token" key' if self.settings.get('token') else 'set the "token" key'
+            raise AuthError(f'{who} ({_printable(message)}); {hint} (zenodo.org: Applications)')
+        if resp.status == 404:
+            raise NotFoundError(f'{who}: no such record, or not yours')
+        raise RepositoryError(f'{who}: {_printable(message, 200)}')
+
+    def list_files(self, path: str) -> dict:
+        """``{key: entry}`` of a files listing (``records/ID/files`` or a draft's), read as
+        hostile: a key without ``/`` or control characters, an integer size, an md5."""
+        body = self.api('GET', path, limit=self.index_limit)
+        entries = body.get('entries') if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise DataFormatError(f'repository "{self.name}": Zenodo sent no list of files')
+        out = {}
+        for e in entries:
+            ok = isinstance(e, dict) and isinstance(e.get('key'), str)
+            ok = ok and not _CONTROL.search(e['key']) and '/' not in e['key']
+            if not ok:
+                logger.warning(
+                    'repository "%s": a Zenodo file entry refused: %s',
+                    self.name,
+                    _printable(str(e)),
+                )
+                continue
+            size = e.get('size') if isinstance(e.get('size'), int) else None
+            md5 = _md5(str(e.get('checksum') or '').removeprefix('md5:'))
+            out[e['key']] = {'size': size, 'md5': md5, 'status': e.get('status') or 'completed'}
+        return out
+
+    # ---------------------------------------------------------------------------- uploading
+    def begin_upload(self) -> ZenodoUpload:
+        if not self.settings.get('token'):
+            raise ConfigError(f'repository "{self.name}": uploading to Zenodo needs a "token"')
+        return ZenodoUpload(self)
+
+    def draft_of(self, record: int) -> tuple:
+        """(the id of a draft holding the release, the id of its published version or
+        None): the record itself when it is an unpublished draft, else the new version
+        draft of its latest version (made when asked for; Zenodo answers with the existing
+        one when there is one), its files carried over."""
+        try:
+            self.api('GET', f'records/{record}/draft')
+            return record, None
+        except NotFoundError:
+            pass
+        latest = self.latest_version(record)
+        draft = _record_id(self.api('POST', f'records/{latest}/versions', expect=(200, 201)))
+        if not self.list_files(f'records/{draft}/draft/files'):
+            self.api('POST', f'records/{draft}/draft/actions/files-import', expect=(200, 201))
+        return draft, latest
+
+    def latest_version(self, record: int) -> int:
+        return _record_id(self.api('GET', f'records/{record}/versions/latest'))
+
+    def make_public(self, *, checksums: bool = False) -> dict:
+        """Publish the draft (a new version of a published record): its unfinished files
+        removed, a publication date set where a new version has none."""
+        self._require_online('publish')
+        self.begin_upload()  # (the token)
+        draft, previous = self.draft_of(self.record_id)
+        files = self.list_files(f'records/{draft}/draft/files')
+        for key, entry in files.items():
+            if entry['status'] != 'completed':
+                self.api(
+                    'DELETE', f'records/{draft}/draft/files/{quote_path(key)}', expect=(204, 404)
+                )
+        if INDEX_NAME not in files:
+            raise NotFoundError(
+                f'repository "{self.name}": Zenodo draft {draft} has no {INDEX_NAME}; '
+                'nothing published (run "onelight upload ROOT" first)'
+            )
+        record = self.api('GET', f'records/{draft}/draft')
+        metadata = record.get('metadata') if isinstance(record, dict) else None
+        if isinstance(metadata, dict) and not metadata.get('publication_date'):
+            metadata['publication_date'] = _dt.date.today().isoformat()
+            self.api('PUT', f'records/{draft}/draft', json=record)
+        path = f'records/{draft}/draft/files/{quote_path(INDEX_NAME)}/content'
+        index = self.engine.request('GET', self._api_url(path), limit=self.index_limit)
+        self.engine.check(index, 'index download')
+        self.api('POST', f'records/{draft}/draft/actions/publish', expect=(200, 202))
+        return {
+            'record_id': draft,
+            'previous': previous,
+            'files': len(files),
+            'removed': sum(e['status'] != 'completed' for e in files.values()),
+            'cite': cite_of(index.content),
+        }
+
+
+class ZenodoUpload(UploadSession):
+    """One upload to a Zenodo record: what the release holds now (the latest version's
+    files, or the draft's once there is one) and the draft, made at the first write, so
+    that an unchanged release sends nothing."""
+
+    def __init__(self, repository: ZenodoRepository):
+        super().__init__(repository)
+        self.lock, self.draft = threading.Lock(), None
+        try:
+            repository.api('GET', f'records/{repository.record_id}/draft')
+            self._use_draft(repository.record_id)
+        except NotFoundError:
+            latest = repository.latest_version(repository.record_id)
+            self.entries = repository.list_files(f'records/{latest}/files')
+
+    def _use_draft(self, draft: int) -> None:
+        self.draft = draft
+        self.entries = self.repository.list_files(f'records/{draft}/draft/files')
+
+    def _writable(self) -> int:
+        """The draft to write in, made (a new version) when first needed."""
+        with self.lock:
+            if self.draft is None:
+                self._use_draft(self.repository.draft_of(self.repository.record_id)[0])
+            return self.draft
+
+    def have(self, rels):
+        return {
+            rel: (e['size'], e['md5'])
+            for rel in rels
+            if (e := self.entries.get(flat_name(rel))) and e['status'] == 'completed'
+        }
+
+    def check_release(self, items):
+        n, total = len(items) + 1, sum(size for _, _, size in items)
+        if n > ZENODO_MAX_FILES or total > ZENODO_MAX_BYTES:
+            raise RepositoryError(
+                f'repository "{self.repository.name}": the release is {plural(n, "file")} '
+                f'({byte_size(total)}) with its index; a Zenodo record holds at most '
+                f'{ZENODO_MAX_FILES} files and {byte_size(ZENODO_MAX_BYTES)} (pack it in '
+                'larger volumes with the volume_mb setting; ask Zenodo for more room)'
+            )
+
+    def send(self, item, progress, stop):
+        rel, path, size = item
+        if stop.is_set():
+            raise _Stopped()
+        with open_source(path) as f:
+            return self._put(flat_name(rel), f, size, progress)
+
+    def send_bytes(self, name, data):
+        entry = self.entries.get(name)
+        if entry and entry['status'] == 'completed' and entry['md5'] == md5_of_bytes(data):
+            return  # (an unchanged rerun writes nothing)
+        self._put(name, io.BytesIO(data), len(data), None)
+
+    def _put(self, key: str, source, size: int, progress) -> int:
+        """A file into the draft: an older entry of its key deleted, then created, its
+        content sent and committed; Zenodo's md5 of it checked."""
+        repo, draft = self.repository, self._writable()
+        files, quoted = f'records/{draft}/draft/files', quote_path(key)
+        md5, entry = md5sum(source), self.entries.get(key)
+        source.seek(0)
+        if entry and (entry['status'], entry['size'], entry['md5']) == ('completed', size, md5):
+            return None  # sent by an upload that stopped before its index
+        if entry:
+            repo.api('DELETE', f'{files}/{quoted}', expect=(204, 404))
+
+        def start(attempt):  # a POST that broke may have made the entry: looked for first
+            if attempt and key in repo.list_files(files):
+                return
+            repo.api('POST', files, expect=(200, 201), json=[{'key': key}])
+
+        retrying(start, repo.engine.retry(), f'creating {key} on Zenodo', (MaybeSentError,))
+        body = _CountingReader(source, progress) if progress else source
+        headers = {'Content-Type': 'application/octet-stream', 'Content-Length': str(size)}
+        repo.api('PUT', f'{files}/{quoted}/content', data=body, headers=headers)
+        answer = repo.api('POST', f'{files}/{quoted}/commit', expect=(200, 201))
+        got = _md5(str((answer or {}).get('checksum') or '').removeprefix('md5:'))
+        if got != md5:
+            raise IntegrityError(
+                f'repository "{repo.name}": Zenodo holds {key} with md5 {got}, not {md5}; '
+                'it will be sent again next time'
+            )
+        self.entries[key] = {'size': size, 'md5': md5, 'status': 'completed'}
+        return size
+
+    def publish(self, scan, *, checksums=False, one_cache=False, changed=True, placed=None):
+        """The index names each file by its key (or its volume's byte range), with size
+        and md5; files of an earlier release that this one no longer has are removed."""
+        if placed is None:
+            placed = {}
+            for rel in scan.files:
+                entry = self.entries[flat_name(rel)]
+                placed[rel] = (quote_path(flat_name(rel)), entry['size'], entry['md5'])
+        files = index_files(scan, None, True, one_cache, placed)
+        wanted = {flat_name(u.split('#')[0]) for u, _, _ in placed.values()} | set(files)
+        wanted = {urllib.parse.unquote(k) for k in wanted}
+        for key in [k for k in self.entries if k not in wanted]:
+            draft = self._writable()
+            self.repository.api(
+                'DELETE', f'records/{draft}/draft/files/{quote_path(key)}', expect=(204, 404)
+            )
+            del self.entries[key]
+        for name, data in files.items():
+            self.send_bytes(name, data)
+        if self.draft is not None:
+            logger.warning(
+                'repository "%s": the release is in Zenodo draft %d; publish it with '
+                '"onelight clean_publish"',
+                self.repository.name,
+                self.draft,
+            )
+        return cite_of(data)
+
+
+def _record_id(body) -> int:
+    """The id of a record Zenodo sent (a number or digits); RepositoryError otherwise."""
+    value = body.get('id') if isinstance(body, dict) else None
+    if _number(str(value)) is None:
+        raise RepositoryError(f'Zenodo sent a record without an id: {_printable(str(body))}')
+    return int(value)
 
 
 def _move_userinfo(settings: dict, key: str) -> None:
@@ -9298,12 +10027,14 @@ class One:
         force: bool = False,
         checksums: bool = False,
         one_cache: bool = False,
+        pack: bool | None = None,
     ) -> TransferReport:
         """Publish the ALF tree under ``root`` to this repository (see ``Repository.upload``):
         what is there already is skipped, the index goes last. Returns what was done (with
-        ``dry_run``, the paths that would be sent in ``report.paths``)."""
+        ``dry_run``, the paths that would be sent in ``report.paths``; ``report.cite``, the
+        digest that cites the release)."""
         options = dict(dry_run=dry_run, limit=limit, force=force, checksums=checksums)
-        report = self.repository.upload(root, one_cache=one_cache, **options)
+        report = self.repository.upload(root, one_cache=one_cache, pack=pack, **options)
         self._index = None  # read again: it changed
         return report
 
@@ -10301,6 +11032,7 @@ def index_cmd(ctx, root, base_url, checksums, one_cache):
     )
     if one_cache:
         _say(ctx, _tables_summary(result.one_tables(checksums)))
+    click.echo(f'cite: {result.cite}')
 
 
 def _tables_summary(tables: OneTables) -> str:
@@ -10432,28 +11164,46 @@ def verify_cmd(ctx, sessions, repair):
 @click.option('--force', is_flag=True, help='Send files that look up to date too.')
 @click.option('--checksums', is_flag=True, help='Publish size and md5 in the index.')
 @click.option('--one-cache', is_flag=True, help="Publish ONE-api's cache tables beside the index.")
+@click.option(
+    '--pack/--no-pack',
+    default=None,
+    help='Send the files in ZIP volumes (default: the "pack" setting; zenodo: when needed).',
+)
 @click.pass_context
-def upload_cmd(ctx, root, dry_run, limit, force, checksums, one_cache):
+def upload_cmd(ctx, root, dry_run, limit, force, checksums, one_cache, pack):
     """Publish the ALF tree under ROOT to the repository; the index goes last."""
     report = _client(ctx).upload(
-        root, dry_run=dry_run, limit=limit, force=force, checksums=checksums, one_cache=one_cache
+        root,
+        dry_run=dry_run,
+        limit=limit,
+        force=force,
+        checksums=checksums,
+        one_cache=one_cache,
+        pack=pack,
     )
     if dry_run:
         _emit(report.paths, False)
     _say(ctx, report.summary('would upload' if dry_run else 'uploaded'))
+    if report.cite:
+        click.echo(f'cite: {report.cite}')
 
 
 @cli.command('clean_publish')
 @click.option('--checksums', is_flag=True, help='Publish size and md5 in the index.')
 @click.pass_context
 def clean_publish_cmd(ctx, checksums):
-    """figshare: remove duplicate files, rebuild the index, publish the article."""
+    """figshare, zenodo: publish what was uploaded (a new version where one is out)."""
     done = _client(ctx).publish(checksums=checksums)
-    _say(
-        ctx,
-        f'published article {done["article_id"]}: {done["files"]} files, '
-        f'{done["removed"]} duplicate or broken files removed',
-    )
+    if 'record_id' in done:
+        again = f' (a new version of {done["previous"]})' if done['previous'] else ''
+        _say(ctx, f'published Zenodo record {done["record_id"]}{again}: {done["files"]} files')
+    else:
+        _say(
+            ctx,
+            f'published article {done["article_id"]}: {done["files"]} files, '
+            f'{done["removed"]} duplicate or broken files removed',
+        )
+    click.echo(f'cite: {done["cite"]}')
 
 
 @cli.command('serve')

@@ -30,7 +30,7 @@ def test_upload_then_read_a_fresh_client(alf_root, figshare, tmp_path):
     source = onelight.scan(alf_root).files
     assert report.files == len(source)
     names = emu.names(article)
-    assert names == sorted([onelight.figshare_name(p) for p in source] + ['.one_root'])
+    assert names == sorted([onelight.flat_name(p) for p in source] + ['.one_root'])
     assert 'nicklab~Subjects~Cori~2016-12-14~001~alf~eye.area.npy' in names
     assert onelight.FIGSHARE_USAGE_MARKER in emu.articles[article].description
 
@@ -91,7 +91,7 @@ def test_rerun_over_more_than_1000_files_sends_nothing(figshare, tmp_path):
         rel = f'lab/Subjects/m{i % 3}/2020-01-01/{1 + i // 3:03d}/alf/obj.attr.npy'
         (root / rel).parent.mkdir(parents=True)
         (root / rel).write_bytes(b'x' * (i % 4))
-        emu.add_available_file(article, onelight.figshare_name(rel), b'x' * (i % 4))
+        emu.add_available_file(article, onelight.flat_name(rel), b'x' * (i % 4))
     report = upload(emu, article, root, tmp_path, checksums=True)
     assert report.files == 0 and len(emu.articles[article].files) == 1004  # the index
     before = len(changes(emu))
@@ -195,7 +195,7 @@ def test_more_than_1000_files(figshare, tmp_path):
     lines = []
     for i in range(1205):
         rel = f'lab/Subjects/m{i % 7}/2020-01-01/{1 + i // 7:03d}/alf/obj.attr.npy'
-        record = emu.add_available_file(article, onelight.figshare_name(rel), b'x' * (i % 5))
+        record = emu.add_available_file(article, onelight.flat_name(rel), b'x' * (i % 5))
         lines.append(f'{rel}\t{emu.url("download")}/files/{record.id}')
     emu.add_available_file(article, '.one_root', ('\n'.join(lines) + '\n').encode())
     emu.articles[article].public_files = list(emu.articles[article].files)
@@ -396,18 +396,16 @@ def test_a_release_spans_articles_under_the_per_article_cap(figshare, tmp_path):
     # a changed file stays in its article; ten new files go where there is room
     changed = rels[1000]
     home = next(
-        a
-        for a, names in articles_of(emu, article).items()
-        if onelight.figshare_name(changed) in names
+        a for a, names in articles_of(emu, article).items() if onelight.flat_name(changed) in names
     )
     (root / changed).write_bytes(b'changed')
     new = release(root, 10, start=1203)
     report = upload(emu, article, root, tmp_path)
     assert report.files == 11
     after = articles_of(emu, article)
-    assert after[home].count(onelight.figshare_name(changed)) == 1
+    assert after[home].count(onelight.flat_name(changed)) == 1
     assert len(after) == 3 and all(len(names) <= 500 for names in after.values())
-    assert all(any(onelight.figshare_name(r) in names for names in after.values()) for r in new)
+    assert all(any(onelight.flat_name(r) in names for names in after.values()) for r in new)
     # one citable release: every article published, in one collection
     result = reader.repository.clean_publish()
     assert result['files'] == 1213 and len(result['articles']) == 3

@@ -761,7 +761,7 @@ def test_a_figshare_index_never_takes_the_token_elsewhere(figshare, attacker, tm
     emu, token = figshare, 'reader-token'
     article = emu.create_article(token)
     rel = f'{CORI1}/alf/a.b.npy'
-    record = emu.add_available_file(article, onelight.figshare_name(rel), b'figshare')
+    record = emu.add_available_file(article, onelight.flat_name(rel), b'figshare')
     own = f'{emu.url("download")}/files/{record.id}'
     port = attacker.server_address[1]
     host, api_port = emu.url('api').split('//')[1].split(':')[0], emu.url('api').rsplit(':')[-1]
@@ -789,7 +789,7 @@ def test_a_link_in_a_private_listing_never_gets_the_token(figshare, attacker, tm
     emu, token = figshare, 'owner-token'
     article = emu.create_article(token)
     rel = f'{CORI1}/alf/a.b.npy'
-    record = emu.add_available_file(article, onelight.figshare_name(rel), b'figshare')
+    record = emu.add_available_file(article, onelight.flat_name(rel), b'figshare')
     index = f'{rel}\t{emu.url("download")}/files/{record.id}\n'.encode()
     emu.add_available_file(article, '.one_root', index)
     link = emu.add_available_file(article, '.one_root', b'evil')  # the newest: it is read
