@@ -6820,9 +6820,9 @@ class WebRepository(RemoteRepository):
                 tables, data = self.read_tables(required=True), None
             except (OfflineError, NotFoundError):
                 raise offline from None
-        if pinned:
-            self.check_pin(data, origin)
         with data if data is not None else contextlib.nullcontext():
+            if pinned:
+                self.check_pin(data, origin)
             index, tables = self._index_of(data, meta, tables if data is None else None, origin)
         if len(index) >= PARSED_CACHE_MIN_LINES and not self.offline:
             self._save_parsed(
@@ -8522,8 +8522,16 @@ class ZenodoRepository(WebRepository):
         return super().packs(n_files, pack) or (pack is None and n_files + 1 > ZENODO_MAX_FILES)
 
     def read_index(self) -> Index:
-        index = super().read_index()
-        if not self.offline:
+        try:
+            index = super().read_index()
+        except NotFoundError:
+            raise NotFoundError(
+                f'repository "{self.name}": no {INDEX_NAME} in Zenodo record {self.record_id} '
+                '(a draft is read once published: "onelight upload ROOT", then "onelight '
+                'clean_publish")'
+            ) from None
+        if not self.offline and not self.__dict__.get('told'):
+            self.told = True
             self._say_if_newer()
         return index
 
@@ -8544,12 +8552,6 @@ class ZenodoRepository(WebRepository):
                 self.record_id,
                 m[1],
             )
-
-    def _missing(self, what: str, url: str) -> NotFoundError:
-        return NotFoundError(
-            f'repository "{self.name}": no {what} in Zenodo record {self.record_id} (a draft '
-            'is read once published: "onelight upload ROOT", then "onelight clean_publish")'
-        )
 
     # ---------------------------------------------------------------------------------- API
     def _api_url(self, path: str) -> str:

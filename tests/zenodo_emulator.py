@@ -41,6 +41,7 @@ class Emulator:
         self.rate_limit = None  # (requests, seconds): beyond them, 429
         self.window = (0.0, 0)  # (start, requests in it)
         self.drop_after_start = 0  # the next N file starts are acted on, then the reply lost
+        self.fail_content_after = None  # after N more contents are taken, 503 to the others
         self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _handler(self))
         self.server.daemon_threads = True
         threading.Thread(
@@ -283,6 +284,10 @@ def _handler(emu):
             if what == '/content' and self.command == 'PUT':
                 if self.headers.get('Content-Type') != 'application/octet-stream':
                     return self.error(415, 'Unsupported media type.')
+                if emu.fail_content_after is not None:
+                    if emu.fail_content_after <= 0:
+                        return self.error(503, 'Service unavailable.')
+                    emu.fail_content_after -= 1
                 record.files[key]['data'] = data
                 return self.reply(200, _entry(record, key))
             if what == '/content' and self.command == 'GET':
