@@ -3097,13 +3097,13 @@ def row_url(row, base_url: str | None) -> str | None:
 
 def byte_range_of(url: str) -> tuple:
     """(URL, first byte, length) of a URL ending in ``#bytes=FIRST-LAST`` (a member of a
-    volume); (URL, None, None) otherwise.
+    volume; an empty one ends before it starts); (URL, None, None) otherwise.
 
-    >>> byte_range_of('https://h/v.zip#bytes=100-109')
-    ('https://h/v.zip', 100, 10)
+    >>> byte_range_of('https://h/v.zip#bytes=100-109'), byte_range_of('v.zip#bytes=7-6')
+    (('https://h/v.zip', 100, 10), ('v.zip', 7, 0))
     """
     m = re.fullmatch(r'(.*)#bytes=([0-9]{1,18})-([0-9]{1,18})', url or '')
-    if not m or int(m[3]) < int(m[2]):
+    if not m or int(m[3]) < int(m[2]) - 1:
         return url, None, None
     return m[1], int(m[2]), int(m[3]) - int(m[2]) + 1
 
@@ -5492,9 +5492,11 @@ class TransferEngine:
         import hashlib
 
         members = {i: items[i] for i in todo if items[i].offset is not None}
-        by_volume = {}
+        by_volume, empty = {}, [i for i, d in members.items() if d.size == 0]
+        _unpack_members(None, 0, [members[i] for i in empty])  # (nothing to ask for)
         for i, d in sorted(members.items(), key=lambda kv: kv[1].offset):
-            by_volume.setdefault(d.url, []).append(i)
+            if d.size:
+                by_volume.setdefault(d.url, []).append(i)
         spans = []  # (Download of the span, its first byte, member positions)
         for url, group in by_volume.items():
             if not self.ranges_honoured(url):
@@ -5522,7 +5524,8 @@ class TransferEngine:
                 offset = None if end is None else first
                 spans.append((Download(url, dest, size, None, folder, offset), first, group_))
         if not spans:
-            return todo, TransferReport()
+            done = set(empty)
+            return [i for i in todo if i not in done], TransferReport(files=len(done))
         private_folder(folder)
         report = self.download([d for d, _, _ in spans])
         for span, first, group in spans:
@@ -5530,7 +5533,7 @@ class TransferEngine:
                 _unpack_members(span.dest, first, [members[i] for i in group])
             finally:
                 span.dest.unlink(missing_ok=True)  # (bad bytes: fetched again next time)
-        taken = {i for _, _, group in spans for i in group}
+        taken = {i for _, _, group in spans for i in group} | set(empty)
         report.files = len(taken)
         return [i for i in todo if i not in taken], report
 
@@ -5795,11 +5798,15 @@ class TransferEngine:
 
 def _unpack_members(span: Path, first: int, members: list) -> None:
     """Write each member (a Download: ``offset``, ``size``, ``md5``) from ``span``, a file
-    holding the volume's bytes from ``first``, through its own ``.part``: verified, then
-    renamed into place. IntegrityError when one is not what its index says."""
+    holding the volume's bytes from ``first`` (None: empty members only), through its own
+    ``.part``: verified, then renamed into place. IntegrityError when one is not what its
+    index says."""
     import hashlib
 
-    with os.fdopen(os.open(span, os.O_RDONLY | _NOFOLLOW), 'rb') as src, _Folders() as folders:
+    opened = (
+        io.BytesIO() if span is None else os.fdopen(os.open(span, os.O_RDONLY | _NOFOLLOW), 'rb')
+    )
+    with opened as src, _Folders() as folders:
         for m in members:
             folder = folders.enter(m.root or m.dest.parent, m.dest.parent)
             with PartFile(folder, m.dest.name) as part:
@@ -8263,6 +8270,28 @@ class FigshareRepository(RemoteRepository):
             limit=max(60.0, self.settings['timeout']),
         )
 
+    def _packed_rows(self, upload: FigshareUpload) -> dict:
+        """The members of volumes the index article's index names, where its volumes are
+        still there: ``{path: (volume#bytes=FIRST-LAST, size, md5)}`` (see ``index_bytes``)."""
+        roots = [
+            f
+            for f in upload.listings[upload.index]
+            if f['name'] == INDEX_NAME and _status(f) == 'available'
+        ]
+        if not roots:
+            return {}
+        key = f'figshare:{self.settings["api_url"]}:{self.article_id}:{True}'
+        body = self._file_by_id(max(roots, key=lambda f: f['id']), key)
+        rows = Index.from_bytes(body, origin=f'figshare article {self.article_id}').df
+        names = {f.get('download_url'): name for name, f in upload.available().items()}
+        out = {}
+        for rel, url, size, md5 in zip(row_paths(rows), rows['url'], rows['size'], rows['md5']):
+            volume, first, length = byte_range_of(url if isinstance(url, str) else '')
+            if first is not None and volume in names and not pd.isna(size):
+                cell = f'{quote_path(names[volume])}#bytes={first}-{first + length - 1}'
+                out[rel] = (cell, int(size), md5)
+        return out
+
     def clean_publish(self, *, checksums: bool = False) -> dict:
         """Remove duplicate and broken files, rebuild the index, publish every article of the
         release and, when it spans several, a collection holding them all (one DOI)."""
@@ -8287,11 +8316,13 @@ class FigshareRepository(RemoteRepository):
                 if keep is not None and in_session_folder(rel) and is_safe_relpath(rel):
                     kept.append(rel)
             upload.listings[article] = self.list_files(private=True, article=article)
+        packed = self._packed_rows(upload)  # a packed release: rebuilt from its index
         cite = self.publish_listing_index(
-            sorted(kept),
+            sorted(packed or kept),
             checksums=checksums,
             available=upload.available(),
             listing=upload.listings[upload.index],
+            placed=packed or None,
         )
         for article in upload.listings:
             self.api('POST', f'account/articles/{article}/publish', expect=(201,))

@@ -1268,6 +1268,88 @@ def bench_figshare(tmp: Path, quick: bool):
     )
 
 
+def bench_volumes(tmp: Path, quick: bool):
+    """A session read out of a packed ZIP volume (one span request) against the same files
+    loose (a request each), both from nginx on loopback; one small file out of a large
+    volume (one range request): the bytes that moved."""
+    print('15. packed volumes: a session from a volume, one file from a large one', flush=True)
+    n, repeat = (500, 3) if quick else (2000, 5)
+    loose, packed = tmp / 'vol-loose', tmp / 'vol-packed'
+    rels = make_small_files(loose, n)
+    plan = onelight.UploadPlan.make(loose, None)
+    packed.mkdir()
+    plan.pack(2000 << 20, packed)
+    (packed / onelight.INDEX_NAME).write_bytes(onelight.index_bytes(plan.scan, placed=plan.placed))
+    home, session = tmp / 'vol-home', 'lab/Subjects/m1/2020-01-01/001'
+    dest = scratch_folder(tmp) / 'vol-dl'
+    servers = [
+        start_server(loose, tmp / 'nginx-loose'),
+        start_server(packed, tmp / 'nginx-packed', write=False),
+    ]
+    try:
+        fns = {
+            name: fresh_download(url, session, home, dest / name, progress=False)
+            for name, (_, url, _) in zip(('loose', 'packed'), servers)
+        }
+        times = timed_interleaved(fns, repeat)
+        check_copies(loose, rels, dest / 'packed')
+    finally:
+        for proc, _, _ in servers:
+            proc.terminate()
+            proc.wait()
+    rate = {k: n / t for k, t in times.items()}
+    ratio = rate['packed'] / rate['loose']
+    row(
+        f'a session of {n} x 20 KB files from one volume (fresh process, md5s checked)',
+        f'{rate["packed"]:.0f} files/s',
+        f'{rate["loose"]:.0f} files/s loose',
+        f'{ratio:.2f}x',
+        '>= 1x',
+        ratio >= 1,
+        f'({servers[0][2]})',
+    )
+    # one small file out of a large volume: a big recording and small files in one session
+    size = (256 if quick else 1024) << 20
+    big = tmp / 'vol-big'
+    folder = big / session / 'raw_ephys_data'
+    folder.mkdir(parents=True)
+    with open(folder / 'ephys.raw.bin', 'wb') as f:
+        f.truncate(size)  # (sparse: zeros)
+    small = make_small_files(big / 'x', 20, 'lab/Subjects/m2/2020-01-01/001')
+    for rel in small:
+        target = big / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (big / 'x' / rel).rename(target)
+    shutil.rmtree(big / 'x')
+    plan = onelight.UploadPlan.make(big, None)
+    served = tmp / 'vol-big-served'
+    served.mkdir()
+    plan.pack(4 << 30, served)
+    (served / onelight.INDEX_NAME).write_bytes(onelight.index_bytes(plan.scan, placed=plan.placed))
+    (volume,) = served.glob('*.zip')
+    proc, url, name = start_server(served, tmp / 'nginx-big', write=False)
+    try:
+        one = onelight.One(
+            base_url=url,
+            progress=False,
+            download_dir=str(dest / 'big' / '{lab}' / '{subject}' / '{date}' / '{number}'),
+        )
+        paths = one.download('lab/Subjects/m2/2020-01-01/001', 'alf/obj7.attr.npy')
+        moved = paths.report.bytes + 1  # (and the first byte of the volume: the probe)
+    finally:
+        proc.terminate()
+        proc.wait()
+    row(
+        f'one 20 KB file out of a {volume.stat().st_size >> 20} MiB volume',
+        f'{moved:,} bytes moved',
+        f'{volume.stat().st_size:,} bytes (the volume)',
+        f'{moved / 20_000:.2f}x the file',
+        '<= 1.1x the file',
+        moved <= 1.1 * 20_000,
+        f'({name})',
+    )
+
+
 def bench_scale(tmp: Path, quick: bool, with_one_api: bool):
     import scale
 
@@ -1431,7 +1513,7 @@ def main():
     args = parser.parse_args()
     if args.against:
         run_before(args.against, args)
-    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 15)}
+    only = set(args.only.split(',')) if args.only else {str(n) for n in range(1, 16)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='onelight-bench-') as tmp:
         tmp = Path(tmp)
@@ -1454,6 +1536,7 @@ def main():
             '12': lambda: bench_memory(tmp, args.quick),
             '13': lambda: bench_http_library(tmp, args.quick),
             '14': lambda: bench_scale(tmp, args.quick, args.with_one_api),
+            '15': lambda: bench_volumes(tmp, args.quick),
         }
         for case, run in standalone.items():
             if case not in only:

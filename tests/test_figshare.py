@@ -516,3 +516,18 @@ def test_the_list_of_articles_is_read_once_per_version(figshare, tmp_path):
     again = figshare_one(emu, article, tmp_path / 'b')
     assert len(again.index) == 30
     assert len([e for e in emu.log if e[0] == 'download']) == downloads
+
+
+def test_a_packed_release(alf_root, figshare, tmp_path):
+    emu = figshare
+    article = emu.create_article(TOKEN)
+    report = upload(emu, article, alf_root, tmp_path, pack=True)
+    names = emu.names(article)
+    assert all(n.endswith('.zip') for n in names if n != '.one_root')
+    owner = figshare_one(emu, article, tmp_path / 'up', token=TOKEN, private=True)
+    done = owner.publish()  # rebuilt from the index: the members of the volumes kept
+    assert done['cite'] == report.cite
+    public = figshare_one(emu, article, tmp_path / 'pub', pin=report.cite)
+    area = public.load_dataset(CORI1, 'eye.area')
+    np.testing.assert_array_equal(area, np.load(alf_root / CORI1 / 'alf/eye.area.npy')[:, 0])
+    assert public.verify() == []
