@@ -1282,6 +1282,8 @@ def bench_volumes(tmp: Path, quick: bool):
     (packed / onelight.INDEX_NAME).write_bytes(onelight.index_bytes(plan.scan, placed=plan.placed))
     home, session = tmp / 'vol-home', 'lab/Subjects/m1/2020-01-01/001'
     dest = scratch_folder(tmp) / 'vol-dl'
+    for name in ('nginx-loose', 'nginx-packed', 'nginx-big'):
+        (tmp / name).mkdir()
     servers = [
         start_server(loose, tmp / 'nginx-loose'),
         start_server(packed, tmp / 'nginx-packed', write=False),
