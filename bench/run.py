@@ -1290,7 +1290,7 @@ def bench_volumes(tmp: Path, quick: bool):
     ]
     try:
         fns = {
-            name: fresh_download(url, session, home, dest / name, progress=False)
+            name: fresh_download(url, session, home, dest / name)
             for name, (_, url, _) in zip(('loose', 'packed'), servers)
         }
         times = timed_interleaved(fns, repeat)
@@ -1336,7 +1336,7 @@ def bench_volumes(tmp: Path, quick: bool):
             progress=False,
             download_dir=str(dest / 'big' / '{lab}' / '{subject}' / '{date}' / '{number}'),
         )
-        paths = one.download('lab/Subjects/m2/2020-01-01/001', 'alf/obj7.attr.npy')
+        paths = one.download('lab/Subjects/m2/2020-01-01/001', 'obj7')
         moved = paths.report.bytes + 1  # (and the first byte of the volume: the probe)
     finally:
         proc.terminate()
