@@ -8539,7 +8539,36 @@ class ZenodoRepository(WebRepository):
 
     @property
     def base_url(self) -> str:
+        if self.reads_draft:
+            return f'{self.settings["api_url"]}records/{self.record_id}/draft/files/'
         return f'{self.site}records/{self.record_id}/files/'
+
+    @functools.cached_property
+    def reads_draft(self) -> bool:
+        """Whether the record is an unpublished draft of the token's owner, read through
+        the API (``.../draft/files/KEY/content``) so that an owner checks it before it is
+        published; everyone else reads published records."""
+        if not self.settings.get('token') or self.offline:
+            return False
+        try:
+            self.api('GET', f'records/{self.record_id}/draft')
+        except (NotFoundError, AuthError):
+            return False
+        return True
+
+    @property
+    def index_url(self) -> str:
+        return self._content(super().index_url)
+
+    def file_url(self, row) -> str:
+        return self._content(super().file_url(row))
+
+    def _content(self, url: str) -> str:
+        """A draft's file URL: its API ``/content`` (a byte range kept after it)."""
+        if not self.reads_draft or url is None:
+            return url
+        head, sep, fragment = url.partition('#')
+        return f'{head}/content{sep}{fragment}'
 
     def _engine_options(self) -> dict:
         header = {'Authorization': f'Bearer {self.settings.get("token")}'}

@@ -145,7 +145,41 @@ class S3(Target):
         self.moto.stop()
 
 
-TARGETS = {'local': Local, 'http': Http, 'ftp': Ftp, 'figshare': Figshare, 's3': S3}
+class Zenodo(Target):
+    """A Zenodo draft (read by its owner, through the API) on the emulator."""
+
+    def __init__(self, tmp_path):
+        from zenodo_emulator import Emulator
+
+        super().__init__(tmp_path)
+        self.emulator = Emulator()
+        self.record = self.emulator.new_draft(TOKEN)
+
+    def client(self):
+        return onelight.One(
+            record_id=self.record,
+            api_url=self.emulator.api_url,
+            token=TOKEN,
+            backoff=0.01,
+            download_dir=self.download_dir(),
+        )
+
+    def published_index(self):
+        entry = self.emulator.records[self.record].files.get('.one_root')
+        return entry['data'] if entry and entry['status'] == 'completed' else None
+
+    def stop(self):
+        self.emulator.stop()
+
+
+TARGETS = {
+    'local': Local,
+    'http': Http,
+    'ftp': Ftp,
+    'figshare': Figshare,
+    's3': S3,
+    'zenodo': Zenodo,
+}
 
 
 @pytest.fixture(params=sorted(TARGETS))
