@@ -268,3 +268,51 @@ def test_a_byte_range_that_is_not_the_size_is_refused(tmp_path):
     one = http_one(types.SimpleNamespace(url='http://127.0.0.1:9/r/'), tmp_path)
     with pytest.raises(onelight.IndexFormatError, match='size of 11'):
         one.repository.downloads(index.df)[0]
+
+
+def test_the_command_line(zenodo, tmp_path):
+    from click.testing import CliRunner
+
+    def run(*args):
+        result = CliRunner().invoke(onelight.cli, [str(a) for a in args])
+        return result.exit_code, result.stdout, result.stderr
+
+    emu, root = zenodo, make_release(tmp_path / 'release', sessions=2, files=3)
+    draft = emu.new_draft(TOKEN)
+    url = f'https://zenodo.org/records/{draft}'
+    code, _, err = run(
+        'add_repo',
+        'paper',
+        '--type',
+        'zenodo',
+        '--record-id',
+        url,
+        '--api-url',
+        emu.api_url,
+        '--token',
+        TOKEN,
+        '--backoff',
+        0.01,
+    )
+    assert code == 0, err
+    code, out, err = run('upload', root)
+    assert code == 0 and 'uploaded 6 files' in err and TOKEN not in out + err
+    (cite,) = [line.split(' ', 1)[1] for line in out.splitlines() if line.startswith('cite: ')]
+    code, out, err = run('clean_publish')
+    assert code == 0 and f'published Zenodo record {draft}' in err and f'cite: {cite}' in out
+    code, out, _ = run('index', root)
+    assert code == 0 and 'cite: sha256:' in out
+    run(
+        'add_repo',
+        'reader',
+        '--type',
+        'zenodo',
+        '--record-id',
+        draft,
+        '--api-url',
+        emu.api_url,
+        '--pin',
+        'sha256:' + '0' * 64,
+    )
+    code, _, err = run('-r', 'reader', 'search')
+    assert code == 1 and err.count('\n') == 1 and 'pinned' in err and 'Traceback' not in err
