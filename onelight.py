@@ -8510,10 +8510,10 @@ def parse_record_id(value) -> int:
 
 
 class ZenodoRepository(WebRepository):
-    """A Zenodo record (InvenioRDM): its files, under flat keys, are read as any web
-    repository's (``/records/ID/files/KEY``); a release of more than 100 files is packed into
-    ZIP volumes. Uploads fill the record's draft, or a new version's, with the one upload
-    flow; ``clean_publish`` publishes it."""
+    """A Zenodo record (InvenioRDM): read as any web repository, its files under flat keys
+    (``/records/ID/files/KEY``), a release of more than 99 files packed in ZIP volumes.
+    Uploads fill the record's draft, or a new version's, by the one upload flow;
+    ``clean_publish`` publishes it. The token's owner reads a draft through the API."""
 
     type = 'zenodo'
     adhoc_key = 'record_id'
@@ -8531,30 +8531,30 @@ class ZenodoRepository(WebRepository):
     def record_id(self) -> int:
         return self.settings['record_id']
 
-    @property
-    def site(self) -> str:
-        """Zenodo's address (the API's without ``api/``)."""
-        api = self.settings['api_url']
-        return api[: -len('api/')] if api.endswith('/api/') else api
+    @functools.cached_property
+    def reads_draft(self) -> bool:
+        """Whether this reads an unpublished draft of the token's owner (asked once; a
+        token refused reads the published record)."""
+        with contextlib.suppress(AuthError):
+            return self.is_draft()
+        return False
+
+    def is_draft(self) -> bool:
+        """Whether the record is an unpublished draft of the token's owner."""
+        if not self.settings.get('token') or self.offline:
+            return False
+        try:
+            self.api('GET', f'records/{self.record_id}/draft')
+        except NotFoundError:
+            return False
+        return True
 
     @property
     def base_url(self) -> str:
         if self.reads_draft:
             return f'{self.settings["api_url"]}records/{self.record_id}/draft/files/'
-        return f'{self.site}records/{self.record_id}/files/'
-
-    @functools.cached_property
-    def reads_draft(self) -> bool:
-        """Whether the record is an unpublished draft of the token's owner, read through
-        the API (``.../draft/files/KEY/content``) so that an owner checks it before it is
-        published; everyone else reads published records."""
-        if not self.settings.get('token') or self.offline:
-            return False
-        try:
-            self.api('GET', f'records/{self.record_id}/draft')
-        except (NotFoundError, AuthError):
-            return False
-        return True
+        site = self.settings['api_url'].removesuffix('api/')
+        return f'{site}records/{self.record_id}/files/'
 
     @property
     def index_url(self) -> str:
@@ -8564,7 +8564,7 @@ class ZenodoRepository(WebRepository):
         return self._content(super().file_url(row))
 
     def _content(self, url: str) -> str:
-        """A draft's file URL: its API ``/content`` (a byte range kept after it)."""
+        """A draft's file URL is its API ``/content`` (a byte range kept after it)."""
         if not self.reads_draft or url is None:
             return url
         head, sep, fragment = url.partition('#')
@@ -8590,45 +8590,31 @@ class ZenodoRepository(WebRepository):
                 '(a draft is read once published: "onelight upload ROOT", then "onelight '
                 'clean_publish")'
             ) from None
-        if not self.offline and not self.__dict__.get('told'):
-            self.told = True
-            self._say_if_newer()
+        if not (self.offline or self.reads_draft or self.__dict__.get('told')):
+            self.told, latest = True, self.latest_version(self.record_id)  # (once)
+            if latest != self.record_id:
+                logger.warning(
+                    'repository "%s": Zenodo record %d has a newer version, %d (record_id %d '
+                    'reads it)',
+                    self.name,
+                    self.record_id,
+                    latest,
+                    latest,
+                )
         return index
 
-    def _say_if_newer(self) -> None:
-        """One line when the record has a newer version (this one is still read: cited)."""
-        resp = self.engine.request(
-            'GET', self._api_url(f'records/{self.record_id}/versions/latest'), redirect=False
-        )
-        where = resp.headers.get('location') or ''
-        m = re.search(r'/records/([0-9]{1,18})/?$', where)
-        if m and int(m[1]) != self.record_id:
-            logger.warning(
-                'repository "%s": Zenodo record %d has a newer version, %s (this reads %d, '
-                'as set; record_id %s reads the newest)',
-                self.name,
-                self.record_id,
-                m[1],
-                self.record_id,
-                m[1],
-            )
-
     # ---------------------------------------------------------------------------------- API
-    def _api_url(self, path: str) -> str:
-        return self.settings['api_url'] + path
-
     def api(self, method: str, path: str, *, expect=(200,), **kwargs):
         """Call the API; the decoded JSON (None for an empty body)."""
-        resp = self.engine.request(method, self._api_url(path), **kwargs)
-        if resp.status in expect:
-            try:
+        resp = self.engine.request(method, self.settings['api_url'] + path, **kwargs)
+        with contextlib.suppress(ValueError):
+            if resp.status in expect:
                 return resp.json() if resp.content else None
-            except ValueError:
-                raise DataFormatError(f'repository "{self.name}": Zenodo sent no JSON') from None
-        try:
+        if resp.status in expect:
+            raise DataFormatError(f'repository "{self.name}": Zenodo sent no JSON')
+        message = resp.reason
+        with contextlib.suppress(ValueError, AttributeError):
             message = str(resp.json().get('message') or resp.reason)
-        except (ValueError, AttributeError):
-            message = resp.reason
         who = f'repository "{self.name}": Zenodo {method} {path} answered {resp.status}'
         if resp.status in (401, 403):
             hint = 'check the "token" key' if self.settings.get('token') else 'set the "token" key'
@@ -8638,27 +8624,26 @@ class ZenodoRepository(WebRepository):
         raise RepositoryError(f'{who}: {_printable(message, 200)}')
 
     def list_files(self, path: str) -> dict:
-        """``{key: entry}`` of a files listing (``records/ID/files`` or a draft's), read as
-        hostile: a key without ``/`` or control characters, an integer size, an md5."""
+        """``{key: {size, md5, status}}`` of a files listing (``records/ID/files`` or a
+        draft's), read as hostile: a key without ``/`` or control characters (others are
+        left out, with a warning), an integer size, an md5."""
         body = self.api('GET', path, limit=self.index_limit)
         entries = body.get('entries') if isinstance(body, dict) else None
         if not isinstance(entries, list):
             raise DataFormatError(f'repository "{self.name}": Zenodo sent no list of files')
         out = {}
         for e in entries:
-            ok = isinstance(e, dict) and isinstance(e.get('key'), str)
-            ok = ok and not _CONTROL.search(e['key']) and '/' not in e['key']
-            if not ok:
-                logger.warning(
-                    'repository "%s": a Zenodo file entry refused: %s',
-                    self.name,
-                    _printable(str(e)),
-                )
+            key = e.get('key') if isinstance(e, dict) else None
+            if not isinstance(key, str) or _CONTROL.search(key) or '/' in key:
+                logger.warning('%s: a file entry refused: %s', self.name, _printable(str(e)))
                 continue
             size = e.get('size') if isinstance(e.get('size'), int) else None
             md5 = _md5(str(e.get('checksum') or '').removeprefix('md5:'))
-            out[e['key']] = {'size': size, 'md5': md5, 'status': e.get('status') or 'completed'}
+            out[key] = {'size': size, 'md5': md5, 'status': e.get('status') or 'completed'}
         return out
+
+    def latest_version(self, record: int) -> int:
+        return _record_id(self.api('GET', f'records/{record}/versions/latest'))
 
     # ---------------------------------------------------------------------------- uploading
     def begin_upload(self) -> ZenodoUpload:
@@ -8666,37 +8651,31 @@ class ZenodoRepository(WebRepository):
             raise ConfigError(f'repository "{self.name}": uploading to Zenodo needs a "token"')
         return ZenodoUpload(self)
 
-    def draft_of(self, record: int) -> tuple:
-        """(the id of a draft holding the release, the id of its published version or
-        None): the record itself when it is an unpublished draft, else the new version
-        draft of its latest version (made when asked for; Zenodo answers with the existing
-        one when there is one), its files carried over."""
-        try:
-            self.api('GET', f'records/{record}/draft')
-            return record, None
-        except NotFoundError:
-            pass
-        latest = self.latest_version(record)
+    def draft(self) -> tuple:
+        """(the draft that holds the release, its published version or None): the record
+        when it is a draft, else the new version draft of its latest version (Zenodo
+        answers with the one there is, or makes it), the files carried over."""
+        if self.is_draft():
+            return self.record_id, None
+        latest = self.latest_version(self.record_id)
         draft = _record_id(self.api('POST', f'records/{latest}/versions', expect=(200, 201)))
         if not self.list_files(f'records/{draft}/draft/files'):
             self.api('POST', f'records/{draft}/draft/actions/files-import', expect=(200, 201))
         return draft, latest
 
-    def latest_version(self, record: int) -> int:
-        return _record_id(self.api('GET', f'records/{record}/versions/latest'))
+    def delete_file(self, draft: int, key: str) -> None:
+        self.api('DELETE', f'records/{draft}/draft/files/{quote_path(key)}', expect=(204, 404))
 
     def make_public(self, *, checksums: bool = False) -> dict:
         """Publish the draft (a new version of a published record): its unfinished files
         removed, a publication date set where a new version has none."""
         self._require_online('publish')
         self.begin_upload()  # (the token)
-        draft, previous = self.draft_of(self.record_id)
+        draft, previous = self.draft()
         files = self.list_files(f'records/{draft}/draft/files')
-        for key, entry in files.items():
-            if entry['status'] != 'completed':
-                self.api(
-                    'DELETE', f'records/{draft}/draft/files/{quote_path(key)}', expect=(204, 404)
-                )
+        unfinished = [key for key, e in files.items() if e['status'] != 'completed']
+        for key in unfinished:
+            self.delete_file(draft, key)
         if INDEX_NAME not in files:
             raise NotFoundError(
                 f'repository "{self.name}": Zenodo draft {draft} has no {INDEX_NAME}; '
@@ -8707,43 +8686,45 @@ class ZenodoRepository(WebRepository):
         if isinstance(metadata, dict) and not metadata.get('publication_date'):
             metadata['publication_date'] = _dt.date.today().isoformat()
             self.api('PUT', f'records/{draft}/draft', json=record)
-        path = f'records/{draft}/draft/files/{quote_path(INDEX_NAME)}/content'
-        index = self.engine.request('GET', self._api_url(path), limit=self.index_limit)
+        path = f'{self.settings["api_url"]}records/{draft}/draft/files/{INDEX_NAME}/content'
+        index = self.engine.request('GET', path, limit=self.index_limit)
         self.engine.check(index, 'index download')
         self.api('POST', f'records/{draft}/draft/actions/publish', expect=(200, 202))
-        return {
-            'record_id': draft,
-            'previous': previous,
-            'files': len(files),
-            'removed': sum(e['status'] != 'completed' for e in files.values()),
-            'cite': cite_of(index.content),
-        }
+        self.__dict__.pop('reads_draft', None)  # (read as published from now on)
+        return dict(
+            record_id=draft,
+            previous=previous,
+            files=len(files) - len(unfinished),
+            removed=len(unfinished),
+            cite=cite_of(index.content),
+        )
 
 
 class ZenodoUpload(UploadSession):
-    """One upload to a Zenodo record: what the release holds now (the latest version's
-    files, or the draft's once there is one) and the draft, made at the first write, so
-    that an unchanged release sends nothing."""
+    """One upload to a Zenodo record: what the release holds now (the draft's files, or
+    its latest version's until a draft is needed) and the draft, made at the first write,
+    so that an unchanged release sends nothing."""
 
     def __init__(self, repository: ZenodoRepository):
         super().__init__(repository)
         self.lock, self.draft = threading.Lock(), None
-        try:
-            repository.api('GET', f'records/{repository.record_id}/draft')
-            self._use_draft(repository.record_id)
-        except NotFoundError:
+        if repository.is_draft():
+            self._use(repository.record_id)
+        else:
             latest = repository.latest_version(repository.record_id)
             self.entries = repository.list_files(f'records/{latest}/files')
 
-    def _use_draft(self, draft: int) -> None:
-        self.draft = draft
-        self.entries = self.repository.list_files(f'records/{draft}/draft/files')
+    def _use(self, draft: int) -> None:
+        self.draft, self.entries = (
+            draft,
+            self.repository.list_files(f'records/{draft}/draft/files'),
+        )
 
     def _writable(self) -> int:
         """The draft to write in, made (a new version) when first needed."""
         with self.lock:
             if self.draft is None:
-                self._use_draft(self.repository.draft_of(self.repository.record_id)[0])
+                self._use(self.repository.draft()[0])
             return self.draft
 
     def have(self, rels):
@@ -8764,40 +8745,37 @@ class ZenodoUpload(UploadSession):
             )
 
     def send(self, item, progress, stop):
-        rel, path, size = item
         if stop.is_set():
             raise _Stopped()
-        with open_source(path) as f:
-            return self._put(flat_name(rel), f, size, progress)
+        with open_source(item[1]) as f:
+            return self._put(flat_name(item[0]), f, item[2], progress)
 
     def send_bytes(self, name, data):
-        entry = self.entries.get(name)
-        if entry and entry['status'] == 'completed' and entry['md5'] == md5_of_bytes(data):
-            return  # (an unchanged rerun writes nothing)
         self._put(name, io.BytesIO(data), len(data), None)
 
-    def _put(self, key: str, source, size: int, progress) -> int:
-        """A file into the draft: an older entry of its key deleted, then created, its
-        content sent and committed; Zenodo's md5 of it checked."""
-        repo, draft = self.repository, self._writable()
-        files, quoted = f'records/{draft}/draft/files', quote_path(key)
+    def _put(self, key: str, source, size: int, progress) -> int | None:
+        """A file into the draft, unless it holds it already: an older entry of its key
+        deleted, then started, sent and committed; Zenodo's md5 of it checked."""
         md5, entry = md5sum(source), self.entries.get(key)
         source.seek(0)
         if entry and (entry['status'], entry['size'], entry['md5']) == ('completed', size, md5):
-            return None  # sent by an upload that stopped before its index
+            return None  # an unchanged index, or a file an interrupted upload sent
+        repo, draft = self.repository, self._writable()
+        entry, files = self.entries.get(key), f'records/{draft}/draft/files'
+        if entry and (entry['status'], entry['size'], entry['md5']) == ('completed', size, md5):
+            return None  # (the draft's, now that there is one)
         if entry:
-            repo.api('DELETE', f'{files}/{quoted}', expect=(204, 404))
+            repo.delete_file(draft, key)
 
         def start(attempt):  # a POST that broke may have made the entry: looked for first
-            if attempt and key in repo.list_files(files):
-                return
-            repo.api('POST', files, expect=(200, 201), json=[{'key': key}])
+            if not attempt or key not in repo.list_files(files):
+                repo.api('POST', files, expect=(200, 201), json=[{'key': key}])
 
         retrying(start, repo.engine.retry(), f'creating {key} on Zenodo', (MaybeSentError,))
         body = _CountingReader(source, progress) if progress else source
         headers = {'Content-Type': 'application/octet-stream', 'Content-Length': str(size)}
-        repo.api('PUT', f'{files}/{quoted}/content', data=body, headers=headers)
-        answer = repo.api('POST', f'{files}/{quoted}/commit', expect=(200, 201))
+        repo.api('PUT', f'{files}/{quote_path(key)}/content', data=body, headers=headers)
+        answer = repo.api('POST', f'{files}/{quote_path(key)}/commit', expect=(200, 201))
         got = _md5(str((answer or {}).get('checksum') or '').removeprefix('md5:'))
         if got != md5:
             raise IntegrityError(
@@ -8810,19 +8788,13 @@ class ZenodoUpload(UploadSession):
     def publish(self, scan, *, checksums=False, one_cache=False, changed=True, placed=None):
         """The index names each file by its key (or its volume's byte range), with size
         and md5; files of an earlier release that this one no longer has are removed."""
-        if placed is None:
-            placed = {}
-            for rel in scan.files:
-                entry = self.entries[flat_name(rel)]
-                placed[rel] = (quote_path(flat_name(rel)), entry['size'], entry['md5'])
+        if placed is None:  # loose: by their keys
+            entries = {rel: (flat_name(rel), self.entries[flat_name(rel)]) for rel in scan.files}
+            placed = {r: (quote_path(k), e['size'], e['md5']) for r, (k, e) in entries.items()}
         files = index_files(scan, None, True, one_cache, placed)
-        wanted = {flat_name(u.split('#')[0]) for u, _, _ in placed.values()} | set(files)
-        wanted = {urllib.parse.unquote(k) for k in wanted}
-        for key in [k for k in self.entries if k not in wanted]:
-            draft = self._writable()
-            self.repository.api(
-                'DELETE', f'records/{draft}/draft/files/{quote_path(key)}', expect=(204, 404)
-            )
+        wanted = {urllib.parse.unquote(cell.split('#')[0]) for cell, _, _ in placed.values()}
+        for key in [k for k in self.entries if k not in wanted | set(files)]:
+            self.repository.delete_file(self._writable(), key)
             del self.entries[key]
         for name, data in files.items():
             self.send_bytes(name, data)
