@@ -5491,49 +5491,49 @@ class TransferEngine:
         whole, once. Returns (the positions left to fetch one by one, what this fetched)."""
         import hashlib
 
-        members = {i: items[i] for i in todo if items[i].offset is not None}
-        by_volume, empty = {}, [i for i, d in members.items() if d.size == 0]
-        _unpack_members(None, 0, [members[i] for i in empty])  # (nothing to ask for)
-        for i, d in sorted(members.items(), key=lambda kv: kv[1].offset):
-            if d.size:
-                by_volume.setdefault(d.url, []).append(i)
-        spans = []  # (Download of the span, its first byte, member positions)
+        members = {}  # position -> (volume, offset, size): not a Download each (memory)
+        for i in todo:
+            if (d := items[i]).offset is not None:
+                members[i] = (d.url, d.offset, d.size)
+        empty = [i for i, (_, _, size) in members.items() if size == 0]
+        _unpack_members(None, 0, [items[i] for i in empty])  # (nothing to ask for)
+        by_volume, spans = {}, []  # spans: (Download of the span, its first byte, positions)
+        for i, (url, _, size) in sorted(members.items(), key=lambda kv: kv[1][1]):
+            if size:
+                by_volume.setdefault(url, []).append(i)
         for url, group in by_volume.items():
-            if not self.ranges_honoured(url):
+            runs = [[0, None, group]]  # the whole volume, from a server that ignores ranges
+            if self.ranges_honoured(url):
+                runs = []
+                for i in group:
+                    _, offset, size = members[i]
+                    if runs and offset - runs[-1][1] <= SPAN_GAP:
+                        runs[-1][1:] = [offset + size, [*runs[-1][2], i]]
+                    else:
+                        runs.append([offset, offset + size, [i]])
+                runs = [r for r in runs if len(r[2]) > 1]  # one member: fetched as itself
+            else:
                 logger.warning(
                     '%s: the server of %s ignores Range requests: the volume is downloaded '
                     'whole, once, and unpacked',
                     self.name,
                     mask_url(url),
                 )
-                runs = [(0, None, group)]
-            else:
-                runs = []
-                for i in group:
-                    d, last = members[i], runs[-1] if runs else None
-                    if last and d.offset - last[1] <= SPAN_GAP:
-                        last[1] = d.offset + d.size
-                        last[2].append(i)
-                    else:
-                        runs.append([d.offset, d.offset + d.size, [i]])
-                runs = [r for r in runs if len(r[2]) > 1]  # one member: fetched as itself
-            for first, end, group_ in runs:
+            for first, end, positions in runs:
                 key = f'{url}\n{first}\n{end}'.encode()
                 dest = folder / (hashlib.sha1(key, usedforsecurity=False).hexdigest() + '.span')
-                size = None if end is None else end - first
-                offset = None if end is None else first
-                spans.append((Download(url, dest, size, None, folder, offset), first, group_))
-        if not spans:
-            done = set(empty)
-            return [i for i in todo if i not in done], TransferReport(files=len(done))
-        private_folder(folder)
-        report = self.download([d for d, _, _ in spans])
-        for span, first, group in spans:
+                size, offset = (None, None) if end is None else (end - first, first)
+                spans.append((Download(url, dest, size, None, folder, offset), first, positions))
+        report = TransferReport()
+        if spans:
+            private_folder(folder)
+            report = self.download([d for d, _, _ in spans])
+        for span, first, positions in spans:
             try:
-                _unpack_members(span.dest, first, [members[i] for i in group])
+                _unpack_members(span.dest, first, [items[i] for i in positions])
             finally:
                 span.dest.unlink(missing_ok=True)  # (bad bytes: fetched again next time)
-        taken = {i for _, _, group in spans for i in group} | set(empty)
+        taken = {i for _, _, positions in spans for i in positions} | set(empty)
         report.files = len(taken)
         return [i for i in todo if i not in taken], report
 
