@@ -6275,7 +6275,7 @@ class Repository:
         self._require_online('upload')
         start, session, staging = time.perf_counter(), self.begin_upload(), None
         try:
-            if self.packs(len(plan.items) + one_cache * 2, pack):
+            if self.packs(plan.items, pack):
                 staging = Path(tempfile.mkdtemp(dir=private_folder(self.dirs.cache / 'volumes')))
                 plan.pack(self.settings['volume_mb'] << 20, staging)
             session.check_release(plan.items)
@@ -6304,8 +6304,8 @@ class Repository:
         report.seconds = time.perf_counter() - start
         return report
 
-    def packs(self, n_files: int, pack: bool | None) -> bool:
-        """Whether an upload of ``n_files`` (besides the index) goes in volumes."""
+    def packs(self, items: list, pack: bool | None) -> bool:
+        """Whether an upload of ``items`` goes in volumes (``pack``, else the setting)."""
         return bool(self.settings.get('pack') if pack is None else pack)
 
     def _require_online(self, what: str) -> None:
@@ -6463,7 +6463,7 @@ class LocalRepository(Repository):
     def begin_upload(self) -> LocalUpload:
         return LocalUpload(self)
 
-    def packs(self, n_files, pack):
+    def packs(self, items, pack):
         if pack:
             raise ConfigError(
                 f'repository "{self.name}" is a local folder, read in place: volumes are for '
@@ -8578,8 +8578,20 @@ class ZenodoRepository(WebRepository):
             'trusted': (self.settings['api_url'],),
         }
 
-    def packs(self, n_files: int, pack: bool | None) -> bool:
-        return super().packs(n_files, pack) or (pack is None and n_files + 1 > ZENODO_MAX_FILES)
+    def packs(self, items: list, pack: bool | None) -> bool:
+        """Also when the release has more files than a record holds (with its index)."""
+        self.check_fits(1, sum(size for _, _, size in items))  # (before volumes are made)
+        return super().packs(items, pack) or (pack is None and len(items) >= ZENODO_MAX_FILES)
+
+    def check_fits(self, n_files: int, total: int) -> None:
+        """A RepositoryError, before anything is sent, unless a record holds the release."""
+        if n_files > ZENODO_MAX_FILES or total > ZENODO_MAX_BYTES:
+            raise RepositoryError(
+                f'repository "{self.name}": the release is {plural(n_files, "file")} '
+                f'({byte_size(total)}) with its index; a Zenodo record holds at most '
+                f'{ZENODO_MAX_FILES} files and {byte_size(ZENODO_MAX_BYTES)} (pack it in '
+                'larger volumes with the volume_mb setting; ask Zenodo for more room)'
+            )
 
     def read_index(self) -> Index:
         try:
@@ -8735,14 +8747,7 @@ class ZenodoUpload(UploadSession):
         }
 
     def check_release(self, items):
-        n, total = len(items) + 1, sum(size for _, _, size in items)
-        if n > ZENODO_MAX_FILES or total > ZENODO_MAX_BYTES:
-            raise RepositoryError(
-                f'repository "{self.repository.name}": the release is {plural(n, "file")} '
-                f'({byte_size(total)}) with its index; a Zenodo record holds at most '
-                f'{ZENODO_MAX_FILES} files and {byte_size(ZENODO_MAX_BYTES)} (pack it in '
-                'larger volumes with the volume_mb setting; ask Zenodo for more room)'
-            )
+        self.repository.check_fits(len(items) + 1, sum(size for _, _, size in items))
 
     def send(self, item, progress, stop):
         if stop.is_set():

@@ -197,8 +197,12 @@ def test_rate_limits_and_servers_that_ignore_ranges(zenodo, tmp_path, caplog):
     reader = zenodo_one(emu, draft, tmp_path / 'reader', jobs=4)
     for i in range(20):  # one file at a time: a request each
         reader.load_dataset('lab/Subjects/m0/2020-01-01/001', f'obj{i}.attr')
-    assert len(emu.log) > 20
+    assert len(emu.log) > 20 and emu.refused == 0  # X-RateLimit-Remaining: 0 was waited out
     emu.rate_limit = None
+    emu.refuse_next = 3  # 429s with Retry-After only
+    for i in range(20, 24):
+        reader.load_dataset('lab/Subjects/m0/2020-01-01/001', f'obj{i}.attr')
+    assert emu.refused == 3
     emu.ignore_range = True
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger='onelight'):
@@ -316,3 +320,12 @@ def test_the_command_line(zenodo, tmp_path):
     )
     code, _, err = run('-r', 'reader', 'search')
     assert code == 1 and err.count('\n') == 1 and 'pinned' in err and 'Traceback' not in err
+
+
+def test_a_release_larger_than_a_record_is_refused_before_packing(zenodo, tmp_path, monkeypatch):
+    emu, root = zenodo, make_release(tmp_path / 'release', sessions=2, files=60)
+    monkeypatch.setattr(onelight, 'ZENODO_MAX_BYTES', 100_000)
+    owner = zenodo_one(emu, emu.new_draft(TOKEN), tmp_path / 'owner', token=TOKEN)
+    with pytest.raises(onelight.RepositoryError, match='a Zenodo record holds at most'):
+        owner.upload(root)
+    assert emu.writes() == [] and not list((tmp_path / 'home').rglob('*.zip'))

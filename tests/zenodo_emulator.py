@@ -39,6 +39,8 @@ class Emulator:
         self.max_files, self.max_bytes = 100, 50_000_000_000
         self.ignore_range = False  # downloads answer 200 with the whole file
         self.rate_limit = None  # (requests, seconds): beyond them, 429
+        self.refuse_next = 0  # the next N requests: 429 with Retry-After: 1 and nothing else
+        self.refused = 0  # 429s sent
         self.window = (0.0, 0)  # (start, requests in it)
         self.drop_after_start = 0  # the next N file starts are acted on, then the reply lost
         self.fail_content_after = None  # after N more contents are taken, 503 to the others
@@ -136,7 +138,13 @@ def _handler(emu):
                     }
                     if n >= most:
                         self.body()
+                        emu.refused += 1
                         return self.error(429, 'Too many requests')
+                if emu.refuse_next > 0:
+                    emu.refuse_next -= 1
+                    emu.refused += 1
+                    self.body()
+                    return self.reply(429, {'message': 'slow down'}, {'Retry-After': '1'})
                 m = re.fullmatch(r'/records/(\d+)/files/(.+)', path)
                 if m:
                     return self.download(int(m[1]), m[2])
