@@ -281,3 +281,21 @@ def test_the_examples_in_docstrings_hold():
 
     result = doctest.testmod(onelight, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 20 and result.failed == 0
+
+
+def test_a_packed_release(target, tree):
+    if isinstance(target, Local):  # read in place: nothing to pack
+        with pytest.raises(onelight.ConfigError, match='read in place'):
+            target.client().upload(tree, pack=True)
+        return
+    report = target.client().upload(tree, pack=True)
+    index = target.published_index().decode()
+    assert report.cite and all('#bytes=' in line for line in index.splitlines())
+    reader = target.client()
+    session = 'lab/Subjects/m1/2021-01-01/001'
+    assert reader.load_object(session, 'trials').choice.tolist() == [-1.0] * 5
+    for path in reader.download(session):
+        rel = path.as_posix().split('2021-01-01/001/')[1]
+        assert path.read_bytes() == (tree / session / rel).read_bytes()
+    assert reader.verify() == []
+    assert target.client().upload(tree, pack=True).files == 0  # the same volumes: nothing sent
