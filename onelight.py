@@ -14,13 +14,16 @@ repository types that configuration validates):
 - Configuration: where onelight keeps its files, the config file and its checks.
 - ALF names: the one table of ALF part patterns, parsing, ALFPath, session ids.
 - Loaders: file contents by extension, ALF objects as ONE-api assembles them.
-- The index (.one_root): reading, checking and writing it; scanning a folder.
+- The index (.one_root): reading, checking and writing it (URLs, relative ones, byte ranges
+  of volumes; the digest that cites it); scanning a folder.
 - ONE cache tables: ONE-api's parquet tables, read and written.
 - Files on disk: folders and ``.part`` files used through descriptors; the download journal;
   scanned files read only while they are still the file scanned.
 - Progress: what a person watching a transfer sees (tqdm, or click's bar).
-- Transfers: the one HTTP engine (urllib3), retries, parallel and resumable downloads.
-- Repositories (backends): local, http, ftp, s3 and figshare, one upload flow.
+- Transfers: the one HTTP engine (urllib3), retries and rate limits, parallel and resumable
+  downloads, members of ZIP volumes by byte range (neighbours in one span).
+- Repositories (backends): packed volumes; local, http, ftp, s3, figshare and zenodo, one
+  upload flow; a pinned index.
 - Serving a folder over HTTP: ``onelight serve``.
 - The One client: ONE-api's search, list and load methods.
 - Module-level API: ``one.search(...)`` on the current repository; ONE's ``alfio`` namespaces.
@@ -6427,13 +6430,15 @@ class LocalRepository(Repository):
 
     def read_index(self) -> Index:
         """A fresh scan of the folder; ONE cache tables there (or in ``tables_dir``) give the
-        sessions' ids, metadata and QC."""
-        if self.settings.get('pin'):
+        sessions' ids, metadata and QC. Pinned: its ``.one_root``, the one cited."""
+        if self.settings.get('pin'):  # the cited index, not what the folder holds now
+            path = self.root / INDEX_NAME
             try:
-                with open(self.root / INDEX_NAME, 'rb') as f:
-                    self.check_pin(f.read(), str(self.root / INDEX_NAME))
-            except FileNotFoundError:
-                self.check_pin(None, '')
+                data = read_cache_file(path)
+            except OSError:
+                data = None
+            self.check_pin(data, str(path))
+            return Index.from_bytes(data, strict=self.strict, origin=str(path))
         result = scan(self.root)
         folder = Path(self.settings.get('tables_dir') or self.root).expanduser()
         tables = read_local_tables(folder, what := f'ONE cache tables in {folder}')

@@ -239,7 +239,14 @@ def test_pins_on_local_folders_and_cached_indexes(alf_root, serve, tmp_path):
         onelight.One(root_dir=alf_root, pin='sha256:12')
     assert http_one(serve(alf_root), tmp_path, pin=cite).search()
     (alf_root / 'nicklab/Subjects/Cori/2016-12-14/001/alf/new.thing.npy').write_bytes(b'x')
+    pinned = onelight.One(root_dir=alf_root, pin=cite)  # the cited files, not the folder's
+    assert 'alf/new.thing.npy' not in pinned.list_('nicklab/Subjects/Cori/2016-12-14/001')
+    assert 'alf/new.thing.npy' in onelight.One(alf_root).list_(
+        'nicklab/Subjects/Cori/2016-12-14/001'
+    )
     changed = onelight.write_index(alf_root).cite
+    with pytest.raises(onelight.IntegrityError, match='pinned'):
+        onelight.One(root_dir=alf_root, pin=cite).search()
     server = serve(alf_root)  # (serves the index it read when it started)
     with pytest.raises(onelight.IntegrityError, match='pinned'):
         http_one(server, tmp_path, pin=cite).search()
