@@ -117,11 +117,22 @@ def test_a_1200_file_release_from_upload_to_a_new_version(zenodo, tmp_path, capl
     for f in (extra / 'alf').iterdir():
         (root / 'lab/Subjects/m9/2021-01-01/001' / f.name).write_bytes(f.read_bytes())
     before = len(emu.log)
-    again = owner.upload(root)
+    emu.fail_content_after = 1  # interrupted: the server takes one volume, then no more
+    with pytest.raises(onelight.RepositoryError, match='503'):
+        owner.upload(root)
     new = max(emu.records)
     assert new != draft and not emu.records[new].published
+    assert '.one_root' in emu.records[new].files  # (the earlier version's, carried over)
+    emu.fail_content_after = None
+    again = owner.upload(root)  # resumed: the volume sent is not sent again
+    assert max(emu.records) == new
     sent = [e for e in emu.log[before:] if e[0] == 'PUT' and e[1].endswith('/content')]
-    assert 1 <= len(sent) - 1 < len(packed)  # the volumes that changed, and the index
+    sent = [e for e in sent if not e[1].endswith('/.one_root/content')]
+    assert [e[1] for e in sent].count(sent[0][1]) == 1  # the one taken is not sent again
+    assert 1 <= len({e[1] for e in sent}) < len(packed)  # only the volumes that changed
+    files = emu.records[new].files
+    assert all(f['status'] == 'completed' for f in files.values())
+    assert set(files) == set(volumes(emu, new)) | {'.one_root'}  # nothing stale, no duplicate
     assert again.cite != report.cite
     published = owner.publish()
     assert published['record_id'] == new and published['previous'] == draft
@@ -176,6 +187,13 @@ def test_caps_and_tokens(zenodo, tmp_path):
     with pytest.raises(onelight.RepositoryError, match='at most 100 files'):
         owner.upload(root, pack=False)
     assert emu.writes() == []  # refused before anything was sent
+    emu.max_files = 3  # a record with less room than onelight knows of: Zenodo's words
+    with pytest.raises(onelight.RepositoryError, match='Too many files: at most 3'):
+        owner.upload(make_release(tmp_path / 'small', sessions=1, files=5))
+    emu.max_files, emu.max_bytes = 100, 1000
+    with pytest.raises(onelight.RepositoryError, match='Quota exceeded'):
+        owner.upload(root)
+    emu.max_bytes = 50_000_000_000
     with pytest.raises(onelight.AuthError, match='token'):
         zenodo_one(emu, draft, tmp_path / 'x', token='wrong').upload(root)
     with pytest.raises(onelight.ConfigError, match='needs a "token"'):
