@@ -87,6 +87,9 @@ def test_a_1200_file_release_from_upload_to_a_new_version(zenodo, tmp_path, capl
     done = owner.publish()
     assert done['record_id'] == draft and done['cite'] == report.cite
     assert emu.records[draft].published
+    writes = len(emu.writes())  # unchanged, published: no new version, no write at all
+    assert owner.upload(root).cite == report.cite and len(emu.writes()) == writes
+    assert max(emu.records) == draft
 
     # a fresh reader needs only the record id; one file costs about its own bytes
     reader = zenodo_one(emu, draft, tmp_path / 'reader')
