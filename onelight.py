@@ -8497,8 +8497,7 @@ def _pending_parts(resp, where: str, size: int) -> list:
 
 
 ZENODO_API_URL = 'https://zenodo.org/api/'
-# A Zenodo record holds at most 100 files and 50 GB (a quota extension raises the bytes only)
-ZENODO_MAX_FILES, ZENODO_MAX_BYTES = 100, 50_000_000_000
+ZENODO_MAX_FILES = 100  # a record's files (a quota extension raises its bytes only)
 
 
 def parse_record_id(value) -> int:
@@ -8526,6 +8525,9 @@ class ZenodoRepository(WebRepository):
         Setting('record_id', 'record', required=True, help='the record: its number or URL'),
         Setting('token', secret=True, help='personal access token (upload, publish)'),
         Setting('api_url', 'url', ZENODO_API_URL, 'the Zenodo API (or sandbox.zenodo.org/api)'),
+        Setting(
+            'record_gb', 'int', 50, 'GB a record holds (50; more with a quota extension)', 1, 1000
+        ),
     )
 
     @classmethod
@@ -8590,12 +8592,13 @@ class ZenodoRepository(WebRepository):
 
     def check_fits(self, n_files: int, total: int) -> None:
         """A RepositoryError, before anything is sent, unless a record holds the release."""
-        if n_files > ZENODO_MAX_FILES or total > ZENODO_MAX_BYTES:
+        most = self.settings['record_gb'] * 10**9
+        if n_files > ZENODO_MAX_FILES or total > most:
             raise RepositoryError(
                 f'repository "{self.name}": the release is {plural(n_files, "file")} '
                 f'({byte_size(total)}) with its index; a Zenodo record holds at most '
-                f'{ZENODO_MAX_FILES} files and {byte_size(ZENODO_MAX_BYTES)} (pack it in '
-                'larger volumes with the volume_mb setting; ask Zenodo for more room)'
+                f'{ZENODO_MAX_FILES} files and {byte_size(most)} (larger volumes: the '
+                'volume_mb setting; more room: a quota extension from Zenodo, then record_gb)'
             )
 
     def read_index(self) -> Index:

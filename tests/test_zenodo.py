@@ -350,10 +350,12 @@ def test_the_command_line(zenodo, tmp_path):
     assert code == 1 and err.count('\n') == 1 and 'pinned' in err and 'Traceback' not in err
 
 
-def test_a_release_larger_than_a_record_is_refused_before_packing(zenodo, tmp_path, monkeypatch):
+def test_a_release_larger_than_a_record_is_refused_before_packing(zenodo, tmp_path):
     emu, root = zenodo, make_release(tmp_path / 'release', sessions=2, files=60)
-    monkeypatch.setattr(onelight, 'ZENODO_MAX_BYTES', 100_000)
-    owner = zenodo_one(emu, emu.new_draft(TOKEN), tmp_path / 'owner', token=TOKEN)
+    with open(root / 'lab/Subjects/m0/2020-01-01/001/alf/big.raw.bin', 'wb') as f:
+        f.truncate(1_000_000_001)  # (sparse: never read, refused first)
+    owner = zenodo_one(emu, emu.new_draft(TOKEN), tmp_path / 'owner', token=TOKEN, record_gb=1)
     with pytest.raises(onelight.RepositoryError, match='a Zenodo record holds at most'):
         owner.upload(root)
-    assert emu.writes() == [] and not list((tmp_path / 'home').rglob('*.zip'))
+    assert emu.writes() == []
+    assert not list(onelight.app_dirs().cache.rglob('*.zip'))  # no volume was made
