@@ -10087,7 +10087,8 @@ class One:
 
     def publish(self, *, checksums: bool = False) -> dict:
         """Make the uploaded files public where the repository type has such a step
-        (figshare: remove duplicates, rebuild the index, publish the article)."""
+        (figshare: remove duplicates, rebuild the index, publish the article; zenodo: publish
+        the draft, a new version of a published record); ``'cite'`` is its index's digest."""
         return self.repository.make_public(checksums=checksums)
 
     def verify(self, sessions=(), *, repair: bool = False) -> list:
