@@ -3513,11 +3513,18 @@ def index_files(
     return out
 
 
-def cite_of(index: bytes) -> str:
-    """What cites a release: the SHA-256 of its ``.one_root`` (``sha256:<hex>``)."""
+def cite_of(index) -> str:
+    """What cites a release: the SHA-256 of its ``.one_root`` (``sha256:<hex>``), given as
+    bytes or as a file read from where it is (and left there)."""
     import hashlib
 
-    return 'sha256:' + hashlib.sha256(index).hexdigest()
+    if isinstance(index, bytes):
+        return 'sha256:' + hashlib.sha256(index).hexdigest()
+    start, hashed = index.tell(), hashlib.sha256()
+    for chunk in iter(lambda: index.read(1 << 20), b''):
+        hashed.update(chunk)
+    index.seek(start)
+    return 'sha256:' + hashed.hexdigest()
 
 
 # =============================================================================================
@@ -5217,6 +5224,7 @@ class TransferEngine:
         )
         self.pools = urllib3.PoolManager(**self.pool_options)
         self.proxies, self.proxy_pools = urllib.request.getproxies(), {}  # read once
+        self.paused, self.ranges = {}, {}  # origin -> when its rate limit lifts; url -> 206?
 
     def close(self) -> None:
         for manager in (self.pools, *self.proxy_pools.values()):
@@ -5266,11 +5274,9 @@ class TransferEngine:
         if self.auth is not None and origin_of(url) in self.trusted:
             send.update(self.auth(method, url))
         where = f'{self.name}: {method} {mask_url(url)}'
-        paused = self.__dict__.setdefault('paused', {})  # origin -> when its limit lifts
-        if (wait := paused.get(origin_of(url), 0) - time.monotonic()) > 0:
-            if stop is not None and stop.wait(wait):
-                raise _Stopped()
-            time.sleep(wait if stop is None else 0)
+        wait = self.paused.get(origin_of(url), 0) - time.monotonic()  # a rate limit's
+        if wait > 0 and (stop.wait(wait) if stop is not None else time.sleep(wait)):
+            raise _Stopped()
         try:
             resp = self._manager(url).urlopen(
                 method,
@@ -5283,7 +5289,7 @@ class TransferEngine:
                 decode_content=False,
             )
             if (wait := rate_limit_wait(resp.headers)) is not None:  # none left: wait
-                paused[origin_of(url)] = time.monotonic() + wait
+                self.paused[origin_of(url)] = time.monotonic() + wait
             return resp
         except urllib3.exceptions.MaxRetryError as e:
             tries = plural(self.retries + 1, 'attempt')
@@ -5475,7 +5481,7 @@ class TransferEngine:
         """Whether the server of ``url`` answers a Range request with its range, by asking
         for its first byte (a 206, not what a HEAD says: servers that ignore ranges often
         claim them). Asked once per URL and engine."""
-        known = self.__dict__.setdefault('_ranges', {})
+        known = self.ranges
         if url not in known:
             headers = {'Range': 'bytes=0-0', 'Accept-Encoding': 'identity'}
             resp = self.send('GET', url, headers=headers)
@@ -5956,6 +5962,7 @@ def build_volume(items: list, folder: Path) -> tuple:
     item ``(name, path, size)``, ``{rel: (first byte, size, md5)}`` of its members)."""
     import hashlib
     import shutil
+    import struct
     import tempfile
     import zipfile
 
@@ -5975,12 +5982,8 @@ def build_volume(items: list, folder: Path) -> tuple:
             infos = zf.infolist()
         members = {}
         for info in infos:  # where each member's data starts: after its local header
-            f.seek(info.header_offset + 26)
-            name_len, extra_len = (
-                int.from_bytes(f.read(2), 'little'),
-                int.from_bytes(f.read(2), 'little'),
-            )
-            first = info.header_offset + 30 + name_len + extra_len
+            f.seek(info.header_offset + 26)  # (the lengths of its name and extra field)
+            first = info.header_offset + 30 + sum(struct.unpack('<HH', f.read(4)))
             members[info.filename] = (first, info.file_size, md5s[info.filename])
         f.seek(0)
         volume_md5 = md5sum(f)
@@ -6220,17 +6223,7 @@ class Repository:
             return
         if index is None:
             raise IntegrityError(f'repository "{self.name}" is pinned to {pin} but has no index')
-        if not isinstance(index, bytes):
-            import hashlib
-
-            hashed = hashlib.sha256()
-            for chunk in iter(lambda: index.read(CHUNK_SIZE), b''):
-                hashed.update(chunk)
-            digest = 'sha256:' + hashed.hexdigest()
-            index.seek(0)
-        else:
-            digest = cite_of(index)
-        if digest != pin:
+        if (digest := cite_of(index)) != pin:
             raise IntegrityError(
                 f'repository "{self.name}": its index ({origin}) is {digest[:19]}..., not the '
                 f'pinned {pin[:19]}...; refused (the release changed since it was cited)'
@@ -6588,8 +6581,7 @@ class DownloadPlan(collections.abc.Sequence):
     @functools.cached_property
     def packed(self) -> bool:
         """Whether some rows are members of volumes (their URLs end in ``#bytes=``)."""
-        urls = pd.Series(self.columns['url'], dtype=object).dropna()
-        return bool(urls.astype(str).str.contains('#bytes=', regex=False).any())
+        return any(isinstance(url, str) and '#bytes=' in url for url in self.columns['url'])
 
     def _folder(self, session: str) -> tuple:
         """A session's download folder, and the root onelight may make folders below
