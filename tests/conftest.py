@@ -171,6 +171,23 @@ def figshare_one(emulator, article_id, tmp_path, **settings):
     )
 
 
+@pytest.fixture
+def zenodo():
+    """The Zenodo emulator (one server on 127.0.0.1), stopped at the end of the test."""
+    from zenodo_emulator import Emulator
+
+    emulator = Emulator()
+    yield emulator
+    emulator.stop()
+
+
+def zenodo_one(emu, record, tmp_path, **settings):
+    """An ad-hoc client of a Zenodo record on the emulator, downloading under tmp_path."""
+    settings.setdefault('backoff', 0.01)
+    template = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
+    return onelight.One(record_id=record, api_url=emu.api_url, download_dir=template, **settings)
+
+
 def cli_env(home, server, tmp_path, **settings):
     """The environment of a ``python onelight.py`` subprocess whose current repository is
     ``server`` (fast retries), downloading under tmp_path/dl."""

@@ -8,26 +8,11 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import http_one
+from conftest import http_one, zenodo_one
 
 import onelight
 
 TOKEN = 'z' * 40
-
-
-@pytest.fixture
-def zenodo():
-    from zenodo_emulator import Emulator
-
-    emulator = Emulator()
-    yield emulator
-    emulator.stop()
-
-
-def zenodo_one(emu, record, tmp_path, **settings):
-    settings.setdefault('backoff', 0.01)
-    template = str(tmp_path / 'dl' / '{lab}' / '{subject}' / '{date}' / '{number}')
-    return onelight.One(record_id=record, api_url=emu.api_url, download_dir=template, **settings)
 
 
 def make_release(root, sessions=12, files=100, seed=0):
