@@ -6035,8 +6035,9 @@ class UploadSession:
         """What the repository already holds of these paths: ``{rel: (size, md5 or None)}``."""
         return {}
 
-    def check_release(self, items: list) -> None:
-        """Checks of the whole release (a repository's caps), before anything is sent."""
+    def check_release(self, items: list, besides: int) -> None:
+        """Checks of the whole release (a repository's caps), before anything is sent;
+        ``besides``: the small files published with the items (the index, tables)."""
 
     def prepare(self, items: list) -> None:
         """Checks of the files to send, all together, before the first is sent."""
@@ -6271,10 +6272,11 @@ class Repository:
         self._require_online('upload')
         start, session, staging = time.perf_counter(), self.begin_upload(), None
         try:
-            if self.packs(plan.items, pack):
+            besides = 1 + one_cache * (len(ONE_TABLES) + 1)  # the index (and the tables)
+            if self.packs(plan.items, pack, besides):
                 staging = Path(tempfile.mkdtemp(dir=private_folder(self.dirs.cache / 'volumes')))
                 plan.pack(self.settings['volume_mb'] << 20, staging)
-            session.check_release(plan.items)
+            session.check_release(plan.items, besides)
             # the one place that decides what the repository already has
             known = {} if force else session.have([rel for rel, _, _ in plan.items])
             todo = [i for i in plan.items if force or not _has_copy(i, known.get(i[0]))]
@@ -6300,8 +6302,9 @@ class Repository:
         report.seconds = time.perf_counter() - start
         return report
 
-    def packs(self, items: list, pack: bool | None) -> bool:
-        """Whether an upload of ``items`` goes in volumes (``pack``, else the setting)."""
+    def packs(self, items: list, pack: bool | None, besides: int = 1) -> bool:
+        """Whether an upload of ``items`` (and ``besides`` small files: the index...) goes
+        in volumes (``pack``, else the setting)."""
         return bool(self.settings.get('pack') if pack is None else pack)
 
     def _require_online(self, what: str) -> None:
@@ -6461,7 +6464,7 @@ class LocalRepository(Repository):
     def begin_upload(self) -> LocalUpload:
         return LocalUpload(self)
 
-    def packs(self, items, pack):
+    def packs(self, items, pack, besides=1):
         if pack:
             raise ConfigError(
                 f'repository "{self.name}" is a local folder, read in place: volumes are for '
@@ -8577,10 +8580,11 @@ class ZenodoRepository(WebRepository):
             'trusted': (self.settings['api_url'],),
         }
 
-    def packs(self, items: list, pack: bool | None) -> bool:
-        """Also when the release has more files than a record holds (with its index)."""
-        self.check_fits(1, sum(size for _, _, size in items))  # (before volumes are made)
-        return super().packs(items, pack) or (pack is None and len(items) >= ZENODO_MAX_FILES)
+    def packs(self, items: list, pack: bool | None, besides: int = 1) -> bool:
+        """Also when the release has more files than a record holds."""
+        self.check_fits(besides, sum(size for _, _, size in items))  # (before volumes)
+        too_many = len(items) + besides > ZENODO_MAX_FILES
+        return super().packs(items, pack, besides) or (pack is None and too_many)
 
     def check_fits(self, n_files: int, total: int) -> None:
         """A RepositoryError, before anything is sent, unless a record holds the release."""
@@ -8588,7 +8592,7 @@ class ZenodoRepository(WebRepository):
         if n_files > ZENODO_MAX_FILES or total > most:
             raise RepositoryError(
                 f'repository "{self.name}": the release is {plural(n_files, "file")} '
-                f'({byte_size(total)}) with its index; a Zenodo record holds at most '
+                f'({byte_size(total)}) with its index (and tables); a Zenodo record holds at most '
                 f'{ZENODO_MAX_FILES} files and {byte_size(most)} (larger volumes: the '
                 'volume_mb setting; more room: a quota extension from Zenodo, then record_gb)'
             )
@@ -8746,8 +8750,8 @@ class ZenodoUpload(UploadSession):
             if (e := self.entries.get(flat_name(rel))) and e['status'] == 'completed'
         }
 
-    def check_release(self, items):
-        self.repository.check_fits(len(items) + 1, sum(size for _, _, size in items))
+    def check_release(self, items, besides):
+        self.repository.check_fits(len(items) + besides, sum(size for _, _, size in items))
 
     def send(self, item, progress, stop):
         if stop.is_set():

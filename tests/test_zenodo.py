@@ -344,3 +344,18 @@ def test_a_release_larger_than_a_record_is_refused_before_packing(zenodo, tmp_pa
         owner.upload(root)
     assert emu.writes() == []
     assert not list(onelight.app_dirs().cache.rglob('*.zip'))  # no volume was made
+
+
+def test_one_cache_tables_count_against_the_files_of_a_record(zenodo, tmp_path):
+    emu, root = zenodo, make_release(tmp_path / 'release', sessions=1, files=97)
+    draft = emu.new_draft(TOKEN)
+    zenodo_one(emu, draft, tmp_path / 'owner', token=TOKEN).upload(root, one_cache=True)
+    keys = set(emu.records[draft].files)  # 97 files, the index and 3 tables: more than 100
+    assert {'.one_root', 'sessions.pqt', 'datasets.pqt', 'cache_info.json'} < keys
+    assert len(keys) == 5 and any(k.endswith('.zip') for k in keys)
+    owner = zenodo_one(emu, draft, tmp_path / 'owner', token=TOKEN)
+    owner.publish()
+    reader = zenodo_one(emu, draft, tmp_path / 'reader')
+    (session,) = reader.search()
+    assert reader.repository.read_tables() is not None  # ONE's tables, beside the index
+    assert reader.to_eid(session) == onelight.session_eid(session)
