@@ -5446,16 +5446,20 @@ class TransferEngine:
         neighbouring members of a volume come in one request (``_download_spans``).
         """
         start, todo, total = time.perf_counter(), [], 0
+        members = {}  # position -> (volume, offset, size) of members: not a Download each
         for i, d in enumerate(items):  # positions only: items may be made as they are read
             if needs_fetch(d, force, check_hash):
                 todo.append(i)
                 total += d.size or 0
+                if spans is not None and d.offset is not None:
+                    members[i] = (d.url, d.offset, d.size)
             else:
                 discard_stray_part(d.dest)  # left by an interrupted --force: of no use now
         packed = TransferReport()
-        if spans is not None:
-            todo, packed = self._download_spans(items, todo, spans)
-            total = sum(items[i].size or 0 for i in todo)
+        if members:
+            taken, packed = self._download_spans(items, members, spans)
+            todo = [i for i in todo if i not in taken]
+            total -= sum(members[i][2] for i in taken)
 
         def fetch(i, progress, stop):
             item = items[i]
@@ -5493,17 +5497,13 @@ class TransferEngine:
             known[url] = resp.status == 206
         return known[url]
 
-    def _download_spans(self, items, todo: list, folder: Path) -> tuple:
-        """Members of volumes among ``todo`` (positions in ``items``) that lie next to each
-        other come as one range (a session's files are one span), saved in ``folder`` and
-        unpacked, each member verified; from a server that ignores ranges, a volume comes
-        whole, once. Returns (the positions left to fetch one by one, what this fetched)."""
+    def _download_spans(self, items, members: dict, folder: Path) -> tuple:
+        """Members of volumes to fetch (``{position in items: (volume, offset, size)}``)
+        that lie next to each other come as one range (a session's files are one span),
+        saved in ``folder`` and unpacked, each member verified; from a server that ignores
+        ranges, a volume comes whole, once. Returns (the positions done, what it fetched)."""
         import hashlib
 
-        members = {}  # position -> (volume, offset, size): not a Download each (memory)
-        for i in todo:
-            if (d := items[i]).offset is not None:
-                members[i] = (d.url, d.offset, d.size)
         empty = [i for i, (_, _, size) in members.items() if size == 0]
         _unpack_members(None, 0, [items[i] for i in empty])  # (nothing to ask for)
         by_volume, spans = {}, []  # spans: (Download of the span, its first byte, positions)
@@ -5544,7 +5544,7 @@ class TransferEngine:
                 span.dest.unlink(missing_ok=True)  # (bad bytes: fetched again next time)
         taken = {i for _, _, positions in spans for i in positions} | set(empty)
         report.files = len(taken)
-        return [i for i in todo if i not in taken], report
+        return taken, report
 
     def _download_one(self, item: Download, progress, stop, force: bool, folders: _Folders):
         """One file: lock its ``.part``, resume what its journal vouches for (Range and
@@ -5999,11 +5999,11 @@ def pack_items(items: list, volume_bytes: int, folder: Path) -> tuple:
     cell, size, md5)}`` for the index). TransferError when the disk has no room."""
     import shutil
 
-    need = sum(size for _, _, size in items)
-    if need > shutil.disk_usage(folder).free:
+    need, free = sum(size for _, _, size in items), shutil.disk_usage(folder).free
+    if need > free:
         raise TransferError(
-            f'packing needs {byte_size(need)} in {folder} and it has '
-            f'{byte_size(shutil.disk_usage(folder).free)} free; nothing was sent'
+            f'packing needs {byte_size(need)} in {folder} and it has {byte_size(free)} free; '
+            'nothing was sent'
         )
     volumes, placed = [], {}
     try:
@@ -8765,14 +8765,15 @@ class ZenodoUpload(UploadSession):
     def _put(self, key: str, source, size: int, progress) -> int | None:
         """A file into the draft, unless it holds it already: an older entry of its key
         deleted, then started, sent and committed; Zenodo's md5 of it checked."""
-        md5, entry = md5sum(source), self.entries.get(key)
+        md5 = md5sum(source)
         source.seek(0)
-        if entry and (entry['status'], entry['size'], entry['md5']) == ('completed', size, md5):
-            return None  # an unchanged index, or a file an interrupted upload sent
+        held = {'size': size, 'md5': md5, 'status': 'completed'}  # (as list_files has it)
+        if self.entries.get(key) == held:
+            return None  # an unchanged index
         repo, draft = self.repository, self._writable()
-        entry, files = self.entries.get(key), f'records/{draft}/draft/files'
-        if entry and (entry['status'], entry['size'], entry['md5']) == ('completed', size, md5):
-            return None  # (the draft's, now that there is one)
+        if (entry := self.entries.get(key)) == held:
+            return None  # the draft's (now that there is one): an interrupted upload sent it
+        files = f'records/{draft}/draft/files'
         if entry:
             repo.delete_file(draft, key)
 
@@ -8791,7 +8792,7 @@ class ZenodoUpload(UploadSession):
                 f'repository "{repo.name}": Zenodo holds {key} with md5 {got}, not {md5}; '
                 'it will be sent again next time'
             )
-        self.entries[key] = {'size': size, 'md5': md5, 'status': 'completed'}
+        self.entries[key] = held
         return size
 
     def publish(self, scan, *, checksums=False, one_cache=False, changed=True, placed=None):
